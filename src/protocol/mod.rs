@@ -1,0 +1,281 @@
+//! The wire contract our first customer speaks (seed `spec/protocol.rs`): commands in, events
+//! out, each frame a 4-byte big-endian length followed by JSON, at most [`MAX_FRAME_LEN`] bytes.
+//!
+//! Every public item, variant, field and serde attribute below is the customer's and stays
+//! exactly as it is; new capability arrives as new variants only. [`Channel`] is the blocking
+//! client side; [`codec::JsonFrameCodec`] speaks the same bytes on tokio.
+
+pub mod codec;
+
+/// Largest JSON payload of one frame, in bytes (the length prefix not included).
+pub const MAX_FRAME_LEN: usize = 1_048_576;
+
+use serde::{Deserialize, Serialize};
+use std::io::{self, Read, Write};
+use std::os::unix::net::UnixStream;
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "cmd")]
+pub enum Command {
+    SendMessage {
+        from: String,
+        body: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        message_id: Option<String>,
+    },
+    CaptureScreen {
+        last_n_lines: Option<usize>,
+    },
+    GetState,
+    Resize {
+        rows: u16,
+        cols: u16,
+    },
+    Shutdown {
+        timeout_secs: u32,
+        #[serde(default)]
+        reason: ShutdownReason,
+    },
+    Kill,
+    Ping,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ShutdownReason {
+    #[default]
+    Requested,
+    RestartHandoff,
+    ContextExhausted,
+    TopologyChange,
+    DaemonStop,
+}
+
+impl ShutdownReason {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Requested => "requested",
+            Self::RestartHandoff => "restart_handoff",
+            Self::ContextExhausted => "context_exhausted",
+            Self::TopologyChange => "topology_change",
+            Self::DaemonStop => "daemon_stop",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "event")]
+pub enum Event {
+    Ready,
+    StateChanged {
+        from: ShimState,
+        to: ShimState,
+        summary: String,
+    },
+    MessageDelivered {
+        id: String,
+    },
+    Completion {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        message_id: Option<String>,
+        response: String,
+        last_lines: String,
+    },
+    Died {
+        exit_code: Option<i32>,
+        last_lines: String,
+    },
+    ContextExhausted {
+        message: String,
+        last_lines: String,
+    },
+    ContextWarning {
+        model: Option<String>,
+        output_bytes: u64,
+        uptime_secs: u64,
+        input_tokens: u64,
+        cached_input_tokens: u64,
+        cache_creation_input_tokens: u64,
+        cache_read_input_tokens: u64,
+        output_tokens: u64,
+        reasoning_output_tokens: u64,
+        used_tokens: u64,
+        context_limit_tokens: u64,
+        usage_pct: u8,
+    },
+    ContextApproaching {
+        message: String,
+        input_tokens: u64,
+        output_tokens: u64,
+    },
+    QuotaBlocked {
+        message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_at_epoch_secs: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_at_label: Option<String>,
+    },
+    ScreenCapture {
+        content: String,
+        cursor_row: u16,
+        cursor_col: u16,
+    },
+    State {
+        state: ShimState,
+        since_secs: u64,
+    },
+    SessionStats {
+        output_bytes: u64,
+        uptime_secs: u64,
+        #[serde(default)]
+        input_tokens: u64,
+        #[serde(default)]
+        output_tokens: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        context_usage_pct: Option<u8>,
+    },
+    Pong,
+    Warning {
+        message: String,
+        idle_secs: Option<u64>,
+    },
+    DeliveryFailed {
+        id: String,
+        reason: String,
+    },
+    Error {
+        command: String,
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShimState {
+    Starting,
+    Idle,
+    Working,
+    Dead,
+    ContextExhausted,
+}
+
+impl std::fmt::Display for ShimState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Starting => write!(f, "starting"),
+            Self::Idle => write!(f, "idle"),
+            Self::Working => write!(f, "working"),
+            Self::Dead => write!(f, "dead"),
+            Self::ContextExhausted => write!(f, "context_exhausted"),
+        }
+    }
+}
+
+pub struct Channel {
+    stream: UnixStream,
+    read_buf: Vec<u8>,
+}
+
+impl Channel {
+    pub fn new(stream: UnixStream) -> Self {
+        Self {
+            stream,
+            read_buf: vec![0u8; 4096],
+        }
+    }
+
+    pub fn send<T: Serialize>(&mut self, msg: &T) -> anyhow::Result<()> {
+        let json = serde_json::to_vec(msg)?;
+        if json.len() > MAX_FRAME_LEN {
+            anyhow::bail!("message too large: {} bytes", json.len());
+        }
+        let len = (json.len() as u32).to_be_bytes();
+        self.stream.write_all(&len)?;
+        self.stream.write_all(&json)?;
+        self.stream.flush()?;
+        Ok(())
+    }
+
+    pub fn recv<T: for<'de> Deserialize<'de>>(&mut self) -> anyhow::Result<Option<T>> {
+        let mut len_buf = [0u8; 4];
+        match self.stream.read_exact(&mut len_buf) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+            Err(e) => return Err(e.into()),
+        }
+        let len = u32::from_be_bytes(len_buf) as usize;
+        if len > MAX_FRAME_LEN {
+            anyhow::bail!("incoming message too large: {} bytes", len);
+        }
+        if self.read_buf.len() < len {
+            self.read_buf.resize(len, 0);
+        }
+        self.stream.read_exact(&mut self.read_buf[..len])?;
+        let msg = serde_json::from_slice(&self.read_buf[..len])?;
+        Ok(Some(msg))
+    }
+
+    pub fn set_read_timeout(&mut self, timeout: Option<std::time::Duration>) -> anyhow::Result<()> {
+        self.stream.set_read_timeout(timeout)?;
+        Ok(())
+    }
+
+    pub fn set_write_timeout(
+        &mut self,
+        timeout: Option<std::time::Duration>,
+    ) -> anyhow::Result<()> {
+        self.stream.set_write_timeout(timeout)?;
+        Ok(())
+    }
+
+    pub fn try_clone(&self) -> anyhow::Result<Self> {
+        Ok(Self {
+            stream: self.stream.try_clone()?,
+            read_buf: vec![0u8; 4096],
+        })
+    }
+}
+
+pub fn socketpair() -> anyhow::Result<(UnixStream, UnixStream)> {
+    let (a, b) = UnixStream::pair()?;
+    Ok((a, b))
+}
+
+impl Command {
+    /// The command's wire name (the `cmd` tag), used in `Error { command }` events and logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::SendMessage { .. } => "SendMessage",
+            Self::CaptureScreen { .. } => "CaptureScreen",
+            Self::GetState => "GetState",
+            Self::Resize { .. } => "Resize",
+            Self::Shutdown { .. } => "Shutdown",
+            Self::Kill => "Kill",
+            Self::Ping => "Ping",
+        }
+    }
+}
+
+impl Event {
+    /// The event's wire name (the `event` tag).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Ready => "Ready",
+            Self::StateChanged { .. } => "StateChanged",
+            Self::MessageDelivered { .. } => "MessageDelivered",
+            Self::Completion { .. } => "Completion",
+            Self::Died { .. } => "Died",
+            Self::ContextExhausted { .. } => "ContextExhausted",
+            Self::ContextWarning { .. } => "ContextWarning",
+            Self::ContextApproaching { .. } => "ContextApproaching",
+            Self::QuotaBlocked { .. } => "QuotaBlocked",
+            Self::ScreenCapture { .. } => "ScreenCapture",
+            Self::State { .. } => "State",
+            Self::SessionStats { .. } => "SessionStats",
+            Self::Pong => "Pong",
+            Self::Warning { .. } => "Warning",
+            Self::DeliveryFailed { .. } => "DeliveryFailed",
+            Self::Error { .. } => "Error",
+        }
+    }
+}
