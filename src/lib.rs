@@ -7,3 +7,4 @@
 //! - [`frontend`]: serves one shim over a framed-JSON connection (`agentshim shim`).
 
 pub mod protocol;
+pub mod shim;

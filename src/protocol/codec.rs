@@ -11,7 +11,9 @@ use std::marker::PhantomData;
 
 use bytes::{Bytes, BytesMut};
 use serde::{Serialize, de::DeserializeOwned};
-use tokio_util::codec::{Decoder, Encoder, LengthDelimitedCodec, length_delimited};
+use tokio_util::codec::{
+    Decoder, Encoder, LengthDelimitedCodec, LengthDelimitedCodecError, length_delimited,
+};
 
 use super::MAX_FRAME_LEN;
 
@@ -31,13 +33,22 @@ pub enum FrameError {
 
 /// A well-framed payload that is not a valid message of the expected type.
 #[derive(Debug, thiserror::Error)]
-#[error("malformed frame ({len} bytes): {source}")]
+#[error("malformed frame ({} bytes): {source}", payload.len())]
 pub struct MalformedFrame {
-    /// Payload length in bytes.
-    pub len: usize,
+    /// The payload as received.
+    pub payload: Bytes,
     /// What serde said about it.
     #[source]
     pub source: serde_json::Error,
+}
+
+impl MalformedFrame {
+    /// The value of `field` when the payload is a JSON object with a string there (for
+    /// example the `cmd` of an unknown command).
+    pub fn string_field(&self, field: &str) -> Option<String> {
+        let value: serde_json::Value = serde_json::from_slice(&self.payload).ok()?;
+        value.get(field)?.as_str().map(str::to_owned)
+    }
 }
 
 /// Length-delimited JSON frames: decodes `In`, encodes anything serialisable.
@@ -73,20 +84,34 @@ fn announced_len(src: &BytesMut) -> Option<usize> {
     Some(u32::from_be_bytes(header) as usize)
 }
 
+/// Whether a length-delimited decoding error is its frame-too-large rejection.
+fn is_too_large(error: &std::io::Error) -> bool {
+    error
+        .get_ref()
+        .is_some_and(|inner| inner.is::<LengthDelimitedCodecError>())
+}
+
 impl<In: DeserializeOwned> Decoder for JsonFrameCodec<In> {
     type Item = Result<In, MalformedFrame>;
     type Error = FrameError;
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Self::Item>, FrameError> {
-        if let Some(len) = announced_len(src).filter(|len| *len > MAX_FRAME_LEN) {
-            return Err(FrameError::TooLarge { len });
-        }
-        let Some(frame) = self.frames.decode(src)? else {
-            return Ok(None);
+        // The size check must be the length-delimited codec's: once it has read a header it
+        // consumes it and waits for the payload, so `src` then starts mid-frame, not at a header.
+        let frame = match self.frames.decode(src) {
+            Ok(Some(frame)) => frame,
+            Ok(None) => return Ok(None),
+            Err(e) if is_too_large(&e) => {
+                // Rejected headers are left in `src`.
+                let len = announced_len(src).unwrap_or(usize::MAX);
+                return Err(FrameError::TooLarge { len });
+            }
+            Err(e) => return Err(e.into()),
         };
+        let frame = frame.freeze();
         Ok(Some(serde_json::from_slice(&frame).map_err(|source| {
             MalformedFrame {
-                len: frame.len(),
+                payload: frame,
                 source,
             }
         })))

@@ -1,0 +1,120 @@
+//! Agent drivers: everything that differs between agent kinds, behind one trait.
+//!
+//! A driver is pure (DESIGN rule 4): it looks at a screen snapshot and timing and returns a
+//! [`Verdict`]; it cuts a turn's answer out of the lines the agent printed; it names the bytes
+//! that submit a message or ask the agent to exit. It never does I/O, so it is unit-tested from
+//! strings and recorded bytes. Adding an agent is one new file plus one line in
+//! [`AgentKind::driver`].
+
+mod generic;
+
+use std::time::Duration;
+
+use super::screen::ScreenSnapshot;
+
+pub use generic::GenericDriver;
+
+/// What a driver concludes about the agent from its screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// At its prompt, ready for input.
+    Idle,
+    /// Busy (or not yet showing a prompt).
+    Working,
+    /// The current turn ended because the agent's context is full.
+    ContextExhausted { message: String },
+}
+
+/// What a driver sees when classifying.
+#[derive(Debug, Clone, Copy)]
+pub struct Observation<'a> {
+    pub screen: &'a ScreenSnapshot,
+    /// Time since the agent last wrote anything.
+    pub quiet_for: Duration,
+}
+
+/// The output of one turn, as the extractor sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct TurnOutput<'a> {
+    /// Logical lines printed after the echo of the message, through the cursor line.
+    pub lines: &'a [String],
+    /// The cursor line's text before the cursor when the message was typed (the prompt).
+    pub prompt: &'a str,
+}
+
+/// One agent kind's conventions. Every method is pure.
+pub trait AgentDriver: Send + Sync + std::fmt::Debug {
+    /// Classifies the screen once output has settled.
+    fn classify(&self, observation: &Observation<'_>) -> Verdict;
+
+    /// The agent's answer for a finished turn: what it printed after the echo of the message
+    /// and before its new prompt, without UI chrome and trailing blank lines.
+    fn extract_response(&self, turn: &TurnOutput<'_>) -> String;
+
+    /// How long output must pause before the screen is classified (agents redraw in bursts).
+    fn settle(&self) -> Duration {
+        Duration::from_millis(120)
+    }
+
+    /// Pause between typing a message and the separate submit key.
+    fn submit_pause(&self) -> Duration {
+        Duration::ZERO
+    }
+
+    /// Bytes that submit typed input.
+    fn submit_key(&self) -> &'static [u8] {
+        b"\r"
+    }
+
+    /// Bytes that ask the agent to exit by itself (first step of a graceful shutdown).
+    fn exit_request(&self) -> &'static [u8];
+}
+
+/// The agent kinds agentshim has drivers for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum AgentKind {
+    /// Shells and REPLs: idle when a prompt sits at the cursor and output has settled.
+    #[default]
+    Generic,
+}
+
+/// An agent name that has no driver.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("unknown agent kind `{0}` (known: {known})", known = AgentKind::NAMES.join(", "))]
+pub struct UnknownAgentKind(pub String);
+
+impl AgentKind {
+    /// Names accepted by [`std::str::FromStr`], in the order of [`Self::ALL`].
+    pub const NAMES: &[&str] = &["generic"];
+    pub const ALL: &[AgentKind] = &[AgentKind::Generic];
+
+    /// The driver for this kind (the registry: one line per agent).
+    pub fn driver(self) -> &'static dyn AgentDriver {
+        match self {
+            Self::Generic => &GenericDriver,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        let index = Self::ALL.iter().position(|k| *k == self).unwrap_or(0);
+        Self::NAMES[index]
+    }
+}
+
+impl std::str::FromStr for AgentKind {
+    type Err = UnknownAgentKind;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        Self::NAMES
+            .iter()
+            .position(|known| known.eq_ignore_ascii_case(name))
+            .map(|index| Self::ALL[index])
+            .ok_or_else(|| UnknownAgentKind(name.to_owned()))
+    }
+}
+
+impl std::fmt::Display for AgentKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}

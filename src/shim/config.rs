@@ -1,0 +1,138 @@
+//! What it takes to start a shim: the agent kind, the process to run, the screen geometry, the
+//! timers of the state machine, and where its events go.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::classifier::AgentKind;
+use super::events::{DEFAULT_LOG_CAPACITY, EventLog};
+use super::process::ProcessSpec;
+
+pub const DEFAULT_ROWS: u16 = 50;
+pub const DEFAULT_COLS: u16 = 220;
+pub const DEFAULT_SCROLLBACK: usize = 5000;
+/// Messages that may wait while the agent is busy.
+pub const DEFAULT_QUEUE_CAPACITY: usize = 16;
+
+/// The timers of a shim. Every one of them is a deadline the actor sleeps until, never a
+/// polling interval.
+#[derive(Debug, Clone)]
+pub struct Timing {
+    /// A `Warning` is emitted when the agent has not reached its prompt after this long.
+    pub ready_timeout: Duration,
+    /// A `Warning` is emitted when a Working agent has printed nothing for this long.
+    pub stale_after: Duration,
+    /// `SessionStats` is emitted this often (besides after every Completion); `None`: never.
+    pub stats_interval: Option<Duration>,
+    /// Longest wait for the echo of a typed message before submitting anyway.
+    pub echo_timeout: Duration,
+    /// Longest wait for the agent to react to the submit key before `DeliveryFailed`.
+    pub accept_timeout: Duration,
+    /// Continuous output is classified at least this often, even if it never pauses.
+    pub max_settle: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Self {
+            ready_timeout: Duration::from_secs(60),
+            stale_after: Duration::from_secs(300),
+            stats_interval: Some(Duration::from_secs(60)),
+            echo_timeout: Duration::from_secs(2),
+            accept_timeout: Duration::from_secs(10),
+            max_settle: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Everything needed to start one shim.
+#[derive(Debug, Clone)]
+pub struct ShimSpec {
+    /// The shim's id in events and logs.
+    pub id: String,
+    pub agent: AgentKind,
+    pub process: ProcessSpec,
+    /// Lines of scrollback kept beyond the visible screen.
+    pub scrollback: usize,
+    pub queue_capacity: usize,
+    pub timing: Timing,
+    /// Where events go; a shim without one gets its own log.
+    pub events: Option<Arc<EventLog>>,
+}
+
+impl ShimSpec {
+    /// A spec with every default: generic agent, 50×220 screen, 5000 lines of scrollback.
+    pub fn new(
+        id: impl Into<String>,
+        program: impl Into<OsString>,
+        args: impl IntoIterator<Item = impl Into<OsString>>,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            agent: AgentKind::default(),
+            process: ProcessSpec {
+                program: program.into(),
+                args: args.into_iter().map(Into::into).collect(),
+                cwd: None,
+                env_set: Vec::new(),
+                env_remove: Vec::new(),
+                rows: DEFAULT_ROWS,
+                cols: DEFAULT_COLS,
+            },
+            scrollback: DEFAULT_SCROLLBACK,
+            queue_capacity: DEFAULT_QUEUE_CAPACITY,
+            timing: Timing::default(),
+            events: None,
+        }
+    }
+
+    pub fn agent(mut self, agent: AgentKind) -> Self {
+        self.agent = agent;
+        self
+    }
+
+    pub fn cwd(mut self, cwd: impl Into<PathBuf>) -> Self {
+        self.process.cwd = Some(cwd.into());
+        self
+    }
+
+    pub fn env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> Self {
+        self.process.env_set.push((key.into(), value.into()));
+        self
+    }
+
+    pub fn env_remove(mut self, key: impl Into<OsString>) -> Self {
+        self.process.env_remove.push(key.into());
+        self
+    }
+
+    pub fn size(mut self, rows: u16, cols: u16) -> Self {
+        self.process.rows = rows;
+        self.process.cols = cols;
+        self
+    }
+
+    pub fn scrollback(mut self, lines: usize) -> Self {
+        self.scrollback = lines;
+        self
+    }
+
+    pub fn timing(mut self, timing: Timing) -> Self {
+        self.timing = timing;
+        self
+    }
+
+    pub fn events(mut self, log: Arc<EventLog>) -> Self {
+        self.events = Some(log);
+        self
+    }
+
+    /// The event log this spec names, or a new one of the default capacity.
+    pub(super) fn event_log(&self) -> Arc<EventLog> {
+        self.events
+            .clone()
+            .unwrap_or_else(|| EventLog::new(DEFAULT_LOG_CAPACITY))
+    }
+}

@@ -1,0 +1,310 @@
+//! Message delivery and turn completion, as part of the shim actor.
+//!
+//! A message is delivered only to an idle agent, one at a time: it is typed (see `inject`),
+//! its echo is awaited, the submit key is pressed once after the driver's pause, and the agent's
+//! reaction to it confirms delivery (`MessageDelivered`, `Idle → Working`). Others wait in a
+//! bounded FIFO queue. When the classifier next sees the agent idle, the turn's answer is cut
+//! from the lines printed after the echo and emitted as `Completion`.
+
+use tokio::time::Instant;
+
+use super::ShimError;
+use super::actor::ShimActor;
+use super::classifier::{Observation, TurnOutput, Verdict};
+use super::handle::{OutgoingMessage, SendReceipt};
+use super::inject::{sanitize_body, typing_bytes};
+use super::screen::{SUMMARY_LINES, ScreenSnapshot, clip_to_frame};
+use super::state::StateInput;
+use crate::protocol::{Event, ShimState};
+
+/// Where a message is on its way into the agent.
+#[derive(Debug)]
+enum Phase {
+    /// Typed; waiting for the echo to arrive and settle.
+    Typing { since: Instant, echo_seen: bool },
+    /// The echo settled; the submit key is pressed at `at`.
+    Pausing { at: Instant },
+    /// The submit key was pressed; waiting for the agent to react.
+    Submitted {
+        at: Instant,
+        before: ScreenSnapshot,
+        echo_end_row: u64,
+    },
+}
+
+/// The message being delivered.
+#[derive(Debug)]
+pub(super) struct Delivery {
+    message: OutgoingMessage,
+    phase: Phase,
+    /// The prompt text the message was typed after.
+    prompt: String,
+}
+
+/// A turn in progress: what the Completion will be about.
+#[derive(Debug, Clone)]
+pub(super) struct Turn {
+    message_id: Option<String>,
+    /// Absolute row of the last line of the echo; the answer starts below it.
+    echo_end_row: u64,
+    prompt: String,
+}
+
+/// Where the agent was last seen idle, the start of a turn it begins by itself.
+#[derive(Debug, Clone, Default)]
+pub(super) struct PromptMark {
+    row: u64,
+    text: String,
+}
+
+impl ShimActor {
+    /// Delivers now, queues, or refuses a new message.
+    pub(super) fn accept_message(
+        &mut self,
+        message: OutgoingMessage,
+    ) -> Result<SendReceipt, ShimError> {
+        if let Some(exit_code) = self.exit_code_if_dead() {
+            return Err(ShimError::AgentDead { exit_code });
+        }
+        let state = self.state();
+        let refuse = |detail: &str| ShimError::Unavailable {
+            state,
+            detail: detail.to_owned(),
+        };
+        if self.shutting_down() {
+            return Err(refuse("the agent is shutting down"));
+        }
+        if state == ShimState::ContextExhausted {
+            return Err(refuse("its context window is full; start a new session"));
+        }
+        let id = message.id.clone();
+        if state == ShimState::Idle && self.delivery.is_none() && self.queue.is_empty() {
+            self.start_delivery(message, Instant::now());
+            return Ok(SendReceipt { id, queued: false });
+        }
+        if self.queue.len() >= self.queue_capacity {
+            return Err(ShimError::QueueFull {
+                capacity: self.queue_capacity,
+            });
+        }
+        self.queue.push_back(message);
+        Ok(SendReceipt { id, queued: true })
+    }
+
+    fn start_delivery(&mut self, message: OutgoingMessage, now: Instant) {
+        let clean = sanitize_body(&message.body);
+        if clean.removed > 0 {
+            tracing::warn!(shim = %self.id, id = %message.id, removed = clean.removed,
+                "control characters removed from message body");
+        }
+        tracing::info!(shim = %self.id, id = %message.id, from = %message.from, "delivering message");
+        let prompt = self.screen.snapshot().cursor_line_split().0.to_owned();
+        let keys = typing_bytes(&clean.text, self.screen.bracketed_paste());
+        // Nothing typed half-way is classified: the settle window restarts with the echo.
+        self.settle_at = None;
+        self.unsettled_since = None;
+        let phase = if keys.is_empty() {
+            Phase::Pausing { at: now }
+        } else {
+            self.outbox.extend_from_slice(&keys);
+            Phase::Typing {
+                since: now,
+                echo_seen: false,
+            }
+        };
+        self.delivery = Some(Delivery {
+            message,
+            phase,
+            prompt,
+        });
+        self.on_delivery_deadline(now);
+    }
+
+    /// Notes output during typing: it is the echo.
+    pub(super) fn output_arrived(&mut self, _now: Instant) {
+        if let Some(Delivery {
+            phase: Phase::Typing { echo_seen, .. },
+            ..
+        }) = &mut self.delivery
+        {
+            *echo_seen = true;
+        }
+    }
+
+    /// Output has paused: move the delivery on, or classify the screen.
+    pub(super) fn on_settled(&mut self, now: Instant) {
+        match self.delivery.as_ref().map(|d| &d.phase) {
+            Some(Phase::Typing {
+                echo_seen: true, ..
+            }) => self.finish_typing(now),
+            Some(Phase::Submitted { before, .. }) if self.screen.snapshot() != *before => {
+                self.confirm_delivery(now);
+            }
+            Some(_) => {}
+            None => self.classify(now),
+        }
+    }
+
+    pub(super) fn delivery_deadline(&self) -> Option<Instant> {
+        Some(match self.delivery.as_ref()?.phase {
+            Phase::Typing { since, .. } => since + self.timing.echo_timeout,
+            Phase::Pausing { at } => at,
+            Phase::Submitted { at, .. } => at + self.timing.accept_timeout,
+        })
+    }
+
+    pub(super) fn on_delivery_deadline(&mut self, now: Instant) {
+        if self.delivery_deadline().is_none_or(|at| now < at) {
+            return;
+        }
+        match self.delivery.as_ref().map(|d| &d.phase) {
+            // No echo in time: submit anyway.
+            Some(Phase::Typing { .. }) => self.finish_typing(now),
+            Some(Phase::Pausing { .. }) => self.submit(now),
+            Some(Phase::Submitted { .. }) => {
+                let waited = self.timing.accept_timeout;
+                if let Some(delivery) = self.delivery.take() {
+                    self.emit(Event::DeliveryFailed {
+                        id: delivery.message.id,
+                        reason: format!(
+                            "the agent did not react to the submitted message within {:.1}s",
+                            waited.as_secs_f64()
+                        ),
+                    });
+                }
+                self.classify(now);
+            }
+            None => {}
+        }
+    }
+
+    fn finish_typing(&mut self, now: Instant) {
+        if let Some(delivery) = &mut self.delivery {
+            delivery.phase = Phase::Pausing {
+                at: now + self.driver.submit_pause(),
+            };
+        }
+        self.on_delivery_deadline(now);
+    }
+
+    fn submit(&mut self, now: Instant) {
+        let echo_end_row = self.screen.cursor_absolute_row();
+        let before = self.screen.snapshot();
+        if let Some(delivery) = &mut self.delivery {
+            self.outbox.extend_from_slice(self.driver.submit_key());
+            delivery.phase = Phase::Submitted {
+                at: now,
+                before,
+                echo_end_row,
+            };
+        }
+    }
+
+    fn confirm_delivery(&mut self, now: Instant) {
+        let Some(Delivery {
+            message,
+            phase: Phase::Submitted { echo_end_row, .. },
+            prompt,
+        }) = self.delivery.take()
+        else {
+            return;
+        };
+        self.emit(Event::MessageDelivered {
+            id: message.id.clone(),
+        });
+        self.turn = Some(Turn {
+            message_id: Some(message.id),
+            echo_end_row,
+            prompt,
+        });
+        self.transition(StateInput::Delivered, None);
+        // A fast command may already be done: classify the same screen.
+        self.classify(now);
+    }
+
+    /// Classifies the settled screen and acts on the verdict.
+    fn classify(&mut self, now: Instant) {
+        if self.exit_code_if_dead().is_some() {
+            return;
+        }
+        let snapshot = self.screen.snapshot();
+        let verdict = self.driver.classify(&Observation {
+            screen: &snapshot,
+            quiet_for: now.duration_since(self.last_output),
+        });
+        let was = self.state();
+        match verdict {
+            Verdict::Idle => {
+                if self.transition(StateInput::SawIdle, None) && was == ShimState::Working {
+                    self.complete_turn(&snapshot);
+                }
+                self.prompt_mark = PromptMark {
+                    row: self.screen.cursor_absolute_row(),
+                    text: snapshot.cursor_line_split().0.to_owned(),
+                };
+                self.deliver_next(now);
+            }
+            Verdict::Working => {
+                if self.transition(StateInput::SawWorking, None) {
+                    // The agent got busy without a message of ours (typed by a person, or a
+                    // job of its own): its output since the last prompt is the turn.
+                    self.turn = Some(Turn {
+                        message_id: None,
+                        echo_end_row: self.prompt_mark.row,
+                        prompt: self.prompt_mark.text.clone(),
+                    });
+                }
+            }
+            Verdict::ContextExhausted { message } => {
+                if self.transition(StateInput::SawContextExhausted, None) {
+                    self.turn = None;
+                    self.emit(Event::ContextExhausted {
+                        message,
+                        last_lines: snapshot.last_lines(SUMMARY_LINES),
+                    });
+                    self.fail_pending("the agent's context window is full");
+                }
+            }
+        }
+    }
+
+    fn complete_turn(&mut self, snapshot: &ScreenSnapshot) {
+        let Some(turn) = self.turn.take() else {
+            return;
+        };
+        let end = self.screen.cursor_absolute_row();
+        let lines = self.screen.lines_between(turn.echo_end_row + 1, end);
+        let response = self.driver.extract_response(&TurnOutput {
+            lines: &lines,
+            prompt: &turn.prompt,
+        });
+        self.emit(Event::Completion {
+            message_id: turn.message_id,
+            response: clip_to_frame(response),
+            last_lines: snapshot.last_lines(SUMMARY_LINES),
+        });
+        self.emit(self.session_stats());
+    }
+
+    fn deliver_next(&mut self, now: Instant) {
+        if self.state() == ShimState::Idle && self.delivery.is_none() && !self.shutting_down() {
+            if let Some(message) = self.queue.pop_front() {
+                self.start_delivery(message, now);
+            }
+        }
+    }
+
+    /// Fails the message in flight and every queued one with `reason`.
+    pub(super) fn fail_pending(&mut self, reason: &str) {
+        let in_flight = self.delivery.take().map(|d| d.message);
+        for message in in_flight.into_iter().chain(self.queue.drain(..)) {
+            self.log.append(
+                &self.id,
+                Event::DeliveryFailed {
+                    id: message.id,
+                    reason: reason.to_owned(),
+                },
+            );
+        }
+    }
+}

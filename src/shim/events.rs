@@ -1,0 +1,302 @@
+//! The event log: every event a shim emits gets a sequence number and a timestamp and is kept
+//! in a bounded, in-order log that any number of subscribers read at their own pace.
+//!
+//! Appending never waits for a subscriber (DESIGN rule 2): the writer takes a short lock, pushes,
+//! evicts the oldest entry when full and bumps a `watch` counter. A subscriber replays what is
+//! still retained after its cursor, then follows live. If it asks for, or falls behind to,
+//! sequence numbers that were already evicted, it receives an explicit [`LogItem::Gap`] naming
+//! the lost range instead of silently skipping. One log may be shared by many shims (the server
+//! keeps one server-wide sequence); each envelope carries its shim id.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tokio::sync::watch;
+
+use crate::protocol::Event;
+
+/// Default number of events a log retains.
+pub const DEFAULT_LOG_CAPACITY: usize = 10_000;
+
+/// One logged event.
+#[derive(Debug, Clone)]
+pub struct Envelope {
+    /// Position in the log; strictly increasing, starting at 1.
+    pub seq: u64,
+    /// The shim that emitted the event.
+    pub shim_id: Arc<str>,
+    /// Wall-clock time of the append, milliseconds since the Unix epoch.
+    pub unix_ms: u64,
+    /// The event itself.
+    pub event: Event,
+}
+
+/// What a subscriber reads next.
+#[derive(Debug, Clone)]
+pub enum LogItem {
+    /// The next event after the subscriber's cursor.
+    Event(Arc<Envelope>),
+    /// Events `first_lost..=last_lost` were evicted before this subscriber read them.
+    Gap { first_lost: u64, last_lost: u64 },
+}
+
+struct LogState {
+    entries: VecDeque<Arc<Envelope>>,
+    capacity: usize,
+    last_seq: u64,
+    evicted: u64,
+    closed: bool,
+}
+
+impl LogState {
+    /// Sequence number of the oldest retained entry (or the next one, when empty).
+    fn first_retained_seq(&self) -> u64 {
+        self.entries.front().map_or(self.last_seq + 1, |e| e.seq)
+    }
+}
+
+/// A bounded, shareable, sequence-numbered event log.
+pub struct EventLog {
+    state: Mutex<LogState>,
+    /// Carries the last appended seq; every subscriber holds a receiver.
+    appended_tx: watch::Sender<u64>,
+}
+
+impl std::fmt::Debug for EventLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventLog")
+            .field("last_seq", &self.last_seq())
+            .finish_non_exhaustive()
+    }
+}
+
+impl EventLog {
+    /// A log that keeps at most `capacity` events (at least one).
+    pub fn new(capacity: usize) -> Arc<Self> {
+        let capacity = capacity.max(1);
+        Arc::new(Self {
+            state: Mutex::new(LogState {
+                entries: VecDeque::with_capacity(capacity.min(1024)),
+                capacity,
+                last_seq: 0,
+                evicted: 0,
+                closed: false,
+            }),
+            appended_tx: watch::Sender::new(0),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, LogState> {
+        // A panic while holding this lock leaves the log consistent (every mutation is a
+        // single push/pop), so a poisoned lock is still safe to use.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Appends an event and wakes subscribers; returns its sequence number.
+    pub fn append(&self, shim_id: &Arc<str>, event: Event) -> u64 {
+        let unix_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let seq = {
+            let mut state = self.lock();
+            state.last_seq += 1;
+            let seq = state.last_seq;
+            if state.entries.len() == state.capacity {
+                state.entries.pop_front();
+                state.evicted += 1;
+            }
+            state.entries.push_back(Arc::new(Envelope {
+                seq,
+                shim_id: Arc::clone(shim_id),
+                unix_ms,
+                event,
+            }));
+            seq
+        };
+        self.appended_tx.send_replace(seq);
+        seq
+    }
+
+    /// Sequence number of the newest event (0 when none was appended yet).
+    pub fn last_seq(&self) -> u64 {
+        self.lock().last_seq
+    }
+
+    /// Number of events currently retained.
+    pub fn len(&self) -> usize {
+        self.lock().entries.len()
+    }
+
+    /// True when no event is retained.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Number of events evicted so far because the log was full.
+    pub fn evicted(&self) -> u64 {
+        self.lock().evicted
+    }
+
+    /// Ends every subscription once it has read what is retained; later appends still land.
+    pub fn close(&self) {
+        self.lock().closed = true;
+        self.appended_tx.send_modify(|_| {});
+    }
+
+    /// Reads events with `seq > after_seq`, of one shim only when `shim_id` is given.
+    pub fn subscribe(self: &Arc<Self>, after_seq: u64, shim_id: Option<Arc<str>>) -> Subscription {
+        Subscription {
+            log: Arc::clone(self),
+            appended_rx: self.appended_tx.subscribe(),
+            cursor: after_seq,
+            shim_id,
+        }
+    }
+}
+
+/// A reader of an [`EventLog`] with its own cursor. Dropping it frees everything it held.
+pub struct Subscription {
+    log: Arc<EventLog>,
+    appended_rx: watch::Receiver<u64>,
+    /// Seq of the last item handed out (or skipped by the shim filter).
+    cursor: u64,
+    shim_id: Option<Arc<str>>,
+}
+
+impl Subscription {
+    /// Seq of the last event this subscription has moved past.
+    pub fn cursor(&self) -> u64 {
+        self.cursor
+    }
+
+    /// The next item, waiting for one if needed; `None` once the log is closed and drained.
+    /// Cancel-safe: dropping the future loses nothing.
+    pub async fn next(&mut self) -> Option<LogItem> {
+        loop {
+            self.appended_rx.borrow_and_update();
+            match self.try_next() {
+                Ok(item) => return Some(item),
+                Err(Drained::Closed) => return None,
+                Err(Drained::Open) => {}
+            }
+            if self.appended_rx.changed().await.is_err() {
+                return self.try_next().ok();
+            }
+        }
+    }
+
+    /// The next item if one is available now.
+    pub fn try_next(&mut self) -> Result<LogItem, Drained> {
+        let state = self.log.lock();
+        let first = state.first_retained_seq();
+        if self.cursor + 1 < first {
+            let gap = LogItem::Gap {
+                first_lost: self.cursor + 1,
+                last_lost: first - 1,
+            };
+            self.cursor = first - 1;
+            return Ok(gap);
+        }
+        let start = (self.cursor + 1 - first) as usize;
+        for entry in state.entries.range(start.min(state.entries.len())..) {
+            self.cursor = entry.seq;
+            if self.shim_id.as_ref().is_none_or(|id| *id == entry.shim_id) {
+                return Ok(LogItem::Event(Arc::clone(entry)));
+            }
+        }
+        Err(if state.closed {
+            Drained::Closed
+        } else {
+            Drained::Open
+        })
+    }
+}
+
+/// Why [`Subscription::try_next`] had nothing to return.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Drained {
+    /// Nothing new yet; more may come.
+    Open,
+    /// The log was closed and everything was read.
+    Closed,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pong_log(capacity: usize, count: usize) -> (Arc<EventLog>, Arc<str>) {
+        let log = EventLog::new(capacity);
+        let id: Arc<str> = Arc::from("a");
+        for _ in 0..count {
+            log.append(&id, Event::Pong);
+        }
+        (log, id)
+    }
+
+    fn seq_of(item: LogItem) -> u64 {
+        match item {
+            LogItem::Event(envelope) => envelope.seq,
+            LogItem::Gap { .. } => panic!("unexpected gap"),
+        }
+    }
+
+    #[test]
+    fn replays_after_cursor_in_order() {
+        let (log, _) = pong_log(10, 5);
+        let mut sub = log.subscribe(2, None);
+        let seqs: Vec<u64> = std::iter::from_fn(|| sub.try_next().ok().map(seq_of)).collect();
+        assert_eq!(seqs, vec![3, 4, 5]);
+        assert_eq!(sub.try_next().unwrap_err(), Drained::Open);
+    }
+
+    #[test]
+    fn reports_evicted_range_as_gap() {
+        let (log, _) = pong_log(3, 10);
+        assert_eq!(log.evicted(), 7);
+        let mut sub = log.subscribe(1, None);
+        match sub.try_next().unwrap() {
+            LogItem::Gap {
+                first_lost,
+                last_lost,
+            } => assert_eq!((first_lost, last_lost), (2, 7)),
+            other => panic!("expected gap, got {other:?}"),
+        }
+        assert_eq!(seq_of(sub.try_next().unwrap()), 8);
+    }
+
+    #[test]
+    fn filters_by_shim_and_still_advances() {
+        let log = EventLog::new(10);
+        let (a, b): (Arc<str>, Arc<str>) = (Arc::from("a"), Arc::from("b"));
+        log.append(&a, Event::Pong);
+        log.append(&b, Event::Pong);
+        log.append(&a, Event::Ready);
+        let mut sub = log.subscribe(0, Some(Arc::clone(&b)));
+        assert_eq!(seq_of(sub.try_next().unwrap()), 2);
+        assert!(sub.try_next().is_err());
+        assert_eq!(sub.cursor(), 3);
+    }
+
+    #[tokio::test]
+    async fn follows_live_and_ends_when_closed() {
+        let (log, id) = pong_log(10, 0);
+        let mut sub = log.subscribe(0, None);
+        let reader = tokio::spawn(async move {
+            let mut seqs = Vec::new();
+            while let Some(item) = sub.next().await {
+                seqs.push(seq_of(item));
+            }
+            seqs
+        });
+        for _ in 0..3 {
+            log.append(&id, Event::Pong);
+            tokio::task::yield_now().await;
+        }
+        log.close();
+        assert_eq!(reader.await.unwrap(), vec![1, 2, 3]);
+    }
+}

@@ -1,0 +1,195 @@
+//! `ShimHandle`: the only way to talk to a shim. It is cheap to clone and holds the sending end
+//! of the actor's mailbox; every method sends one [`Request`] carrying a `oneshot` for the
+//! reply, so callers never touch the PTY, the process or the screen themselves.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::error::{DeliveryRefused, ShimError};
+use super::events::{EventLog, Subscription};
+use super::screen::Capture;
+use crate::protocol::{ShimState, ShutdownReason};
+
+/// A message to deliver, with its id already assigned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingMessage {
+    pub id: String,
+    pub from: String,
+    pub body: String,
+}
+
+/// What happened to an accepted message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendReceipt {
+    pub id: String,
+    /// True when it waits behind other work; false when typing started at once.
+    pub queued: bool,
+}
+
+/// The state and how long it has lasted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StateReport {
+    pub state: ShimState,
+    pub since: Duration,
+}
+
+/// Facts about the running shim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShimStatus {
+    pub state: StateReport,
+    pub pid: u32,
+    pub exit_code: Option<i32>,
+    pub queued_messages: usize,
+}
+
+type Reply<T> = oneshot::Sender<Result<T, ShimError>>;
+
+/// A request to the actor. Every variant carries the sender of its reply.
+#[derive(Debug)]
+pub(super) enum Request {
+    Send {
+        message: OutgoingMessage,
+        reply: Reply<SendReceipt>,
+    },
+    Capture {
+        last_n_lines: Option<usize>,
+        reply: Reply<Capture>,
+    },
+    Status {
+        reply: Reply<ShimStatus>,
+    },
+    Resize {
+        rows: u16,
+        cols: u16,
+        reply: Reply<()>,
+    },
+    /// Replies with the exit code once the agent is gone.
+    Shutdown {
+        timeout: Duration,
+        reason: ShutdownReason,
+        reply: Reply<Option<i32>>,
+    },
+    /// Replies with the exit code once the agent is gone.
+    Kill {
+        reply: Reply<Option<i32>>,
+    },
+    Ping {
+        reply: Reply<()>,
+    },
+}
+
+/// A cloneable handle to one shim.
+#[derive(Debug, Clone)]
+pub struct ShimHandle {
+    id: Arc<str>,
+    /// Mailbox of the actor, which holds the receiving end.
+    requests_tx: mpsc::Sender<Request>,
+    events: Arc<EventLog>,
+}
+
+impl ShimHandle {
+    pub(super) fn new(
+        id: Arc<str>,
+        requests_tx: mpsc::Sender<Request>,
+        events: Arc<EventLog>,
+    ) -> Self {
+        Self {
+            id,
+            requests_tx,
+            events,
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The log this shim's events go to (possibly shared with other shims).
+    pub fn event_log(&self) -> &Arc<EventLog> {
+        &self.events
+    }
+
+    /// This shim's events with `seq > after_seq`.
+    pub fn subscribe(&self, after_seq: u64) -> Subscription {
+        self.events.subscribe(after_seq, Some(Arc::clone(&self.id)))
+    }
+
+    async fn call<T>(&self, request: impl FnOnce(Reply<T>) -> Request) -> Result<T, ShimError> {
+        let (reply, response) = oneshot::channel();
+        self.requests_tx
+            .send(request(reply))
+            .await
+            .map_err(|_| ShimError::ShimGone)?;
+        response.await.map_err(|_| ShimError::ShimGone)?
+    }
+
+    /// Delivers a message now when the agent is idle, or queues it. Without an id, a new one is
+    /// generated; the receipt (or the refusal) carries the id either way.
+    pub async fn send_message(
+        &self,
+        from: impl Into<String>,
+        body: impl Into<String>,
+        message_id: Option<String>,
+    ) -> Result<SendReceipt, DeliveryRefused> {
+        let message = OutgoingMessage {
+            id: message_id
+                .filter(|id| !id.is_empty())
+                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+            from: from.into(),
+            body: body.into(),
+        };
+        let id = message.id.clone();
+        self.call(|reply| Request::Send { message, reply })
+            .await
+            .map_err(|error| DeliveryRefused { id, error })
+    }
+
+    /// The visible screen, or its last `last_n_lines` lines (reaching into the scrollback).
+    pub async fn capture(&self, last_n_lines: Option<usize>) -> Result<Capture, ShimError> {
+        self.call(|reply| Request::Capture {
+            last_n_lines,
+            reply,
+        })
+        .await
+    }
+
+    pub async fn state(&self) -> Result<StateReport, ShimError> {
+        Ok(self.status().await?.state)
+    }
+
+    pub async fn status(&self) -> Result<ShimStatus, ShimError> {
+        self.call(|reply| Request::Status { reply }).await
+    }
+
+    /// Resizes the PTY and the screen.
+    pub async fn resize(&self, rows: u16, cols: u16) -> Result<(), ShimError> {
+        self.call(|reply| Request::Resize { rows, cols, reply })
+            .await
+    }
+
+    /// Asks the agent to exit, then SIGTERM, then SIGKILL at `timeout`; returns its exit code.
+    pub async fn shutdown(
+        &self,
+        timeout: Duration,
+        reason: ShutdownReason,
+    ) -> Result<Option<i32>, ShimError> {
+        self.call(|reply| Request::Shutdown {
+            timeout,
+            reason,
+            reply,
+        })
+        .await
+    }
+
+    /// SIGKILLs the agent's whole session; returns its exit code.
+    pub async fn kill(&self) -> Result<Option<i32>, ShimError> {
+        self.call(|reply| Request::Kill { reply }).await
+    }
+
+    /// Succeeds when the actor answers (proves it is alive and not stuck).
+    pub async fn ping(&self) -> Result<(), ShimError> {
+        self.call(|reply| Request::Ping { reply }).await
+    }
+}

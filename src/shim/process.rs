@@ -1,0 +1,189 @@
+//! The agent process: spawned through `pty-process` as the leader of its own session and
+//! process group, with the PTY as its controlling terminal. This module owns signalling,
+//! reaping and the guarantee that nothing the agent started outlives it.
+//!
+//! Every process of the agent's session is found through `/proc` (session id = leader pid), so
+//! grandchildren that moved to their own process group (background jobs, helpers) are still
+//! killed when the agent is killed or exits.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::ExitStatus;
+
+use nix::sys::signal::{Signal, kill, killpg};
+use nix::unistd::Pid;
+
+use super::ShimError;
+
+/// What to run and how.
+#[derive(Debug, Clone)]
+pub struct ProcessSpec {
+    pub program: OsString,
+    pub args: Vec<OsString>,
+    pub cwd: Option<PathBuf>,
+    /// Variables added to (or overriding) the inherited environment.
+    pub env_set: Vec<(OsString, OsString)>,
+    /// Variables removed from the inherited environment (`CLAUDECODE` always is).
+    pub env_remove: Vec<OsString>,
+    pub rows: u16,
+    pub cols: u16,
+}
+
+/// Variables never passed to an agent: a Claude Code session marker that makes a nested
+/// Claude Code refuse to start.
+const ALWAYS_REMOVED: &[&str] = &["CLAUDECODE"];
+
+/// The running agent. Dropping it kills the whole session.
+#[derive(Debug)]
+pub struct AgentProcess {
+    child: tokio::process::Child,
+    pid: Pid,
+    exited: bool,
+}
+
+/// Spawns the agent on a fresh PTY of the given size.
+pub fn spawn(spec: &ProcessSpec) -> Result<(pty_process::Pty, AgentProcess), ShimError> {
+    let spawn_error = |source: std::io::Error| ShimError::Spawn {
+        program: spec.program.to_string_lossy().into_owned(),
+        source,
+    };
+    let (pty, pts) = pty_process::open().map_err(|e| spawn_error(pty_io_error(e)))?;
+    pty.resize(pty_process::Size::new(spec.rows, spec.cols))
+        .map_err(|e| spawn_error(pty_io_error(e)))?;
+    let mut command = pty_process::Command::new(&spec.program)
+        .args(&spec.args)
+        .env("TERM", "xterm-256color")
+        .kill_on_drop(true);
+    for name in ALWAYS_REMOVED {
+        command = command.env_remove(name);
+    }
+    for name in &spec.env_remove {
+        command = command.env_remove(name);
+    }
+    command = command.envs(spec.env_set.iter().map(|(k, v)| (k, v)));
+    if let Some(cwd) = &spec.cwd {
+        command = command.current_dir(cwd);
+    }
+    let child = command
+        .spawn(pts)
+        .map_err(|e| spawn_error(pty_io_error(e)))?;
+    let raw_pid = child.id().ok_or_else(|| {
+        spawn_error(std::io::Error::other(
+            "child exited before its pid was read",
+        ))
+    })?;
+    let pid = Pid::from_raw(raw_pid as i32);
+    Ok((
+        pty,
+        AgentProcess {
+            child,
+            pid,
+            exited: false,
+        },
+    ))
+}
+
+impl AgentProcess {
+    /// The agent's pid, which is also its process group and session id.
+    pub fn pid(&self) -> u32 {
+        self.pid.as_raw() as u32
+    }
+
+    /// Waits for the agent to exit and reaps it. Cancel-safe. Call [`Self::kill_session`]
+    /// afterwards so the agent's background jobs do not outlive it (the session id stays
+    /// reserved while any member lives, so this cannot hit an unrelated process).
+    pub async fn wait(&mut self) -> std::io::Result<ExitStatus> {
+        let status = self.child.wait().await?;
+        self.exited = true;
+        Ok(status)
+    }
+
+    /// Sends `signal` to the agent's process group (ignored when it is already gone).
+    pub fn signal_group(&self, signal: Signal) {
+        if let Err(errno) = killpg(self.pid, signal)
+            && errno != nix::errno::Errno::ESRCH
+        {
+            tracing::warn!(pid = %self.pid, %signal, %errno, "cannot signal agent process group");
+        }
+    }
+
+    /// SIGKILLs the process group and every other process of the agent's session.
+    pub fn kill_session(&self) {
+        self.signal_group(Signal::SIGKILL);
+        for member in session_members(self.pid.as_raw()) {
+            let _ = kill(Pid::from_raw(member), Signal::SIGKILL);
+        }
+    }
+}
+
+impl Drop for AgentProcess {
+    fn drop(&mut self) {
+        if !self.exited {
+            self.kill_session();
+        }
+    }
+}
+
+/// The `io::Error` behind a `pty-process` error.
+pub fn pty_io_error(error: pty_process::Error) -> std::io::Error {
+    match error {
+        pty_process::Error::Io(error) => error,
+        pty_process::Error::Rustix(errno) => {
+            std::io::Error::from_raw_os_error(errno.raw_os_error())
+        }
+        other => std::io::Error::other(other.to_string()),
+    }
+}
+
+/// The exit code an orchestrator sees: the process's own code, or 128 + the signal number
+/// when a signal ended it (the shell and container convention, e.g. 137 for SIGKILL).
+pub fn exit_code(status: ExitStatus) -> Option<i32> {
+    use std::os::unix::process::ExitStatusExt;
+    status
+        .code()
+        .or_else(|| status.signal().map(|signal| 128 + signal))
+}
+
+/// Pids of the live (not zombie) processes whose session id is `sid`.
+pub fn session_members(sid: i32) -> Vec<i32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|stat| parse_stat_session(&stat))
+                .is_some_and(|(state, session)| session == sid && state != 'Z')
+        })
+        .collect()
+}
+
+/// `(state, session id)` from the text of `/proc/PID/stat`. The command name may contain
+/// spaces and parentheses, so fields are counted after its closing `)`.
+fn parse_stat_session(stat: &str) -> Option<(char, i32)> {
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    let mut fields = after_name.split_whitespace();
+    let state = fields.next()?.chars().next()?;
+    let session = fields.nth(2)?.parse().ok()?;
+    Some((state, session))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_session_after_odd_command_names() {
+        let stat = "4242 (we ird) name)) S 1 4242 4240 34816 4242 4194560 0";
+        assert_eq!(parse_stat_session(stat), Some(('S', 4240)));
+        assert_eq!(parse_stat_session("garbage"), None);
+    }
+
+    #[test]
+    fn signal_deaths_map_to_128_plus_signal() {
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(exit_code(ExitStatus::from_raw(3 << 8)), Some(3));
+        assert_eq!(exit_code(ExitStatus::from_raw(9)), Some(137));
+    }
+}

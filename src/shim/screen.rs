@@ -1,0 +1,270 @@
+//! The headless terminal: every byte the agent writes goes through a `vt100` parser, which keeps
+//! the visible screen and a scrollback. This module turns that state into what the rest of the
+//! shim needs: snapshots for classifiers, captures for clients, summaries for events, and the
+//! lines printed between two points in time (for a turn's answer), addressed by *absolute row*:
+//! the count of rows that have scrolled off the top plus the row on screen, which stays stable
+//! while output scrolls.
+
+use std::num::NonZeroU16;
+
+use super::terminal_queries::TerminalCallbacks;
+
+/// How many trailing lines go into event summaries (`StateChanged`, `Completion.last_lines`).
+pub const SUMMARY_LINES: usize = 5;
+
+/// Largest text put into one event (a Completion's response, a capture). JSON may double the
+/// size of text full of quotes or backslashes, so this keeps every event under the 1 MiB frame.
+pub const MAX_EVENT_TEXT: usize = 480 * 1024;
+
+/// `text`, or its tail of at most [`MAX_EVENT_TEXT`] bytes behind a note saying what was cut.
+pub fn clip_to_frame(text: String) -> String {
+    if text.len() <= MAX_EVENT_TEXT {
+        return text;
+    }
+    let mut start = text.len() - MAX_EVENT_TEXT;
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    format!("[... {start} bytes omitted ...]\n{}", &text[start..])
+}
+
+/// An immutable copy of the visible screen, as classifiers see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScreenSnapshot {
+    /// One string per visible row, trailing spaces removed.
+    pub lines: Vec<String>,
+    pub cursor_row: u16,
+    pub cursor_col: u16,
+    /// True while the program uses the alternate screen (full-screen TUIs).
+    pub alternate_screen: bool,
+}
+
+impl ScreenSnapshot {
+    /// The cursor's row text, split at the cursor: `(before, after)`.
+    pub fn cursor_line_split(&self) -> (&str, &str) {
+        let line = self
+            .lines
+            .get(usize::from(self.cursor_row))
+            .map_or("", String::as_str);
+        let at = line
+            .char_indices()
+            .nth(usize::from(self.cursor_col))
+            .map_or(line.len(), |(i, _)| i);
+        line.split_at(at)
+    }
+
+    /// The last `count` non-blank lines, joined with newlines.
+    pub fn last_lines(&self, count: usize) -> String {
+        let non_blank: Vec<&str> = self
+            .lines
+            .iter()
+            .map(String::as_str)
+            .filter(|l| !l.trim().is_empty())
+            .collect();
+        non_blank[non_blank.len().saturating_sub(count)..].join("\n")
+    }
+}
+
+/// A capture for a client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Capture {
+    pub content: String,
+    pub cursor_row: u16,
+    pub cursor_col: u16,
+    pub rows: u16,
+    pub cols: u16,
+}
+
+/// The parser plus the bookkeeping to address rows absolutely.
+pub struct Screen {
+    parser: vt100::Parser<TerminalCallbacks>,
+}
+
+impl std::fmt::Debug for Screen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Screen")
+            .field("size", &self.size())
+            .finish_non_exhaustive()
+    }
+}
+
+fn non_zero(value: u16) -> NonZeroU16 {
+    NonZeroU16::new(value).unwrap_or(NonZeroU16::MIN)
+}
+
+impl Screen {
+    pub fn new(rows: u16, cols: u16, scrollback: usize) -> Self {
+        Self {
+            parser: vt100::Parser::new_with_callbacks(
+                non_zero(rows),
+                non_zero(cols),
+                scrollback,
+                TerminalCallbacks::default(),
+            ),
+        }
+    }
+
+    /// Feeds agent output; returns the replies owed to the agent's terminal queries.
+    pub fn feed(&mut self, bytes: &[u8]) -> Vec<u8> {
+        self.parser.process(bytes);
+        self.parser.callbacks_mut().take_replies()
+    }
+
+    pub fn resize(&mut self, rows: u16, cols: u16) {
+        self.parser.set_size(non_zero(rows), non_zero(cols));
+    }
+
+    /// `(rows, cols)`.
+    pub fn size(&self) -> (u16, u16) {
+        let (rows, cols) = self.parser.screen().size();
+        (rows.get(), cols.get())
+    }
+
+    /// True when the program asked for bracketed paste (`CSI ? 2004 h`).
+    pub fn bracketed_paste(&self) -> bool {
+        self.parser.screen().bracketed_paste()
+    }
+
+    pub fn snapshot(&self) -> ScreenSnapshot {
+        let screen = self.parser.screen();
+        let (_, cols) = self.size();
+        let (cursor_row, cursor_col) = screen.cursor_position();
+        ScreenSnapshot {
+            lines: screen
+                .rows(0, cols)
+                .map(|row| row.trim_end().to_owned())
+                .collect(),
+            cursor_row,
+            cursor_col,
+            alternate_screen: screen.alternate_screen(),
+        }
+    }
+
+    /// Rows that have left the visible screen so far (discarded + in scrollback).
+    fn rows_above_screen(&self) -> u64 {
+        self.parser.callbacks().discarded_rows() + self.parser.screen().scrollback_len() as u64
+    }
+
+    /// The cursor's absolute row.
+    pub fn cursor_absolute_row(&self) -> u64 {
+        self.rows_above_screen() + u64::from(self.parser.screen().cursor_position().0)
+    }
+
+    /// Logical lines covering absolute rows `from..=to` (clamped to what is retained), with
+    /// wrapped rows joined into one line and trailing spaces removed.
+    pub fn lines_between(&mut self, from: u64, to: u64) -> Vec<String> {
+        let above = self.rows_above_screen();
+        let retained_from = above - self.parser.screen().scrollback_len() as u64;
+        let (rows, cols) = self.size();
+        let to = to.min(above + u64::from(rows) - 1);
+        let mut lines: Vec<String> = Vec::new();
+        let mut continuing = false;
+        let mut row = from.max(retained_from);
+        while row <= to {
+            // Show the window whose top is `row` (or the live screen once `row` is on it).
+            let offset = above.saturating_sub(row) as usize;
+            let screen = self.parser.screen_mut();
+            screen.set_scrollback(offset);
+            let window_top = above - screen.scrollback() as u64;
+            let skip = (row - window_top) as usize;
+            let take = (to - row + 1).min(u64::from(rows) - skip as u64) as usize;
+            for (index, text) in screen.rows(0, cols).enumerate().skip(skip).take(take) {
+                let text = text.trim_end();
+                match lines.last_mut() {
+                    Some(last) if continuing => last.push_str(text),
+                    _ => lines.push(text.to_owned()),
+                }
+                continuing = screen.row_wrapped(index as u16);
+            }
+            row += take as u64;
+        }
+        self.parser.screen_mut().set_scrollback(0);
+        lines
+    }
+
+    /// The visible screen for a client; with `last_n_lines`, only that many trailing lines
+    /// (reaching into the scrollback when more are asked for than the screen shows).
+    /// Trailing blank lines are not counted.
+    pub fn capture(&mut self, last_n_lines: Option<usize>) -> Capture {
+        let (rows, cols) = self.size();
+        let snapshot = self.snapshot();
+        let mut lines = match last_n_lines {
+            Some(n) if n > usize::from(rows) => {
+                let bottom = self.rows_above_screen() + u64::from(rows) - 1;
+                // Blank rows at the bottom are trimmed below, so look `rows` further up.
+                self.lines_between(
+                    bottom.saturating_sub((n + usize::from(rows)) as u64),
+                    bottom,
+                )
+            }
+            _ => snapshot.lines,
+        };
+        while lines.last().is_some_and(|l| l.is_empty()) {
+            lines.pop();
+        }
+        if let Some(n) = last_n_lines {
+            lines.drain(..lines.len().saturating_sub(n));
+        }
+        Capture {
+            content: clip_to_frame(lines.join("\n")),
+            cursor_row: snapshot.cursor_row,
+            cursor_col: snapshot.cursor_col,
+            rows,
+            cols,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_between_reaches_into_scrollback_and_joins_wrapped_rows() {
+        let mut screen = Screen::new(3, 10, 100);
+        let start = screen.cursor_absolute_row();
+        screen.feed(b"one\r\n0123456789abc\r\ntwo\r\nthree\r\nfour");
+        let end = screen.cursor_absolute_row();
+        assert_eq!(end - start, 5);
+        assert_eq!(
+            screen.lines_between(start, end),
+            vec!["one", "0123456789abc", "two", "three", "four"]
+        );
+        assert_eq!(screen.lines_between(end - 1, end), vec!["three", "four"]);
+        // The view is back on the live screen afterwards.
+        assert_eq!(screen.snapshot().lines, vec!["two", "three", "four"]);
+    }
+
+    #[test]
+    fn absolute_rows_survive_scrollback_eviction() {
+        let mut screen = Screen::new(2, 10, 3);
+        for i in 0..20 {
+            screen.feed(format!("{i}\r\n").as_bytes());
+        }
+        assert_eq!(screen.cursor_absolute_row(), 20);
+        assert_eq!(
+            screen.lines_between(0, 20),
+            vec!["16", "17", "18", "19", ""]
+        );
+    }
+
+    #[test]
+    fn capture_trims_blank_tail_and_takes_last_lines() {
+        let mut screen = Screen::new(5, 20, 100);
+        screen.feed(b"a\r\nb\r\nc\r\nd\r\ne\r\nf\r\n$ ");
+        let capture = screen.capture(None);
+        assert_eq!(capture.content, "c\nd\ne\nf\n$");
+        assert_eq!((capture.cursor_row, capture.cursor_col), (4, 2));
+        assert_eq!(screen.capture(Some(2)).content, "f\n$");
+        assert_eq!(screen.capture(Some(7)).content, "a\nb\nc\nd\ne\nf\n$");
+    }
+
+    #[test]
+    fn cursor_line_split_and_summary() {
+        let mut screen = Screen::new(4, 20, 0);
+        screen.feed(b"out\r\n\r\nbash$ ls");
+        let snapshot = screen.snapshot();
+        assert_eq!(snapshot.cursor_line_split(), ("bash$ ls", ""));
+        assert_eq!(snapshot.last_lines(2), "out\nbash$ ls");
+    }
+}

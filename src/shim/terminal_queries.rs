@@ -1,0 +1,134 @@
+//! Answers to the questions a program asks its terminal. TUIs probe the terminal at startup
+//! (cursor position, device attributes, colours, size) and some wait for the answer before they
+//! draw anything; a headless screen that stays silent makes them stall until a timeout. These
+//! callbacks run inside the `vt100` parser, so a cursor report reflects the cursor exactly at
+//! the point of the query in the byte stream. Replies are collected and written back to the PTY
+//! by the actor.
+
+use vt100::{Callbacks, Screen};
+
+/// Identity reported to `XTVERSION` (`CSI > q`).
+const TERMINAL_NAME: &str = concat!("agentshim ", env!("CARGO_PKG_VERSION"));
+
+/// Collects replies to terminal queries and counts rows that fall off the scrollback.
+#[derive(Debug, Default)]
+pub struct TerminalCallbacks {
+    replies: Vec<u8>,
+    /// Rows discarded from the top of the scrollback since the start.
+    discarded_rows: u64,
+}
+
+impl TerminalCallbacks {
+    /// Takes the replies produced since the last call.
+    pub fn take_replies(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.replies)
+    }
+
+    pub fn discarded_rows(&self) -> u64 {
+        self.discarded_rows
+    }
+
+    fn reply(&mut self, text: &str) {
+        self.replies.extend_from_slice(text.as_bytes());
+    }
+}
+
+fn first_param(params: &[&[u16]]) -> Option<u16> {
+    params.first().and_then(|p| p.first()).copied()
+}
+
+impl Callbacks for TerminalCallbacks {
+    fn unhandled_csi(
+        &mut self,
+        screen: &mut Screen,
+        i1: Option<u8>,
+        _i2: Option<u8>,
+        params: &[&[u16]],
+        c: char,
+    ) {
+        let (rows, cols) = screen.size();
+        match (i1, c, first_param(params)) {
+            // DSR: device status, cursor position (1-based).
+            (None, 'n', Some(5)) => self.reply("\x1b[0n"),
+            (None, 'n', Some(6)) => {
+                let (row, col) = screen.cursor_position();
+                self.reply(&format!("\x1b[{};{}R", row + 1, col + 1));
+            }
+            (Some(b'?'), 'n', Some(6)) => {
+                let (row, col) = screen.cursor_position();
+                self.reply(&format!("\x1b[?{};{}R", row + 1, col + 1));
+            }
+            // Primary device attributes: a VT220-class terminal with ANSI colour.
+            (None, 'c', None | Some(0)) => self.reply("\x1b[?62;22c"),
+            // Secondary device attributes.
+            (Some(b'>'), 'c', None | Some(0)) => self.reply("\x1b[>1;10;0c"),
+            // XTVERSION.
+            (Some(b'>'), 'q', None | Some(0)) => {
+                self.reply(&format!("\x1bP>|{TERMINAL_NAME}\x1b\\"));
+            }
+            // Window reports: text area in characters, in pixels, and the cell size.
+            (None, 't', Some(18)) => self.reply(&format!("\x1b[8;{rows};{cols}t")),
+            (None, 't', Some(14)) => self.reply(&format!(
+                "\x1b[4;{};{}t",
+                u32::from(rows.get()) * 16,
+                u32::from(cols.get()) * 8
+            )),
+            (None, 't', Some(16)) => self.reply("\x1b[6;16;8t"),
+            _ => {}
+        }
+    }
+
+    fn unhandled_osc(&mut self, _screen: &mut Screen, params: &[&[u8]]) {
+        // Colour queries: OSC 10 (foreground) / 11 (background) with "?". Answer a light-on-dark
+        // palette, the usual default of terminal emulators.
+        match params {
+            [b"10", b"?"] => self.reply("\x1b]10;rgb:ffff/ffff/ffff\x1b\\"),
+            [b"11", b"?"] => self.reply("\x1b]11;rgb:0000/0000/0000\x1b\\"),
+            _ => {}
+        }
+    }
+
+    fn on_scroll(&mut self, _contents: vt100::capture::RowContents<'_>, alternate_screen: bool) {
+        if !alternate_screen {
+            self.discarded_rows += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::num::NonZeroU16;
+
+    fn answer(input: &[u8]) -> String {
+        let mut parser = vt100::Parser::new_with_callbacks(
+            NonZeroU16::new(24).unwrap(),
+            NonZeroU16::new(80).unwrap(),
+            0,
+            TerminalCallbacks::default(),
+        );
+        parser.process(input);
+        String::from_utf8(parser.callbacks_mut().take_replies()).unwrap()
+    }
+
+    #[test]
+    fn cursor_report_is_taken_at_the_query() {
+        assert_eq!(answer(b"ab\x1b[6ncdef"), "\x1b[1;3R");
+        assert_eq!(answer(b"\x1b[5;10H\x1b[6n"), "\x1b[5;10R");
+    }
+
+    #[test]
+    fn device_attributes_and_size() {
+        assert_eq!(answer(b"\x1b[c"), "\x1b[?62;22c");
+        assert_eq!(answer(b"\x1b[0c"), "\x1b[?62;22c");
+        assert_eq!(answer(b"\x1b[>c"), "\x1b[>1;10;0c");
+        assert_eq!(answer(b"\x1b[18t"), "\x1b[8;24;80t");
+        assert_eq!(answer(b"\x1b[5n"), "\x1b[0n");
+    }
+
+    #[test]
+    fn colour_queries_and_silence_for_the_rest() {
+        assert_eq!(answer(b"\x1b]11;?\x07"), "\x1b]11;rgb:0000/0000/0000\x1b\\");
+        assert_eq!(answer(b"\x1b]0;title\x07hello\x1b[31m"), "");
+    }
+}
