@@ -24,6 +24,9 @@ use super::screen::{SUMMARY_LINES, Screen};
 use super::state::{StateInput, StateMachine};
 use crate::protocol::{Event, ShimState, ShutdownReason};
 
+/// Pause between the keystrokes of an exit request.
+const EXIT_KEY_PAUSE: Duration = Duration::from_millis(300);
+
 /// How long PTY output is still read after the agent exited, before `Died` is emitted.
 const EXIT_DRAIN: Duration = Duration::from_millis(500);
 
@@ -31,6 +34,9 @@ const EXIT_DRAIN: Duration = Duration::from_millis(500);
 #[derive(Debug)]
 struct ShutdownPlan {
     reason: &'static str,
+    /// Keystrokes of the exit request still to send, and when the next one goes.
+    exit_keys: VecDeque<&'static [u8]>,
+    next_key_at: Option<Instant>,
     /// When the process group gets SIGTERM (none once sent, or for an immediate kill).
     terminate_at: Option<Instant>,
     /// When the whole session gets SIGKILL (none once sent).
@@ -65,6 +71,8 @@ pub(super) struct ShimActor {
     /// Bytes waiting to be written to the PTY.
     pub(super) outbox: Vec<u8>,
     started: Instant,
+    /// Seq of the newest event this shim emitted.
+    last_event_seq: u64,
     output_bytes: u64,
     pub(super) last_output: Instant,
     /// When buffered output is classified (end of the settle window).
@@ -103,6 +111,7 @@ impl ShimActor {
             prompt_mark: PromptMark::default(),
             outbox: Vec::new(),
             started: now,
+            last_event_seq: 0,
             output_bytes: 0,
             last_output: now,
             settle_at: None,
@@ -117,8 +126,8 @@ impl ShimActor {
         }
     }
 
-    pub(super) fn emit(&self, event: Event) {
-        self.log.append(&self.id, event);
+    pub(super) fn emit(&mut self, event: Event) {
+        self.last_event_seq = self.log.append(&self.id, event);
     }
 
     pub(super) fn state(&self) -> ShimState {
@@ -214,9 +223,11 @@ impl ShimActor {
             }
             Request::Capture {
                 last_n_lines,
+                include_scrollback,
                 reply,
             } => {
-                let _ = reply.send(Ok(self.screen.capture(last_n_lines)));
+                let capture = self.screen.capture(last_n_lines, include_scrollback);
+                let _ = reply.send(Ok(capture));
             }
             Request::Status { reply } => {
                 let _ = reply.send(Ok(self.status()));
@@ -245,6 +256,7 @@ impl ShimActor {
             pid: self.process.pid(),
             exit_code: self.exit.and_then(|exit| exit.code),
             queued_messages: self.queue.len(),
+            last_event_seq: self.last_event_seq,
         }
     }
 
@@ -286,11 +298,14 @@ impl ShimActor {
         tracing::info!(shim = %self.id, reason, ?timeout, "shutting down agent");
         let now = Instant::now();
         let graceful = !timeout.is_zero();
-        if graceful {
-            self.outbox.extend_from_slice(self.driver.exit_request());
-        }
         let plan = ShutdownPlan {
             reason,
+            exit_keys: if graceful {
+                self.driver.exit_request().iter().copied().collect()
+            } else {
+                VecDeque::new()
+            },
+            next_key_at: graceful.then_some(now),
             terminate_at: graceful.then(|| now + timeout / 2),
             kill_at: Some(now + timeout),
         };
@@ -366,6 +381,7 @@ impl ShimActor {
             (state == ShimState::Starting && !self.ready_warned)
                 .then(|| self.started + timing.ready_timeout),
             self.next_stats,
+            self.shutdown.as_ref().and_then(|plan| plan.next_key_at),
             self.shutdown.as_ref().and_then(|plan| plan.terminate_at),
             self.shutdown.as_ref().and_then(|plan| plan.kill_at),
         ]
@@ -425,6 +441,12 @@ impl ShimActor {
         let Some(plan) = self.shutdown.as_mut() else {
             return;
         };
+        if plan.next_key_at.is_some_and(|at| now >= at) {
+            if let Some(key) = plan.exit_keys.pop_front() {
+                self.outbox.extend_from_slice(key);
+            }
+            plan.next_key_at = (!plan.exit_keys.is_empty()).then(|| now + EXIT_KEY_PAUSE);
+        }
         if plan.terminate_at.is_some_and(|at| now >= at) {
             plan.terminate_at = None;
             self.process.signal_group(Signal::SIGTERM);

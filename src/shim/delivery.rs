@@ -287,24 +287,24 @@ impl ShimActor {
     }
 
     fn deliver_next(&mut self, now: Instant) {
-        if self.state() == ShimState::Idle && self.delivery.is_none() && !self.shutting_down() {
-            if let Some(message) = self.queue.pop_front() {
-                self.start_delivery(message, now);
-            }
+        if self.state() == ShimState::Idle
+            && self.delivery.is_none()
+            && !self.shutting_down()
+            && let Some(message) = self.queue.pop_front()
+        {
+            self.start_delivery(message, now);
         }
     }
 
     /// Fails the message in flight and every queued one with `reason`.
     pub(super) fn fail_pending(&mut self, reason: &str) {
         let in_flight = self.delivery.take().map(|d| d.message);
-        for message in in_flight.into_iter().chain(self.queue.drain(..)) {
-            self.log.append(
-                &self.id,
-                Event::DeliveryFailed {
-                    id: message.id,
-                    reason: reason.to_owned(),
-                },
-            );
+        let queued: Vec<OutgoingMessage> = self.queue.drain(..).collect();
+        for message in in_flight.into_iter().chain(queued) {
+            self.emit(Event::DeliveryFailed {
+                id: message.id,
+                reason: reason.to_owned(),
+            });
         }
     }
 }

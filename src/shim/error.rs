@@ -24,6 +24,9 @@ pub enum ShimError {
     /// The message queue is full.
     #[error("message queue is full ({capacity} messages waiting); retry after a Completion")]
     QueueFull { capacity: usize },
+    /// A message was accepted but will not be answered (the reason says why).
+    #[error("message not answered: {0}")]
+    NotAnswered(String),
     /// The shim's actor has ended (its agent is gone and every handle but this one dropped).
     #[error("shim has shut down")]
     ShimGone,

@@ -42,6 +42,8 @@ pub struct ShimStatus {
     pub pid: u32,
     pub exit_code: Option<i32>,
     pub queued_messages: usize,
+    /// Seq of the newest event this shim emitted (0 if none).
+    pub last_event_seq: u64,
 }
 
 type Reply<T> = oneshot::Sender<Result<T, ShimError>>;
@@ -55,6 +57,7 @@ pub(super) enum Request {
     },
     Capture {
         last_n_lines: Option<usize>,
+        include_scrollback: bool,
         reply: Reply<Capture>,
     },
     Status {
@@ -146,10 +149,23 @@ impl ShimHandle {
             .map_err(|error| DeliveryRefused { id, error })
     }
 
-    /// The visible screen, or its last `last_n_lines` lines (reaching into the scrollback).
+    /// The visible screen, or its last `last_n_lines` lines (reaching into the scrollback):
+    /// what the protocol's `CaptureScreen` returns.
     pub async fn capture(&self, last_n_lines: Option<usize>) -> Result<Capture, ShimError> {
+        self.capture_scope(last_n_lines, last_n_lines.is_some())
+            .await
+    }
+
+    /// The visible screen, or with `include_scrollback` the scrollback above it too; with
+    /// `last_n_lines`, only that many trailing lines.
+    pub async fn capture_scope(
+        &self,
+        last_n_lines: Option<usize>,
+        include_scrollback: bool,
+    ) -> Result<Capture, ShimError> {
         self.call(|reply| Request::Capture {
             last_n_lines,
+            include_scrollback,
             reply,
         })
         .await

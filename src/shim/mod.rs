@@ -5,6 +5,7 @@
 //! [`ShimHandle`]. Events go into an [`events::EventLog`] that any number of readers follow.
 
 mod actor;
+mod answer;
 pub mod classifier;
 mod config;
 mod delivery;
@@ -21,6 +22,7 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
+pub use answer::Answer;
 pub use classifier::{AgentDriver, AgentKind, UnknownAgentKind};
 pub use config::{
     DEFAULT_COLS, DEFAULT_QUEUE_CAPACITY, DEFAULT_ROWS, DEFAULT_SCROLLBACK, ShimSpec, Timing,

@@ -182,22 +182,19 @@ impl Screen {
         lines
     }
 
-    /// The visible screen for a client; with `last_n_lines`, only that many trailing lines
-    /// (reaching into the scrollback when more are asked for than the screen shows).
-    /// Trailing blank lines are not counted.
-    pub fn capture(&mut self, last_n_lines: Option<usize>) -> Capture {
+    /// A capture for a client: the visible screen, or with `include_scrollback` the scrollback
+    /// above it too; with `last_n_lines`, only that many trailing lines. Trailing blank lines
+    /// are not counted.
+    pub fn capture(&mut self, last_n_lines: Option<usize>, include_scrollback: bool) -> Capture {
         let (rows, cols) = self.size();
         let snapshot = self.snapshot();
-        let mut lines = match last_n_lines {
-            Some(n) if n > usize::from(rows) => {
-                let bottom = self.rows_above_screen() + u64::from(rows) - 1;
-                // Blank rows at the bottom are trimmed below, so look `rows` further up.
-                self.lines_between(
-                    bottom.saturating_sub((n + usize::from(rows)) as u64),
-                    bottom,
-                )
-            }
-            _ => snapshot.lines,
+        let mut lines = if include_scrollback {
+            let bottom = self.rows_above_screen() + u64::from(rows) - 1;
+            // Blank rows at the bottom are trimmed below, so look `rows` further up.
+            let wanted = last_n_lines.map_or(u64::MAX, |n| (n + usize::from(rows)) as u64);
+            self.lines_between(bottom.saturating_sub(wanted), bottom)
+        } else {
+            snapshot.lines
         };
         while lines.last().is_some_and(|l| l.is_empty()) {
             lines.pop();
@@ -252,11 +249,13 @@ mod tests {
     fn capture_trims_blank_tail_and_takes_last_lines() {
         let mut screen = Screen::new(5, 20, 100);
         screen.feed(b"a\r\nb\r\nc\r\nd\r\ne\r\nf\r\n$ ");
-        let capture = screen.capture(None);
+        let capture = screen.capture(None, false);
         assert_eq!(capture.content, "c\nd\ne\nf\n$");
         assert_eq!((capture.cursor_row, capture.cursor_col), (4, 2));
-        assert_eq!(screen.capture(Some(2)).content, "f\n$");
-        assert_eq!(screen.capture(Some(7)).content, "a\nb\nc\nd\ne\nf\n$");
+        assert_eq!(screen.capture(Some(2), false).content, "f\n$");
+        assert_eq!(screen.capture(Some(7), false).content, "c\nd\ne\nf\n$");
+        assert_eq!(screen.capture(Some(7), true).content, "a\nb\nc\nd\ne\nf\n$");
+        assert_eq!(screen.capture(None, true).content, "a\nb\nc\nd\ne\nf\n$");
     }
 
     #[test]

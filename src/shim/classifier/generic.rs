@@ -52,9 +52,9 @@ impl AgentDriver for GenericDriver {
         lines.join("\n")
     }
 
-    fn exit_request(&self) -> &'static [u8] {
+    fn exit_request(&self) -> &'static [&'static [u8]] {
         // Interrupt whatever runs, then end-of-file at the empty prompt.
-        b"\x03\x04"
+        &[b"\x03", b"\x04"]
     }
 }
 

@@ -66,8 +66,10 @@ pub trait AgentDriver: Send + Sync + std::fmt::Debug {
         b"\r"
     }
 
-    /// Bytes that ask the agent to exit by itself (first step of a graceful shutdown).
-    fn exit_request(&self) -> &'static [u8];
+    /// Keystrokes that ask the agent to exit by itself (the first step of a graceful
+    /// shutdown), sent one after another with a short pause, since an interrupt key makes the
+    /// terminal discard input typed right after it.
+    fn exit_request(&self) -> &'static [&'static [u8]];
 }
 
 /// The agent kinds agentshim has drivers for.

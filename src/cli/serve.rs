@@ -1,0 +1,96 @@
+//! `agentshim serve`: the gRPC server. Prints `agentshim listening on ADDR` on stdout once it
+//! accepts connections (scripts and tests read the real port from it when `:0` was asked for),
+//! and stops gracefully on SIGINT/SIGTERM.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::server::profiles::{Profiles, load_config};
+use crate::server::{ListenAddr, ServerOptions, bind};
+use crate::shim::events::DEFAULT_LOG_CAPACITY;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// HOST:PORT (an IP address) or unix:PATH.
+    #[arg(long, default_value = "127.0.0.1:50051")]
+    listen: ListenAddr,
+    /// TOML file with `[profiles.NAME]` tables and `event_log_capacity`.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// File holding the bearer token every RPC must present (health checks excepted).
+    #[arg(long, conflicts_with = "token")]
+    token_file: Option<PathBuf>,
+    /// The bearer token itself (prefer --token-file or the environment).
+    #[arg(long, env = "AGENTSHIM_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// PEM certificate chain for TLS (with --tls-key).
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key for TLS (with --tls-cert).
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Allow listening on a non-loopback address without a token.
+    #[arg(long)]
+    insecure: bool,
+    /// Let clients choose the program of a shim (CreateShim `command`).
+    #[arg(long)]
+    allow_any_command: bool,
+    /// Seconds shims get to exit when the server stops.
+    #[arg(long, default_value_t = 10)]
+    shutdown_timeout: u64,
+}
+
+impl ServeArgs {
+    fn token(&self) -> anyhow::Result<Option<String>> {
+        let token = match &self.token_file {
+            Some(path) => Some(
+                std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read token file {path:?}"))?,
+            ),
+            None => self.token.clone(),
+        };
+        match token.map(|t| t.trim().to_owned()) {
+            Some(t) if t.is_empty() => bail!("the token is empty"),
+            other => Ok(other),
+        }
+    }
+
+    fn options(&self) -> anyhow::Result<ServerOptions> {
+        let config = self.config.as_deref().map(load_config).transpose()?;
+        let profiles = match &config {
+            Some(config) => Profiles::with_config(config)?,
+            None => Profiles::builtin(),
+        };
+        let mut options = ServerOptions::new(self.listen.clone());
+        options.token = self.token()?;
+        options.tls = self.tls_cert.clone().zip(self.tls_key.clone());
+        options.insecure = self.insecure;
+        options.profiles = profiles;
+        options.allow_any_command = self.allow_any_command;
+        options.event_log_capacity = config
+            .and_then(|c| c.event_log_capacity)
+            .unwrap_or(DEFAULT_LOG_CAPACITY);
+        options.shutdown_timeout = Duration::from_secs(self.shutdown_timeout);
+        Ok(options)
+    }
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let server = bind(args.options()?).await?;
+    println!("agentshim listening on {}", server.local_addr());
+    tracing::info!(addr = server.local_addr(), "serving");
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let stop = async move {
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = interrupt.recv() => {}
+        }
+    };
+    server.serve(stop).await?;
+    Ok(())
+}

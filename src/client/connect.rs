@@ -1,0 +1,300 @@
+//! Where a client connects and how: parsing a server address ([`Target`]), the connection
+//! options ([`ConnectOptions`]: bearer token, TLS trust, timeouts), opening the tonic
+//! [`Channel`] over TCP, TLS or a Unix socket, and the interceptor that puts
+//! `authorization: Bearer <token>` on every request.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use hyper_util::rt::TokioIo;
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::Interceptor;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Uri};
+
+use super::ClientError;
+
+/// How long connecting may take when [`ConnectOptions::connect_timeout`] is not set.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A server address, parsed from `http://host:port`, `host:port` (plain HTTP/2),
+/// `https://host:port` (TLS) or `unix:/path/to/socket` (also `unix:///path`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// Plain HTTP/2 over TCP.
+    Http(Uri),
+    /// HTTP/2 over TLS (rustls).
+    Https(Uri),
+    /// HTTP/2 over a Unix domain socket at this path.
+    Unix(PathBuf),
+}
+
+impl FromStr for Target {
+    type Err = ClientError;
+
+    fn from_str(text: &str) -> Result<Self, ClientError> {
+        let invalid = |reason: &str| ClientError::InvalidTarget {
+            target: text.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let text = text.trim();
+        if let Some(path) = text.strip_prefix("unix:") {
+            let path = path.strip_prefix("//").unwrap_or(path);
+            if path.is_empty() {
+                return Err(invalid("no socket path after `unix:`"));
+            }
+            return Ok(Self::Unix(PathBuf::from(path)));
+        }
+        let (tls, uri_text) = if text.starts_with("https://") {
+            (true, text.to_owned())
+        } else if text.starts_with("http://") {
+            (false, text.to_owned())
+        } else if let Some((scheme, _)) = text.split_once("://") {
+            return Err(invalid(&format!(
+                "unsupported scheme `{scheme}` (use http://, https:// or unix:)"
+            )));
+        } else {
+            (false, format!("http://{text}"))
+        };
+        let uri: Uri = uri_text
+            .parse()
+            .map_err(|error| invalid(&format!("{error}")))?;
+        match uri.host() {
+            Some(host) if !host.is_empty() => {}
+            _ => return Err(invalid("no host")),
+        }
+        if !matches!(uri.path(), "" | "/") {
+            return Err(invalid("a server address has no path"));
+        }
+        Ok(if tls {
+            Self::Https(uri)
+        } else {
+            Self::Http(uri)
+        })
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Http(uri) | Self::Https(uri) => {
+                write!(f, "{}", uri.to_string().trim_end_matches('/'))
+            }
+            Self::Unix(path) => write!(f, "unix:{}", path.display()),
+        }
+    }
+}
+
+/// How to connect, besides where.
+#[derive(Clone, Default)]
+pub struct ConnectOptions {
+    /// Sent as `authorization: Bearer <token>` on every request. Never printed (not even by
+    /// `Debug`).
+    pub token: Option<String>,
+    /// PEM file with the CA certificate(s) that signed the server's certificate (`https://`
+    /// only). Without it, only the roots compiled into tonic's TLS (if any) are trusted.
+    pub tls_ca_file: Option<PathBuf>,
+    /// The name to verify the server's certificate against, instead of the address's host.
+    pub tls_domain: Option<String>,
+    /// How long connecting may take; [`DEFAULT_CONNECT_TIMEOUT`] when unset.
+    pub connect_timeout: Option<Duration>,
+}
+
+impl fmt::Debug for ConnectOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConnectOptions")
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("tls_ca_file", &self.tls_ca_file)
+            .field("tls_domain", &self.tls_domain)
+            .field("connect_timeout", &self.connect_timeout)
+            .finish()
+    }
+}
+
+impl ConnectOptions {
+    /// Options with a bearer token.
+    pub fn with_token(token: impl Into<String>) -> Self {
+        Self {
+            token: Some(token.into()),
+            ..Self::default()
+        }
+    }
+}
+
+/// Adds `authorization: Bearer <token>` to every request (nothing when there is no token).
+#[derive(Clone)]
+pub struct BearerAuth {
+    header: Option<MetadataValue<Ascii>>,
+}
+
+impl BearerAuth {
+    /// The interceptor for `token`; refuses tokens that cannot travel in an HTTP header.
+    pub fn new(token: Option<&str>) -> Result<Self, ClientError> {
+        let header = match token {
+            None => None,
+            Some(token) => Some(
+                format!("Bearer {token}")
+                    .parse()
+                    .map_err(|_| ClientError::InvalidToken)?,
+            ),
+        };
+        Ok(Self { header })
+    }
+}
+
+impl fmt::Debug for BearerAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shown = self.header.as_ref().map(|_| "Bearer <redacted>");
+        f.debug_struct("BearerAuth")
+            .field("header", &shown)
+            .finish()
+    }
+}
+
+impl Interceptor for BearerAuth {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(header) = &self.header {
+            request
+                .metadata_mut()
+                .insert("authorization", header.clone());
+        }
+        Ok(request)
+    }
+}
+
+/// Opens an HTTP/2 channel to `target` (eagerly, so an unreachable server fails here).
+pub async fn open_channel(
+    target: &Target,
+    options: &ConnectOptions,
+) -> Result<Channel, ClientError> {
+    let timeout = options.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
+    let connect_error = |source| ClientError::Connect {
+        target: target.to_string(),
+        source,
+    };
+    match target {
+        Target::Http(uri) => Endpoint::from(uri.clone())
+            .connect_timeout(timeout)
+            .connect()
+            .await
+            .map_err(connect_error),
+        Target::Https(uri) => {
+            let mut tls = ClientTlsConfig::new().with_enabled_roots();
+            if let Some(path) = &options.tls_ca_file {
+                let pem = std::fs::read(path).map_err(|source| ClientError::TlsCaFile {
+                    path: path.clone(),
+                    source,
+                })?;
+                tls = tls.ca_certificate(Certificate::from_pem(pem));
+            }
+            if let Some(domain) = &options.tls_domain {
+                tls = tls.domain_name(domain.clone());
+            }
+            Endpoint::from(uri.clone())
+                .connect_timeout(timeout)
+                .tls_config(tls)
+                .map_err(connect_error)?
+                .connect()
+                .await
+                .map_err(connect_error)
+        }
+        Target::Unix(path) => {
+            let path = path.clone();
+            // The URI is required by tonic but unused: the connector ignores it.
+            Endpoint::from_static("http://localhost")
+                .connect_timeout(timeout)
+                .connect_with_connector(tower::service_fn(move |_: Uri| {
+                    let path = path.clone();
+                    async move {
+                        let stream = tokio::net::UnixStream::connect(path).await?;
+                        Ok::<_, std::io::Error>(TokioIo::new(stream))
+                    }
+                }))
+                .await
+                .map_err(connect_error)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Target, ClientError> {
+        text.parse()
+    }
+
+    #[test]
+    fn parses_every_target_form() {
+        assert_eq!(
+            parse("127.0.0.1:50051").unwrap().to_string(),
+            "http://127.0.0.1:50051"
+        );
+        assert!(matches!(
+            parse("http://localhost:1").unwrap(),
+            Target::Http(_)
+        ));
+        assert!(matches!(
+            parse("https://example.com:443").unwrap(),
+            Target::Https(_)
+        ));
+        assert_eq!(
+            parse("unix:/tmp/a.sock").unwrap(),
+            Target::Unix("/tmp/a.sock".into())
+        );
+        assert_eq!(
+            parse("unix:///tmp/a.sock").unwrap(),
+            Target::Unix("/tmp/a.sock".into())
+        );
+        assert_eq!(
+            parse("unix:/tmp/a.sock").unwrap().to_string(),
+            "unix:/tmp/a.sock"
+        );
+    }
+
+    #[test]
+    fn refuses_bad_targets() {
+        for bad in [
+            "unix:",
+            "ftp://host:1",
+            "http://",
+            "http://host:1/path",
+            "a b",
+        ] {
+            let error = parse(bad).unwrap_err();
+            assert!(
+                matches!(error, ClientError::InvalidTarget { .. }),
+                "{bad}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn token_never_shows_in_debug() {
+        let options = ConnectOptions::with_token("hunter2");
+        assert!(!format!("{options:?}").contains("hunter2"));
+        let auth = BearerAuth::new(Some("hunter2")).unwrap();
+        assert!(!format!("{auth:?}").contains("hunter2"));
+        assert!(matches!(
+            BearerAuth::new(Some("bad\ntoken")),
+            Err(ClientError::InvalidToken)
+        ));
+    }
+
+    #[test]
+    fn interceptor_adds_the_bearer_header() {
+        let mut auth = BearerAuth::new(Some("s3")).unwrap();
+        let request = auth.call(tonic::Request::new(())).unwrap();
+        assert_eq!(
+            request.metadata().get("authorization").unwrap(),
+            "Bearer s3"
+        );
+        let mut none = BearerAuth::new(None).unwrap();
+        let request = none.call(tonic::Request::new(())).unwrap();
+        assert!(request.metadata().get("authorization").is_none());
+    }
+}

@@ -1,0 +1,61 @@
+//! [`EventStream`]: the server's `StreamEvents` response as a [`Stream`] of
+//! [`EventEnvelope`]s, with the transport's errors turned into [`ClientError`]s.
+//!
+//! The stream first replays the retained events after the requested `after_seq`, then follows
+//! live events, in `seq` order. An `events_lost` envelope says which range the server evicted
+//! before this stream could read it. To resume after a disconnect, open a new stream with the
+//! last `seq` seen.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_util::Stream;
+
+use super::ClientError;
+use crate::rpc::EventEnvelope;
+
+/// A live stream of events from the server (owned; dropping it closes the RPC).
+#[derive(Debug)]
+pub struct EventStream {
+    /// The gRPC response stream; the server's `StreamEvents` handler holds the other end.
+    inner: tonic::Streaming<EventEnvelope>,
+    /// Seq of the newest envelope yielded so far (0 before the first).
+    last_seq: u64,
+}
+
+impl EventStream {
+    pub(super) fn new(inner: tonic::Streaming<EventEnvelope>) -> Self {
+        Self { inner, last_seq: 0 }
+    }
+
+    /// The next envelope, `None` when the server ended the stream.
+    pub async fn next_event(&mut self) -> Result<Option<EventEnvelope>, ClientError> {
+        let envelope = self.inner.message().await?;
+        if let Some(envelope) = &envelope {
+            self.last_seq = self.last_seq.max(envelope.seq);
+        }
+        Ok(envelope)
+    }
+
+    /// Seq of the newest envelope yielded so far: the `after_seq` to resume from.
+    pub fn last_seq(&self) -> u64 {
+        self.last_seq
+    }
+}
+
+impl Stream for EventStream {
+    type Item = Result<EventEnvelope, ClientError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.inner).poll_next(cx) {
+            Poll::Ready(Some(Ok(envelope))) => {
+                this.last_seq = this.last_seq.max(envelope.seq);
+                Poll::Ready(Some(Ok(envelope)))
+            }
+            Poll::Ready(Some(Err(status))) => Poll::Ready(Some(Err(status.into()))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}

@@ -1,0 +1,328 @@
+//! A typed Rust client for an `agentshim serve` server, over the generated gRPC stubs
+//! ([`crate::rpc`]). The `agentshim` CLI's client commands use it; so can an orchestrator.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), agentshim::client::ClientError> {
+//! use agentshim::client::{Client, ConnectOptions, NewShim, SendOptions};
+//!
+//! let mut client = Client::connect("127.0.0.1:50051", ConnectOptions::default()).await?;
+//! let shim = client.create_shim(NewShim::profile("shell")).await?;
+//! let sent = client
+//!     .send_message(&shim.id, "echo hi", SendOptions { wait: true, ..Default::default() })
+//!     .await?;
+//! println!("{}", sent.completion.map(|c| c.response).unwrap_or_default());
+//! # Ok(()) }
+//! ```
+//!
+//! Addresses are `http://host:port`, `host:port`, `https://host:port` or `unix:/path`
+//! ([`Target`]). A token in [`ConnectOptions`] is sent as `authorization: Bearer <token>` on
+//! every request. Failures are [`ClientError`]s; a server refusal keeps its `tonic::Status`.
+//! [`Client`] is cheap to clone: clones share one HTTP/2 connection.
+
+mod connect;
+mod events;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use tonic::codegen::InterceptedService;
+use tonic::transport::Channel;
+
+pub use connect::{BearerAuth, ConnectOptions, DEFAULT_CONNECT_TIMEOUT, Target, open_channel};
+pub use events::EventStream;
+
+use crate::rpc::agent_shim_client::AgentShimClient;
+use crate::rpc::{
+    CaptureScreenRequest, CreateShimRequest, DeleteShimRequest, GetShimRequest, GetStateRequest,
+    KillRequest, ListShimsRequest, PingRequest, ResizeRequest, ScreenCapture, SendMessageRequest,
+    SendMessageResponse, ShimInfo, ShutdownReason, ShutdownRequest, StateResponse,
+    StreamEventsRequest,
+};
+
+/// Why a client call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The server address could not be understood.
+    #[error("invalid server address `{target}`: {reason}")]
+    InvalidTarget { target: String, reason: String },
+    /// The token cannot be sent in an HTTP header (it is not shown here on purpose).
+    #[error("invalid token: it must be printable ASCII")]
+    InvalidToken,
+    /// The TLS CA certificate file could not be read.
+    #[error("cannot read TLS CA file {}", path.display())]
+    TlsCaFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// No connection could be made to the server.
+    #[error("cannot connect to {target}")]
+    Connect {
+        target: String,
+        #[source]
+        source: tonic::transport::Error,
+    },
+    /// The server (or the transport, mid-call) answered with an error status.
+    #[error("{}", describe_status(.0))]
+    Status(tonic::Status),
+}
+
+impl From<tonic::Status> for ClientError {
+    fn from(status: tonic::Status) -> Self {
+        Self::Status(status)
+    }
+}
+
+impl ClientError {
+    /// The gRPC status code, when the failure is a status.
+    pub fn code(&self) -> Option<tonic::Code> {
+        match self {
+            Self::Status(status) => Some(status.code()),
+            _ => None,
+        }
+    }
+}
+
+/// `"<server's message> (<Code>)"`, e.g. ``shim `x` not found (NotFound)``.
+fn describe_status(status: &tonic::Status) -> String {
+    let message = status.message().trim();
+    if message.is_empty() {
+        format!("{} ({:?})", status.code().description(), status.code())
+    } else {
+        format!("{message} ({:?})", status.code())
+    }
+}
+
+/// What to create: a server-side profile plus the overrides a client may make.
+#[derive(Clone, Debug, Default)]
+pub struct NewShim {
+    /// Profile name (`shell` is built in); empty means `shell`.
+    pub profile: String,
+    /// The shim's id; the server generates one when `None`.
+    pub id: Option<String>,
+    /// Working directory override.
+    pub cwd: Option<String>,
+    /// Environment variables added to the profile's.
+    pub env: HashMap<String, String>,
+    /// Terminal size override (rows, cols).
+    pub size: Option<(u16, u16)>,
+    /// Program and arguments replacing the profile's (the server must allow it).
+    pub command: Vec<String>,
+}
+
+impl NewShim {
+    /// A shim of `profile` with the profile's settings.
+    pub fn profile(profile: impl Into<String>) -> Self {
+        Self {
+            profile: profile.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Sets the shim's id.
+    pub fn id(mut self, id: impl Into<String>) -> Self {
+        self.id = Some(id.into());
+        self
+    }
+
+    /// Adds an environment variable.
+    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.insert(key.into(), value.into());
+        self
+    }
+
+    fn into_request(self) -> CreateShimRequest {
+        let (rows, cols) = self.size.unwrap_or((0, 0));
+        CreateShimRequest {
+            id: self.id.unwrap_or_default(),
+            profile: self.profile,
+            cwd: self.cwd.unwrap_or_default(),
+            env: self.env,
+            rows: rows.into(),
+            cols: cols.into(),
+            command: self.command,
+        }
+    }
+}
+
+/// Options of [`Client::send_message`].
+#[derive(Clone, Debug, Default)]
+pub struct SendOptions {
+    /// Who sends it (logged by the server, not typed).
+    pub from: Option<String>,
+    /// The message's id; the server generates one when `None`.
+    pub message_id: Option<String>,
+    /// Return only after the agent answered this message (the response then carries the
+    /// `Completion`).
+    pub wait: bool,
+}
+
+/// Options of [`Client::capture_screen`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CaptureOptions {
+    /// Only the last N lines (`None`: the whole visible screen).
+    pub last_n_lines: Option<u32>,
+    /// With `last_n_lines`, reach into the scrollback; without, the whole scrollback too.
+    pub include_scrollback: bool,
+}
+
+/// A connected client. Every method is one RPC.
+#[derive(Clone, Debug)]
+pub struct Client {
+    rpc: AgentShimClient<InterceptedService<Channel, BearerAuth>>,
+}
+
+impl Client {
+    /// Connects to `target` (see [`Target`] for the accepted forms).
+    pub async fn connect(target: &str, options: ConnectOptions) -> Result<Self, ClientError> {
+        let target: Target = target.parse()?;
+        Self::connect_to(&target, &options).await
+    }
+
+    /// Connects to an already parsed [`Target`].
+    pub async fn connect_to(
+        target: &Target,
+        options: &ConnectOptions,
+    ) -> Result<Self, ClientError> {
+        let auth = BearerAuth::new(options.token.as_deref())?;
+        let channel = open_channel(target, options).await?;
+        Ok(Self::from_channel(channel, auth))
+    }
+
+    /// Wraps a channel opened elsewhere (e.g. an in-process test server).
+    pub fn from_channel(channel: Channel, auth: BearerAuth) -> Self {
+        Self {
+            rpc: AgentShimClient::with_interceptor(channel, auth),
+        }
+    }
+
+    /// Starts a new shim; returns what the server knows about it.
+    pub async fn create_shim(&mut self, new: NewShim) -> Result<ShimInfo, ClientError> {
+        Ok(self.rpc.create_shim(new.into_request()).await?.into_inner())
+    }
+
+    /// Every shim the server knows, dead or alive.
+    pub async fn list_shims(&mut self) -> Result<Vec<ShimInfo>, ClientError> {
+        let response = self.rpc.list_shims(ListShimsRequest {}).await?;
+        Ok(response.into_inner().shims)
+    }
+
+    /// One shim.
+    pub async fn get_shim(&mut self, shim_id: &str) -> Result<ShimInfo, ClientError> {
+        let request = GetShimRequest {
+            shim_id: shim_id.to_owned(),
+        };
+        Ok(self.rpc.get_shim(request).await?.into_inner())
+    }
+
+    /// Kills the shim's agent if it is alive and forgets the shim.
+    pub async fn delete_shim(&mut self, shim_id: &str) -> Result<(), ClientError> {
+        let request = DeleteShimRequest {
+            shim_id: shim_id.to_owned(),
+        };
+        self.rpc.delete_shim(request).await?;
+        Ok(())
+    }
+
+    /// Sends a message (delivered now, or queued behind the agent's current work). With
+    /// `options.wait`, returns after the agent's answer, in `completion`.
+    pub async fn send_message(
+        &mut self,
+        shim_id: &str,
+        body: &str,
+        options: SendOptions,
+    ) -> Result<SendMessageResponse, ClientError> {
+        let request = SendMessageRequest {
+            shim_id: shim_id.to_owned(),
+            from: options.from.unwrap_or_default(),
+            body: body.to_owned(),
+            message_id: options.message_id.unwrap_or_default(),
+            wait: options.wait,
+        };
+        Ok(self.rpc.send_message(request).await?.into_inner())
+    }
+
+    /// The agent's screen as text.
+    pub async fn capture_screen(
+        &mut self,
+        shim_id: &str,
+        options: CaptureOptions,
+    ) -> Result<ScreenCapture, ClientError> {
+        let request = CaptureScreenRequest {
+            shim_id: shim_id.to_owned(),
+            last_n_lines: options.last_n_lines.unwrap_or(0),
+            include_scrollback: options.include_scrollback,
+        };
+        Ok(self.rpc.capture_screen(request).await?.into_inner())
+    }
+
+    /// The shim's state and how long it has lasted.
+    pub async fn get_state(&mut self, shim_id: &str) -> Result<StateResponse, ClientError> {
+        let request = GetStateRequest {
+            shim_id: shim_id.to_owned(),
+        };
+        Ok(self.rpc.get_state(request).await?.into_inner())
+    }
+
+    /// Resizes the agent's terminal.
+    pub async fn resize(&mut self, shim_id: &str, rows: u16, cols: u16) -> Result<(), ClientError> {
+        let request = ResizeRequest {
+            shim_id: shim_id.to_owned(),
+            rows: rows.into(),
+            cols: cols.into(),
+        };
+        self.rpc.resize(request).await?;
+        Ok(())
+    }
+
+    /// Asks the agent to exit (SIGTERM at half of `timeout`, SIGKILL at `timeout`); returns its
+    /// exit code once it is gone.
+    pub async fn shutdown(
+        &mut self,
+        shim_id: &str,
+        timeout: Duration,
+        reason: ShutdownReason,
+    ) -> Result<Option<i32>, ClientError> {
+        let request = ShutdownRequest {
+            shim_id: shim_id.to_owned(),
+            timeout_secs: u32::try_from(timeout.as_secs()).unwrap_or(u32::MAX),
+            reason: reason.into(),
+        };
+        Ok(self.rpc.shutdown(request).await?.into_inner().exit_code)
+    }
+
+    /// SIGKILLs the agent and everything it started; returns its exit code once it is gone.
+    pub async fn kill(&mut self, shim_id: &str) -> Result<Option<i32>, ClientError> {
+        let request = KillRequest {
+            shim_id: shim_id.to_owned(),
+        };
+        Ok(self.rpc.kill(request).await?.into_inner().exit_code)
+    }
+
+    /// Pings the shim's actor; returns the round-trip time.
+    pub async fn ping(&mut self, shim_id: &str) -> Result<Duration, ClientError> {
+        let request = PingRequest {
+            shim_id: shim_id.to_owned(),
+        };
+        let started = Instant::now();
+        self.rpc.ping(request).await?;
+        Ok(started.elapsed())
+    }
+
+    /// Streams events of one shim (or of every shim with `None`): the retained ones with a
+    /// seq greater than `after_seq` first, then live ones.
+    pub async fn stream_events(
+        &mut self,
+        shim_id: Option<&str>,
+        after_seq: u64,
+    ) -> Result<EventStream, ClientError> {
+        let request = StreamEventsRequest {
+            shim_id: shim_id.unwrap_or_default().to_owned(),
+            after_seq,
+        };
+        Ok(EventStream::new(
+            self.rpc.stream_events(request).await?.into_inner(),
+        ))
+    }
+}

@@ -1,0 +1,258 @@
+//! Conversions between the domain (protocol events, shim states, shim errors) and the
+//! generated protobuf types, and the one place where errors become gRPC statuses
+//! (DESIGN rule 5).
+
+use tonic::{Code, Status};
+
+use super::ServiceError;
+use crate::protocol::{Event, ShimState, ShutdownReason};
+use crate::rpc::{self, event_envelope::Event as Pb};
+use crate::shim::ShimError;
+use crate::shim::events::{Envelope, LogItem};
+
+impl From<ServiceError> for Status {
+    fn from(error: ServiceError) -> Self {
+        let code = match &error {
+            ServiceError::NotFound(_) => Code::NotFound,
+            ServiceError::AlreadyExists(_) => Code::AlreadyExists,
+            ServiceError::InvalidArgument(_) => Code::InvalidArgument,
+            ServiceError::PermissionDenied(_) => Code::PermissionDenied,
+            ServiceError::Unauthenticated(_) => Code::Unauthenticated,
+            ServiceError::Unavailable(_) => Code::Unavailable,
+            ServiceError::Shim(shim) => match shim {
+                ShimError::InvalidArgument(_) => Code::InvalidArgument,
+                ShimError::QueueFull { .. } => Code::ResourceExhausted,
+                ShimError::Spawn { .. }
+                | ShimError::AgentDead { .. }
+                | ShimError::Unavailable { .. }
+                | ShimError::NotAnswered(_) => Code::FailedPrecondition,
+                ShimError::ShimGone => Code::Unavailable,
+                ShimError::Pty(_) => Code::Internal,
+            },
+        };
+        Status::new(code, error.to_string())
+    }
+}
+
+pub fn state_to_proto(state: ShimState) -> rpc::ShimState {
+    match state {
+        ShimState::Starting => rpc::ShimState::Starting,
+        ShimState::Idle => rpc::ShimState::Idle,
+        ShimState::Working => rpc::ShimState::Working,
+        ShimState::Dead => rpc::ShimState::Dead,
+        ShimState::ContextExhausted => rpc::ShimState::ContextExhausted,
+    }
+}
+
+/// The seed's reason for a proto reason (unspecified or unknown values mean `requested`).
+pub fn reason_from_proto(value: i32) -> ShutdownReason {
+    match rpc::ShutdownReason::try_from(value).unwrap_or_default() {
+        rpc::ShutdownReason::Unspecified | rpc::ShutdownReason::Requested => {
+            ShutdownReason::Requested
+        }
+        rpc::ShutdownReason::RestartHandoff => ShutdownReason::RestartHandoff,
+        rpc::ShutdownReason::ContextExhausted => ShutdownReason::ContextExhausted,
+        rpc::ShutdownReason::TopologyChange => ShutdownReason::TopologyChange,
+        rpc::ShutdownReason::DaemonStop => ShutdownReason::DaemonStop,
+    }
+}
+
+pub fn completion_to_proto(
+    message_id: Option<String>,
+    response: String,
+    last_lines: String,
+) -> rpc::Completion {
+    rpc::Completion {
+        message_id,
+        response,
+        last_lines,
+    }
+}
+
+/// A log item as it goes on the wire.
+pub fn log_item_to_proto(item: &LogItem) -> rpc::EventEnvelope {
+    match item {
+        LogItem::Event(envelope) => envelope_to_proto(envelope),
+        LogItem::Gap {
+            first_lost,
+            last_lost,
+        } => rpc::EventEnvelope {
+            seq: *last_lost,
+            shim_id: String::new(),
+            unix_ms: 0,
+            event: Some(Pb::EventsLost(rpc::EventsLost {
+                first_seq: *first_lost,
+                last_seq: *last_lost,
+            })),
+        },
+    }
+}
+
+pub fn envelope_to_proto(envelope: &Envelope) -> rpc::EventEnvelope {
+    rpc::EventEnvelope {
+        seq: envelope.seq,
+        shim_id: envelope.shim_id.to_string(),
+        unix_ms: envelope.unix_ms,
+        event: Some(event_to_proto(envelope.event.clone())),
+    }
+}
+
+/// One proto message per protocol event, with the same field names.
+pub fn event_to_proto(event: Event) -> Pb {
+    match event {
+        Event::Ready => Pb::Ready(rpc::Ready {}),
+        Event::StateChanged { from, to, summary } => Pb::StateChanged(rpc::StateChanged {
+            from: state_to_proto(from).into(),
+            to: state_to_proto(to).into(),
+            summary,
+        }),
+        Event::MessageDelivered { id } => Pb::MessageDelivered(rpc::MessageDelivered { id }),
+        Event::Completion {
+            message_id,
+            response,
+            last_lines,
+        } => Pb::Completion(completion_to_proto(message_id, response, last_lines)),
+        Event::Died {
+            exit_code,
+            last_lines,
+        } => Pb::Died(rpc::Died {
+            exit_code,
+            last_lines,
+        }),
+        Event::ContextExhausted {
+            message,
+            last_lines,
+        } => Pb::ContextExhausted(rpc::ContextExhausted {
+            message,
+            last_lines,
+        }),
+        Event::ContextWarning {
+            model,
+            output_bytes,
+            uptime_secs,
+            input_tokens,
+            cached_input_tokens,
+            cache_creation_input_tokens,
+            cache_read_input_tokens,
+            output_tokens,
+            reasoning_output_tokens,
+            used_tokens,
+            context_limit_tokens,
+            usage_pct,
+        } => Pb::ContextWarning(rpc::ContextWarning {
+            model,
+            output_bytes,
+            uptime_secs,
+            input_tokens,
+            cached_input_tokens,
+            cache_creation_input_tokens,
+            cache_read_input_tokens,
+            output_tokens,
+            reasoning_output_tokens,
+            used_tokens,
+            context_limit_tokens,
+            usage_pct: usage_pct.into(),
+        }),
+        Event::ContextApproaching {
+            message,
+            input_tokens,
+            output_tokens,
+        } => Pb::ContextApproaching(rpc::ContextApproaching {
+            message,
+            input_tokens,
+            output_tokens,
+        }),
+        Event::QuotaBlocked {
+            message,
+            retry_at_epoch_secs,
+            retry_at_label,
+        } => Pb::QuotaBlocked(rpc::QuotaBlocked {
+            message,
+            retry_at_epoch_secs,
+            retry_at_label,
+        }),
+        Event::ScreenCapture {
+            content,
+            cursor_row,
+            cursor_col,
+        } => Pb::ScreenCapture(rpc::ScreenCapture {
+            content,
+            cursor_row: cursor_row.into(),
+            cursor_col: cursor_col.into(),
+            rows: 0,
+            cols: 0,
+        }),
+        Event::State { state, since_secs } => Pb::State(rpc::State {
+            state: state_to_proto(state).into(),
+            since_secs,
+        }),
+        Event::SessionStats {
+            output_bytes,
+            uptime_secs,
+            input_tokens,
+            output_tokens,
+            context_usage_pct,
+        } => Pb::SessionStats(rpc::SessionStats {
+            output_bytes,
+            uptime_secs,
+            input_tokens,
+            output_tokens,
+            context_usage_pct: context_usage_pct.map(u32::from),
+        }),
+        Event::Pong => Pb::Pong(rpc::Pong {}),
+        Event::Warning { message, idle_secs } => Pb::Warning(rpc::Warning { message, idle_secs }),
+        Event::DeliveryFailed { id, reason } => {
+            Pb::DeliveryFailed(rpc::DeliveryFailed { id, reason })
+        }
+        Event::Error { command, reason } => Pb::Error(rpc::Error { command, reason }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_shim_error_has_its_status_code() {
+        let code = |error: ShimError| Status::from(ServiceError::Shim(error)).code();
+        assert_eq!(
+            code(ShimError::QueueFull { capacity: 16 }),
+            Code::ResourceExhausted
+        );
+        assert_eq!(
+            code(ShimError::AgentDead { exit_code: Some(3) }),
+            Code::FailedPrecondition
+        );
+        assert_eq!(
+            code(ShimError::InvalidArgument("x".into())),
+            Code::InvalidArgument
+        );
+        let not_found = Status::from(ServiceError::NotFound("abc".into()));
+        assert_eq!(not_found.code(), Code::NotFound);
+        assert!(not_found.message().contains("abc"));
+    }
+
+    #[test]
+    fn unknown_shutdown_reasons_mean_requested() {
+        assert_eq!(reason_from_proto(0), ShutdownReason::Requested);
+        assert_eq!(reason_from_proto(99), ShutdownReason::Requested);
+        assert_eq!(reason_from_proto(5), ShutdownReason::DaemonStop);
+    }
+
+    #[test]
+    fn gaps_become_events_lost() {
+        let item = LogItem::Gap {
+            first_lost: 3,
+            last_lost: 9,
+        };
+        let envelope = log_item_to_proto(&item);
+        assert_eq!(envelope.seq, 9);
+        assert!(matches!(
+            envelope.event,
+            Some(Pb::EventsLost(rpc::EventsLost {
+                first_seq: 3,
+                last_seq: 9
+            }))
+        ));
+    }
+}

@@ -1,0 +1,188 @@
+//! Server-side profiles: named recipes for shims (`[profiles.NAME]` in the TOML config), so a
+//! remote client picks what runs instead of supplying a program. The built-in `shell` profile
+//! (the user's `$SHELL`, else `bash`) makes a server useful without any config.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::shim::{AgentKind, DEFAULT_COLS, DEFAULT_ROWS};
+
+/// The profile used when a request names none.
+pub const DEFAULT_PROFILE: &str = "shell";
+
+/// One profile as written in the config file.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// Agent kind (`generic`, ...); decides classification and typing.
+    #[serde(default = "default_agent")]
+    pub agent: String,
+    /// Program and arguments.
+    pub command: Vec<String>,
+    /// Working directory (default: the server's).
+    pub cwd: Option<PathBuf>,
+    /// Environment variables added for the agent.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    pub rows: Option<u16>,
+    pub cols: Option<u16>,
+}
+
+fn default_agent() -> String {
+    AgentKind::Generic.name().to_owned()
+}
+
+impl Profile {
+    /// The agent kind, validated.
+    pub fn agent_kind(&self) -> Result<AgentKind, ConfigError> {
+        self.agent
+            .parse()
+            .map_err(|e: crate::shim::UnknownAgentKind| ConfigError::Invalid(e.to_string()))
+    }
+
+    pub fn rows(&self) -> u16 {
+        self.rows.unwrap_or(DEFAULT_ROWS)
+    }
+
+    pub fn cols(&self) -> u16 {
+        self.cols.unwrap_or(DEFAULT_COLS)
+    }
+}
+
+/// The server's config file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    #[serde(default)]
+    pub profiles: BTreeMap<String, Profile>,
+    /// Events the server keeps for replay (default 10,000).
+    pub event_log_capacity: Option<usize>,
+}
+
+/// A config that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid config {path}: {source}")]
+    Parse {
+        path: PathBuf,
+        #[source]
+        source: Box<toml::de::Error>,
+    },
+    #[error("invalid config: {0}")]
+    Invalid(String),
+}
+
+/// The profiles a server offers: built-ins, overridden or extended by the config file.
+#[derive(Debug, Clone)]
+pub struct Profiles {
+    by_name: BTreeMap<String, Profile>,
+}
+
+impl Profiles {
+    /// Only the built-in profiles.
+    pub fn builtin() -> Self {
+        let shell = std::env::var("SHELL")
+            .ok()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "bash".to_owned());
+        let mut by_name = BTreeMap::new();
+        by_name.insert(
+            DEFAULT_PROFILE.to_owned(),
+            Profile {
+                agent: default_agent(),
+                command: vec![shell],
+                cwd: None,
+                env: BTreeMap::new(),
+                rows: None,
+                cols: None,
+            },
+        );
+        Self { by_name }
+    }
+
+    /// Built-ins plus the profiles of `config` (a config profile replaces a built-in one).
+    pub fn with_config(config: &ConfigFile) -> Result<Self, ConfigError> {
+        let mut profiles = Self::builtin();
+        for (name, profile) in &config.profiles {
+            if profile.command.first().is_none_or(|p| p.is_empty()) {
+                return Err(ConfigError::Invalid(format!(
+                    "profile `{name}` needs a non-empty `command`"
+                )));
+            }
+            profile.agent_kind()?;
+            profiles.by_name.insert(name.clone(), profile.clone());
+        }
+        Ok(profiles)
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Profile> {
+        self.by_name.get(name)
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.by_name.keys().map(String::as_str)
+    }
+}
+
+/// Reads and parses a config file.
+pub fn load_config(path: &Path) -> Result<ConfigFile, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|source| ConfigError::Parse {
+        path: path.to_owned(),
+        source: Box::new(source),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_profiles_extend_and_override_builtins() {
+        let config: ConfigFile = toml::from_str(
+            r#"
+            event_log_capacity = 50
+            [profiles.py]
+            command = ["python3", "-q"]
+            env = { PYTHONUNBUFFERED = "1" }
+            rows = 30
+            [profiles.shell]
+            command = ["sh"]
+            "#,
+        )
+        .unwrap();
+        let profiles = Profiles::with_config(&config).unwrap();
+        let py = profiles.get("py").unwrap();
+        assert_eq!(py.agent_kind().unwrap(), AgentKind::Generic);
+        assert_eq!((py.rows(), py.cols()), (30, DEFAULT_COLS));
+        assert_eq!(profiles.get("shell").unwrap().command, vec!["sh"]);
+        assert_eq!(config.event_log_capacity, Some(50));
+    }
+
+    #[test]
+    fn bad_profiles_are_refused_with_a_reason() {
+        let unknown_agent: ConfigFile =
+            toml::from_str("[profiles.x]\ncommand = [\"sh\"]\nagent = \"nope\"").unwrap();
+        let error = Profiles::with_config(&unknown_agent).unwrap_err();
+        assert!(
+            error.to_string().contains("unknown agent kind `nope`"),
+            "{error}"
+        );
+        let empty: ConfigFile = toml::from_str("[profiles.x]\ncommand = []").unwrap();
+        assert!(Profiles::with_config(&empty).is_err());
+        assert!(
+            toml::from_str::<ConfigFile>("[profiles.x]\ncommand = [\"sh\"]\ntypo = 1").is_err()
+        );
+    }
+}

@@ -1,0 +1,213 @@
+//! The registry: shim id → handle, plus what the server knows about each shim (profile, agent,
+//! creation time). It creates shims from profiles (applying a request's overrides and the
+//! server's command policy), looks them up, forgets them, and shuts them all down when the
+//! server stops. Every shim writes into the one server-wide event log.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::ServiceError;
+use super::profiles::{DEFAULT_PROFILE, Profiles};
+use crate::protocol::ShutdownReason;
+use crate::shim::events::EventLog;
+use crate::shim::{AgentKind, ShimHandle, ShimSpec};
+
+/// Longest shim id accepted.
+const MAX_ID_LEN: usize = 64;
+
+/// A request to create a shim, already decoded from the wire.
+#[derive(Debug, Clone, Default)]
+pub struct CreateShim {
+    /// Empty: generate one.
+    pub id: String,
+    /// Empty: the default profile.
+    pub profile: String,
+    pub cwd: Option<String>,
+    pub env: Vec<(String, String)>,
+    pub rows: Option<u16>,
+    pub cols: Option<u16>,
+    /// Replaces the profile's command (only with `allow_any_command`).
+    pub command: Vec<String>,
+}
+
+/// One hosted shim.
+#[derive(Debug)]
+pub struct ShimEntry {
+    pub handle: ShimHandle,
+    pub profile: String,
+    pub agent: AgentKind,
+    pub created_unix_ms: u64,
+}
+
+/// Every shim of the server.
+#[derive(Debug)]
+pub struct Registry {
+    shims: Mutex<HashMap<String, Arc<ShimEntry>>>,
+    events: Arc<EventLog>,
+    profiles: Profiles,
+    allow_any_command: bool,
+    /// Set once the server stops: no new shims.
+    closing: std::sync::atomic::AtomicBool,
+}
+
+impl Registry {
+    pub fn new(profiles: Profiles, events: Arc<EventLog>, allow_any_command: bool) -> Self {
+        Self {
+            shims: Mutex::new(HashMap::new()),
+            events,
+            profiles,
+            allow_any_command,
+            closing: Default::default(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Arc<ShimEntry>>> {
+        self.shims
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The server-wide event log.
+    pub fn events(&self) -> &Arc<EventLog> {
+        &self.events
+    }
+
+    /// Starts a shim as `request` asks, within the server's policy.
+    pub fn create(&self, request: CreateShim) -> Result<Arc<ShimEntry>, ServiceError> {
+        if self.closing.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(ServiceError::Unavailable(
+                "the server is shutting down".into(),
+            ));
+        }
+        let profile_name = if request.profile.is_empty() {
+            DEFAULT_PROFILE.to_owned()
+        } else {
+            request.profile.clone()
+        };
+        let profile = self.profiles.get(&profile_name).ok_or_else(|| {
+            let known: Vec<&str> = self.profiles.names().collect();
+            ServiceError::InvalidArgument(format!(
+                "unknown profile `{profile_name}` (known: {})",
+                known.join(", ")
+            ))
+        })?;
+        if !request.command.is_empty() && !self.allow_any_command {
+            return Err(ServiceError::PermissionDenied(
+                "this server only runs its profiles' commands; start it with \
+                 --allow-any-command to let clients choose the program"
+                    .into(),
+            ));
+        }
+        let id = if request.id.is_empty() {
+            uuid::Uuid::new_v4().to_string()
+        } else {
+            validate_id(&request.id)?;
+            request.id.clone()
+        };
+        let agent = profile
+            .agent_kind()
+            .map_err(|e| ServiceError::InvalidArgument(e.to_string()))?;
+        let command = if request.command.is_empty() {
+            &profile.command
+        } else {
+            &request.command
+        };
+        let (program, args) = command
+            .split_first()
+            .filter(|(program, _)| !program.is_empty())
+            .ok_or_else(|| ServiceError::InvalidArgument("empty command".into()))?;
+        let mut spec = ShimSpec::new(id.clone(), program, args)
+            .agent(agent)
+            .size(
+                request.rows.unwrap_or(profile.rows()),
+                request.cols.unwrap_or(profile.cols()),
+            )
+            .events(Arc::clone(&self.events));
+        if let Some(cwd) = request
+            .cwd
+            .map(PathBuf::from)
+            .or_else(|| profile.cwd.clone())
+        {
+            spec = spec.cwd(cwd);
+        }
+        for (key, value) in profile
+            .env
+            .iter()
+            .chain(request.env.iter().map(|(k, v)| (k, v)))
+        {
+            spec = spec.env(key, value);
+        }
+        let mut shims = self.lock();
+        if shims.contains_key(&id) {
+            return Err(ServiceError::AlreadyExists(id));
+        }
+        let handle = crate::shim::spawn(spec)?;
+        let entry = Arc::new(ShimEntry {
+            handle,
+            profile: profile_name,
+            agent,
+            created_unix_ms: unix_ms_now(),
+        });
+        shims.insert(id, Arc::clone(&entry));
+        Ok(entry)
+    }
+
+    pub fn get(&self, id: &str) -> Result<Arc<ShimEntry>, ServiceError> {
+        self.lock()
+            .get(id)
+            .cloned()
+            .ok_or_else(|| ServiceError::NotFound(id.to_owned()))
+    }
+
+    /// Every shim, ordered by creation time.
+    pub fn list(&self) -> Vec<Arc<ShimEntry>> {
+        let mut entries: Vec<_> = self.lock().values().cloned().collect();
+        entries.sort_by(|a, b| {
+            (a.created_unix_ms, a.handle.id()).cmp(&(b.created_unix_ms, b.handle.id()))
+        });
+        entries
+    }
+
+    /// Kills the shim's agent (if alive) and forgets the shim.
+    pub async fn remove(&self, id: &str) -> Result<(), ServiceError> {
+        let entry = self.get(id)?;
+        entry.handle.kill().await?;
+        self.lock().remove(id);
+        Ok(())
+    }
+
+    /// Refuses new shims and shuts every shim down (reason `daemon_stop`) within `timeout`.
+    pub async fn shutdown_all(&self, timeout: Duration) {
+        self.closing
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let entries = self.list();
+        let shutdowns = entries.iter().map(|entry| async move {
+            if let Err(error) = entry
+                .handle
+                .shutdown(timeout, ShutdownReason::DaemonStop)
+                .await
+            {
+                tracing::debug!(shim = entry.handle.id(), %error, "shutdown");
+            }
+        });
+        futures_util::future::join_all(shutdowns).await;
+    }
+}
+
+fn validate_id(id: &str) -> Result<(), ServiceError> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    if id.len() > MAX_ID_LEN || !id.chars().all(allowed) {
+        return Err(ServiceError::InvalidArgument(format!(
+            "invalid shim id `{id}`: use at most {MAX_ID_LEN} letters, digits, '-', '_' or '.'"
+        )));
+    }
+    Ok(())
+}
+
+fn unix_ms_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}

@@ -1,0 +1,273 @@
+//! The `agentshim.v1.AgentShim` service: each RPC validates its input, calls one registry or
+//! handle method, and converts the result. It decides nothing about agents.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status};
+
+use super::ServiceError;
+use super::convert::{completion_to_proto, log_item_to_proto, reason_from_proto, state_to_proto};
+use super::registry::{CreateShim, Registry, ShimEntry};
+use crate::rpc::{self, agent_shim_server::AgentShim};
+use crate::shim::ShimHandle;
+
+/// Envelopes buffered per event stream before the stream's reader task waits for the client.
+const STREAM_BUFFER: usize = 256;
+
+/// The service; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AgentShimService {
+    registry: Arc<Registry>,
+}
+
+impl AgentShimService {
+    pub fn new(registry: Arc<Registry>) -> Self {
+        Self { registry }
+    }
+
+    fn handle(&self, shim_id: &str) -> Result<ShimHandle, Status> {
+        Ok(self.registry.get(shim_id)?.handle.clone())
+    }
+}
+
+fn dimension(value: u32, name: &str) -> Result<Option<u16>, ServiceError> {
+    match value {
+        0 => Ok(None),
+        1..=1000 => Ok(Some(value as u16)),
+        _ => Err(ServiceError::InvalidArgument(format!(
+            "{name} must be between 1 and 1000 (got {value})"
+        ))),
+    }
+}
+
+async fn shim_info(entry: &ShimEntry) -> Result<rpc::ShimInfo, Status> {
+    let status = entry.handle.status().await.map_err(ServiceError::from)?;
+    Ok(rpc::ShimInfo {
+        id: entry.handle.id().to_owned(),
+        profile: entry.profile.clone(),
+        agent: entry.agent.to_string(),
+        state: state_to_proto(status.state.state).into(),
+        pid: status.pid,
+        created_unix_ms: entry.created_unix_ms,
+        last_event_seq: status.last_event_seq,
+        exit_code: status.exit_code,
+        queued_messages: status.queued_messages as u32,
+    })
+}
+
+type EventStream =
+    Pin<Box<dyn tokio_stream::Stream<Item = Result<rpc::EventEnvelope, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl AgentShim for AgentShimService {
+    async fn create_shim(
+        &self,
+        request: Request<rpc::CreateShimRequest>,
+    ) -> Result<Response<rpc::ShimInfo>, Status> {
+        let request = request.into_inner();
+        let entry = self.registry.create(CreateShim {
+            id: request.id,
+            profile: request.profile,
+            cwd: Some(request.cwd).filter(|cwd| !cwd.is_empty()),
+            env: request.env.into_iter().collect(),
+            rows: dimension(request.rows, "rows")?,
+            cols: dimension(request.cols, "cols")?,
+            command: request.command,
+        })?;
+        Ok(Response::new(shim_info(&entry).await?))
+    }
+
+    async fn list_shims(
+        &self,
+        _request: Request<rpc::ListShimsRequest>,
+    ) -> Result<Response<rpc::ListShimsResponse>, Status> {
+        let mut shims = Vec::new();
+        for entry in self.registry.list() {
+            shims.push(shim_info(&entry).await?);
+        }
+        Ok(Response::new(rpc::ListShimsResponse { shims }))
+    }
+
+    async fn get_shim(
+        &self,
+        request: Request<rpc::GetShimRequest>,
+    ) -> Result<Response<rpc::ShimInfo>, Status> {
+        let entry = self.registry.get(&request.into_inner().shim_id)?;
+        Ok(Response::new(shim_info(&entry).await?))
+    }
+
+    async fn delete_shim(
+        &self,
+        request: Request<rpc::DeleteShimRequest>,
+    ) -> Result<Response<rpc::DeleteShimResponse>, Status> {
+        self.registry.remove(&request.into_inner().shim_id).await?;
+        Ok(Response::new(rpc::DeleteShimResponse {}))
+    }
+
+    async fn send_message(
+        &self,
+        request: Request<rpc::SendMessageRequest>,
+    ) -> Result<Response<rpc::SendMessageResponse>, Status> {
+        let request = request.into_inner();
+        let handle = self.handle(&request.shim_id)?;
+        let message_id = Some(request.message_id).filter(|id| !id.is_empty());
+        let refused = |refused: crate::shim::DeliveryRefused| {
+            let status = Status::from(ServiceError::from(refused.error));
+            Status::new(
+                status.code(),
+                format!("message {}: {}", refused.id, status.message()),
+            )
+        };
+        let response = if request.wait {
+            let answer = handle
+                .send_and_wait(request.from, request.body, message_id)
+                .await
+                .map_err(refused)?;
+            rpc::SendMessageResponse {
+                message_id: answer.receipt.id.clone(),
+                queued: answer.receipt.queued,
+                completion: Some(completion_to_proto(
+                    Some(answer.receipt.id),
+                    answer.response,
+                    answer.last_lines,
+                )),
+            }
+        } else {
+            let receipt = handle
+                .send_message(request.from, request.body, message_id)
+                .await
+                .map_err(refused)?;
+            rpc::SendMessageResponse {
+                message_id: receipt.id,
+                queued: receipt.queued,
+                completion: None,
+            }
+        };
+        Ok(Response::new(response))
+    }
+
+    async fn capture_screen(
+        &self,
+        request: Request<rpc::CaptureScreenRequest>,
+    ) -> Result<Response<rpc::ScreenCapture>, Status> {
+        let request = request.into_inner();
+        let handle = self.handle(&request.shim_id)?;
+        let last_n_lines = Some(request.last_n_lines as usize).filter(|n| *n > 0);
+        let capture = handle
+            .capture_scope(last_n_lines, request.include_scrollback)
+            .await
+            .map_err(ServiceError::from)?;
+        Ok(Response::new(rpc::ScreenCapture {
+            content: capture.content,
+            cursor_row: capture.cursor_row.into(),
+            cursor_col: capture.cursor_col.into(),
+            rows: capture.rows.into(),
+            cols: capture.cols.into(),
+        }))
+    }
+
+    async fn get_state(
+        &self,
+        request: Request<rpc::GetStateRequest>,
+    ) -> Result<Response<rpc::StateResponse>, Status> {
+        let handle = self.handle(&request.into_inner().shim_id)?;
+        let report = handle.state().await.map_err(ServiceError::from)?;
+        Ok(Response::new(rpc::StateResponse {
+            state: state_to_proto(report.state).into(),
+            since_secs: report.since.as_secs(),
+        }))
+    }
+
+    async fn resize(
+        &self,
+        request: Request<rpc::ResizeRequest>,
+    ) -> Result<Response<rpc::ResizeResponse>, Status> {
+        let request = request.into_inner();
+        let handle = self.handle(&request.shim_id)?;
+        let size = |value, name| {
+            dimension(value, name)?.ok_or_else(|| {
+                ServiceError::InvalidArgument(format!("{name} must be between 1 and 1000 (got 0)"))
+            })
+        };
+        let (rows, cols) = (size(request.rows, "rows")?, size(request.cols, "cols")?);
+        handle
+            .resize(rows, cols)
+            .await
+            .map_err(ServiceError::from)?;
+        Ok(Response::new(rpc::ResizeResponse {}))
+    }
+
+    async fn shutdown(
+        &self,
+        request: Request<rpc::ShutdownRequest>,
+    ) -> Result<Response<rpc::ShutdownResponse>, Status> {
+        let request = request.into_inner();
+        let handle = self.handle(&request.shim_id)?;
+        let timeout = Duration::from_secs(request.timeout_secs.into());
+        let exit_code = handle
+            .shutdown(timeout, reason_from_proto(request.reason))
+            .await
+            .map_err(ServiceError::from)?;
+        Ok(Response::new(rpc::ShutdownResponse { exit_code }))
+    }
+
+    async fn kill(
+        &self,
+        request: Request<rpc::KillRequest>,
+    ) -> Result<Response<rpc::KillResponse>, Status> {
+        let handle = self.handle(&request.into_inner().shim_id)?;
+        let exit_code = handle.kill().await.map_err(ServiceError::from)?;
+        Ok(Response::new(rpc::KillResponse { exit_code }))
+    }
+
+    async fn ping(
+        &self,
+        request: Request<rpc::PingRequest>,
+    ) -> Result<Response<rpc::PingResponse>, Status> {
+        let handle = self.handle(&request.into_inner().shim_id)?;
+        handle.ping().await.map_err(ServiceError::from)?;
+        Ok(Response::new(rpc::PingResponse {}))
+    }
+
+    type StreamEventsStream = EventStream;
+
+    async fn stream_events(
+        &self,
+        request: Request<rpc::StreamEventsRequest>,
+    ) -> Result<Response<Self::StreamEventsStream>, Status> {
+        let request = request.into_inner();
+        let shim_filter = if request.shim_id.is_empty() {
+            None
+        } else {
+            Some(Arc::from(self.registry.get(&request.shim_id)?.handle.id()))
+        };
+        let mut subscription = self
+            .registry
+            .events()
+            .subscribe(request.after_seq, shim_filter);
+        let (envelopes_tx, envelopes_rx) = mpsc::channel(STREAM_BUFFER);
+        // The reader task ends when the log closes or the client goes away (its receiver is
+        // dropped), releasing the subscription at once.
+        tokio::spawn(async move {
+            loop {
+                let item = tokio::select! {
+                    item = subscription.next() => item,
+                    () = envelopes_tx.closed() => return,
+                };
+                let Some(item) = item else { return };
+                if envelopes_tx
+                    .send(Ok(log_item_to_proto(&item)))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(envelopes_rx))))
+    }
+}
