@@ -9,70 +9,20 @@
 //! ``agentshim: shim `x` not found (NotFound)``.
 
 use std::collections::HashMap;
-use std::fmt;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use serde_json::json;
 
+use super::connect_args::ConnectArgs;
 use super::events_cmd::{self, EventsArgs};
 use super::output::{
     capture_json, completion_json, print_json, print_line, print_text, shim_json, shims_table,
     state_name,
 };
-use crate::client::{CaptureOptions, Client, ConnectOptions, NewShim, SendOptions};
+use crate::client::{CaptureOptions, NewShim, SendOptions};
 use crate::rpc::ShutdownReason;
-
-/// The address client commands use when neither `--addr` nor `AGENTSHIM_ADDR` is given.
-pub const DEFAULT_ADDR: &str = "http://127.0.0.1:50051";
-
-/// Where the server is and how to print; flattened into every client command.
-#[derive(Args)]
-pub struct ConnectArgs {
-    /// Server address: http://HOST:PORT, HOST:PORT, https://HOST:PORT or unix:/PATH.
-    #[arg(long, env = "AGENTSHIM_ADDR", default_value = DEFAULT_ADDR, value_name = "ADDR")]
-    addr: String,
-    /// Bearer token the server requires (prefer the environment variable: arguments are
-    /// visible to other users in `ps`).
-    #[arg(long, env = "AGENTSHIM_TOKEN", hide_env_values = true, value_name = "TOKEN")]
-    token: Option<String>,
-    /// PEM file with the CA that signed the server's TLS certificate (https:// only).
-    #[arg(long, value_name = "FILE")]
-    tls_ca: Option<PathBuf>,
-    /// Verify the server's TLS certificate against this name instead of the address's host.
-    #[arg(long, value_name = "NAME")]
-    tls_domain: Option<String>,
-    /// Machine-readable output: one JSON object per line.
-    #[arg(long)]
-    pub json: bool,
-}
-
-impl fmt::Debug for ConnectArgs {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ConnectArgs")
-            .field("addr", &self.addr)
-            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
-            .field("tls_ca", &self.tls_ca)
-            .field("tls_domain", &self.tls_domain)
-            .field("json", &self.json)
-            .finish()
-    }
-}
-
-impl ConnectArgs {
-    /// Connects to the server these arguments name.
-    pub async fn connect(&self) -> anyhow::Result<Client> {
-        let options = ConnectOptions {
-            token: self.token.clone().filter(|token| !token.is_empty()),
-            tls_ca_file: self.tls_ca.clone(),
-            tls_domain: self.tls_domain.clone(),
-            connect_timeout: None,
-        };
-        Ok(Client::connect(&self.addr, options).await?)
-    }
-}
 
 /// The client subcommands, flattened into the top-level command list.
 #[derive(Debug, Subcommand)]
@@ -321,7 +271,12 @@ async fn capture(args: CaptureArgs) -> anyhow::Result<()> {
 }
 
 async fn state(args: ShimArg) -> anyhow::Result<()> {
-    let state = args.connect.connect().await?.get_state(&args.shim_id).await?;
+    let state = args
+        .connect
+        .connect()
+        .await?
+        .get_state(&args.shim_id)
+        .await?;
     if args.connect.json {
         print_json(&json!({
             "shim_id": args.shim_id,
@@ -329,7 +284,11 @@ async fn state(args: ShimArg) -> anyhow::Result<()> {
             "since_secs": state.since_secs,
         }))?;
     } else {
-        print_line(&format!("{} for {}s", state_name(state.state), state.since_secs))?;
+        print_line(&format!(
+            "{} for {}s",
+            state_name(state.state),
+            state.since_secs
+        ))?;
     }
     Ok(())
 }

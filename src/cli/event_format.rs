@@ -153,7 +153,10 @@ pub fn event_text(envelope: &EventEnvelope) -> String {
             None => (e.message.clone(), None),
         },
         Some(Event::ScreenCapture(e)) => (
-            format!("{}x{}, cursor at {},{}", e.rows, e.cols, e.cursor_row, e.cursor_col),
+            format!(
+                "{}x{}, cursor at {},{}",
+                e.rows, e.cols, e.cursor_row, e.cursor_col
+            ),
             Some(e.content.as_str()),
         ),
         Some(Event::State(e)) => (

@@ -1,6 +1,11 @@
 //! The `agentshim` command line: one clap subcommand per file. Errors are `anyhow` here (the
 //! edge of the program); `main.rs` prints them and picks the exit code.
 
+mod client_cmds;
+mod connect_args;
+mod event_format;
+mod events_cmd;
+mod output;
 mod serve;
 mod shim;
 
@@ -10,8 +15,17 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "agentshim", version, about)]
 pub struct Cli {
+    /// Log format on stderr (the level comes from RUST_LOG, default `agentshim=info`).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: CliCommand,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -20,6 +34,8 @@ pub enum CliCommand {
     Serve(serve::ServeArgs),
     /// Run one agent and speak the framed-JSON protocol over an inherited fd or a Unix socket.
     Shim(shim::ShimArgs),
+    #[command(flatten)]
+    Client(client_cmds::ClientCommand),
 }
 
 /// Runs the parsed command line.
@@ -27,5 +43,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         CliCommand::Serve(args) => serve::run(args).await,
         CliCommand::Shim(args) => shim::run(args).await,
+        CliCommand::Client(command) => client_cmds::run(command).await,
     }
 }

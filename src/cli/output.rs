@@ -86,7 +86,10 @@ pub fn capture_json(capture: &ScreenCapture) -> Value {
 pub fn shims_table(shims: &[ShimInfo]) -> String {
     let now_ms = unix_ms_now();
     let mut rows = vec![
-        ["ID", "PROFILE", "AGENT", "STATE", "PID", "QUEUED", "LAST SEQ", "AGE"].map(str::to_owned),
+        [
+            "ID", "PROFILE", "AGENT", "STATE", "PID", "QUEUED", "LAST SEQ", "AGE",
+        ]
+        .map(str::to_owned),
     ];
     for shim in shims {
         let state = match shim.exit_code {
@@ -141,7 +144,11 @@ pub fn clock_time(unix_ms: u64) -> String {
     let ms_of_day = unix_ms % 86_400_000;
     let (hours, rest) = (ms_of_day / 3_600_000, ms_of_day % 3_600_000);
     let (minutes, rest) = (rest / 60_000, rest % 60_000);
-    format!("{hours:02}:{minutes:02}:{:02}.{:03}", rest / 1000, rest % 1000)
+    format!(
+        "{hours:02}:{minutes:02}:{:02}.{:03}",
+        rest / 1000,
+        rest % 1000
+    )
 }
 
 fn unix_ms_now() -> u64 {
@@ -168,7 +175,10 @@ mod tests {
     #[test]
     fn names_states_like_the_protocol() {
         assert_eq!(state_name(ShimState::Idle as i32), "idle");
-        assert_eq!(state_name(ShimState::ContextExhausted as i32), "context_exhausted");
+        assert_eq!(
+            state_name(ShimState::ContextExhausted as i32),
+            "context_exhausted"
+        );
         assert_eq!(state_name(99), "unknown(99)");
     }
 

@@ -301,7 +301,12 @@ impl ShimActor {
         let plan = ShutdownPlan {
             reason,
             exit_keys: if graceful {
-                self.driver.exit_request().iter().copied().collect()
+                // A message being typed counts as work: the shell is not at an empty prompt.
+                let state = match self.delivery {
+                    Some(_) => ShimState::Working,
+                    None => self.state(),
+                };
+                self.driver.exit_request(state).iter().copied().collect()
             } else {
                 VecDeque::new()
             },

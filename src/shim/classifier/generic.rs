@@ -3,6 +3,7 @@
 //! with nothing after it, once output has settled; anything else is work in progress.
 
 use super::{AgentDriver, Observation, TurnOutput, Verdict};
+use crate::protocol::ShimState;
 
 /// Characters that end a prompt (followed by at least one space before the cursor).
 const PROMPT_MARKERS: &[char] = &['$', '#', '%', '>', '❯', '›', '»', '➜', ':'];
@@ -52,9 +53,13 @@ impl AgentDriver for GenericDriver {
         lines.join("\n")
     }
 
-    fn exit_request(&self) -> &'static [&'static [u8]] {
-        // Interrupt whatever runs, then end-of-file at the empty prompt.
-        &[b"\x03", b"\x04"]
+    fn exit_request(&self, state: ShimState) -> &'static [&'static [u8]] {
+        match state {
+            // End-of-file at the empty prompt.
+            ShimState::Idle => &[b"\x04"],
+            // Interrupt whatever runs first.
+            _ => &[b"\x03", b"\x04"],
+        }
     }
 }
 

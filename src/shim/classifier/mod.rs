@@ -11,6 +11,7 @@ mod generic;
 use std::time::Duration;
 
 use super::screen::ScreenSnapshot;
+use crate::protocol::ShimState;
 
 pub use generic::GenericDriver;
 
@@ -66,10 +67,10 @@ pub trait AgentDriver: Send + Sync + std::fmt::Debug {
         b"\r"
     }
 
-    /// Keystrokes that ask the agent to exit by itself (the first step of a graceful
-    /// shutdown), sent one after another with a short pause, since an interrupt key makes the
-    /// terminal discard input typed right after it.
-    fn exit_request(&self) -> &'static [&'static [u8]];
+    /// Keystrokes that ask the agent in `state` to exit by itself (the first step of a
+    /// graceful shutdown), sent one after another with a short pause, since an interrupt key
+    /// makes the terminal discard input typed right after it.
+    fn exit_request(&self, state: ShimState) -> &'static [&'static [u8]];
 }
 
 /// The agent kinds agentshim has drivers for.

@@ -1,0 +1,107 @@
+//! `--addr`, `--token`, `--tls-ca`, `--tls-domain` and `--json`: the arguments every client
+//! command flattens in, and how they become a connected [`Client`]. The token is never
+//! printed (not by `--help`, not by `Debug`).
+
+use std::fmt;
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::client::{Client, ClientError, ConnectOptions};
+
+/// The address client commands use when neither `--addr` nor `AGENTSHIM_ADDR` is given.
+pub const DEFAULT_ADDR: &str = "http://127.0.0.1:50051";
+
+/// Where the server is and how to print; flattened into every client command.
+#[derive(Args)]
+pub struct ConnectArgs {
+    /// Server address: http://HOST:PORT, HOST:PORT, https://HOST:PORT or unix:/PATH.
+    #[arg(long, env = "AGENTSHIM_ADDR", default_value = DEFAULT_ADDR, value_name = "ADDR")]
+    addr: String,
+    /// Bearer token the server requires (prefer the environment variable: arguments are
+    /// visible to other users in `ps`).
+    #[arg(
+        long,
+        env = "AGENTSHIM_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    token: Option<String>,
+    /// PEM file with the CA that signed the server's TLS certificate (https:// only).
+    #[arg(long, value_name = "FILE")]
+    tls_ca: Option<PathBuf>,
+    /// Verify the server's TLS certificate against this name instead of the address's host.
+    #[arg(long, value_name = "NAME")]
+    tls_domain: Option<String>,
+    /// Machine-readable output: one JSON object per line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl fmt::Debug for ConnectArgs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConnectArgs")
+            .field("addr", &self.addr)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("tls_ca", &self.tls_ca)
+            .field("tls_domain", &self.tls_domain)
+            .field("json", &self.json)
+            .finish()
+    }
+}
+
+impl ConnectArgs {
+    /// Connects to the server these arguments name.
+    pub async fn connect(&self) -> anyhow::Result<Client> {
+        let options = ConnectOptions {
+            token: self.token.clone().filter(|token| !token.is_empty()),
+            tls_ca_file: self.tls_ca.clone(),
+            tls_domain: self.tls_domain.clone(),
+            connect_timeout: None,
+        };
+        match Client::connect(&self.addr, options).await {
+            Ok(client) => Ok(client),
+            Err(error @ ClientError::Connect { .. }) => Err(anyhow::anyhow!(error_chain(&error))),
+            Err(error) => Err(error.into()),
+        }
+    }
+}
+
+/// The messages of `error` and its sources joined by `": "`, each once: tonic's transport
+/// errors repeat their cause's message in their own.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let message = cause.to_string();
+        if !text.contains(&message) {
+            text.push_str(": ");
+            text.push_str(&message);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("outer: {0}")]
+    struct Outer(#[source] Inner);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("inner")]
+    struct Inner;
+
+    #[test]
+    fn a_repeated_cause_is_shown_once() {
+        assert_eq!(error_chain(&Outer(Inner)), "outer: inner");
+        let connect = ClientError::InvalidTarget {
+            target: "x".into(),
+            reason: "why".into(),
+        };
+        assert_eq!(error_chain(&connect), "invalid server address `x`: why");
+    }
+}

@@ -1,0 +1,292 @@
+//! The `agentshim` client commands end to end, as a user runs them: a real `agentshim serve`
+//! child process, and the binary for every command (spawn, send --wait, capture, state, ls,
+//! events with and without --follow, ping, resize, shutdown, kill, rm), in human and JSON
+//! output.
+
+mod cli_common;
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::sync::mpsc;
+
+use cli_common::{PROMPT, Server, TIMEOUT, cli_command, json_lines};
+
+#[test]
+fn a_shell_is_driven_end_to_end() {
+    let server = Server::start("e2e", &[], &[]);
+    let id = server
+        .cli(&["spawn", "bash", "--id", "cli1"])
+        .expect_ok("spawn")
+        .to_owned();
+    assert_eq!(id, "cli1\n");
+    server.wait_for_state("cli1", "idle");
+
+    let answer = server.cli(&["send", "cli1", "echo hi", "--wait"]);
+    assert_eq!(answer.expect_ok("send --wait"), "hi\n", "{}", server.log());
+
+    let screen = server.cli(&["capture", "cli1"]);
+    let screen = screen.expect_ok("capture");
+    assert!(screen.contains(&format!("{PROMPT}echo hi")), "{screen}");
+    assert!(screen.trim_end().ends_with(PROMPT.trim_end()), "{screen}");
+
+    let state = server.cli(&["state", "cli1"]);
+    assert!(
+        state.expect_ok("state").starts_with("idle for "),
+        "{state:?}"
+    );
+    let state = server.cli(&["state", "cli1", "--json"]);
+    let state = &json_lines(state.expect_ok("state --json"))[0];
+    assert_eq!(state["state"], "idle");
+    assert_eq!(state["shim_id"], "cli1");
+
+    let listed = server.cli(&["ls", "--json"]);
+    let listed = json_lines(listed.expect_ok("ls --json"));
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["id"], "cli1");
+    assert_eq!(listed[0]["profile"], "bash");
+    assert_eq!(listed[0]["state"], "idle");
+    assert!(listed[0]["pid"].as_u64().unwrap() > 0);
+    let table = server.cli(&["ls"]);
+    let table = table.expect_ok("ls");
+    let mut lines = table.lines();
+    assert!(lines.next().unwrap().starts_with("ID "), "{table}");
+    let row = lines.next().unwrap();
+    assert!(
+        row.starts_with("cli1 ") && row.contains(" idle "),
+        "{table}"
+    );
+
+    // Without --follow, `events` prints what is retained and exits once caught up.
+    let events = server.cli(&["events", "cli1", "--after", "0"]);
+    let events = events.expect_ok("events");
+    assert!(events.contains(" cli1 Ready"), "{events}");
+    assert!(
+        events.contains(" cli1 StateChanged starting -> idle"),
+        "{events}"
+    );
+    assert!(events.contains(" cli1 Completion "), "{events}");
+    assert!(events.contains("\n    hi\n"), "{events}");
+    let events = server.cli(&["events", "cli1", "--json"]);
+    let events = json_lines(events.expect_ok("events --json"));
+    let seqs: Vec<u64> = events.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+    assert!(seqs.windows(2).all(|pair| pair[0] < pair[1]), "{seqs:?}");
+    assert!(
+        events
+            .iter()
+            .all(|e| e["shim_id"] == "cli1" && e["unix_ms"].is_u64())
+    );
+    let completion = events
+        .iter()
+        .find(|e| e["event"] == "Completion")
+        .expect("a Completion event");
+    assert_eq!(completion["response"], "hi");
+    // Asking after the newest seq prints nothing and still exits.
+    let newest = seqs.last().unwrap().to_string();
+    let none = server.cli(&["events", "cli1", "--after", &newest]);
+    assert_eq!(none.expect_ok("events --after newest"), "");
+    // Every shim's events (no id) work the same way.
+    let all = server.cli(&["events", "--json"]);
+    assert_eq!(
+        json_lines(all.expect_ok("events (all)")).len(),
+        events.len()
+    );
+
+    // --follow sees what happens after it started.
+    let mut follower = cli_command(&["events", "cli1", "--follow", "--json", "--after", &newest])
+        .env("AGENTSHIM_ADDR", &server.addr)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start events --follow");
+    let (line_tx, line_rx) = mpsc::channel();
+    let stdout = follower.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if line_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let sent = server.cli(&["send", "cli1", "echo again", "--json"]);
+    let sent = &json_lines(sent.expect_ok("send"))[0];
+    let message_id = sent["message_id"].as_str().unwrap().to_owned();
+    assert!(!message_id.is_empty());
+    let completion = loop {
+        let line = line_rx
+            .recv_timeout(TIMEOUT)
+            .unwrap_or_else(|_| panic!("no completion followed; log:\n{}", server.log()));
+        let event: serde_json::Value = serde_json::from_str(&line).expect("JSON event");
+        assert!(event["seq"].as_u64().unwrap() > newest.parse().unwrap());
+        if event["event"] == "Completion" {
+            break event;
+        }
+    };
+    assert_eq!(completion["message_id"], message_id.as_str());
+    assert_eq!(completion["response"], "again");
+    follower.kill().expect("stop the follower");
+    follower.wait().unwrap();
+
+    let pong = server.cli(&["ping", "cli1"]);
+    assert!(
+        pong.expect_ok("ping").starts_with("pong from cli1 in "),
+        "{pong:?}"
+    );
+
+    server
+        .cli(&["resize", "cli1", "30", "100"])
+        .expect_ok("resize");
+    let screen = server.cli(&["capture", "cli1", "--json"]);
+    let screen = &json_lines(screen.expect_ok("capture --json"))[0];
+    assert_eq!(
+        (screen["rows"].as_u64(), screen["cols"].as_u64()),
+        (Some(30), Some(100))
+    );
+
+    let killed = server.cli(&["kill", "cli1"]);
+    let code = killed.expect_ok("kill").trim().to_owned();
+    assert!(
+        code.parse::<i32>().is_ok() || code == "unknown",
+        "{killed:?}"
+    );
+    server.wait_for_state("cli1", "dead");
+    let listed = server.cli(&["ls", "--json"]);
+    assert_eq!(json_lines(listed.expect_ok("ls"))[0]["state"], "dead");
+
+    server.cli(&["rm", "cli1"]).expect_ok("rm");
+    let gone = server.cli(&["state", "cli1"]);
+    assert!(
+        gone.expect_err("state after rm").contains("not found"),
+        "{gone:?}"
+    );
+    assert_eq!(server.cli(&["ls", "--json"]).expect_ok("ls"), "");
+}
+
+#[test]
+fn send_without_wait_shutdown_and_the_builtin_shell() {
+    let server = Server::start("shutdown", &[], &[]);
+    // The built-in profile runs $SHELL (bash here); its prompt is whatever bash makes of it.
+    let spawned = server.cli(&["spawn", "--json"]);
+    let spawned = &json_lines(spawned.expect_ok("spawn shell"))[0];
+    let id = spawned["id"].as_str().expect("generated id").to_owned();
+    assert!(!id.is_empty());
+    assert_eq!(spawned["profile"], "shell");
+    server.wait_for_state(&id, "idle");
+    let answer = server.cli(&["send", &id, "echo $((6 * 7))", "--wait", "--json"]);
+    let answer = &json_lines(answer.expect_ok("send --wait --json"))[0];
+    assert_eq!(answer["completion"]["response"], "42", "{answer}");
+
+    // Without --wait: the message id (given here) is printed at once.
+    let sent = server.cli(&["send", &id, "sleep 0.2; echo later", "--id", "m-7"]);
+    assert_eq!(sent.expect_ok("send").trim_end(), "m-7");
+    // Its answer arrives as an event (the send returned before the agent even started).
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    loop {
+        let events = server.cli(&["events", &id, "--json"]);
+        let answered = json_lines(events.expect_ok("events"))
+            .iter()
+            .any(|event| event["event"] == "Completion" && event["message_id"] == "m-7");
+        if answered {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "m-7 not answered: {events:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+
+    let exited = server.cli(&[
+        "shutdown",
+        &id,
+        "--timeout",
+        "5",
+        "--reason",
+        "topology_change",
+    ]);
+    let code = exited.expect_ok("shutdown").trim().to_owned();
+    assert!(
+        code.parse::<i32>().is_ok(),
+        "exit code expected: {exited:?}"
+    );
+    // An idle shell exits when asked; SIGKILL (137) would mean the request was lost.
+    assert_ne!(code, "137", "{}", server.log());
+    server.wait_for_state(&id, "dead");
+    let bad = server.cli(&["shutdown", &id, "--reason", "bored"]);
+    assert!(
+        bad.expect_err("bad reason").contains("unknown reason"),
+        "{bad:?}"
+    );
+    server.cli(&["rm", &id]).expect_ok("rm");
+}
+
+#[test]
+fn failures_exit_non_zero_with_the_servers_message() {
+    let server = Server::start("errors", &[], &[]);
+    for args in [
+        &["state", "nope"][..],
+        &["send", "nope", "hello"],
+        &["capture", "nope"],
+        &["kill", "nope"],
+        &["ping", "nope"],
+        &["rm", "nope"],
+        &["events", "nope"],
+    ] {
+        let run = server.cli(args);
+        let stderr = run.expect_err(&format!("{args:?}"));
+        assert!(stderr.starts_with("agentshim: "), "{args:?}: {run:?}");
+        assert!(stderr.contains("not found"), "{args:?}: {run:?}");
+        assert!(stderr.contains("(NotFound)"), "{args:?}: {run:?}");
+        assert_eq!(run.stdout, "", "{args:?}");
+    }
+    let refused = server.cli(&["spawn", "bash", "--", "/bin/true"]);
+    let stderr = refused.expect_err("spawn with a command");
+    assert!(stderr.contains("PermissionDenied"), "{refused:?}");
+    let unknown = server.cli(&["spawn", "no-such-profile"]);
+    unknown.expect_err("unknown profile");
+
+    let unreachable = cli_common::run(cli_command(&["ls", "--addr", "127.0.0.1:1"]));
+    let stderr = unreachable.expect_err("unreachable server");
+    assert!(
+        stderr.contains("cannot connect to http://127.0.0.1:1"),
+        "{unreachable:?}"
+    );
+    let invalid = cli_common::run(cli_command(&["ls", "--addr", "ftp://x"]));
+    let stderr = invalid.expect_err("bad address");
+    assert!(stderr.contains("invalid server address"), "{invalid:?}");
+}
+
+#[test]
+fn evicted_events_print_as_a_gap() {
+    let server = Server::start_with("gap", "127.0.0.1:0", "event_log_capacity = 4", &[], &[]);
+    server
+        .cli(&["spawn", "bash", "--id", "g1"])
+        .expect_ok("spawn");
+    server.wait_for_state("g1", "idle");
+    // Without --wait: a waiting send may itself be told its answer was evicted.
+    server.cli(&["send", "g1", "echo filler"]).expect_ok("send");
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    loop {
+        let listed = server.cli(&["ls", "--json"]);
+        let newest = json_lines(listed.expect_ok("ls"))[0]["last_event_seq"].as_u64();
+        if newest.unwrap() >= 7 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "too few events: {listed:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+
+    let events = server.cli(&["events", "g1"]);
+    let events = events.expect_ok("events");
+    let first = events.lines().next().unwrap();
+    assert!(first.starts_with("----- events 1..="), "{events}");
+    assert!(first.contains(" lost"), "{events}");
+    let events = server.cli(&["events", "g1", "--json"]);
+    let events = json_lines(events.expect_ok("events --json"));
+    assert_eq!(events[0]["event"], "EventsLost", "{events:?}");
+    assert_eq!(events[0]["first_seq"], 1);
+    let after_gap = events[0]["last_seq"].as_u64().unwrap() + 1;
+    assert_eq!(events[1]["seq"].as_u64(), Some(after_gap), "{events:?}");
+}
