@@ -2,13 +2,13 @@
 //! and message queue (DESIGN rule 1). One `select!` loop waits on the mailbox, PTY output,
 //! PTY writability (writes never block the loop), the child's exit and the earliest pending
 //! deadline; nothing is polled at a fixed rate. Message delivery and turn completion live in
-//! `delivery.rs`; this file holds the loop, requests, timers and the end of the agent's life.
+//! `delivery.rs`, shutdown and the end of the agent's life in `shutdown.rs`; this file holds
+//! the loop, requests and timers.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
-use nix::sys::signal::Signal;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
@@ -19,38 +19,11 @@ use super::config::Timing;
 use super::delivery::{Delivery, PromptMark, Turn};
 use super::events::EventLog;
 use super::handle::{OutgoingMessage, Request, ShimStatus, StateReport};
-use super::process::{AgentProcess, exit_code, pty_io_error};
+use super::process::{AgentProcess, pty_io_error};
 use super::screen::{SUMMARY_LINES, Screen};
+use super::shutdown::{Exit, KILLED, ShutdownPlan};
 use super::state::{StateInput, StateMachine};
-use crate::protocol::{Event, ShimState, ShutdownReason};
-
-/// Pause between the keystrokes of an exit request.
-const EXIT_KEY_PAUSE: Duration = Duration::from_millis(300);
-
-/// How long PTY output is still read after the agent exited, before `Died` is emitted.
-const EXIT_DRAIN: Duration = Duration::from_millis(500);
-
-/// A graceful shutdown in progress.
-#[derive(Debug)]
-struct ShutdownPlan {
-    reason: &'static str,
-    /// Keystrokes of the exit request still to send, and when the next one goes.
-    exit_keys: VecDeque<&'static [u8]>,
-    next_key_at: Option<Instant>,
-    /// When the process group gets SIGTERM (none once sent, or for an immediate kill).
-    terminate_at: Option<Instant>,
-    /// When the whole session gets SIGKILL (none once sent).
-    kill_at: Option<Instant>,
-}
-
-/// The agent's exit, once seen.
-#[derive(Debug, Clone, Copy)]
-struct Exit {
-    code: Option<i32>,
-    /// When `Died` is emitted even if the PTY has not reported end-of-file.
-    drain_until: Instant,
-    announced: bool,
-}
+use crate::protocol::{Event, ShimState};
 
 pub(super) struct ShimActor {
     pub(super) id: Arc<str>,
@@ -58,7 +31,7 @@ pub(super) struct ShimActor {
     pub(super) timing: Timing,
     pub(super) log: Arc<EventLog>,
     pub(super) screen: Screen,
-    process: AgentProcess,
+    pub(super) process: AgentProcess,
     pub(super) machine: StateMachine,
     pub(super) queue: VecDeque<OutgoingMessage>,
     pub(super) queue_capacity: usize,
@@ -82,10 +55,10 @@ pub(super) struct ShimActor {
     stale_warned: bool,
     ready_warned: bool,
     next_stats: Option<Instant>,
-    shutdown: Option<ShutdownPlan>,
-    exit: Option<Exit>,
-    pty_open: bool,
-    exit_waiters: Vec<oneshot::Sender<Result<Option<i32>, ShimError>>>,
+    pub(super) shutdown: Option<ShutdownPlan>,
+    pub(super) exit: Option<Exit>,
+    pub(super) pty_open: bool,
+    pub(super) exit_waiters: Vec<oneshot::Sender<Result<Option<i32>, ShimError>>>,
 }
 
 impl ShimActor {
@@ -283,45 +256,6 @@ impl ShimActor {
         Ok(())
     }
 
-    fn begin_shutdown(
-        &mut self,
-        timeout: Duration,
-        reason: impl Into<ShutdownCause>,
-        reply: oneshot::Sender<Result<Option<i32>, ShimError>>,
-    ) {
-        if let Some(exit) = self.exit.filter(|exit| exit.announced) {
-            let _ = reply.send(Ok(exit.code));
-            return;
-        }
-        self.exit_waiters.push(reply);
-        let reason = reason.into().0;
-        tracing::info!(shim = %self.id, reason, ?timeout, "shutting down agent");
-        let now = Instant::now();
-        let graceful = !timeout.is_zero();
-        let plan = ShutdownPlan {
-            reason,
-            exit_keys: if graceful {
-                // A message being typed counts as work: the shell is not at an empty prompt.
-                let state = match self.delivery {
-                    Some(_) => ShimState::Working,
-                    None => self.state(),
-                };
-                self.driver.exit_request(state).iter().copied().collect()
-            } else {
-                VecDeque::new()
-            },
-            next_key_at: graceful.then_some(now),
-            terminate_at: graceful.then(|| now + timeout / 2),
-            kill_at: Some(now + timeout),
-        };
-        // A second request may shorten a running shutdown, never lengthen it.
-        let sooner = |old: &ShutdownPlan| old.kill_at.is_some_and(|at| now + timeout < at);
-        if self.shutdown.as_ref().is_none_or(sooner) {
-            self.shutdown = Some(plan);
-        }
-        self.on_shutdown_deadlines(now);
-    }
-
     fn on_output(&mut self, bytes: &[u8]) {
         let now = Instant::now();
         self.output_bytes += bytes.len() as u64;
@@ -333,42 +267,6 @@ impl ShimActor {
         let unsettled_since = *self.unsettled_since.get_or_insert(now);
         let settle_at = (now + self.driver.settle()).min(unsettled_since + self.timing.max_settle);
         self.settle_at = Some(settle_at);
-    }
-
-    fn on_exit(&mut self, status: std::io::Result<std::process::ExitStatus>) {
-        let code = status.ok().and_then(exit_code);
-        tracing::info!(shim = %self.id, ?code, "agent exited");
-        // Whatever it left running in its session goes with it.
-        self.process.kill_session();
-        self.exit = Some(Exit {
-            code,
-            drain_until: Instant::now() + EXIT_DRAIN,
-            announced: false,
-        });
-    }
-
-    /// Emits `StateChanged`/`Died`, fails what can no longer be delivered, answers waiters.
-    fn announce_death(&mut self, mut exit: Exit) {
-        exit.announced = true;
-        self.exit = Some(exit);
-        self.settle_at = None;
-        let last_lines = self.screen.snapshot().last_lines(SUMMARY_LINES);
-        let cause = self.shutdown.take().map_or_else(
-            || "agent exited".to_owned(),
-            |plan| format!("shutdown ({})", plan.reason),
-        );
-        let code = exit.code.map_or("unknown".to_owned(), |c| c.to_string());
-        let summary = format!("{cause}, exit code {code}\n{last_lines}");
-        self.transition(StateInput::Exited, Some(summary));
-        self.emit(Event::Died {
-            exit_code: exit.code,
-            last_lines,
-        });
-        let reason = format!("agent exited (exit code {code}) before the message was delivered");
-        self.fail_pending(&reason);
-        for waiter in self.exit_waiters.drain(..) {
-            let _ = waiter.send(Ok(exit.code));
-        }
     }
 
     fn next_deadline(&self) -> Option<Instant> {
@@ -386,9 +284,7 @@ impl ShimActor {
             (state == ShimState::Starting && !self.ready_warned)
                 .then(|| self.started + timing.ready_timeout),
             self.next_stats,
-            self.shutdown.as_ref().and_then(|plan| plan.next_key_at),
-            self.shutdown.as_ref().and_then(|plan| plan.terminate_at),
-            self.shutdown.as_ref().and_then(|plan| plan.kill_at),
+            self.shutdown.as_ref().and_then(ShutdownPlan::next_deadline),
         ]
         .into_iter()
         .flatten()
@@ -440,38 +336,6 @@ impl ShimActor {
             self.next_stats = Some(now + every);
         }
         self.on_shutdown_deadlines(now);
-    }
-
-    fn on_shutdown_deadlines(&mut self, now: Instant) {
-        let Some(plan) = self.shutdown.as_mut() else {
-            return;
-        };
-        if plan.next_key_at.is_some_and(|at| now >= at) {
-            if let Some(key) = plan.exit_keys.pop_front() {
-                self.outbox.extend_from_slice(key);
-            }
-            plan.next_key_at = (!plan.exit_keys.is_empty()).then(|| now + EXIT_KEY_PAUSE);
-        }
-        if plan.terminate_at.is_some_and(|at| now >= at) {
-            plan.terminate_at = None;
-            self.process.signal_group(Signal::SIGTERM);
-        }
-        if plan.kill_at.is_some_and(|at| now >= at) {
-            plan.kill_at = None;
-            self.process.kill_session();
-        }
-    }
-}
-
-/// The reason recorded for a shutdown, as it appears in logs and the `StateChanged` summary.
-struct ShutdownCause(&'static str);
-
-/// The cause recorded for `Kill`.
-const KILLED: ShutdownCause = ShutdownCause("killed");
-
-impl From<ShutdownReason> for ShutdownCause {
-    fn from(reason: ShutdownReason) -> Self {
-        Self(reason.label())
     }
 }
 

@@ -15,6 +15,7 @@ mod handle;
 pub mod inject;
 pub mod process;
 pub mod screen;
+mod shutdown;
 pub mod state;
 mod terminal_queries;
 
