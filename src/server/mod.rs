@@ -31,6 +31,11 @@ use profiles::Profiles;
 use registry::Registry;
 use service::AgentShimService;
 
+/// How long open connections get to finish once every shim has stopped and the event log is
+/// closed. The transport waits for every connection, so without this bound a client that
+/// stopped reading its event stream (HTTP/2 window full) would hold the server forever.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Why a request failed; converted to a gRPC status in `convert.rs`.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -224,25 +229,46 @@ impl BoundServer {
             ))
             .add_service(InterceptedService::new(reflection().build_v1alpha()?, auth));
         let shutdown_timeout = options.shutdown_timeout;
+        let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel::<()>();
         let graceful = async move {
             stop.await;
             tracing::info!("stopping: shutting every shim down");
             health
                 .set_not_serving::<AgentShimServer<AgentShimService>>()
                 .await;
+            // The whole server (service name ""), which is what probes usually check.
+            health
+                .set_service_status("", tonic_health::ServingStatus::NotServing)
+                .await;
             registry.shutdown_all(shutdown_timeout).await;
             events.close();
+            let _ = stopped_tx.send(());
+        };
+        // Resolves DRAIN_TIMEOUT after the graceful part is done (never, if it never is).
+        let drain_deadline = async move {
+            if stopped_rx.await.is_ok() {
+                tokio::time::sleep(DRAIN_TIMEOUT).await;
+                tracing::warn!("connections still open {DRAIN_TIMEOUT:?} after the stop; closing");
+            } else {
+                std::future::pending::<()>().await;
+            }
         };
         match self.listener {
             Listener::Tcp(listener) => {
-                router
-                    .serve_with_incoming_shutdown(TcpListenerStream::new(listener), graceful)
-                    .await?;
+                let serving =
+                    router.serve_with_incoming_shutdown(TcpListenerStream::new(listener), graceful);
+                tokio::select! {
+                    served = serving => served?,
+                    () = drain_deadline => {}
+                }
             }
             Listener::Unix(listener, path) => {
-                let served = router
-                    .serve_with_incoming_shutdown(UnixListenerStream::new(listener), graceful)
-                    .await;
+                let serving = router
+                    .serve_with_incoming_shutdown(UnixListenerStream::new(listener), graceful);
+                let served = tokio::select! {
+                    served = serving => served,
+                    () = drain_deadline => Ok(()),
+                };
                 let _ = std::fs::remove_file(path);
                 served?;
             }

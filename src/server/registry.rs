@@ -39,6 +39,9 @@ pub struct ShimEntry {
     pub profile: String,
     pub agent: AgentKind,
     pub created_unix_ms: u64,
+    /// The log's last seq just before this shim started: its events all come later, so a
+    /// per-shim stream skips what an earlier shim with the same id left in the log.
+    pub created_after_seq: u64,
 }
 
 /// Every shim of the server.
@@ -143,12 +146,14 @@ impl Registry {
         if shims.contains_key(&id) {
             return Err(ServiceError::AlreadyExists(id));
         }
+        let created_after_seq = self.events.last_seq();
         let handle = crate::shim::spawn(spec)?;
         let entry = Arc::new(ShimEntry {
             handle,
             profile: profile_name,
             agent,
             created_unix_ms: unix_ms_now(),
+            created_after_seq,
         });
         shims.insert(id, Arc::clone(&entry));
         Ok(entry)

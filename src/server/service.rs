@@ -240,15 +240,16 @@ impl AgentShim for AgentShimService {
         request: Request<rpc::StreamEventsRequest>,
     ) -> Result<Response<Self::StreamEventsStream>, Status> {
         let request = request.into_inner();
-        let shim_filter = if request.shim_id.is_empty() {
-            None
+        // A per-shim stream starts no earlier than the shim itself: events of an earlier shim
+        // with the same id are not this shim's.
+        let (shim_filter, after_seq) = if request.shim_id.is_empty() {
+            (None, request.after_seq)
         } else {
-            Some(Arc::from(self.registry.get(&request.shim_id)?.handle.id()))
+            let entry = self.registry.get(&request.shim_id)?;
+            let after_seq = request.after_seq.max(entry.created_after_seq);
+            (Some(Arc::from(entry.handle.id())), after_seq)
         };
-        let mut subscription = self
-            .registry
-            .events()
-            .subscribe(request.after_seq, shim_filter);
+        let mut subscription = self.registry.events().subscribe(after_seq, shim_filter);
         let (envelopes_tx, envelopes_rx) = mpsc::channel(STREAM_BUFFER);
         // The reader task ends when the log closes or the client goes away (its receiver is
         // dropped), releasing the subscription at once.

@@ -1,0 +1,350 @@
+//! Every error status of the server (DESIGN rule 5), each with a message a human can act on:
+//! NOT_FOUND for an unknown shim on every shim RPC, INVALID_ARGUMENT for bad sizes, ids and
+//! profiles, ALREADY_EXISTS for a taken id, FAILED_PRECONDITION for a message to a dead agent,
+//! RESOURCE_EXHAUSTED for a full queue, and PERMISSION_DENIED for a client-chosen program
+//! unless the server allows any command (then it runs). Refused requests create nothing.
+
+#[path = "support/server.rs"]
+mod server_support;
+
+use agentshim::rpc::event_envelope::Event as Pb;
+use agentshim::rpc::{
+    CaptureScreenRequest, CreateShimRequest, DeleteShimRequest, GetShimRequest, GetStateRequest,
+    KillRequest, ListShimsRequest, PingRequest, ResizeRequest, SendMessageRequest, ShutdownRequest,
+    StreamEventsRequest,
+};
+use server_support::{
+    Client, Events, TIMEOUT, TestServer, assert_status, bash_request, create_ready,
+    create_ready_with, send, send_wait, test_options,
+};
+use tonic::Code;
+
+fn message(shim_id: &str, body: &str, wait: bool) -> SendMessageRequest {
+    SendMessageRequest {
+        shim_id: shim_id.into(),
+        from: "test".into(),
+        body: body.into(),
+        message_id: String::new(),
+        wait,
+    }
+}
+
+async fn shim_count(client: &mut Client) -> usize {
+    client
+        .list_shims(ListShimsRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .shims
+        .len()
+}
+
+#[tokio::test]
+async fn an_unknown_shim_is_not_found_on_every_shim_rpc() {
+    let server = TestServer::start_default().await;
+    let mut c = server.client().await;
+    let id = || "ghost".to_owned();
+    let codes = [
+        c.get_shim(GetShimRequest { shim_id: id() }).await.map(drop),
+        c.delete_shim(DeleteShimRequest { shim_id: id() })
+            .await
+            .map(drop),
+        c.send_message(message("ghost", "echo x", false))
+            .await
+            .map(drop),
+        c.send_message(message("ghost", "echo x", true))
+            .await
+            .map(drop),
+        c.capture_screen(CaptureScreenRequest {
+            shim_id: id(),
+            ..Default::default()
+        })
+        .await
+        .map(drop),
+        c.get_state(GetStateRequest { shim_id: id() })
+            .await
+            .map(drop),
+        c.resize(ResizeRequest {
+            shim_id: id(),
+            rows: 10,
+            cols: 10,
+        })
+        .await
+        .map(drop),
+        c.shutdown(ShutdownRequest {
+            shim_id: id(),
+            ..Default::default()
+        })
+        .await
+        .map(drop),
+        c.kill(KillRequest { shim_id: id() }).await.map(drop),
+        c.ping(PingRequest { shim_id: id() }).await.map(drop),
+        c.stream_events(StreamEventsRequest {
+            shim_id: id(),
+            after_seq: 0,
+        })
+        .await
+        .map(drop),
+    ];
+    for (n, result) in codes.into_iter().enumerate() {
+        let status = result.expect_err("unknown shim must fail");
+        assert_eq!(status.code(), Code::NotFound, "call #{n}: {status:?}");
+        assert!(status.message().contains("ghost"), "call #{n}: {status:?}");
+    }
+}
+
+#[tokio::test]
+async fn bad_input_is_an_invalid_argument_and_creates_nothing() {
+    let server = TestServer::start_default().await;
+    let mut c = server.client().await;
+    let create = |request: CreateShimRequest| {
+        let mut c = c.clone();
+        async move { c.create_shim(request).await }
+    };
+    let rows = CreateShimRequest {
+        rows: 5000,
+        ..bash_request("big")
+    };
+    assert_status(create(rows).await, Code::InvalidArgument, &["rows", "5000"]);
+    let cols = CreateShimRequest {
+        cols: 1001,
+        ..bash_request("wide")
+    };
+    assert_status(create(cols).await, Code::InvalidArgument, &["cols", "1001"]);
+    assert_status(
+        create(bash_request("a b")).await,
+        Code::InvalidArgument,
+        &["`a b`"],
+    );
+    let long = "x".repeat(65);
+    assert_status(
+        create(bash_request(&long)).await,
+        Code::InvalidArgument,
+        &["64"],
+    );
+    let unknown = CreateShimRequest {
+        profile: "nope".into(),
+        ..bash_request("p")
+    };
+    assert_status(
+        create(unknown).await,
+        Code::InvalidArgument,
+        &["nope", "bash", "shell"],
+    );
+    assert_eq!(
+        shim_count(&mut c).await,
+        0,
+        "refused requests created a shim"
+    );
+
+    create_ready(&mut c, "sized").await;
+    for (rows, cols) in [(0, 80), (24, 0), (5000, 80), (24, 5000)] {
+        let resize = ResizeRequest {
+            shim_id: "sized".into(),
+            rows,
+            cols,
+        };
+        assert_status(
+            c.resize(resize).await,
+            Code::InvalidArgument,
+            &["between 1 and 1000"],
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_taken_id_already_exists_and_the_first_shim_is_untouched() {
+    let server = TestServer::start_default().await;
+    let mut c = server.client().await;
+    let first = create_ready(&mut c, "twin").await;
+    assert_status(
+        c.create_shim(bash_request("twin")).await,
+        Code::AlreadyExists,
+        &["twin"],
+    );
+    let info = c
+        .get_shim(GetShimRequest {
+            shim_id: "twin".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(info.pid, first.pid);
+    assert_eq!(shim_count(&mut c).await, 1);
+    assert_eq!(
+        send_wait(&mut c, "twin", "echo still-here").await,
+        "still-here"
+    );
+}
+
+#[tokio::test]
+async fn a_message_to_a_dead_agent_fails_its_precondition() {
+    let server = TestServer::start_default().await;
+    let mut c = server.client().await;
+    create_ready(&mut c, "gone").await;
+    let killed = c
+        .kill(KillRequest {
+            shim_id: "gone".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(killed.exit_code, Some(137));
+    for wait in [false, true] {
+        assert_status(
+            c.send_message(message("gone", "echo x", wait)).await,
+            Code::FailedPrecondition,
+            &["137"],
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_waiting_send_fails_with_the_reason_when_the_agent_dies() {
+    let server = TestServer::start_default().await;
+    let mut c = server.client().await;
+    create_ready(&mut c, "doomed").await;
+    let mut events = Events::open(&mut c, "doomed", 0).await;
+    // One message running, one queued behind it; both callers wait for their answers.
+    let mut waiting = Vec::new();
+    for (id, body) in [("running", "sleep 1000"), ("queued", "echo never")] {
+        let mut c = c.clone();
+        let request = SendMessageRequest {
+            message_id: id.into(),
+            ..message("doomed", body, true)
+        };
+        waiting.push(tokio::spawn(async move { c.send_message(request).await }));
+        if id == "running" {
+            events
+                .wait_for(
+                    "MessageDelivered",
+                    |e| matches!(e, Pb::MessageDelivered(d) if d.id == "running"),
+                )
+                .await;
+        }
+    }
+    // No event says "queued": watch the count (bounded) until the second call got there.
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    loop {
+        let request = GetShimRequest {
+            shim_id: "doomed".into(),
+        };
+        if c.get_shim(request)
+            .await
+            .unwrap()
+            .into_inner()
+            .queued_messages
+            == 1
+        {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never queued");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+
+    c.kill(KillRequest {
+        shim_id: "doomed".into(),
+    })
+    .await
+    .unwrap();
+    for (call, id) in waiting.into_iter().zip(["running", "queued"]) {
+        let result = tokio::time::timeout(TIMEOUT, call)
+            .await
+            .unwrap_or_else(|_| panic!("wait=true for {id} still pending after the kill"))
+            .unwrap();
+        let status = result.expect_err("no answer can come from a killed agent");
+        assert_eq!(status.code(), Code::FailedPrecondition, "{id}: {status:?}");
+        assert!(status.message().contains(id), "{id}: {status:?}");
+        assert!(status.message().contains("137"), "{id}: {status:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_full_queue_is_resource_exhausted() {
+    let server = TestServer::start_default().await;
+    let mut c = server.client().await;
+    create_ready(&mut c, "busy").await;
+    let mut events = Events::open(&mut c, "busy", 0).await;
+    let busy = send(&mut c, "busy", "sleep 30", "running").await;
+    events
+        .wait_for(
+            "MessageDelivered",
+            |e| matches!(e, Pb::MessageDelivered(d) if d.id == busy),
+        )
+        .await;
+    for n in 0..16 {
+        let response = c
+            .send_message(SendMessageRequest {
+                message_id: format!("q{n}"),
+                ..message("busy", &format!("echo q{n}"), false)
+            })
+            .await
+            .unwrap_or_else(|status| panic!("message {n} refused: {status:?}"))
+            .into_inner();
+        assert!(response.queued, "{response:?}");
+    }
+    let overflow = SendMessageRequest {
+        message_id: "overflow".into(),
+        ..message("busy", "echo overflow", false)
+    };
+    assert_status(
+        c.send_message(overflow).await,
+        Code::ResourceExhausted,
+        &["overflow", "16"],
+    );
+    let info = c
+        .get_shim(GetShimRequest {
+            shim_id: "busy".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(info.queued_messages, 16);
+    c.kill(KillRequest {
+        shim_id: "busy".into(),
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_client_chosen_command_is_refused_unless_allowed() {
+    let command = ["sh", "-c", "echo from-command; PS1='cmd$ ' exec sh -i"];
+    let request = CreateShimRequest {
+        id: "custom".into(),
+        command: command.map(String::from).to_vec(),
+        ..Default::default()
+    };
+
+    let strict = TestServer::start_default().await;
+    let mut c = strict.client().await;
+    assert_status(
+        c.create_shim(request.clone()).await,
+        Code::PermissionDenied,
+        &["--allow-any-command"],
+    );
+    assert_eq!(shim_count(&mut c).await, 0);
+
+    let mut options = test_options();
+    options.allow_any_command = true;
+    let open = TestServer::start(options).await;
+    let mut c = open.client().await;
+    let info = create_ready_with(&mut c, request).await;
+    assert_eq!(info.profile, "shell", "no profile named: the default one");
+    let screen = c
+        .capture_screen(CaptureScreenRequest {
+            shim_id: "custom".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        screen.content.starts_with("from-command\ncmd$"),
+        "{screen:?}"
+    );
+    assert_eq!(
+        send_wait(&mut c, "custom", "echo via-$((1 + 1))").await,
+        "via-2"
+    );
+}

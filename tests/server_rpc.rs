@@ -1,0 +1,401 @@
+//! Every RPC of `agentshim.v1.AgentShim` on its happy path, against a real in-process server
+//! on `127.0.0.1:0` driven by the generated client, with bash shims that have a fixed prompt:
+//! create (given and generated ids), list, get, delete (the agent's pid is gone afterwards),
+//! send with and without `wait`, capture (screen, size, last lines from the scrollback), state,
+//! resize (the program in the terminal sees the new size), shutdown (exit code, reason in the
+//! final state change), kill (exit code 137) and ping.
+
+#[path = "support/server.rs"]
+mod server_support;
+
+use agentshim::rpc::event_envelope::Event as Pb;
+use agentshim::rpc::{
+    CaptureScreenRequest, CreateShimRequest, DeleteShimRequest, GetShimRequest, GetStateRequest,
+    KillRequest, ListShimsRequest, PingRequest, ResizeRequest, SendMessageRequest, ShimState,
+    ShutdownReason, ShutdownRequest,
+};
+use server_support::{
+    BASH, Events, PROMPT, Proc, TestServer, assert_gone, assert_status, bash_request, create_ready,
+    create_ready_with, send, send_wait,
+};
+use tonic::Code;
+
+#[tokio::test]
+async fn create_list_get_and_delete() {
+    let server = TestServer::start_default().await;
+    let mut client = server.client().await;
+
+    let named = client
+        .create_shim(bash_request("alpha"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(named.id, "alpha");
+    assert_eq!(named.profile, BASH);
+    assert_eq!(named.agent, "generic");
+    assert!(named.pid > 0, "{named:?}");
+    assert!(named.created_unix_ms > 0, "{named:?}");
+    let agent = Proc::running(named.pid);
+
+    let generated = client
+        .create_shim(bash_request(""))
+        .await
+        .unwrap()
+        .into_inner();
+    uuid::Uuid::parse_str(&generated.id)
+        .unwrap_or_else(|e| panic!("generated id {:?} is not a UUID: {e}", generated.id));
+    assert_ne!(generated.pid, named.pid);
+
+    // Both listed, ordered by creation time (ties broken by id).
+    let listed = client
+        .list_shims(ListShimsRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .shims;
+    let mut ids: Vec<&str> = listed.iter().map(|s| s.id.as_str()).collect();
+    let order: Vec<(u64, &str)> = listed
+        .iter()
+        .map(|s| (s.created_unix_ms, s.id.as_str()))
+        .collect();
+    assert!(order.is_sorted(), "{order:?}");
+    ids.sort_unstable();
+    let mut expected = vec!["alpha", generated.id.as_str()];
+    expected.sort_unstable();
+    assert_eq!(ids, expected);
+
+    // After Ready, GetShim reports the idle agent and the seq of its newest event.
+    let mut events = Events::open(&mut client, "alpha", 0).await;
+    events
+        .wait_for("Ready", |e| matches!(e, Pb::Ready(_)))
+        .await;
+    let to_idle = events
+        .wait_for(
+            "StateChanged to idle",
+            |e| matches!(e, Pb::StateChanged(c) if c.to() == ShimState::Idle),
+        )
+        .await;
+    let info = client
+        .get_shim(GetShimRequest {
+            shim_id: "alpha".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(info.pid, named.pid);
+    assert_eq!(info.state(), ShimState::Idle);
+    assert!(
+        info.last_event_seq >= to_idle.seq,
+        "{info:?} vs {to_idle:?}"
+    );
+    assert_eq!(info.exit_code, None);
+    assert_eq!(info.queued_messages, 0);
+
+    client
+        .delete_shim(DeleteShimRequest {
+            shim_id: "alpha".into(),
+        })
+        .await
+        .expect("DeleteShim");
+    assert_status(
+        client
+            .get_shim(GetShimRequest {
+                shim_id: "alpha".into(),
+            })
+            .await,
+        Code::NotFound,
+        &["alpha"],
+    );
+    assert_gone(&[agent]).await;
+    let left = client
+        .list_shims(ListShimsRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .shims;
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].id, generated.id);
+}
+
+#[tokio::test]
+async fn send_without_wait_is_delivered_then_completed_in_the_stream() {
+    let server = TestServer::start_default().await;
+    let mut client = server.client().await;
+    create_ready(&mut client, "nowait").await;
+    let mut events = Events::open(&mut client, "nowait", 0).await;
+
+    let response = client
+        .send_message(SendMessageRequest {
+            shim_id: "nowait".into(),
+            from: "test".into(),
+            body: "echo hi-there".into(),
+            message_id: "m-1".into(),
+            wait: false,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(response.message_id, "m-1");
+    assert!(!response.queued, "an idle agent takes the message at once");
+    assert!(response.completion.is_none());
+
+    let delivered = events
+        .wait_for(
+            "MessageDelivered",
+            |e| matches!(e, Pb::MessageDelivered(d) if d.id == "m-1"),
+        )
+        .await;
+    let completion = events.completion_of("m-1").await;
+    assert_eq!(completion.response, "hi-there");
+    assert!(
+        completion.last_lines.contains(PROMPT.trim_end()),
+        "{completion:?}"
+    );
+    let completed_at = events.seen.last().unwrap().seq;
+    assert!(delivered.seq < completed_at);
+    assert!(events.seen.iter().all(|e| e.shim_id == "nowait"));
+
+    // Without an id, the response names the generated one, and so does the stream.
+    let generated = send(&mut client, "nowait", "echo second", "").await;
+    assert!(!generated.is_empty());
+    assert_eq!(events.completion_of(&generated).await.response, "second");
+}
+
+#[tokio::test]
+async fn send_with_wait_returns_the_answer() {
+    let server = TestServer::start_default().await;
+    let mut client = server.client().await;
+    // Not waiting for Ready: the message queues until the prompt appears.
+    client.create_shim(bash_request("waiter")).await.unwrap();
+    let response = client
+        .send_message(SendMessageRequest {
+            shim_id: "waiter".into(),
+            from: "test".into(),
+            body: "echo hello".into(),
+            message_id: "w-1".into(),
+            wait: true,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(response.message_id, "w-1");
+    let completion = response.completion.expect("completion");
+    assert_eq!(completion.message_id.as_deref(), Some("w-1"));
+    assert_eq!(completion.response, "hello");
+    assert_eq!(
+        send_wait(&mut client, "waiter", "echo $((6 * 7))").await,
+        "42"
+    );
+}
+
+#[tokio::test]
+async fn capture_screen_shows_the_prompt_size_and_last_lines() {
+    let server = TestServer::start_default().await;
+    let mut client = server.client().await;
+    let request = CreateShimRequest {
+        rows: 30,
+        cols: 100,
+        ..bash_request("cap")
+    };
+    create_ready_with(&mut client, request).await;
+    let capture = |last_n_lines, include_scrollback| CaptureScreenRequest {
+        shim_id: "cap".into(),
+        last_n_lines,
+        include_scrollback,
+    };
+
+    let screen = client
+        .capture_screen(capture(0, false))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(screen.content.contains(PROMPT.trim_end()), "{screen:?}");
+    assert_eq!((screen.rows, screen.cols), (30, 100));
+    assert_eq!(screen.cursor_col as usize, PROMPT.len(), "{screen:?}");
+
+    send_wait(&mut client, "cap", "seq 1 200").await;
+    let last = client
+        .capture_screen(capture(4, true))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        last.content,
+        format!("198\n199\n200\n{}", PROMPT.trim_end())
+    );
+
+    // The visible screen holds only the end; with scrollback, every line is there in order.
+    let visible = client
+        .capture_screen(capture(0, false))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(visible.content.lines().count() <= 30, "{visible:?}");
+    assert!(!visible.content.lines().any(|l| l == "100"), "{visible:?}");
+    let all = client
+        .capture_screen(capture(0, true))
+        .await
+        .unwrap()
+        .into_inner();
+    let numbers: Vec<String> = (1..=200).map(|n| n.to_string()).collect();
+    let numbers = numbers.join("\n");
+    assert!(all.content.contains(&numbers), "{all:?}");
+}
+
+#[tokio::test]
+async fn get_state_and_resize() {
+    let server = TestServer::start_default().await;
+    let mut client = server.client().await;
+    create_ready(&mut client, "sized").await;
+    let state = client
+        .get_state(GetStateRequest {
+            shim_id: "sized".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(state.state(), ShimState::Idle);
+    assert!(state.since_secs < 60, "{state:?}");
+
+    client
+        .resize(ResizeRequest {
+            shim_id: "sized".into(),
+            rows: 40,
+            cols: 123,
+        })
+        .await
+        .expect("Resize");
+    // `stty size` asks the terminal itself (not $LINES/$COLUMNS).
+    assert_eq!(send_wait(&mut client, "sized", "stty size").await, "40 123");
+    let screen = client
+        .capture_screen(CaptureScreenRequest {
+            shim_id: "sized".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((screen.rows, screen.cols), (40, 123));
+}
+
+#[tokio::test]
+async fn shutdown_returns_the_exit_code_and_the_reason_reaches_the_stream() {
+    let server = TestServer::start_default().await;
+    let mut client = server.client().await;
+    let info = create_ready(&mut client, "leaving").await;
+    let agent = Proc::running(info.pid);
+    let mut events = Events::open(&mut client, "leaving", 0).await;
+
+    let response = client
+        .shutdown(ShutdownRequest {
+            shim_id: "leaving".into(),
+            timeout_secs: 10,
+            reason: ShutdownReason::TopologyChange.into(),
+        })
+        .await
+        .expect("Shutdown")
+        .into_inner();
+    let exit_code = response.exit_code.expect("an exit code");
+
+    let dead = events
+        .wait_for(
+            "StateChanged to dead",
+            |e| matches!(e, Pb::StateChanged(c) if c.to() == ShimState::Dead),
+        )
+        .await;
+    let Some(Pb::StateChanged(change)) = &dead.event else {
+        unreachable!()
+    };
+    assert!(change.summary.contains("topology_change"), "{change:?}");
+    let died = events.wait_for("Died", |e| matches!(e, Pb::Died(_))).await;
+    let Some(Pb::Died(died)) = died.event else {
+        unreachable!()
+    };
+    assert_eq!(died.exit_code, Some(exit_code));
+
+    let info = client
+        .get_shim(GetShimRequest {
+            shim_id: "leaving".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(info.state(), ShimState::Dead);
+    assert_eq!(info.exit_code, Some(exit_code));
+    assert_gone(&[agent]).await;
+}
+
+#[tokio::test]
+async fn kill_reports_137_and_ping_proves_the_actor_answers() {
+    let server = TestServer::start_default().await;
+    let mut client = server.client().await;
+    let info = create_ready(&mut client, "victim").await;
+    let agent = Proc::running(info.pid);
+    client
+        .ping(PingRequest {
+            shim_id: "victim".into(),
+        })
+        .await
+        .expect("Ping an idle shim");
+
+    let mut events = Events::open(&mut client, "victim", 0).await;
+    let busy = send(&mut client, "victim", "sleep 1000", "busy").await;
+    events
+        .wait_for(
+            "MessageDelivered",
+            |e| matches!(e, Pb::MessageDelivered(d) if d.id == busy),
+        )
+        .await;
+    // The actor answers while its agent is busy.
+    client
+        .ping(PingRequest {
+            shim_id: "victim".into(),
+        })
+        .await
+        .expect("Ping a busy shim");
+
+    let killed = client
+        .kill(KillRequest {
+            shim_id: "victim".into(),
+        })
+        .await
+        .expect("Kill")
+        .into_inner();
+    assert_eq!(killed.exit_code, Some(137));
+    let died = events.wait_for("Died", |e| matches!(e, Pb::Died(_))).await;
+    assert!(matches!(died.event, Some(Pb::Died(d)) if d.exit_code == Some(137)));
+    assert_gone(&[agent]).await;
+
+    // A dead shim stays listed, with its exit code, and its actor still answers.
+    let listed = client
+        .list_shims(ListShimsRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .shims;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].state(), ShimState::Dead);
+    assert_eq!(listed[0].exit_code, Some(137));
+    client
+        .ping(PingRequest {
+            shim_id: "victim".into(),
+        })
+        .await
+        .expect("Ping a dead shim's actor");
+    // And it can still be deleted.
+    client
+        .delete_shim(DeleteShimRequest {
+            shim_id: "victim".into(),
+        })
+        .await
+        .expect("DeleteShim of a dead shim");
+    assert!(
+        client
+            .list_shims(ListShimsRequest {})
+            .await
+            .unwrap()
+            .into_inner()
+            .shims
+            .is_empty()
+    );
+}

@@ -1,0 +1,235 @@
+//! `StreamEvents` against a real in-process server: with three shims working at once, each
+//! per-shim stream carries exactly its shim's events (the same envelopes, in the same order, as
+//! the all-shims stream), and seq is strictly increasing without duplicates; a client that
+//! reconnects with `after_seq` = the last seq it saw gets exactly what it missed, then follows
+//! live; and a replay of events the bounded log already evicted starts with an `events_lost`
+//! envelope naming the lost range. A per-shim stream of a reused id carries only the new
+//! shim's events.
+
+#[path = "support/server.rs"]
+mod server_support;
+
+use agentshim::rpc::event_envelope::Event as Pb;
+use agentshim::rpc::{DeleteShimRequest, EventEnvelope, EventsLost, GetShimRequest, ShimState};
+use server_support::{
+    Client, Events, TestServer, bash_request, create_ready, send, send_wait, test_options,
+};
+
+const SHIMS: [&str; 3] = ["s1", "s2", "s3"];
+
+async fn last_seq(client: &mut Client, shim_id: &str) -> u64 {
+    let request = GetShimRequest {
+        shim_id: shim_id.into(),
+    };
+    client
+        .get_shim(request)
+        .await
+        .unwrap()
+        .into_inner()
+        .last_event_seq
+}
+
+/// Asserts seqs are strictly increasing (hence no duplicates).
+#[track_caller]
+fn assert_increasing(envelopes: &[EventEnvelope]) {
+    for pair in envelopes.windows(2) {
+        assert!(
+            pair[0].seq < pair[1].seq,
+            "out of order: {:?} then {:?}",
+            pair[0],
+            pair[1]
+        );
+    }
+}
+
+#[tokio::test]
+async fn three_shims_interleaved_each_stream_carries_only_its_shim() {
+    let server = TestServer::start_default().await;
+    let mut client = server.client().await;
+    let mut all = Events::open(&mut client, "", 0).await;
+    let mut per_shim = Vec::new();
+    for id in SHIMS {
+        client.create_shim(bash_request(id)).await.unwrap();
+        per_shim.push(Events::open(&mut client, id, 0).await);
+    }
+
+    // Every shim gets three messages at once; their events interleave in the log.
+    let mut last_ids = Vec::new();
+    for round in 0..3 {
+        for id in SHIMS {
+            last_ids.push(send(&mut client, id, &format!("echo {id}-r{round}"), "").await);
+        }
+    }
+    for (stream, id) in per_shim.iter_mut().zip(SHIMS) {
+        for round in 0..3 {
+            let message = &last_ids[round * 3 + SHIMS.iter().position(|s| *s == id).unwrap()];
+            let completion = stream.completion_of(message).await;
+            assert_eq!(completion.response, format!("{id}-r{round}"));
+        }
+    }
+
+    let mut ends = Vec::new();
+    for id in SHIMS {
+        ends.push(last_seq(&mut client, id).await);
+    }
+    all.read_through(*ends.iter().max().unwrap()).await;
+    assert_increasing(&all.seen);
+    for ((stream, id), end) in per_shim.iter_mut().zip(SHIMS).zip(ends) {
+        stream.read_through(end).await;
+        assert!(
+            stream.seen.iter().all(|e| e.shim_id == id),
+            "{id}: {:?}",
+            stream.kinds()
+        );
+        let from_all: Vec<&EventEnvelope> = all
+            .seen
+            .iter()
+            .filter(|e| e.shim_id == id && e.seq <= end)
+            .collect();
+        let own: Vec<&EventEnvelope> = stream.seen.iter().filter(|e| e.seq <= end).collect();
+        assert_eq!(
+            own, from_all,
+            "{id}: its stream and the all-shims stream differ"
+        );
+        let completions = own
+            .iter()
+            .filter(|e| matches!(e.event, Some(Pb::Completion(_))));
+        assert_eq!(completions.count(), 3, "{id}: {:?}", stream.kinds());
+    }
+    let shims_seen: std::collections::BTreeSet<&str> =
+        all.seen.iter().map(|e| e.shim_id.as_str()).collect();
+    assert_eq!(shims_seen.into_iter().collect::<Vec<_>>(), SHIMS);
+}
+
+/// Reads `first` through some events, drops it, lets more happen, reconnects after the last
+/// seq seen and checks the two halves against an uninterrupted `reference` stream.
+async fn resume_matches_reference(client: &mut Client, filter: &str, shims: &[&str]) {
+    let mut reference = Events::open(client, filter, 0).await;
+    let mut first = Events::open(client, filter, 0).await;
+    let watched = if filter.is_empty() { shims[0] } else { filter };
+    let id = send(client, watched, "echo before", "").await;
+    first.completion_of(&id).await;
+    let resume_after = first.seen.last().unwrap().seq;
+    drop(first);
+
+    // Missed while disconnected: events of every shim.
+    for shim in shims {
+        send_wait(client, shim, &format!("echo missed-{shim}")).await;
+    }
+    let mut resumed = Events::open(client, filter, resume_after).await;
+    let id = send(client, watched, "echo live", "").await;
+    assert_eq!(resumed.completion_of(&id).await.response, "live");
+    let end = last_seq(client, watched).await;
+    resumed.read_through(end).await;
+    reference.read_through(end).await;
+
+    let before: Vec<&EventEnvelope> = reference
+        .seen
+        .iter()
+        .filter(|e| e.seq <= resume_after)
+        .collect();
+    let after: Vec<&EventEnvelope> = reference
+        .seen
+        .iter()
+        .filter(|e| e.seq > resume_after && e.seq <= end)
+        .collect();
+    let got: Vec<&EventEnvelope> = resumed.seen.iter().filter(|e| e.seq <= end).collect();
+    assert!(!before.is_empty());
+    assert_eq!(
+        got, after,
+        "resumed after {resume_after}: a gap or a duplicate"
+    );
+    assert!(
+        after.iter().any(
+            |e| matches!(&e.event, Some(Pb::Completion(c)) if c.response.starts_with("missed"))
+        ),
+        "the missed completions are in the replay: {:?}",
+        resumed.kinds()
+    );
+    if !filter.is_empty() {
+        assert!(got.iter().all(|e| e.shim_id == filter));
+    }
+}
+
+#[tokio::test]
+async fn reconnecting_after_the_last_seq_yields_exactly_the_missed_events() {
+    let server = TestServer::start_default().await;
+    let mut client = server.client().await;
+    for id in ["r1", "r2"] {
+        create_ready(&mut client, id).await;
+    }
+    resume_matches_reference(&mut client, "", &["r1", "r2"]).await;
+    resume_matches_reference(&mut client, "r2", &["r1", "r2"]).await;
+}
+
+#[tokio::test]
+async fn replaying_evicted_events_starts_with_events_lost() {
+    let mut options = test_options();
+    options.event_log_capacity = 5;
+    let server = TestServer::start(options).await;
+    let mut client = server.client().await;
+    create_ready(&mut client, "small").await;
+    for n in 0..4 {
+        send_wait(&mut client, "small", &format!("echo {n}")).await;
+    }
+    let end = last_seq(&mut client, "small").await;
+    assert!(end >= 20, "only {end} events");
+
+    for (filter, after_seq) in [("", 0), ("small", 0), ("", 3)] {
+        let mut replay = Events::open(&mut client, filter, after_seq).await;
+        let lost = replay.next().await;
+        assert_eq!(
+            lost.event,
+            Some(Pb::EventsLost(EventsLost {
+                first_seq: after_seq + 1,
+                last_seq: end - 5
+            })),
+            "{filter:?} after {after_seq}: {lost:?}"
+        );
+        assert_eq!((lost.seq, lost.shim_id.as_str()), (end - 5, ""));
+        replay.read_through(end).await;
+        let retained: Vec<u64> = replay.seqs()[1..].to_vec();
+        assert_eq!(retained, (end - 4..=end).collect::<Vec<_>>());
+    }
+
+    // The log keeps working after evicting: a new turn streams live, without loss.
+    let mut live = Events::open(&mut client, "small", end).await;
+    let id = send(&mut client, "small", "echo after", "").await;
+    assert_eq!(live.completion_of(&id).await.response, "after");
+    assert_eq!(live.seen[0].seq, end + 1, "{:?}", live.kinds());
+    assert!(
+        live.seen
+            .iter()
+            .all(|e| !matches!(e.event, Some(Pb::EventsLost(_))))
+    );
+    let info = client
+        .get_shim(GetShimRequest {
+            shim_id: "small".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(info.into_inner().state(), ShimState::Idle);
+}
+
+#[tokio::test]
+async fn a_reused_id_streams_only_the_new_shims_events() {
+    let server = TestServer::start_default().await;
+    let mut client = server.client().await;
+    create_ready(&mut client, "again").await;
+    send_wait(&mut client, "again", "echo first-life").await;
+    let request = DeleteShimRequest {
+        shim_id: "again".into(),
+    };
+    client.delete_shim(request).await.unwrap();
+    // Every event of the first "again" precedes this marker's Ready.
+    create_ready(&mut client, "marker").await;
+    let marker = last_seq(&mut client, "marker").await;
+
+    client.create_shim(bash_request("again")).await.unwrap();
+    let mut events = Events::open(&mut client, "again", 0).await;
+    let first = events.next().await;
+    assert!(
+        first.seq > marker,
+        "the new shim's stream replays its predecessor's events: {first:?} (marker at {marker})"
+    );
+}

@@ -1,0 +1,116 @@
+//! A real `agentshim serve` child process for integration tests (it prints its address,
+//! is stopped with signals, and is killed on drop), and temp dirs holding its config file.
+//! Used together with `server.rs`, included as `server_support`.
+
+#![allow(dead_code)] // each test binary uses its own subset
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::server_support::{CONFIG_TOML, TIMEOUT};
+
+/// A fresh directory under the system temp dir, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "agentshim-{name}-{}-{}",
+            std::process::id(),
+            uuid::Uuid::new_v4().simple()
+        ));
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        Self(dir)
+    }
+
+    pub fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    /// Writes [`CONFIG_TOML`] (the `bash` profile) into the directory; returns its path.
+    pub fn config(&self) -> String {
+        let path = self.join("agentshim.toml");
+        std::fs::write(&path, CONFIG_TOML).expect("write config");
+        path.to_str().expect("UTF-8 temp path").to_owned()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A real `agentshim serve` child process; killed (SIGKILL) on drop if still running.
+pub struct ServeProcess {
+    pub child: Child,
+    /// What the server printed: `IP:PORT` or `unix:PATH`.
+    pub addr: String,
+}
+
+impl ServeProcess {
+    /// Starts `agentshim serve ARGS` and waits for `agentshim listening on ADDR`.
+    pub fn start(args: &[&str]) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_agentshim"));
+        command
+            .arg("serve")
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .env_remove("AGENTSHIM_TOKEN")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        let mut child = command.spawn().expect("spawn agentshim serve");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (line_tx, line_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            let _ = line_tx.send(lines.next());
+            // Keep draining so the server never blocks on a full pipe.
+            for _ in lines {}
+        });
+        let line = match line_rx.recv_timeout(TIMEOUT) {
+            Ok(Some(Ok(line))) => line,
+            other => {
+                let _ = child.kill();
+                panic!("agentshim serve {args:?} printed no address: {other:?}")
+            }
+        };
+        let addr = line
+            .strip_prefix("agentshim listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned();
+        Self { child, addr }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// Waits (bounded by `within`) for the process to exit; returns its status and how long
+    /// the wait took.
+    pub async fn wait_within(&mut self, within: Duration) -> (std::process::ExitStatus, Duration) {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return (status, started.elapsed());
+            }
+            assert!(
+                started.elapsed() < within,
+                "agentshim serve did not exit within {within:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}

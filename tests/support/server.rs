@@ -1,0 +1,388 @@
+//! Helpers for integration tests of the gRPC server: an in-process server on `127.0.0.1:0`
+//! with a bash profile that has a fixed prompt, clients of the generated stubs, an event
+//! stream reader that waits on events (never on fixed sleeps) with generous timeouts, status
+//! assertions, and `/proc` probes for agent processes. (`serve_process.rs` runs the binary.)
+
+#![allow(dead_code)] // each test binary uses its own subset
+
+use std::time::{Duration, Instant};
+
+use agentshim::rpc::agent_shim_client::AgentShimClient;
+use agentshim::rpc::event_envelope::Event as Pb;
+use agentshim::rpc::{
+    self, CreateShimRequest, EventEnvelope, SendMessageRequest, ShimInfo, StreamEventsRequest,
+};
+use agentshim::server::profiles::{ConfigFile, Profiles};
+use agentshim::server::{ListenAddr, ServerError, ServerOptions, bind};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::transport::Channel;
+use tonic::{Code, Status, Streaming};
+
+/// Upper bound for any single wait in a test; a loaded 2-core machine stays well inside it.
+pub const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The prompt of the test shells.
+pub const PROMPT: &str = "srv-test$ ";
+
+/// The name of the test profile.
+pub const BASH: &str = "bash";
+
+/// A config file with the `bash` test profile: no startup files, no history, a fixed prompt.
+pub const CONFIG_TOML: &str = r#"
+[profiles.bash]
+command = ["bash", "--norc", "--noprofile", "-i"]
+env = { PS1 = "srv-test$ ", HISTFILE = "/dev/null", LANG = "C.UTF-8" }
+"#;
+
+pub type Client = AgentShimClient<Channel>;
+
+/// Built-in profiles plus `bash` from [`CONFIG_TOML`].
+pub fn test_profiles() -> Profiles {
+    let config: ConfigFile = toml::from_str(CONFIG_TOML).expect("test config parses");
+    Profiles::with_config(&config).expect("test profiles are valid")
+}
+
+/// Loopback on an ephemeral port with the test profiles.
+pub fn test_options() -> ServerOptions {
+    let mut options = ServerOptions::new(ListenAddr::Tcp("127.0.0.1:0".parse().unwrap()));
+    options.profiles = test_profiles();
+    options
+}
+
+/// A real server serving in the test's runtime until [`TestServer::stop_within`] (or drop).
+pub struct TestServer {
+    /// `IP:PORT` or `unix:PATH`.
+    pub addr: String,
+    /// Resolves the server's stop future; taken by `stop_within` or drop.
+    stop_tx: Option<oneshot::Sender<()>>,
+    served: Option<JoinHandle<Result<(), ServerError>>>,
+}
+
+impl TestServer {
+    pub async fn start(options: ServerOptions) -> Self {
+        let server = bind(options).await.expect("bind test server");
+        let addr = server.local_addr().to_owned();
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let served = tokio::spawn(server.serve(async move {
+            let _ = stop_rx.await;
+        }));
+        Self {
+            addr,
+            stop_tx: Some(stop_tx),
+            served: Some(served),
+        }
+    }
+
+    /// A server with [`test_options`].
+    pub async fn start_default() -> Self {
+        Self::start(test_options()).await
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub async fn client(&self) -> Client {
+        connect(&self.url()).await
+    }
+
+    /// Triggers the stop future and waits (bounded by `within`) for `serve()` to return;
+    /// returns how long that took. Panics if it fails or takes longer.
+    pub async fn stop_within(&mut self, within: Duration) -> Duration {
+        let started = Instant::now();
+        if let Some(stop_tx) = self.stop_tx.take() {
+            let _ = stop_tx.send(());
+        }
+        let served = self.served.take().expect("server already stopped");
+        let result = tokio::time::timeout(within, served)
+            .await
+            .unwrap_or_else(|_| panic!("serve() did not return within {within:?} of the stop"));
+        result
+            .expect("serve task panicked")
+            .expect("serve() failed");
+        started.elapsed()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop_tx) = self.stop_tx.take() {
+            let _ = stop_tx.send(());
+        }
+    }
+}
+
+/// A client of `url` (`http://IP:PORT`), retrying until the server accepts.
+pub async fn connect(url: &str) -> Client {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        match AgentShimClient::connect(url.to_owned()).await {
+            Ok(client) => return client,
+            // The listener is bound before `serve` starts, so this only retries under load.
+            Err(_) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(error) => panic!("cannot connect to {url}: {error}"),
+        }
+    }
+}
+
+/// A request to create a `bash` shim with `id` (empty: generated).
+pub fn bash_request(id: &str) -> CreateShimRequest {
+    CreateShimRequest {
+        id: id.to_owned(),
+        profile: BASH.to_owned(),
+        ..Default::default()
+    }
+}
+
+/// Creates a bash shim and waits for its `Ready`.
+pub async fn create_ready(client: &mut Client, id: &str) -> ShimInfo {
+    create_ready_with(client, bash_request(id)).await
+}
+
+/// Creates a shim as `request` says and waits for its `Ready`.
+pub async fn create_ready_with(client: &mut Client, request: CreateShimRequest) -> ShimInfo {
+    let info = client
+        .create_shim(request)
+        .await
+        .expect("CreateShim")
+        .into_inner();
+    let mut events = Events::open(client, &info.id, 0).await;
+    events
+        .wait_for("Ready", |e| matches!(e, Pb::Ready(_)))
+        .await;
+    info
+}
+
+/// Sends `body` with `wait=true` and returns the completion's response.
+pub async fn send_wait(client: &mut Client, shim_id: &str, body: &str) -> String {
+    let request = SendMessageRequest {
+        shim_id: shim_id.to_owned(),
+        from: "test".to_owned(),
+        body: body.to_owned(),
+        message_id: String::new(),
+        wait: true,
+    };
+    let response = tokio::time::timeout(TIMEOUT, client.send_message(request))
+        .await
+        .unwrap_or_else(|_| panic!("no answer to {body:?} within {TIMEOUT:?}"))
+        .unwrap_or_else(|status| panic!("{body:?} refused: {status:?}"))
+        .into_inner();
+    response
+        .completion
+        .expect("wait=true carries a completion")
+        .response
+}
+
+/// Sends `body` without waiting, as message `message_id`; returns the accepted id.
+pub async fn send(client: &mut Client, shim_id: &str, body: &str, message_id: &str) -> String {
+    client
+        .send_message(SendMessageRequest {
+            shim_id: shim_id.to_owned(),
+            from: "test".to_owned(),
+            body: body.to_owned(),
+            message_id: message_id.to_owned(),
+            wait: false,
+        })
+        .await
+        .unwrap_or_else(|status| panic!("{body:?} refused: {status:?}"))
+        .into_inner()
+        .message_id
+}
+
+/// The event of an envelope (every envelope the server sends has one).
+pub fn event_of(envelope: &EventEnvelope) -> &Pb {
+    envelope.event.as_ref().expect("envelope without event")
+}
+
+/// A short name of an event, for failure messages and comparisons.
+pub fn kind(envelope: &EventEnvelope) -> String {
+    let event = format!("{:?}", event_of(envelope));
+    event.split('(').next().unwrap_or_default().to_owned()
+}
+
+/// A `StreamEvents` call read with timeouts, remembering what it saw.
+pub struct Events {
+    stream: Streaming<EventEnvelope>,
+    pub seen: Vec<EventEnvelope>,
+}
+
+impl Events {
+    /// Opens `StreamEvents{shim_id, after_seq}` (empty `shim_id`: every shim).
+    pub async fn open(client: &mut Client, shim_id: &str, after_seq: u64) -> Self {
+        let stream = client
+            .stream_events(StreamEventsRequest {
+                shim_id: shim_id.to_owned(),
+                after_seq,
+            })
+            .await
+            .expect("StreamEvents")
+            .into_inner();
+        Self::from_stream(stream)
+    }
+
+    pub fn from_stream(stream: Streaming<EventEnvelope>) -> Self {
+        Self {
+            stream,
+            seen: Vec::new(),
+        }
+    }
+
+    /// The next envelope within `within`: `Some(None)` when the stream ended, `None` on
+    /// timeout. Panics on a stream error.
+    pub async fn next_within(&mut self, within: Duration) -> Option<Option<EventEnvelope>> {
+        let item = tokio::time::timeout(within, self.stream.message())
+            .await
+            .ok()?;
+        let item = item.unwrap_or_else(|status| panic!("stream failed: {status:?}"));
+        if let Some(envelope) = &item {
+            self.seen.push(envelope.clone());
+        }
+        Some(item)
+    }
+
+    /// The next envelope; panics naming what was seen if none comes or the stream ends.
+    pub async fn next(&mut self) -> EventEnvelope {
+        match self.next_within(TIMEOUT).await {
+            Some(Some(envelope)) => envelope,
+            Some(None) => panic!("stream ended; seen: {:#?}", self.kinds()),
+            None => panic!("no event within {TIMEOUT:?}; seen: {:#?}", self.kinds()),
+        }
+    }
+
+    /// Skips envelopes until one whose event matches `wanted`.
+    pub async fn wait_for(&mut self, what: &str, wanted: impl Fn(&Pb) -> bool) -> EventEnvelope {
+        let deadline = tokio::time::Instant::now() + TIMEOUT;
+        loop {
+            let envelope = tokio::time::timeout_at(deadline, self.next())
+                .await
+                .unwrap_or_else(|_| panic!("no {what} within {TIMEOUT:?}; seen {:#?}", self.seen));
+            if wanted(event_of(&envelope)) {
+                return envelope;
+            }
+        }
+    }
+
+    /// Skips envelopes until the one with `seq` (panics if it is passed or lost).
+    pub async fn read_through(&mut self, seq: u64) {
+        while self.seen.last().is_none_or(|e| e.seq < seq) {
+            self.next().await;
+        }
+        assert!(
+            self.seen.iter().any(|e| e.seq == seq),
+            "seq {seq} skipped: {:?}",
+            self.seqs()
+        );
+    }
+
+    /// Waits for the Completion of message `id`.
+    pub async fn completion_of(&mut self, id: &str) -> rpc::Completion {
+        let envelope = self
+            .wait_for(
+                &format!("Completion of {id}"),
+                |e| matches!(e, Pb::Completion(c) if c.message_id.as_deref() == Some(id)),
+            )
+            .await;
+        match envelope.event {
+            Some(Pb::Completion(completion)) => completion,
+            _ => unreachable!(),
+        }
+    }
+
+    /// Reads until the stream ends (panics if it does not within [`TIMEOUT`]); returns what
+    /// came after the envelopes already seen.
+    pub async fn until_end(&mut self) -> Vec<EventEnvelope> {
+        let start = self.seen.len();
+        loop {
+            match self.next_within(TIMEOUT).await {
+                Some(Some(_)) => {}
+                Some(None) => return self.seen[start..].to_vec(),
+                None => panic!(
+                    "stream did not end within {TIMEOUT:?}; seen {:#?}",
+                    self.seen
+                ),
+            }
+        }
+    }
+
+    pub fn seqs(&self) -> Vec<u64> {
+        self.seen.iter().map(|e| e.seq).collect()
+    }
+
+    pub fn kinds(&self) -> Vec<String> {
+        self.seen
+            .iter()
+            .map(|e| format!("{} {}", e.seq, kind(e)))
+            .collect()
+    }
+}
+
+/// Asserts that `result` failed with `code` and a message containing every one of `parts`.
+#[track_caller]
+pub fn assert_status<T: std::fmt::Debug>(result: Result<T, Status>, code: Code, parts: &[&str]) {
+    let status = result.expect_err("the call must fail");
+    assert_eq!(status.code(), code, "{status:?}");
+    for part in parts {
+        assert!(
+            status.message().contains(part),
+            "message of {code:?} lacks {part:?}: {:?}",
+            status.message()
+        );
+    }
+}
+
+/// A process identified by pid and start time, so a recycled pid is not mistaken for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Proc {
+    pub pid: i32,
+    start_time: u64,
+}
+
+/// `(state, start time)` from `/proc/PID/stat`, counting fields after the name's `)`.
+fn stat_of(pid: i32) -> Option<(char, u64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let fields: Vec<&str> = stat[stat.rfind(')')? + 1..].split_whitespace().collect();
+    Some((
+        fields.first()?.chars().next()?,
+        fields.get(19)?.parse().ok()?,
+    ))
+}
+
+impl Proc {
+    /// The process now running as `pid`; panics if there is none.
+    pub fn running(pid: u32) -> Self {
+        let pid = pid as i32;
+        match stat_of(pid) {
+            Some((state, start_time)) if state != 'Z' => Self { pid, start_time },
+            other => panic!("process {pid} is not running: {other:?}"),
+        }
+    }
+
+    /// True while this very process exists, zombie or not (a zombie was never reaped).
+    pub fn exists(&self) -> bool {
+        stat_of(self.pid).is_some_and(|(_, start)| start == self.start_time)
+    }
+}
+
+/// Waits (polling `/proc`, bounded by [`TIMEOUT`]) until none of `procs` exists any more, and
+/// no live process is left in their sessions (each agent leads its own session).
+pub async fn assert_gone(procs: &[Proc]) {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let left: Vec<&Proc> = procs.iter().filter(|p| p.exists()).collect();
+        let members: Vec<i32> = procs
+            .iter()
+            .flat_map(|p| agentshim::shim::process::session_members(p.pid))
+            .collect();
+        if left.is_empty() && members.is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "after {TIMEOUT:?} still present: {left:?}; sessions still hold {members:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
