@@ -16,13 +16,14 @@ use tokio::time::Instant;
 use super::ShimError;
 use super::classifier::AgentDriver;
 use super::config::Timing;
-use super::delivery::{Delivery, PromptMark, Turn};
+use super::delivery::Delivery;
 use super::events::EventLog;
 use super::handle::{OutgoingMessage, Request, ShimStatus, StateReport};
 use super::process::{AgentProcess, pty_io_error};
 use super::screen::{SUMMARY_LINES, Screen};
 use super::shutdown::{Exit, KILLED, ShutdownPlan};
 use super::state::{StateInput, StateMachine};
+use super::turn::{PromptMark, Turn};
 use crate::protocol::{Event, ShimState};
 
 pub(super) struct ShimActor {
@@ -41,6 +42,8 @@ pub(super) struct ShimActor {
     pub(super) turn: Option<Turn>,
     /// Where the agent was last seen at its prompt.
     pub(super) prompt_mark: PromptMark,
+    /// The dialog the agent was last seen blocked on (reported once per dialog).
+    pub(super) blocked_by: Option<String>,
     /// Bytes waiting to be written to the PTY.
     pub(super) outbox: Vec<u8>,
     started: Instant,
@@ -82,6 +85,7 @@ impl ShimActor {
             delivery: None,
             turn: None,
             prompt_mark: PromptMark::default(),
+            blocked_by: None,
             outbox: Vec::new(),
             started: now,
             last_event_seq: 0,

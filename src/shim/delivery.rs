@@ -10,11 +10,12 @@ use tokio::time::Instant;
 
 use super::ShimError;
 use super::actor::ShimActor;
-use super::classifier::{Observation, TurnOutput, Verdict};
+use super::classifier::{Observation, Verdict};
 use super::handle::{OutgoingMessage, SendReceipt};
 use super::inject::{sanitize_body, typing_bytes};
 use super::screen::{SUMMARY_LINES, ScreenSnapshot, clip_to_frame};
 use super::state::StateInput;
+use super::turn::{PromptMark, Turn, TurnLines};
 use crate::protocol::{Event, ShimState};
 
 /// Where a message is on its way into the agent.
@@ -37,24 +38,8 @@ enum Phase {
 pub(super) struct Delivery {
     message: OutgoingMessage,
     phase: Phase,
-    /// The prompt text the message was typed after.
-    prompt: String,
-}
-
-/// A turn in progress: what the Completion will be about.
-#[derive(Debug, Clone)]
-pub(super) struct Turn {
-    message_id: Option<String>,
-    /// Absolute row of the last line of the echo; the answer starts below it.
-    echo_end_row: u64,
-    prompt: String,
-}
-
-/// Where the agent was last seen idle, the start of a turn it begins by itself.
-#[derive(Debug, Clone, Default)]
-pub(super) struct PromptMark {
-    row: u64,
-    text: String,
+    /// The turn this message starts (its echo end is known once submitted).
+    turn: Turn,
 }
 
 impl ShimActor {
@@ -98,7 +83,14 @@ impl ShimActor {
                 "control characters removed from message body");
         }
         tracing::info!(shim = %self.id, id = %message.id, from = %message.from, "delivering message");
-        let prompt = self.screen.snapshot().cursor_line_split().0.to_owned();
+        let start_row = self.screen.cursor_absolute_row();
+        let turn = Turn {
+            message_id: Some(message.id.clone()),
+            message: Some(clean.text.clone()),
+            start_row,
+            echo_end_row: start_row,
+            prompt: self.screen.snapshot().cursor_line_split().0.to_owned(),
+        };
         let keys = typing_bytes(&clean.text, self.screen.bracketed_paste());
         // Nothing typed half-way is classified: the settle window restarts with the echo.
         self.settle_at = None;
@@ -115,7 +107,7 @@ impl ShimActor {
         self.delivery = Some(Delivery {
             message,
             phase,
-            prompt,
+            turn,
         });
         self.on_delivery_deadline(now);
     }
@@ -137,7 +129,9 @@ impl ShimActor {
             Some(Phase::Typing {
                 echo_seen: true, ..
             }) => self.finish_typing(now),
-            Some(Phase::Submitted { before, .. }) if self.screen.snapshot() != *before => {
+            Some(Phase::Submitted { before, .. })
+                if self.driver.accepted(before, &self.screen.snapshot()) =>
+            {
                 self.confirm_delivery(now);
             }
             Some(_) => {}
@@ -204,18 +198,15 @@ impl ShimActor {
         let Some(Delivery {
             message,
             phase: Phase::Submitted { echo_end_row, .. },
-            prompt,
+            turn,
         }) = self.delivery.take()
         else {
             return;
         };
-        self.emit(Event::MessageDelivered {
-            id: message.id.clone(),
-        });
+        self.emit(Event::MessageDelivered { id: message.id });
         self.turn = Some(Turn {
-            message_id: Some(message.id),
             echo_end_row,
-            prompt,
+            ..turn
         });
         self.transition(StateInput::Delivered, None);
         // A fast command may already be done: classify the same screen.
@@ -228,10 +219,18 @@ impl ShimActor {
             return;
         }
         let snapshot = self.screen.snapshot();
+        let turn_lines = match &self.turn {
+            Some(turn) => turn.lines(&mut self.screen, true),
+            None => TurnLines::default(),
+        };
         let verdict = self.driver.classify(&Observation {
             screen: &snapshot,
+            turn: self.turn.as_ref().map(|turn| turn.view(&turn_lines)),
             quiet_for: now.duration_since(self.last_output),
         });
+        if !matches!(verdict, Verdict::Blocked { .. }) {
+            self.blocked_by = None;
+        }
         let was = self.state();
         match verdict {
             Verdict::Idle => {
@@ -248,11 +247,7 @@ impl ShimActor {
                 if self.transition(StateInput::SawWorking, None) {
                     // The agent got busy without a message of ours (typed by a person, or a
                     // job of its own): its output since the last prompt is the turn.
-                    self.turn = Some(Turn {
-                        message_id: None,
-                        echo_end_row: self.prompt_mark.row,
-                        prompt: self.prompt_mark.text.clone(),
-                    });
+                    self.turn = Some(Turn::unprompted(&self.prompt_mark));
                 }
             }
             Verdict::ContextExhausted { message } => {
@@ -265,6 +260,17 @@ impl ShimActor {
                     self.fail_pending("the agent's context window is full");
                 }
             }
+            Verdict::Blocked { dialog } => {
+                if self.blocked_by.as_ref() != Some(&dialog) {
+                    self.emit(Event::Warning {
+                        message: format!(
+                            "the agent shows a dialog that needs a decision: {dialog}"
+                        ),
+                        idle_secs: None,
+                    });
+                    self.blocked_by = Some(dialog);
+                }
+            }
         }
     }
 
@@ -272,12 +278,8 @@ impl ShimActor {
         let Some(turn) = self.turn.take() else {
             return;
         };
-        let end = self.screen.cursor_absolute_row();
-        let lines = self.screen.lines_between(turn.echo_end_row + 1, end);
-        let response = self.driver.extract_response(&TurnOutput {
-            lines: &lines,
-            prompt: &turn.prompt,
-        });
+        let lines = turn.lines(&mut self.screen, false);
+        let response = self.driver.extract_response(&turn.view(&lines));
         self.emit(Event::Completion {
             message_id: turn.message_id,
             response: clip_to_frame(response),

@@ -18,6 +18,7 @@ pub mod screen;
 mod shutdown;
 pub mod state;
 mod terminal_queries;
+mod turn;
 
 use std::sync::Arc;
 

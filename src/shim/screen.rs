@@ -145,6 +145,11 @@ impl Screen {
         self.parser.callbacks().discarded_rows() + self.parser.screen().scrollback_len() as u64
     }
 
+    /// The absolute row of the screen's last line.
+    pub fn bottom_absolute_row(&self) -> u64 {
+        self.rows_above_screen() + u64::from(self.size().0) - 1
+    }
+
     /// The cursor's absolute row.
     pub fn cursor_absolute_row(&self) -> u64 {
         self.rows_above_screen() + u64::from(self.parser.screen().cursor_position().0)
@@ -189,7 +194,7 @@ impl Screen {
         let (rows, cols) = self.size();
         let snapshot = self.snapshot();
         let mut lines = if include_scrollback {
-            let bottom = self.rows_above_screen() + u64::from(rows) - 1;
+            let bottom = self.bottom_absolute_row();
             // Blank rows at the bottom are trimmed below, so look `rows` further up.
             let wanted = last_n_lines.map_or(u64::MAX, |n| (n + usize::from(rows)) as u64);
             self.lines_between(bottom.saturating_sub(wanted), bottom)

@@ -2,7 +2,7 @@
 //! idle when the cursor sits right after a prompt marker (`$ `, `# `, `% `, `> `, `❯ `, ...)
 //! with nothing after it, once output has settled; anything else is work in progress.
 
-use super::{AgentDriver, Observation, TurnOutput, Verdict};
+use super::{AgentDriver, Observation, TurnView, Verdict};
 use crate::protocol::ShimState;
 
 /// Characters that end a prompt (followed by at least one space before the cursor).
@@ -33,8 +33,15 @@ impl AgentDriver for GenericDriver {
         }
     }
 
-    fn extract_response(&self, turn: &TurnOutput<'_>) -> String {
-        let Some((prompt_line, output)) = turn.lines.split_last() else {
+    fn extract_response(&self, turn: &TurnView<'_>) -> String {
+        // After the echo, through the new prompt (the last non-blank line).
+        let mut after_echo = &turn.lines[turn.echo_lines..];
+        while let Some((last, rest)) = after_echo.split_last()
+            && last.trim().is_empty()
+        {
+            after_echo = rest;
+        }
+        let Some((prompt_line, output)) = after_echo.split_last() else {
             return String::new();
         };
         let mut lines: Vec<&str> = output.iter().map(String::as_str).collect();
@@ -78,6 +85,7 @@ mod tests {
         };
         GenericDriver.classify(&Observation {
             screen: &screen,
+            turn: None,
             quiet_for: Duration::from_secs(1),
         })
     }
@@ -99,10 +107,16 @@ mod tests {
         assert_eq!(classify(&["$ echo hi"], 0, 2), Verdict::Working);
     }
 
+    /// Extracts from a turn whose first line is the echo `PROMPTcmd`, then `lines`, then
+    /// blank screen rows.
     fn extract(lines: &[&str], prompt: &str) -> String {
-        let lines: Vec<String> = lines.iter().map(|l| (*l).to_owned()).collect();
-        GenericDriver.extract_response(&TurnOutput {
-            lines: &lines,
+        let mut all = vec![format!("{prompt}cmd")];
+        all.extend(lines.iter().map(|l| (*l).to_owned()));
+        all.extend([String::new(), String::new()]);
+        GenericDriver.extract_response(&TurnView {
+            lines: &all,
+            echo_lines: 1,
+            message: Some("cmd"),
             prompt,
         })
     }

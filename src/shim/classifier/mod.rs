@@ -1,7 +1,7 @@
 //! Agent drivers: everything that differs between agent kinds, behind one trait.
 //!
-//! A driver is pure (DESIGN rule 4): it looks at a screen snapshot and timing and returns a
-//! [`Verdict`]; it cuts a turn's answer out of the lines the agent printed; it names the bytes
+//! A driver is pure (DESIGN rule 4): it looks at a screen snapshot, the current turn's lines
+//! and timing and returns a [`Verdict`]; it cuts a turn's answer out of the lines the agent printed; it names the bytes
 //! that submit a message or ask the agent to exit. It never does I/O, so it is unit-tested from
 //! strings and recorded bytes. Adding an agent is one new file plus one line in
 //! [`AgentKind::driver`].
@@ -24,22 +24,35 @@ pub enum Verdict {
     Working,
     /// The current turn ended because the agent's context is full.
     ContextExhausted { message: String },
+    /// A dialog the agent shows needs a human decision (a startup trust prompt, onboarding, a
+    /// migration notice). It is reported, never answered with a default.
+    Blocked { dialog: String },
 }
 
 /// What a driver sees when classifying.
 #[derive(Debug, Clone, Copy)]
 pub struct Observation<'a> {
     pub screen: &'a ScreenSnapshot,
+    /// The current turn, if one is in progress (its lines end at the bottom of the screen and
+    /// may start late when the turn is very long).
+    pub turn: Option<TurnView<'a>>,
     /// Time since the agent last wrote anything.
     pub quiet_for: Duration,
 }
 
-/// The output of one turn, as the extractor sees it.
+/// One turn as a driver sees it.
 #[derive(Debug, Clone, Copy)]
-pub struct TurnOutput<'a> {
-    /// Logical lines printed after the echo of the message, through the cursor line.
+pub struct TurnView<'a> {
+    /// Logical lines from where the message was typed (or the agent was last idle) through
+    /// the bottom of the screen, wrapped rows joined.
     pub lines: &'a [String],
-    /// The cursor line's text before the cursor when the message was typed (the prompt).
+    /// How many of `lines` are the message as it was typed in place (what a shell echoes).
+    /// TUIs redraw the message elsewhere; their drivers find it by its text.
+    pub echo_lines: usize,
+    /// The message as typed (control characters removed); `None` when the agent began the
+    /// turn by itself.
+    pub message: Option<&'a str>,
+    /// The cursor line's text before the cursor when typing began (a shell's prompt).
     pub prompt: &'a str,
 }
 
@@ -50,7 +63,13 @@ pub trait AgentDriver: Send + Sync + std::fmt::Debug {
 
     /// The agent's answer for a finished turn: what it printed after the echo of the message
     /// and before its new prompt, without UI chrome and trailing blank lines.
-    fn extract_response(&self, turn: &TurnOutput<'_>) -> String;
+    fn extract_response(&self, turn: &TurnView<'_>) -> String;
+
+    /// Whether the agent took a submitted message: compares the screen when the submit key was
+    /// pressed with the settled screen after it. Default: anything changed.
+    fn accepted(&self, before: &ScreenSnapshot, after: &ScreenSnapshot) -> bool {
+        before != after
+    }
 
     /// How long output must pause before the screen is classified (agents redraw in bursts).
     fn settle(&self) -> Duration {

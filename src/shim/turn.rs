@@ -1,0 +1,82 @@
+//! A turn: from the moment a message is typed (or the agent starts work by itself) to its
+//! Completion. It remembers where on the terminal the turn began, so drivers judge only the
+//! current turn (old busy markers and errors higher up do not count) and cut its answer from
+//! the lines below, even when they scrolled into the scrollback.
+
+use super::classifier::TurnView;
+use super::screen::Screen;
+
+/// Rows of a turn's tail shown to a classifier: enough to judge, cheap to copy at each settle.
+const CLASSIFY_ROWS: u64 = 500;
+
+/// A turn in progress.
+#[derive(Debug, Clone)]
+pub(super) struct Turn {
+    /// The message this turn answers; `None` for work the agent began by itself.
+    pub(super) message_id: Option<String>,
+    /// The message as typed (sanitised).
+    pub(super) message: Option<String>,
+    /// Absolute row of the cursor when typing began: the turn's first row.
+    pub(super) start_row: u64,
+    /// Absolute row of the last line of the echo (where the cursor was at the submit key).
+    pub(super) echo_end_row: u64,
+    /// The cursor line's text before the cursor when typing began (a shell's prompt).
+    pub(super) prompt: String,
+}
+
+/// The lines of a turn, copied out of the screen.
+#[derive(Debug, Clone, Default)]
+pub(super) struct TurnLines {
+    lines: Vec<String>,
+    echo_lines: usize,
+}
+
+/// Where the agent was last seen idle: the start of a turn it begins by itself.
+#[derive(Debug, Clone, Default)]
+pub(super) struct PromptMark {
+    pub(super) row: u64,
+    pub(super) text: String,
+}
+
+impl Turn {
+    /// A turn the agent began by itself after it was last idle at `mark`.
+    pub(super) fn unprompted(mark: &PromptMark) -> Self {
+        Self {
+            message_id: None,
+            message: None,
+            start_row: mark.row,
+            echo_end_row: mark.row,
+            prompt: mark.text.clone(),
+        }
+    }
+
+    /// The turn's logical lines through the bottom of the screen; for classification only its
+    /// last [`CLASSIFY_ROWS`] rows.
+    pub(super) fn lines(&self, screen: &mut Screen, for_classifier: bool) -> TurnLines {
+        let bottom = screen.bottom_absolute_row();
+        let from = if for_classifier {
+            self.start_row.max(bottom.saturating_sub(CLASSIFY_ROWS))
+        } else {
+            self.start_row
+        };
+        let echo_lines = if from <= self.echo_end_row {
+            screen.lines_between(from, self.echo_end_row).len()
+        } else {
+            0
+        };
+        TurnLines {
+            lines: screen.lines_between(from, bottom),
+            echo_lines,
+        }
+    }
+
+    /// What a driver sees of this turn.
+    pub(super) fn view<'a>(&'a self, lines: &'a TurnLines) -> TurnView<'a> {
+        TurnView {
+            lines: &lines.lines,
+            echo_lines: lines.echo_lines.min(lines.lines.len()),
+            message: self.message.as_deref(),
+            prompt: &self.prompt,
+        }
+    }
+}
