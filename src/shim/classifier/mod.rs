@@ -100,26 +100,40 @@ pub enum AgentKind {
     Generic,
 }
 
+/// The registry: one line per agent kind, with its name and its driver.
+static REGISTRY: &[(AgentKind, &str, &dyn AgentDriver)] =
+    &[(AgentKind::Generic, "generic", &GenericDriver)];
+
 /// An agent name that has no driver.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("unknown agent kind `{0}` (known: {known})", known = AgentKind::NAMES.join(", "))]
+#[error("unknown agent kind `{0}` (known: {known})", known = AgentKind::names().join(", "))]
 pub struct UnknownAgentKind(pub String);
 
 impl AgentKind {
-    /// Names accepted by [`std::str::FromStr`], in the order of [`Self::ALL`].
-    pub const NAMES: &[&str] = &["generic"];
-    pub const ALL: &[AgentKind] = &[AgentKind::Generic];
+    /// Every kind, in registry order.
+    pub fn all() -> impl Iterator<Item = AgentKind> {
+        REGISTRY.iter().map(|(kind, _, _)| *kind)
+    }
 
-    /// The driver for this kind (the registry: one line per agent).
+    /// Every kind's name, as accepted by [`std::str::FromStr`].
+    pub fn names() -> Vec<&'static str> {
+        REGISTRY.iter().map(|(_, name, _)| *name).collect()
+    }
+
+    fn entry(self) -> &'static (AgentKind, &'static str, &'static dyn AgentDriver) {
+        REGISTRY
+            .iter()
+            .find(|(kind, _, _)| *kind == self)
+            .expect("every agent kind has a registry line")
+    }
+
+    /// The driver for this kind.
     pub fn driver(self) -> &'static dyn AgentDriver {
-        match self {
-            Self::Generic => &GenericDriver,
-        }
+        self.entry().2
     }
 
     pub fn name(self) -> &'static str {
-        let index = Self::ALL.iter().position(|k| *k == self).unwrap_or(0);
-        Self::NAMES[index]
+        self.entry().1
     }
 }
 
@@ -127,10 +141,10 @@ impl std::str::FromStr for AgentKind {
     type Err = UnknownAgentKind;
 
     fn from_str(name: &str) -> Result<Self, Self::Err> {
-        Self::NAMES
+        REGISTRY
             .iter()
-            .position(|known| known.eq_ignore_ascii_case(name))
-            .map(|index| Self::ALL[index])
+            .find(|(_, known, _)| known.eq_ignore_ascii_case(name))
+            .map(|(kind, _, _)| *kind)
             .ok_or_else(|| UnknownAgentKind(name.to_owned()))
     }
 }
@@ -138,5 +152,26 @@ impl std::str::FromStr for AgentKind {
 impl std::fmt::Display for AgentKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_round_trips_through_its_name() {
+        for kind in AgentKind::all() {
+            assert_eq!(kind.name().parse::<AgentKind>().unwrap(), kind);
+            assert_eq!(
+                kind.to_string()
+                    .to_uppercase()
+                    .parse::<AgentKind>()
+                    .unwrap(),
+                kind
+            );
+        }
+        let error = "nope".parse::<AgentKind>().unwrap_err().to_string();
+        assert!(error.contains("generic"), "{error}");
     }
 }
