@@ -92,7 +92,36 @@ fn send(client: &mut Channel, id: &str, body: &str) {
         .unwrap();
 }
 
-fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
+/// The shim child process; killed when a test fails before it exits by itself.
+struct ShimProcess(Child);
+
+impl Drop for ShimProcess {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+/// A directory removed when the test ends, however it ends.
+struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    fn new() -> Self {
+        let dir = std::env::temp_dir().join(format!("agentshim-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn wait_exit(ShimProcess(child): &mut ShimProcess) -> std::process::ExitStatus {
     let deadline = Instant::now() + TIMEOUT;
     loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -105,11 +134,13 @@ fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
 
 #[test]
 fn socket_client_drives_bash_and_survives_bad_input() {
-    let dir = tempdir();
-    let path = dir.join("shim.sock");
-    let mut shim = bash_args(shim_command().args(["--socket".as_ref(), path.as_os_str()]))
-        .spawn()
-        .unwrap();
+    let dir = TempDir::new();
+    let path = dir.0.join("shim.sock");
+    let mut shim = ShimProcess(
+        bash_args(shim_command().args(["--socket".as_ref(), path.as_os_str()]))
+            .spawn()
+            .unwrap(),
+    );
     let (mut client, mut raw) = connect(&path);
     wait_for(&mut client, "Ready", |e| matches!(e, Event::Ready));
     send(&mut client, "m1", "echo hello");
@@ -196,13 +227,13 @@ fn inherited_fd_client_leaving_stops_the_agent() {
             Ok(())
         });
     }
-    let mut shim = bash_args(&mut command).spawn().unwrap();
+    let mut shim = ShimProcess(bash_args(&mut command).spawn().unwrap());
     drop(theirs);
     let mut client = channel(ours);
     wait_for(&mut client, "Ready", |e| matches!(e, Event::Ready));
     send(&mut client, "m1", "echo $((6 * 7))");
     assert_eq!(completion(&mut client, "m1"), "42");
-    let bash_pids = children_of(shim.id());
+    let bash_pids = children_of(shim.0.id());
     assert!(!bash_pids.is_empty());
     drop(client);
     assert!(wait_exit(&mut shim).success());
@@ -232,11 +263,4 @@ fn children_of(pid: u32) -> Vec<u32> {
                 .collect::<Vec<u32>>()
         })
         .collect()
-}
-
-/// A fresh directory under the system temp dir, unique to this test run.
-fn tempdir() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("agentshim-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }

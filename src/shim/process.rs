@@ -10,7 +10,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitStatus;
 
-use nix::sys::signal::{Signal, kill, killpg};
+use nix::sys::signal::{SigHandler, Signal, kill, killpg};
 use nix::unistd::Pid;
 
 use super::ShimError;
@@ -33,6 +33,29 @@ pub struct ProcessSpec {
 /// Claude Code refuse to start.
 const ALWAYS_REMOVED: &[&str] = &["CLAUDECODE"];
 
+/// Signals the agent gets with their default action even when the shim was started with them
+/// ignored (a background job of a non-interactive shell ignores SIGINT and SIGQUIT, `nohup`
+/// SIGHUP). Ignored signals survive `exec`, so the agent's commands would otherwise ignore the
+/// Ctrl-C of a shutdown, and the SIGTERM step or the PTY hangup would not end them.
+const DEFAULT_ACTION_SIGNALS: &[Signal] = &[
+    Signal::SIGINT,
+    Signal::SIGQUIT,
+    Signal::SIGTERM,
+    Signal::SIGHUP,
+    Signal::SIGTSTP,
+    Signal::SIGTTIN,
+    Signal::SIGTTOU,
+];
+
+/// Runs in the child between `fork` and `exec`: restores [`DEFAULT_ACTION_SIGNALS`].
+fn restore_default_signals() -> std::io::Result<()> {
+    for &signal in DEFAULT_ACTION_SIGNALS {
+        // SAFETY: installs SIG_DFL (no handler runs); `sigaction` is async-signal-safe.
+        unsafe { nix::sys::signal::signal(signal, SigHandler::SigDfl) }?;
+    }
+    Ok(())
+}
+
 /// The running agent. Dropping it kills the whole session.
 #[derive(Debug)]
 pub struct AgentProcess {
@@ -54,6 +77,8 @@ pub fn spawn(spec: &ProcessSpec) -> Result<(pty_process::Pty, AgentProcess), Shi
         .args(&spec.args)
         .env("TERM", "xterm-256color")
         .kill_on_drop(true);
+    // SAFETY: the hook only calls `sigaction`, which is safe between `fork` and `exec`.
+    command = unsafe { command.pre_exec(restore_default_signals) };
     for name in ALWAYS_REMOVED {
         command = command.env_remove(name);
     }

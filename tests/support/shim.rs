@@ -1,0 +1,327 @@
+//! Helpers for integration tests that drive real shims: a bash spec with a known prompt, an
+//! event reader that waits on events (never on fixed sleeps) with generous timeouts, and
+//! `/proc` probes that tell whether an agent's processes are really gone.
+
+#![allow(dead_code)] // each test binary uses its own subset
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use agentshim::protocol::{Event, ShimState};
+use agentshim::shim::events::{Envelope, LogItem, Subscription};
+use agentshim::shim::process::session_members;
+use agentshim::shim::{ShimHandle, ShimSpec};
+
+/// Upper bound for any single wait in a test; a loaded 2-core machine stays well inside it.
+pub const EVENT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The prompt of the test shells.
+pub const PROMPT: &str = "agentshim-test$ ";
+
+/// An interactive bash without startup files or history, with a fixed prompt. `LINES` and
+/// `COLUMNS` are removed so programs read the size from the terminal, not the environment.
+pub fn bash_spec(id: &str) -> ShimSpec {
+    ShimSpec::new(id, "bash", ["--norc", "--noprofile", "-i"])
+        .env("PS1", PROMPT)
+        .env("HISTFILE", "/dev/null")
+        .env("LANG", "C.UTF-8")
+        .env_remove("LINES")
+        .env_remove("COLUMNS")
+}
+
+/// Reads one shim's events in order.
+pub struct EventReader {
+    subscription: Subscription,
+    /// Everything read so far, for failure messages and for checks over the whole history.
+    pub seen: Vec<Event>,
+}
+
+impl EventReader {
+    pub fn new(handle: &ShimHandle) -> Self {
+        Self {
+            subscription: handle.subscribe(0),
+            seen: Vec::new(),
+        }
+    }
+
+    /// The next logged event with its sequence number and time, or a panic naming what was
+    /// seen when none comes in time.
+    pub async fn next_envelope(&mut self) -> Arc<Envelope> {
+        let item = tokio::time::timeout(EVENT_TIMEOUT, self.subscription.next())
+            .await
+            .unwrap_or_else(|_| panic!("no event within {EVENT_TIMEOUT:?}; seen: {:#?}", self.seen))
+            .expect("event log closed");
+        match item {
+            LogItem::Event(envelope) => {
+                self.seen.push(envelope.event.clone());
+                envelope
+            }
+            LogItem::Gap {
+                first_lost,
+                last_lost,
+            } => panic!("events {first_lost}..={last_lost} lost"),
+        }
+    }
+
+    /// The next event.
+    pub async fn next(&mut self) -> Event {
+        self.next_envelope().await.event.clone()
+    }
+
+    /// Skips events until one matches `wanted`, and returns it with its log metadata.
+    pub async fn wait_for_envelope(
+        &mut self,
+        what: &str,
+        wanted: impl Fn(&Event) -> bool,
+    ) -> Arc<Envelope> {
+        let deadline = tokio::time::Instant::now() + EVENT_TIMEOUT;
+        loop {
+            let envelope = tokio::time::timeout_at(deadline, self.next_envelope())
+                .await
+                .unwrap_or_else(|_| {
+                    panic!("no {what} within {EVENT_TIMEOUT:?}; seen: {:#?}", self.seen)
+                });
+            if wanted(&envelope.event) {
+                return envelope;
+            }
+        }
+    }
+
+    /// Skips events until one matches `wanted`, and returns it.
+    pub async fn wait_for(&mut self, what: &str, wanted: impl Fn(&Event) -> bool) -> Event {
+        self.wait_for_envelope(what, wanted).await.event.clone()
+    }
+
+    pub async fn ready(&mut self) {
+        self.wait_for("Ready", |e| matches!(e, Event::Ready)).await;
+    }
+
+    /// Waits for `MessageDelivered` of message `id`.
+    pub async fn delivered(&mut self, id: &str) -> Arc<Envelope> {
+        self.wait_for_envelope(
+            &format!("MessageDelivered of {id}"),
+            |e| matches!(e, Event::MessageDelivered { id: d } if d == id),
+        )
+        .await
+    }
+
+    /// Waits for the Completion of message `id` and returns its response.
+    pub async fn completion_of(&mut self, id: &str) -> String {
+        match self.completion_envelope(id).await.event {
+            Event::Completion { ref response, .. } => response.clone(),
+            _ => unreachable!(),
+        }
+    }
+
+    /// Waits for the Completion of message `id` and returns it with its log metadata.
+    pub async fn completion_envelope(&mut self, id: &str) -> Arc<Envelope> {
+        self.wait_for_envelope(
+            &format!("Completion of {id}"),
+            |e| matches!(e, Event::Completion { message_id: Some(m), .. } if m == id),
+        )
+        .await
+    }
+
+    /// Waits for `DeliveryFailed` of message `id` and returns its reason.
+    pub async fn failure_of(&mut self, id: &str) -> String {
+        match self
+            .wait_for(
+                &format!("DeliveryFailed of {id}"),
+                |e| matches!(e, Event::DeliveryFailed { id: f, .. } if f == id),
+            )
+            .await
+        {
+            Event::DeliveryFailed { reason, .. } => reason,
+            _ => unreachable!(),
+        }
+    }
+
+    /// Waits for the change into `Dead` and returns its summary.
+    pub async fn died_summary(&mut self) -> String {
+        match self
+            .wait_for("StateChanged to dead", |e| {
+                matches!(
+                    e,
+                    Event::StateChanged {
+                        to: ShimState::Dead,
+                        ..
+                    }
+                )
+            })
+            .await
+        {
+            Event::StateChanged { summary, .. } => summary,
+            _ => unreachable!(),
+        }
+    }
+
+    /// Waits for `Died` and returns its exit code.
+    pub async fn died(&mut self) -> Option<i32> {
+        match self
+            .wait_for("Died", |e| matches!(e, Event::Died { .. }))
+            .await
+        {
+            Event::Died { exit_code, .. } => exit_code,
+            _ => unreachable!(),
+        }
+    }
+
+    /// How many events read so far match `wanted`.
+    pub fn count_seen(&self, wanted: impl Fn(&Event) -> bool) -> usize {
+        self.seen.iter().filter(|e| wanted(e)).count()
+    }
+}
+
+/// Starts `spec` and waits until the agent reached its prompt.
+pub async fn ready_shim(spec: ShimSpec) -> (ShimHandle, EventReader) {
+    let handle = agentshim::shim::spawn(spec).expect("spawn agent");
+    let mut events = EventReader::new(&handle);
+    events.ready().await;
+    (handle, events)
+}
+
+/// A started bash shim that reached its prompt, with a reader of its events.
+pub async fn ready_bash(id: &str) -> (ShimHandle, EventReader) {
+    ready_shim(bash_spec(id)).await
+}
+
+/// Sends `body` and returns its message id.
+pub async fn send(handle: &ShimHandle, body: &str) -> String {
+    handle
+        .send_message("test", body, None)
+        .await
+        .expect("message accepted")
+        .id
+}
+
+/// Sends `body`, waits for its Completion and returns the response.
+pub async fn run(handle: &ShimHandle, events: &mut EventReader, body: &str) -> String {
+    let id = send(handle, body).await;
+    events.completion_of(&id).await
+}
+
+/// Runs `body`, which must print one line `pid=N` (e.g. `sleep 1000 & echo pid=$!`), and returns
+/// that process together with its start time.
+pub async fn spawn_in_shell(handle: &ShimHandle, events: &mut EventReader, body: &str) -> Proc {
+    let response = run(handle, events, body).await;
+    let pid = response
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("pid=")?.parse().ok())
+        .unwrap_or_else(|| panic!("no pid=N in {response:?}"));
+    Proc::of(pid).unwrap_or_else(|| panic!("process {pid} from {body:?} is not running"))
+}
+
+/// A process identified by pid and start time, so a recycled pid is not mistaken for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Proc {
+    pub pid: i32,
+    start_time: u64,
+}
+
+/// The fields of `/proc/PID/stat` these tests look at.
+#[derive(Debug, Clone)]
+struct Stat {
+    comm: String,
+    state: char,
+    pgrp: i32,
+    session: i32,
+    /// Foreground process group of the controlling terminal.
+    tpgid: i32,
+    start_time: u64,
+}
+
+impl Stat {
+    /// Reads `/proc/PID/stat`; fields are counted after the command name's closing `)`, since
+    /// the name may contain spaces and parentheses.
+    fn of(pid: i32) -> Option<Self> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let (open, close) = (stat.find('(')?, stat.rfind(')')?);
+        let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+        // After the name: state ppid pgrp session tty_nr tpgid ..., starttime is field 22.
+        let number = |index: usize| fields.get(index)?.parse().ok();
+        Some(Self {
+            comm: stat[open + 1..close].to_owned(),
+            state: fields.first()?.chars().next()?,
+            pgrp: number(2)?,
+            session: number(3)?,
+            tpgid: number(5)?,
+            start_time: number(19)?.try_into().ok()?,
+        })
+    }
+}
+
+impl Proc {
+    /// The process now running as `pid`, if any (zombies do not count).
+    pub fn of(pid: i32) -> Option<Self> {
+        let stat = Stat::of(pid)?;
+        (stat.state != 'Z').then_some(Self {
+            pid,
+            start_time: stat.start_time,
+        })
+    }
+
+    /// True while this very process exists and is not a zombie.
+    pub fn is_running(&self) -> bool {
+        Self::of(self.pid).is_some_and(|now| now == *self)
+    }
+
+    /// Its session id, while it runs.
+    pub fn session(&self) -> Option<i32> {
+        self.is_running()
+            .then(|| Stat::of(self.pid).map(|stat| stat.session))
+            .flatten()
+    }
+}
+
+/// Polls `/proc` every 50 ms until `done` holds, or panics with `what` after [`EVENT_TIMEOUT`].
+async fn poll_until(what: impl Fn() -> String, done: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + EVENT_TIMEOUT;
+    while !done() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "after {EVENT_TIMEOUT:?}: {}",
+            what()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits until no live process is left in session `sid` and none of `procs` runs; panics
+/// naming the survivors otherwise.
+pub async fn assert_all_gone(sid: i32, procs: &[Proc]) {
+    let survivors = || -> Vec<&Proc> { procs.iter().filter(|p| p.is_running()).collect() };
+    poll_until(
+        || {
+            let members = session_members(sid);
+            format!(
+                "session {sid} still has {members:?}; still running: {:?}",
+                survivors()
+            )
+        },
+        || session_members(sid).is_empty() && survivors().is_empty(),
+    )
+    .await;
+}
+
+/// Waits until a process named `comm` of session `sid` is the terminal's foreground job, so a
+/// Ctrl-C typed now reaches it rather than the shell that is about to start it.
+pub async fn wait_for_foreground(sid: i32, comm: &str) -> Proc {
+    let find = || {
+        session_members(sid)
+            .into_iter()
+            .find(|&pid| Stat::of(pid).is_some_and(|s| s.comm == comm && s.pgrp == s.tpgid))
+    };
+    poll_until(
+        || format!("no {comm} in the foreground of session {sid}"),
+        || find().is_some(),
+    )
+    .await;
+    find()
+        .and_then(Proc::of)
+        .expect("foreground job still running")
+}
+
+/// The pid of the agent, which is also its session id.
+pub async fn agent_pid(handle: &ShimHandle) -> i32 {
+    handle.status().await.expect("status").pid as i32
+}
