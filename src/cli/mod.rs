@@ -6,6 +6,9 @@ mod connect_args;
 mod event_format;
 mod events_cmd;
 mod output;
+mod record;
+mod record_cast;
+mod record_script;
 mod serve;
 mod shim;
 
@@ -34,6 +37,9 @@ pub enum CliCommand {
     Serve(serve::ServeArgs),
     /// Run one agent and speak the framed-JSON protocol over an inherited fd or a Unix socket.
     Shim(shim::ShimArgs),
+    /// Run a program in a PTY and record its output with timing (asciicast v2), interactively
+    /// or driven by a script: fixtures for replay tests.
+    Record(record::RecordArgs),
     #[command(flatten)]
     Client(client_cmds::ClientCommand),
 }
@@ -43,6 +49,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         CliCommand::Serve(args) => serve::run(args).await,
         CliCommand::Shim(args) => shim::run(args).await,
+        CliCommand::Record(args) => record::run(args).await,
         CliCommand::Client(command) => client_cmds::run(command).await,
     }
 }

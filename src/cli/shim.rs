@@ -58,7 +58,7 @@ pub struct ShimArgs {
     program: Vec<String>,
 }
 
-fn parse_env(pair: &str) -> Result<(String, String), String> {
+pub(super) fn parse_env(pair: &str) -> Result<(String, String), String> {
     match pair.split_once('=') {
         Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
         _ => Err(format!("expected KEY=VALUE, got `{pair}`")),

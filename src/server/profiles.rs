@@ -1,6 +1,7 @@
 //! Server-side profiles: named recipes for shims (`[profiles.NAME]` in the TOML config), so a
-//! remote client picks what runs instead of supplying a program. The built-in `shell` profile
-//! (the user's `$SHELL`, else `bash`) makes a server useful without any config.
+//! remote client picks what runs instead of supplying a program. Built in: `shell` (the user's
+//! `$SHELL`, else `bash`), which makes a server useful without any config, and one profile per
+//! agent driver (`claude`, `codex`, `gemini`, `kiro`) running that CLI from `PATH`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -93,18 +94,38 @@ impl Profiles {
             .ok()
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| "bash".to_owned());
-        let mut by_name = BTreeMap::new();
-        by_name.insert(
-            DEFAULT_PROFILE.to_owned(),
-            Profile {
-                agent: default_agent(),
-                command: vec![shell],
-                cwd: None,
-                env: BTreeMap::new(),
-                rows: None,
-                cols: None,
-            },
-        );
+        let builtins = [
+            (DEFAULT_PROFILE, AgentKind::Generic, vec![shell.as_str()]),
+            (AgentKind::Claude.name(), AgentKind::Claude, vec!["claude"]),
+            // Inline mode: Codex's transcript scrolls into the terminal's scrollback (on the
+            // alternate screen an answer longer than the screen would be cut to its last page).
+            (
+                AgentKind::Codex.name(),
+                AgentKind::Codex,
+                vec!["codex", "--no-alt-screen"],
+            ),
+            (AgentKind::Gemini.name(), AgentKind::Gemini, vec!["gemini"]),
+            // `kiro-cli` alone is short for `kiro-cli chat`; the subcommand is spelled out.
+            (
+                AgentKind::Kiro.name(),
+                AgentKind::Kiro,
+                vec!["kiro-cli", "chat"],
+            ),
+        ];
+        let by_name = builtins
+            .into_iter()
+            .map(|(name, agent, command)| {
+                let profile = Profile {
+                    agent: agent.name().to_owned(),
+                    command: command.into_iter().map(str::to_owned).collect(),
+                    cwd: None,
+                    env: BTreeMap::new(),
+                    rows: None,
+                    cols: None,
+                };
+                (name.to_owned(), profile)
+            })
+            .collect();
         Self { by_name }
     }
 

@@ -63,7 +63,7 @@ impl ShimActor {
             return Err(refuse("its context window is full; start a new session"));
         }
         let id = message.id.clone();
-        if state == ShimState::Idle && self.delivery.is_none() && self.queue.is_empty() {
+        if self.ready_for_delivery() && self.queue.is_empty() {
             self.start_delivery(message, Instant::now());
             return Ok(SendReceipt { id, queued: false });
         }
@@ -83,13 +83,14 @@ impl ShimActor {
                 "control characters removed from message body");
         }
         tracing::info!(shim = %self.id, id = %message.id, from = %message.from, "delivering message");
-        let start_row = self.screen.cursor_absolute_row();
+        let snapshot = self.screen.snapshot();
+        let start_row = self.turn_start_row(&snapshot);
         let turn = Turn {
             message_id: Some(message.id.clone()),
             message: Some(clean.text.clone()),
             start_row,
-            echo_end_row: start_row,
-            prompt: self.screen.snapshot().cursor_line_split().0.to_owned(),
+            echo_end_row: self.screen.cursor_absolute_row(),
+            prompt: snapshot.cursor_line_split().0.to_owned(),
         };
         let keys = typing_bytes(&clean.text, self.screen.bracketed_paste());
         // Nothing typed half-way is classified: the settle window restarts with the echo.
@@ -238,7 +239,7 @@ impl ShimActor {
                     self.complete_turn(&snapshot);
                 }
                 self.prompt_mark = PromptMark {
-                    row: self.screen.cursor_absolute_row(),
+                    row: self.turn_start_row(&snapshot),
                     text: snapshot.cursor_line_split().0.to_owned(),
                 };
                 self.deliver_next(now);
@@ -274,6 +275,14 @@ impl ShimActor {
         }
     }
 
+    /// The absolute row where a turn beginning on `snapshot` starts, as the driver sees it.
+    fn turn_start_row(&self, snapshot: &ScreenSnapshot) -> u64 {
+        let above_cursor = snapshot
+            .cursor_row
+            .saturating_sub(self.driver.turn_start_row(snapshot));
+        self.screen.cursor_absolute_row() - u64::from(above_cursor)
+    }
+
     fn complete_turn(&mut self, snapshot: &ScreenSnapshot) {
         let Some(turn) = self.turn.take() else {
             return;
@@ -288,9 +297,13 @@ impl ShimActor {
         self.emit(self.session_stats());
     }
 
+    /// Idle, nothing in flight, no dialog open (text typed into a menu would pick options).
+    fn ready_for_delivery(&self) -> bool {
+        self.state() == ShimState::Idle && self.delivery.is_none() && self.blocked_by.is_none()
+    }
+
     fn deliver_next(&mut self, now: Instant) {
-        if self.state() == ShimState::Idle
-            && self.delivery.is_none()
+        if self.ready_for_delivery()
             && !self.shutting_down()
             && let Some(message) = self.queue.pop_front()
         {

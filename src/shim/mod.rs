@@ -32,6 +32,7 @@ pub use config::{
 pub use error::{DeliveryRefused, ShimError};
 pub use handle::{OutgoingMessage, SendReceipt, ShimHandle, ShimStatus, StateReport};
 pub use screen::Capture;
+pub use turn::{Turn, TurnLines};
 
 /// Requests that may wait in a shim's mailbox.
 const MAILBOX_CAPACITY: usize = 64;

@@ -132,11 +132,21 @@ impl AgentProcess {
         }
     }
 
-    /// SIGKILLs the process group and every other process of the agent's session.
+    /// SIGKILLs the process group, every other process of the agent's session, and the
+    /// agent's descendants in sessions of their own (Claude Code runs tool commands under
+    /// `setsid`), which would otherwise outlive it. Descendants are looked up only while the
+    /// agent is not reaped (its pid cannot have been reused), before it dies.
     pub fn kill_session(&self) {
+        let descendants = match self.exited {
+            false => descendants(self.pid.as_raw()),
+            true => Vec::new(),
+        };
         self.signal_group(Signal::SIGKILL);
-        for member in session_members(self.pid.as_raw()) {
-            let _ = kill(Pid::from_raw(member), Signal::SIGKILL);
+        for pid in session_members(self.pid.as_raw())
+            .into_iter()
+            .chain(descendants)
+        {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
         }
     }
 }
@@ -171,27 +181,66 @@ pub fn exit_code(status: ExitStatus) -> Option<i32> {
 
 /// Pids of the live (not zombie) processes whose session id is `sid`.
 pub fn session_members(sid: i32) -> Vec<i32> {
+    live_processes()
+        .into_iter()
+        .filter(|process| process.session == sid)
+        .map(|process| process.pid)
+        .collect()
+}
+
+/// Pids of the live descendants of `root`: its children, their children, and so on.
+fn descendants(root: i32) -> Vec<i32> {
+    let processes = live_processes();
+    let mut found = Vec::new();
+    let mut parents = vec![root];
+    while let Some(parent) = parents.pop() {
+        for process in processes.iter().filter(|p| p.parent == parent) {
+            found.push(process.pid);
+            parents.push(process.pid);
+        }
+    }
+    found
+}
+
+/// A process as `/proc/PID/stat` shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ProcStat {
+    pid: i32,
+    state: char,
+    parent: i32,
+    session: i32,
+}
+
+/// Every live (not zombie) process.
+fn live_processes() -> Vec<ProcStat> {
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
     dir.filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                .ok()
-                .and_then(|stat| parse_stat_session(&stat))
-                .is_some_and(|(state, session)| session == sid && state != 'Z')
+        .filter_map(|pid| {
+            parse_stat(
+                pid,
+                &std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?,
+            )
         })
+        .filter(|process| process.state != 'Z')
         .collect()
 }
 
-/// `(state, session id)` from the text of `/proc/PID/stat`. The command name may contain
-/// spaces and parentheses, so fields are counted after its closing `)`.
-fn parse_stat_session(stat: &str) -> Option<(char, i32)> {
+/// The fields of `/proc/PID/stat` text. The command name may contain spaces and parentheses,
+/// so fields are counted after its closing `)`.
+fn parse_stat(pid: i32, stat: &str) -> Option<ProcStat> {
     let after_name = &stat[stat.rfind(')')? + 1..];
     let mut fields = after_name.split_whitespace();
     let state = fields.next()?.chars().next()?;
-    let session = fields.nth(2)?.parse().ok()?;
-    Some((state, session))
+    let parent = fields.next()?.parse().ok()?;
+    let session = fields.nth(1)?.parse().ok()?;
+    Some(ProcStat {
+        pid,
+        state,
+        parent,
+        session,
+    })
 }
 
 #[cfg(test)]
@@ -201,8 +250,12 @@ mod tests {
     #[test]
     fn parses_session_after_odd_command_names() {
         let stat = "4242 (we ird) name)) S 1 4242 4240 34816 4242 4194560 0";
-        assert_eq!(parse_stat_session(stat), Some(('S', 4240)));
-        assert_eq!(parse_stat_session("garbage"), None);
+        let parsed = parse_stat(4242, stat).unwrap();
+        assert_eq!(
+            (parsed.state, parsed.parent, parsed.session),
+            ('S', 1, 4240)
+        );
+        assert_eq!(parse_stat(1, "garbage"), None);
     }
 
     #[test]

@@ -11,7 +11,7 @@ const CLASSIFY_ROWS: u64 = 500;
 
 /// A turn in progress.
 #[derive(Debug, Clone)]
-pub(super) struct Turn {
+pub struct Turn {
     /// The message this turn answers; `None` for work the agent began by itself.
     pub(super) message_id: Option<String>,
     /// The message as typed (sanitised).
@@ -26,7 +26,7 @@ pub(super) struct Turn {
 
 /// The lines of a turn, copied out of the screen.
 #[derive(Debug, Clone, Default)]
-pub(super) struct TurnLines {
+pub struct TurnLines {
     lines: Vec<String>,
     echo_lines: usize,
 }
@@ -39,6 +39,24 @@ pub(super) struct PromptMark {
 }
 
 impl Turn {
+    /// A turn that began at absolute row `start_row` with `message` typed (its echo ending at
+    /// `echo_end_row`) or, without one, that the agent began by itself; for replaying recorded
+    /// sessions the way the actor tracks turns.
+    pub fn new(
+        message: Option<String>,
+        start_row: u64,
+        echo_end_row: u64,
+        prompt: impl Into<String>,
+    ) -> Self {
+        Self {
+            message_id: None,
+            message,
+            start_row,
+            echo_end_row,
+            prompt: prompt.into(),
+        }
+    }
+
     /// A turn the agent began by itself after it was last idle at `mark`.
     pub(super) fn unprompted(mark: &PromptMark) -> Self {
         Self {
@@ -52,7 +70,7 @@ impl Turn {
 
     /// The turn's logical lines through the bottom of the screen; for classification only its
     /// last [`CLASSIFY_ROWS`] rows.
-    pub(super) fn lines(&self, screen: &mut Screen, for_classifier: bool) -> TurnLines {
+    pub fn lines(&self, screen: &mut Screen, for_classifier: bool) -> TurnLines {
         let bottom = screen.bottom_absolute_row();
         let from = if for_classifier {
             self.start_row.max(bottom.saturating_sub(CLASSIFY_ROWS))
@@ -71,7 +89,7 @@ impl Turn {
     }
 
     /// What a driver sees of this turn.
-    pub(super) fn view<'a>(&'a self, lines: &'a TurnLines) -> TurnView<'a> {
+    pub fn view<'a>(&'a self, lines: &'a TurnLines) -> TurnView<'a> {
         TurnView {
             lines: &lines.lines,
             echo_lines: lines.echo_lines.min(lines.lines.len()),

@@ -6,7 +6,11 @@
 //! strings and recorded bytes. Adding an agent is one new file plus one line in
 //! [`AgentKind::driver`].
 
+mod claude;
+mod codex;
+mod gemini;
 mod generic;
+mod kiro;
 
 use std::time::Duration;
 
@@ -86,6 +90,14 @@ pub trait AgentDriver: Send + Sync + std::fmt::Debug {
         b"\r"
     }
 
+    /// The screen row where a turn that starts now begins (at most the cursor's row): the
+    /// first row of its lines. Default: the cursor's row, where a shell echoes the message.
+    /// A TUI that redraws a live region (input box, status) under its transcript prints the
+    /// echo at the top of that region instead, above the cursor.
+    fn turn_start_row(&self, screen: &ScreenSnapshot) -> u16 {
+        screen.cursor_row
+    }
+
     /// Keystrokes that ask the agent in `state` to exit by itself (the first step of a
     /// graceful shutdown), sent one after another with a short pause, since an interrupt key
     /// makes the terminal discard input typed right after it.
@@ -98,11 +110,24 @@ pub enum AgentKind {
     /// Shells and REPLs: idle when a prompt sits at the cursor and output has settled.
     #[default]
     Generic,
+    /// Claude Code: idle at an empty input box with no spinner and no `esc to interrupt`.
+    Claude,
+    /// Codex CLI: idle once `Worked for …` or an `■` error line follows the last `› ` echo.
+    Codex,
+    /// Gemini CLI: busy while its spinner line shows `esc to cancel`.
+    Gemini,
+    /// Kiro CLI: idle at an empty `kiro> ` prompt with no `Thinking...`/`esc to interrupt`.
+    Kiro,
 }
 
 /// The registry: one line per agent kind, with its name and its driver.
-static REGISTRY: &[(AgentKind, &str, &dyn AgentDriver)] =
-    &[(AgentKind::Generic, "generic", &GenericDriver)];
+static REGISTRY: &[(AgentKind, &str, &dyn AgentDriver)] = &[
+    (AgentKind::Generic, "generic", &GenericDriver),
+    (AgentKind::Claude, "claude", &claude::ClaudeDriver),
+    (AgentKind::Codex, "codex", &codex::CodexDriver),
+    (AgentKind::Gemini, "gemini", &gemini::GeminiDriver),
+    (AgentKind::Kiro, "kiro", &kiro::KiroDriver),
+];
 
 /// An agent name that has no driver.
 #[derive(Debug, Clone, thiserror::Error)]

@@ -1,0 +1,296 @@
+//! The Codex CLI driver (`@openai/codex` 0.169.0, a ratatui TUI; on the alternate screen by
+//! default, inline with `--no-alt-screen`).
+//!
+//! Codex keeps a live region at the bottom of its screen: while it works, a status line
+//! (`• Working (2s • esc to interrupt)`, the bullet alternating `•`/`◦`, also `• Planning …`
+//! and the like), then the input box, whose placeholder (`› Ask Codex to do anything`) stays
+//! visible during turns too, the model line and the footer (`← for agents · ? for
+//! shortcuts`). The transcript sits above it: a submitted message is echoed as `› <text>`
+//! (continuation lines indented 2), the answer as `• <text>` items (continuation lines
+//! indented 2; tool activity as `• Ran …` with `└ …` output), and a turn ends with
+//! `  Worked for 5s • 05:41` or with an error line `■ …` (an interrupt, a 429, a full context
+//! window). The status line disappears while text streams, so a turn is over only when one
+//! of those end lines follows the last echo and no status line follows that.
+//!
+//! A turn starts at the top of the screen (`turn_start_row`), because Codex prints the echo
+//! and the answer above the input box, where the message was typed; the driver finds the
+//! current turn as the lines after the last echo. Startup dialogs (folder trust, sign-in,
+//! model migration) and approval prompts are reported as blocking dialogs. Enter right after
+//! typed (not pasted) text is taken as a newline by Codex's paste-burst detection, so the
+//! submit key waits [`SUBMIT_PAUSE`], and a message counts as accepted only once the input
+//! box is empty again.
+
+use std::time::Duration;
+
+use super::{AgentDriver, Observation, TurnView, Verdict};
+use crate::protocol::ShimState;
+use crate::shim::screen::ScreenSnapshot;
+
+/// Pause before Enter: Codex treats an Enter within 120 ms of a burst of typed characters as a
+/// newline, so the pause leaves a wide margin (bracketed pastes do not need it).
+const SUBMIT_PAUSE: Duration = Duration::from_millis(300);
+
+/// How the input box and echoed messages begin.
+const INPUT_MARK: &str = "› ";
+/// Placeholders of the empty input box.
+const PLACEHOLDERS: &[&str] = &["Ask Codex to do anything", "Ask a follow-up question"];
+/// The footer under the empty input box.
+const FOOTER: &str = "? for shortcuts";
+/// The header's second line until the session is set up.
+const LOADING: &str = "loading";
+/// What the status line of a running turn says.
+const BUSY: &str = "esc to interrupt";
+/// How error lines begin; one ends the turn.
+const ERROR_MARK: &str = "■ ";
+/// The error that means the context window is full.
+const CONTEXT_FULL: &str = "ran out of room in the model's context window";
+/// The reply glyph (also of tool activity) and the indentation of continuation lines.
+const REPLY_GLYPH: &str = "• ";
+const INDENT: &str = "  ";
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CodexDriver;
+
+/// How a turn ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum TurnEnd {
+    /// `Worked for …`.
+    Worked,
+    /// `■ <message>`.
+    Error(String),
+}
+
+impl TurnEnd {
+    fn of(line: &str) -> Option<Self> {
+        if let Some(message) = line.strip_prefix(ERROR_MARK) {
+            return Some(Self::Error(message.trim().to_owned()));
+        }
+        is_worked_for(line).then_some(Self::Worked)
+    }
+}
+
+/// `  Worked for 1m 05s • 05:41` (the duration is `<1s` or number-unit groups).
+fn is_worked_for(line: &str) -> bool {
+    let Some(rest) = line
+        .strip_prefix(INDENT)
+        .and_then(|l| l.strip_prefix("Worked for "))
+    else {
+        return false;
+    };
+    let duration = rest.split(" • ").next().unwrap_or_default();
+    let unit = |group: &str| {
+        let digits = group.trim_start_matches('<');
+        let number = digits.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+        !number.is_empty()
+            && number.len() < digits.len()
+            && number.chars().all(|c| c.is_ascii_digit())
+    };
+    !duration.is_empty() && duration.split(' ').all(unit)
+}
+
+/// The status line of a running turn: `• Working (2s • esc to interrupt)`.
+fn is_status(line: &str) -> bool {
+    (line.starts_with("• ") || line.starts_with("◦ ")) && line.contains(BUSY)
+}
+
+/// The empty input box.
+fn is_empty_input(line: &str) -> bool {
+    line.strip_prefix(INPUT_MARK)
+        .is_some_and(|text| PLACEHOLDERS.contains(&text.trim()))
+}
+
+/// Where the parts of a Codex screen (or turn) are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Layout {
+    /// The input box: the last line starting with `› `.
+    input: usize,
+    /// The echo of the last message above it, if it is in view.
+    echo: Option<usize>,
+    /// The first line after the echo's continuation lines: where the turn's output begins.
+    body: usize,
+}
+
+impl Layout {
+    fn of(lines: &[String]) -> Option<Self> {
+        let input = lines.iter().rposition(|l| l.starts_with(INPUT_MARK))?;
+        let echo = lines[..input]
+            .iter()
+            .rposition(|l| l.starts_with(INPUT_MARK));
+        // The echo goes on with indented (or blank) lines; output starts at column 0, or with
+        // the indented `Worked for` line of a turn that printed nothing.
+        let body = echo.map_or(0, |echo| {
+            let continued = lines[echo + 1..input]
+                .iter()
+                .take_while(|l| l.is_empty() || (l.starts_with(INDENT) && !is_worked_for(l)))
+                .count();
+            echo + 1 + continued
+        });
+        Some(Self { input, echo, body })
+    }
+
+    /// The turn's output: the lines between the echo (or the start of the view) and the
+    /// input box.
+    fn turn<'a>(&self, lines: &'a [String]) -> &'a [String] {
+        &lines[self.body..self.input]
+    }
+}
+
+/// The last end line in `turn` and its index, unless a status line follows it (work went on).
+fn turn_end(turn: &[String]) -> Option<(usize, TurnEnd)> {
+    let found = turn
+        .iter()
+        .enumerate()
+        .rev()
+        .find_map(|(i, l)| TurnEnd::of(l).map(|end| (i, end)));
+    let busy_from = found.as_ref().map_or(0, |(i, _)| i + 1);
+    if turn[busy_from..].iter().any(|l| is_status(l)) {
+        return None;
+    }
+    found
+}
+
+/// A dialog that needs a human decision, described by its question; judged from the hint
+/// line at the bottom of the screen.
+fn dialog_on(lines: &[String]) -> Option<String> {
+    let bottom: Vec<&str> = lines
+        .iter()
+        .rev()
+        .map(|l| l.trim())
+        .filter(|l| !l.is_empty())
+        .take(6)
+        .collect();
+    let hint = |text: &str| bottom.iter().any(|l| l.contains(text));
+    let line_with = |text: &str| {
+        lines
+            .iter()
+            .rev()
+            .map(|l| l.trim())
+            .find(|l| l.contains(text))
+    };
+    if hint("Press enter to confirm or esc to cancel") {
+        let question = lines
+            .iter()
+            .rev()
+            .map(|l| l.trim())
+            .find(|l| l.ends_with('?') && !l.starts_with("$ "))
+            .unwrap_or("a request");
+        let command = lines
+            .iter()
+            .rev()
+            .map(|l| l.trim())
+            .find(|l| l.starts_with("$ "));
+        return Some(match command {
+            Some(command) => format!("approval: {question} {command}"),
+            None => format!("approval: {question}"),
+        });
+    }
+    if hint("enter continue · esc back") && line_with("Trust this folder?").is_some() {
+        return Some("folder trust: Trust this folder? (1. Trust and continue)".to_owned());
+    }
+    if hint("enter/esc confirm") && line_with("Try new model").is_some() {
+        let title = lines.iter().map(|l| l.trim()).find(|l| !l.is_empty());
+        return Some(format!("model migration: {}", title.unwrap_or("new model")));
+    }
+    if hint("Press enter to continue") && line_with("Sign in with ChatGPT").is_some() {
+        return Some("sign-in: Welcome to Codex (no API key or model provider set up)".to_owned());
+    }
+    None
+}
+
+impl AgentDriver for CodexDriver {
+    fn classify(&self, observation: &Observation<'_>) -> Verdict {
+        let screen = &observation.screen.lines;
+        if let Some(dialog) = dialog_on(screen) {
+            return Verdict::Blocked { dialog };
+        }
+        let lines = observation.turn.map_or(&screen[..], |turn| turn.lines);
+        let Some(layout) = Layout::of(lines) else {
+            return Verdict::Working;
+        };
+        let turn = layout.turn(lines);
+        match turn_end(turn) {
+            Some((_, TurnEnd::Error(message)))
+                if observation.turn.is_some() && message.contains(CONTEXT_FULL) =>
+            {
+                Verdict::ContextExhausted { message }
+            }
+            Some(_) => Verdict::Idle,
+            // No turn yet (a fresh session): ready once the empty input box and its footer
+            // show, the header is done `loading` (a trust dialog may still replace the
+            // screen until then) and nothing runs.
+            None if layout.echo.is_none() && observation.turn.is_none() => {
+                let ready = is_empty_input(&lines[layout.input])
+                    && lines[layout.input..].iter().any(|l| l.contains(FOOTER))
+                    && !turn.iter().any(|l| l.trim() == LOADING || is_status(l));
+                if ready {
+                    Verdict::Idle
+                } else {
+                    Verdict::Working
+                }
+            }
+            None => Verdict::Working,
+        }
+    }
+
+    fn extract_response(&self, turn: &TurnView<'_>) -> String {
+        let Some(layout) = Layout::of(turn.lines) else {
+            return String::new();
+        };
+        let mut answer = layout.turn(turn.lines);
+        let mut error = None;
+        if let Some((at, end)) = turn_end(answer) {
+            answer = &answer[..at];
+            if let TurnEnd::Error(message) = end {
+                error = Some(message);
+            }
+        }
+        let mut lines: Vec<&str> = answer
+            .iter()
+            .filter(|l| !is_status(l) && !l.trim_start().starts_with("└ Tip: "))
+            .map(|l| {
+                l.strip_prefix(REPLY_GLYPH)
+                    .or_else(|| l.strip_prefix(INDENT))
+                    .unwrap_or(l)
+            })
+            .collect();
+        lines.extend(error.as_deref());
+        while lines.first().is_some_and(|l| l.trim().is_empty()) {
+            lines.remove(0);
+        }
+        while lines.last().is_some_and(|l| l.trim().is_empty()) {
+            lines.pop();
+        }
+        lines.join("\n")
+    }
+
+    fn accepted(&self, before: &ScreenSnapshot, after: &ScreenSnapshot) -> bool {
+        let input_empty = |screen: &ScreenSnapshot| {
+            Layout::of(&screen.lines)
+                .is_some_and(|layout| is_empty_input(&screen.lines[layout.input]))
+        };
+        // Enter taken as a newline leaves the text in the input box.
+        (!input_empty(before) && input_empty(after)) || dialog_on(&after.lines).is_some()
+    }
+
+    fn submit_pause(&self) -> Duration {
+        SUBMIT_PAUSE
+    }
+
+    fn turn_start_row(&self, _screen: &ScreenSnapshot) -> u16 {
+        0
+    }
+
+    fn exit_request(&self, state: ShimState) -> &'static [&'static [u8]] {
+        match state {
+            // Ctrl+D quits from the empty input box.
+            ShimState::Idle | ShimState::ContextExhausted => &[b"\x04"],
+            // Ctrl+C interrupts a turn (or quits from the input box), then Ctrl+D quits.
+            _ => &[b"\x03", b"\x04"],
+        }
+    }
+}
+
+#[cfg(test)]
+mod screens;
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,271 @@
+//! The real Claude Code 2.1.197 under agentshim: start, dialogs, the context limit, and the end.
+//!
+//! - Ready only at the real prompt; a startup dialog (workspace trust) is reported as a
+//!   Warning and never answered, so the shim stays Starting;
+//! - a permission prompt in a turn is reported the same way;
+//! - a turn that ends in `Context limit reached` gives `ContextExhausted`, no Completion, and
+//!   further messages are refused;
+//! - Kill, and Shutdown at the prompt, while waiting for the model, while a tool command runs
+//!   (`sleep 300` through the Bash tool) and at a permission prompt, leave no process of the
+//!   agent (its session, anything running from its HOME); Shutdown gets there through Claude's
+//!   own exit (exit code 0), not a signal.
+//!
+//! Live: runs only inside a private loopback-only network namespace (`scripts/live-agents.sh`);
+//! elsewhere it skips loudly, or fails with `AGENTSHIM_LIVE=1`.
+
+#[path = "support/fake_model/mod.rs"]
+mod fake_model;
+#[path = "support/live_agents.rs"]
+mod live_agents;
+#[path = "support/live_claude.rs"]
+mod live_claude;
+#[path = "support/live_tmux.rs"]
+mod live_tmux;
+
+use std::io::Write;
+use std::time::Duration;
+
+use agentshim::protocol::{Event, ShimState, ShutdownReason};
+use fake_model::{ErrorKind, Reply};
+use live_agents::AgentCli;
+use live_claude::ClaudeShim;
+
+/// Long enough for Claude to exit by itself; SIGTERM comes at half of it.
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(20);
+
+fn gate(test: &str) -> bool {
+    live_agents::live_gate(test, &[AgentCli::Claude])
+}
+
+fn say(line: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
+fn is_warning(e: &Event) -> bool {
+    matches!(e, Event::Warning { .. })
+}
+
+#[tokio::test]
+async fn live_claude_is_ready_at_its_prompt() {
+    if !gate("live_claude_is_ready_at_its_prompt") {
+        return;
+    }
+    let (claude, took) = ClaudeShim::ready("claude-ready").await;
+    say(&format!("== live claude: Ready after {took:.2?}"));
+    assert_eq!(claude.shim.state().await.unwrap().state, ShimState::Idle);
+    let screen = claude.shim.capture(None).await.unwrap().content;
+    assert!(screen.contains("? for shortcuts"), "{screen}");
+    assert_eq!(
+        claude.events.count(is_warning),
+        0,
+        "{:#?}",
+        claude.events.seen
+    );
+}
+
+#[tokio::test]
+async fn live_claude_startup_dialog_is_reported_not_answered() {
+    if !gate("live_claude_startup_dialog_is_reported_not_answered") {
+        return;
+    }
+    let mut claude = ClaudeShim::start_with("claude-trust", |config| {
+        config["projects"] = serde_json::json!({});
+    })
+    .await;
+    let (warning, _) = claude.events.wait("Warning", is_warning).await;
+    let Event::Warning { message, .. } = warning else {
+        unreachable!()
+    };
+    assert!(message.contains("workspace trust"), "{message}");
+    assert_eq!(
+        claude.shim.state().await.unwrap().state,
+        ShimState::Starting
+    );
+    // Not answered: the dialog is still there, and a message waits instead of being typed.
+    let receipt = claude
+        .shim
+        .send_message("test", "hello", None)
+        .await
+        .unwrap();
+    assert!(receipt.queued);
+    let screen = claude.shim.capture(None).await.unwrap().content;
+    assert!(screen.contains("Yes, I trust this folder"), "{screen}");
+    assert_eq!(claude.events.count(|e| matches!(e, Event::Ready)), 0);
+    assert!(claude.server.main_turns().is_empty());
+}
+
+#[tokio::test]
+async fn live_claude_context_limit_ends_the_session() {
+    if !gate("live_claude_context_limit_ends_the_session") {
+        return;
+    }
+    let (mut claude, _) = ClaudeShim::ready("claude-context").await;
+    claude.server.push(Reply::text("Warm-up answer ✓"));
+    assert_eq!(claude.ask("Warm up").await, "Warm-up answer ✓");
+    claude
+        .server
+        .push(Reply::error(ErrorKind::ContextTooLong).forever());
+    let id = claude.send("This one is too long").await;
+    let (event, _) = claude
+        .events
+        .wait("ContextExhausted", |e| {
+            matches!(e, Event::ContextExhausted { .. } | Event::Completion { .. })
+        })
+        .await;
+    let Event::ContextExhausted { message, .. } = event else {
+        panic!(
+            "{event:?} instead of ContextExhausted\n{}",
+            claude.report().await
+        )
+    };
+    assert!(message.starts_with("Context limit reached"), "{message}");
+    let completed =
+        |e: &Event| matches!(e, Event::Completion { message_id: Some(m), .. } if *m == id);
+    assert_eq!(claude.events.count(completed), 0);
+    assert_eq!(
+        claude.shim.state().await.unwrap().state,
+        ShimState::ContextExhausted
+    );
+    assert!(
+        claude
+            .shim
+            .send_message("test", "more", None)
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn live_claude_permission_prompt_is_reported() {
+    if !gate("live_claude_permission_prompt_is_reported") {
+        return;
+    }
+    let (mut claude, _) = ClaudeShim::ready("claude-permission").await;
+    claude.server.push(Reply::shell("touch fake-tool-file.txt"));
+    claude.send("Touch a file").await;
+    let (warning, _) = claude.events.wait("Warning", is_warning).await;
+    let Event::Warning { message, .. } = warning else {
+        unreachable!()
+    };
+    assert!(message.contains("permission: Bash command"), "{message}");
+    assert_eq!(claude.shim.state().await.unwrap().state, ShimState::Working);
+    assert!(!claude.agent.cwd.join("fake-tool-file.txt").exists());
+    stop(claude, Stop::Shutdown, "at a permission prompt").await;
+}
+
+/// How a test ends the agent.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Stop {
+    Kill,
+    Shutdown,
+}
+
+/// Ends the agent with `how` and checks that nothing of it is left; a Shutdown must end in
+/// Claude's own exit (code 0) before the SIGTERM step.
+async fn stop(mut claude: ClaudeShim, how: Stop, when: &str) {
+    let status = claude.shim.status().await.unwrap();
+    let code = match how {
+        Stop::Kill => claude.shim.kill().await,
+        Stop::Shutdown => {
+            claude
+                .shim
+                .shutdown(SHUTDOWN_TIMEOUT, ShutdownReason::Requested)
+                .await
+        }
+    }
+    .expect("agent stopped");
+    let died = claude
+        .events
+        .wait("Died", |e| matches!(e, Event::Died { .. }))
+        .await;
+    let left =
+        live_claude::wait_gone(status.pid, claude.agent.home_path(), Duration::from_secs(5)).await;
+    say(&format!(
+        "== live claude: {how:?} {when} (was {}): exit code {code:?}, left {left:?}",
+        status.state.state
+    ));
+    assert!(
+        left.is_empty(),
+        "processes left after {how:?} {when}: {left:?}"
+    );
+    if how == Stop::Shutdown {
+        assert_eq!(code, Some(0), "{died:?}\n{}", claude.report().await);
+    }
+}
+
+#[tokio::test]
+async fn live_claude_shutdown_at_the_prompt_leaves_no_process() {
+    if !gate("live_claude_shutdown_at_the_prompt_leaves_no_process") {
+        return;
+    }
+    let (mut claude, _) = ClaudeShim::ready("claude-shutdown-idle").await;
+    claude.server.push(Reply::text("Answered ✓"));
+    assert_eq!(claude.ask("One message first").await, "Answered ✓");
+    stop(claude, Stop::Shutdown, "at the prompt").await;
+}
+
+#[tokio::test]
+async fn live_claude_shutdown_while_working_leaves_no_process() {
+    if !gate("live_claude_shutdown_while_working_leaves_no_process") {
+        return;
+    }
+    let (mut claude, _) = ClaudeShim::ready("claude-shutdown-working").await;
+    claude.server.push(Reply::hang());
+    claude.send("Never answered").await;
+    claude.events.state(ShimState::Working).await;
+    stop(claude, Stop::Shutdown, "while working").await;
+}
+
+/// Waits until a process whose command line is `command` runs with its cwd in `home`.
+async fn wait_for_process(home: &std::path::Path, command: &str) -> u32 {
+    let deadline = std::time::Instant::now() + live_claude::LIVE_TIMEOUT;
+    loop {
+        let found = live_tmux::processes_in(home).into_iter().find(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).replace('\0', " ").trim() == command)
+        });
+        if let Some(pid) = found {
+            return pid;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "`{command}` never ran in {}",
+            home.display()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Starts Claude and has it run `sleep 300` through its Bash tool; returns once it runs.
+async fn running_tool(id: &str) -> ClaudeShim {
+    let (mut claude, _) = ClaudeShim::ready(id).await;
+    claude.server.push(Reply::shell("sleep 300"));
+    claude.send("Run a long command").await;
+    claude.events.state(ShimState::Working).await;
+    let pid = wait_for_process(claude.agent.home_path(), "sleep 300").await;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let session = stat.rsplit(") ").next().and_then(|r| r.split(' ').nth(3));
+    let claude_pid = claude.shim.status().await.unwrap().pid;
+    say(&format!(
+        "== live claude: the tool runs as pid {pid}, session {session:?} (claude: {claude_pid})"
+    ));
+    claude
+}
+
+#[tokio::test]
+async fn live_claude_kill_while_a_tool_runs_leaves_no_process() {
+    if !gate("live_claude_kill_while_a_tool_runs_leaves_no_process") {
+        return;
+    }
+    let claude = running_tool("claude-kill").await;
+    stop(claude, Stop::Kill, "while a tool runs").await;
+}
+
+#[tokio::test]
+async fn live_claude_shutdown_while_a_tool_runs_leaves_no_process() {
+    if !gate("live_claude_shutdown_while_a_tool_runs_leaves_no_process") {
+        return;
+    }
+    let claude = running_tool("claude-shutdown-tool").await;
+    stop(claude, Stop::Shutdown, "while a tool runs").await;
+}

@@ -1,0 +1,223 @@
+//! Gemini CLI under agentshim, for the `live_gemini*` tests: a fresh fake model server, HOME
+//! and shim per test; waiting on the shim's events (never on fixed sleeps); the processes an
+//! agent leaves behind; and a screen watcher that notes when the screen last changed (to
+//! measure how long after the agent's last output a Completion comes).
+
+#![allow(dead_code)] // each test binary uses its own subset
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use agentshim::protocol::Event;
+use agentshim::shim::events::LogItem;
+use agentshim::shim::{AgentKind, ShimHandle, ShimSpec};
+
+use super::fake_model::{FakeModelServer, RequestRecord};
+use super::live_agents::{self, AgentCli, LiveAgent};
+use super::live_tmux;
+
+/// Longest wait for startup, a turn, or an exit.
+pub const LIVE_TIMEOUT: Duration = Duration::from_secs(90);
+
+pub fn say(line: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
+/// Whether a live Gemini test may run here (see `live_agents::live_gate`).
+pub fn gate(test: &str) -> bool {
+    live_agents::live_gate(test, &[AgentCli::Gemini])
+}
+
+/// Gemini CLI started under agentshim against a fake server.
+pub struct GeminiShim {
+    pub server: FakeModelServer,
+    pub agent: LiveAgent,
+    pub shim: ShimHandle,
+    /// From spawn to the `Ready` event.
+    pub ready_after: Duration,
+}
+
+/// Starts Gemini CLI (220×50) under agentshim with exactly the agent's environment added, and
+/// waits for `Ready`.
+pub async fn start() -> GeminiShim {
+    let server = FakeModelServer::start().await;
+    let agent = live_agents::gemini(&server.gemini_base_url());
+    let mut spec = ShimSpec::new("gemini", &agent.program, Vec::<String>::new())
+        .agent(AgentKind::Gemini)
+        .cwd(&agent.cwd);
+    for (key, value) in &agent.env {
+        spec = spec.env(key, value);
+    }
+    let started = Instant::now();
+    let shim = agentshim::shim::spawn(spec).expect("spawn gemini under agentshim");
+    let mut events = shim.subscribe(0);
+    let ready = tokio::time::timeout(LIVE_TIMEOUT, async {
+        while let Some(item) = events.next().await {
+            if let LogItem::Event(envelope) = item
+                && matches!(envelope.event, Event::Ready)
+            {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    let ready_after = started.elapsed();
+    if ready != Ok(true) {
+        let screen = shim.capture(None).await.map(|c| c.content);
+        panic!("gemini never became Ready: {ready:?}\n-- screen:\n{screen:?}");
+    }
+    GeminiShim {
+        server,
+        agent,
+        shim,
+        ready_after,
+    }
+}
+
+impl GeminiShim {
+    /// The screen with its scrollback and what the server saw, for failure messages.
+    pub async fn report(&self, what: &str) -> String {
+        let screen = self
+            .shim
+            .capture_scope(Some(80), true)
+            .await
+            .map(|c| c.content)
+            .unwrap_or_default();
+        format!(
+            "{what}\n-- screen (last 80 lines):\n{screen}\n-- server saw:\n{}",
+            self.server.summary()
+        )
+    }
+}
+
+/// Seconds with two decimals.
+pub fn secs(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64())
+}
+
+/// When Gemini CLI started in tmux (220×50) showed its input box, and when it showed the
+/// banner too (its configuration loaded: what agentshim calls Ready). The screen is polled
+/// every 100 ms, so both are up to 0.1 s late.
+pub async fn tmux_ready_times(server: &FakeModelServer) -> (Duration, Duration) {
+    let agent = live_agents::gemini(&server.gemini_base_url());
+    let input_box = AgentCli::Gemini.ready_marker();
+    let started = Instant::now();
+    let mut pane = live_tmux::TmuxPane::start(&agent, &[], 220, 50);
+    let shown = |what: &'static str| {
+        let pane = &pane;
+        async move {
+            pane.wait_screen(LIVE_TIMEOUT, |s| s.contains(what) && s.contains(input_box))
+                .await
+                .unwrap_or_else(|screen| panic!("gemini in tmux never showed `{what}`:\n{screen}"));
+            started.elapsed()
+        }
+    };
+    let input_shown = shown(input_box).await;
+    let banner_shown = shown("Gemini CLI v").await;
+    pane.terminate(Duration::from_secs(3));
+    (input_shown, banner_shown)
+}
+
+/// Live processes of the agent: its session's members and anything running in its HOME.
+pub fn agent_processes(session: u32, home: &std::path::Path) -> Vec<u32> {
+    let mut pids: Vec<u32> = agentshim::shim::process::session_members(session as i32)
+        .into_iter()
+        .map(|p| p as u32)
+        .collect();
+    pids.extend(live_tmux::processes_in(home));
+    pids.retain(|p| is_live(*p));
+    pids.sort_unstable();
+    pids.dedup();
+    pids
+}
+
+/// Waits up to `timeout` for every process of the agent to end; those still there.
+pub async fn wait_gone(session: u32, home: &std::path::Path, timeout: Duration) -> Vec<u32> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let left = agent_processes(session, home);
+        if left.is_empty() || Instant::now() >= deadline {
+            return left;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Polls the screen every 10 ms and remembers when it changed, until dropped.
+pub struct ScreenWatch {
+    changes: Arc<Mutex<Vec<Instant>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl ScreenWatch {
+    pub fn start(shim: &ShimHandle) -> Self {
+        let changes = Arc::new(Mutex::new(Vec::new()));
+        let shim = shim.clone();
+        let noted = Arc::clone(&changes);
+        let task = tokio::spawn(async move {
+            let mut last = String::new();
+            while let Ok(capture) = shim.capture(None).await {
+                if capture.content != last {
+                    noted.lock().unwrap().push(Instant::now());
+                    last = capture.content;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        });
+        Self { changes, task }
+    }
+
+    /// The last screen change at or before `at`.
+    pub fn last_change_before(&self, at: Instant) -> Option<Instant> {
+        let changes = self.changes.lock().unwrap();
+        changes.iter().rev().find(|t| **t <= at).copied()
+    }
+}
+
+impl Drop for ScreenWatch {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// `ps` lines (pid, parent, group, session, state, command) for `pids`.
+pub fn describe(pids: &[u32]) -> String {
+    if pids.is_empty() {
+        return String::new();
+    }
+    let list: Vec<String> = pids.iter().map(u32::to_string).collect();
+    std::process::Command::new("ps")
+        .args(["-o", "pid,ppid,pgid,sid,stat,args", "-p", &list.join(",")])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_else(|e| format!("ps failed: {e}"))
+}
+
+/// The message of a Gemini main turn: the last text part of its last user content (the first
+/// turn of a session also carries a `<session_context>` part before it).
+pub fn user_message(turn: &RequestRecord) -> Option<String> {
+    let content = turn.body["contents"]
+        .as_array()?
+        .iter()
+        .rev()
+        .find(|c| c["role"] == "user")?;
+    let parts = content["parts"].as_array()?;
+    parts
+        .iter()
+        .rev()
+        .find_map(|p| p["text"].as_str())
+        .map(str::to_owned)
+}
+
+/// Whether `pid` exists and is not a zombie.
+pub fn is_live(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let state = stat.rsplit_once(") ")?.1.chars().next()?;
+            Some(state != 'Z')
+        })
+        .unwrap_or(false)
+}
