@@ -1,8 +1,8 @@
 //! The real Codex CLI (0.169.0) under agentshim with the Codex driver, against the fake model
 //! server, inside a private loopback-only network namespace (`scripts/live-agents.sh`);
-//! elsewhere these tests skip loudly, or fail with `AGENTSHIM_LIVE=1`. Codex's config here
-//! does not set `disable_paste_burst`, so every submission proves that Enter submits exactly
-//! once without it.
+//! elsewhere these tests skip loudly, or fail with `AGENTSHIM_LIVE=1`. Codex runs with the
+//! built-in `codex` profile's arguments, and its config does not set `disable_paste_burst`,
+//! so every submission proves that Enter submits exactly once without it.
 //!
 //! Inline mode (`--no-alt-screen`, as the built-in `codex` profile runs it): Ready; a one-line
 //! message answered with exactly the scripted text; a slow answer that is Working throughout

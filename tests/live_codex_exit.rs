@@ -3,9 +3,10 @@
 //! model's runs (in Codex's sandbox, and for `Kill` also unsandboxed, in a session of its
 //! own), no process is left of the agent's session, none has its cwd or executable in the
 //! agent's HOME (Codex's helpers included), and no `codex app-server` daemon of that HOME
-//! lives (the config keeps it off; its pid files are checked anyway). A graceful `Shutdown`
-//! ends Codex through its own exit keys (Ctrl+D, after Ctrl+C when busy) with exit code 0, well
-//! before the SIGTERM step. Live only (`scripts/live-agents.sh`); skipped loudly elsewhere.
+//! lives (the profile's `--no-daemon` keeps it off, with a config that does not; its pid files
+//! are checked too). A graceful `Shutdown` ends Codex through its own exit keys (Ctrl+D, after
+//! Ctrl+C when busy) with exit code 0, well before the SIGTERM step. Live only
+//! (`scripts/live-agents.sh`); skipped loudly elsewhere.
 
 #[path = "support/fake_model/mod.rs"]
 mod fake_model;

@@ -99,10 +99,11 @@ impl Profiles {
             (AgentKind::Claude.name(), AgentKind::Claude, vec!["claude"]),
             // Inline mode: Codex's transcript scrolls into the terminal's scrollback (on the
             // alternate screen an answer longer than the screen would be cut to its last page).
+            // No shared `codex app-server` daemon: it would outlive the agent.
             (
                 AgentKind::Codex.name(),
                 AgentKind::Codex,
-                vec!["codex", "--no-alt-screen"],
+                vec!["codex", "--no-alt-screen", "--no-daemon"],
             ),
             (AgentKind::Gemini.name(), AgentKind::Gemini, vec!["gemini"]),
             // `kiro-cli` alone is short for `kiro-cli chat`; the subcommand is spelled out.

@@ -1,7 +1,9 @@
 //! Codex CLI 0.169.0 under agentshim, for the live Codex tests: a fake model server, a
-//! temporary HOME whose config does NOT set `disable_paste_burst` (a user's Codex does not
-//! have it, so Enter must submit exactly once without it), and a shim with the Codex driver
-//! whose environment is exactly the agent's (nothing else inherited).
+//! temporary HOME whose config sets neither `disable_paste_burst` nor `daemon_auto_start =
+//! false` (a user's Codex has neither: Enter must submit exactly once without the first, and
+//! the built-in profile's `--no-daemon` must keep the `codex app-server` daemon away without
+//! the second), and a shim with the Codex driver running Codex with the built-in `codex`
+//! profile's arguments, whose environment is exactly the agent's (nothing else inherited).
 //!
 //! [`Events`] reads the shim's events in order with generous timeouts (never fixed sleeps),
 //! keeping their log times for latency figures; [`leftover_processes`] tells what is still
@@ -25,11 +27,17 @@ use super::live_tmux;
 /// Longest wait for one event or one answer; a loaded 2-core machine stays well inside it.
 pub const LIVE_TIMEOUT: Duration = Duration::from_secs(90);
 
-/// The config line the tests take out.
-const PASTE_BURST_LINE: &str = "disable_paste_burst = true\n";
+/// The config lines the tests take out.
+const USER_UNLIKE_LINES: &[&str] = &[
+    "disable_paste_burst = true\n",
+    "daemon_auto_start = false\n",
+];
 
-/// How Codex draws: inline (`--no-alt-screen`, the built-in profile) or on the alternate
-/// screen (Codex's default).
+/// The profile flag that keeps Codex off the alternate screen.
+const INLINE_FLAG: &str = "--no-alt-screen";
+
+/// How Codex draws: inline (the built-in profile, `--no-alt-screen`) or on the alternate
+/// screen (Codex's default; the profile's other arguments still apply).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
     Inline,
@@ -37,21 +45,30 @@ pub enum Mode {
 }
 
 impl Mode {
+    /// The built-in `codex` profile's arguments, without `--no-alt-screen` for `AltScreen`.
     pub fn args(self) -> Vec<String> {
-        match self {
-            Mode::Inline => vec!["--no-alt-screen".to_owned()],
-            Mode::AltScreen => Vec::new(),
-        }
+        let profiles = agentshim::server::profiles::Profiles::builtin();
+        let profile = profiles.get("codex").expect("built-in codex profile");
+        assert_eq!(profile.command[0], "codex");
+        assert!(profile.command.iter().any(|a| a == INLINE_FLAG));
+        profile.command[1..]
+            .iter()
+            .filter(|a| self == Mode::Inline || *a != INLINE_FLAG)
+            .cloned()
+            .collect()
     }
 }
 
-/// Codex set up against `server`, with `disable_paste_burst` removed from its config.
+/// Codex set up against `server`, with the settings a user's config lacks taken out.
 pub fn agent(server: &FakeModelServer) -> LiveAgent {
     let agent = live_agents::codex(&server.openai_base_url());
     let path = agent.home_path().join(".codex/config.toml");
-    let config = std::fs::read_to_string(&path).expect("read codex config");
-    assert!(config.contains(PASTE_BURST_LINE), "config layout changed");
-    std::fs::write(&path, config.replace(PASTE_BURST_LINE, "")).expect("write codex config");
+    let mut config = std::fs::read_to_string(&path).expect("read codex config");
+    for line in USER_UNLIKE_LINES {
+        assert!(config.contains(line), "config layout changed: {line}");
+        config = config.replace(line, "");
+    }
+    std::fs::write(&path, config).expect("write codex config");
     agent
 }
 
