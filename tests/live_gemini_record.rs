@@ -1,0 +1,66 @@
+//! Records the Gemini CLI fixture of `tests/fixtures` (`gemini-session.cast`) with `agentshim
+//! record`, from the real Gemini CLI 0.61.0 (API-key auth) at 220×50 against the fake model
+//! server, driven by `gemini-session.steps`: Ready, a short two-line answer, then a slow
+//! three-line answer. `tests/replay_fixtures.rs` replays it through the Gemini driver. Opt-in,
+//! so normal live runs never rewrite fixtures:
+//!
+//! ```sh
+//! AGENTSHIM_RECORD=1 scripts/live-agents.sh -- record_gemini_fixtures
+//! ```
+
+#[path = "support/fake_model/mod.rs"]
+mod fake_model;
+#[path = "support/live_agents.rs"]
+mod live_agents;
+
+use std::time::Duration;
+
+use fake_model::{FakeModelServer, Reply};
+use live_agents::AgentCli;
+
+/// The scripted answers, in order (the fixture's expected responses are exactly these).
+const FIRST: &str = "Hello from the fake model ✓\nThis is the second line.";
+const SLOW: &str = "Slow line one: the fake model takes its time.\n\
+                    Slow line two has unicode: Grüße ✓ 世界.\n\
+                    Slow line three is the last line ✓";
+
+/// Records `tests/fixtures/NAME.cast` from `NAME.steps`. Gemini redraws its whole live region
+/// on every spinner frame, so the slow answer is kept short to keep the recording small.
+async fn record(name: &str) {
+    let server = FakeModelServer::start().await;
+    server.push(Reply::text(FIRST));
+    server.push(
+        Reply::text(SLOW)
+            .slow(Duration::from_secs(1), Duration::from_millis(150))
+            .words_per_chunk(3),
+    );
+    let agent = live_agents::gemini(&server.gemini_base_url());
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let status = tokio::process::Command::new(env!("CARGO_BIN_EXE_agentshim"))
+        .args(["record", "--rows", "50", "--cols", "220", "--title"])
+        .arg(format!("gemini {}, API key", live_agents::GEMINI_VERSION))
+        .arg("--out")
+        .arg(fixtures.join(format!("{name}.cast")))
+        .arg("--script")
+        .arg(fixtures.join(format!("{name}.steps")))
+        .arg("--cwd")
+        .arg(&agent.cwd)
+        .arg("--")
+        .arg(&agent.program)
+        .env_clear()
+        .envs(agent.env.iter().map(|(k, v)| (k, v)))
+        .status()
+        .await
+        .expect("run agentshim record");
+    assert!(status.success(), "{name}: {status}\n{}", server.summary());
+}
+
+#[tokio::test]
+async fn record_gemini_fixtures() {
+    if std::env::var_os("AGENTSHIM_RECORD").is_none()
+        || !live_agents::live_gate("record_gemini_fixtures", &[AgentCli::Gemini])
+    {
+        return;
+    }
+    record("gemini-session").await;
+}
