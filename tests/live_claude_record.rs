@@ -12,8 +12,12 @@
 mod fake_model;
 #[path = "support/live_agents.rs"]
 mod live_agents;
+#[path = "support/record_fixture.rs"]
+mod record_fixture;
 
 use std::time::Duration;
+
+use record_fixture::record_fixture;
 
 use fake_model::{FakeModelServer, Reply};
 use live_agents::{AgentCli, ClaudeAuth};
@@ -34,23 +38,13 @@ async fn record(name: &str) {
             .words_per_chunk(2),
     );
     let agent = live_agents::claude(&server.anthropic_base_url(), ClaudeAuth::ApiKey);
-    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let status = tokio::process::Command::new(env!("CARGO_BIN_EXE_agentshim"))
-        .args(["record", "--rows", "50", "--cols", "220", "--title"])
-        .arg(format!("claude {}, API key", live_agents::CLAUDE_VERSION))
-        .arg("--out")
-        .arg(fixtures.join(format!("{name}.cast")))
-        .arg("--script")
-        .arg(fixtures.join(format!("{name}.steps")))
-        .arg("--cwd")
-        .arg(&agent.cwd)
-        .arg("--")
-        .arg(&agent.program)
-        .env_clear()
-        .envs(agent.env.iter().map(|(k, v)| (k, v)))
-        .status()
-        .await
-        .expect("run agentshim record");
+    let status = record_fixture(
+        name,
+        &format!("claude {}, API key", live_agents::CLAUDE_VERSION),
+        &agent,
+        &[],
+    )
+    .await;
     assert!(status.success(), "{name}: {status}\n{}", server.summary());
 }
 

@@ -16,8 +16,12 @@ mod live_agents;
 mod live_codex;
 #[path = "support/live_tmux.rs"]
 mod live_tmux;
+#[path = "support/record_fixture.rs"]
+mod record_fixture;
 
 use std::time::Duration;
+
+use record_fixture::record_fixture;
 
 use fake_model::{ErrorKind, FakeModelServer, Reply};
 use live_codex::Mode;
@@ -38,24 +42,13 @@ async fn record(name: &str, mode: Mode) {
     server.push(Reply::text("Tool done ✓"));
     server.push(Reply::error(ErrorKind::ContextTooLong).forever());
     let agent = live_codex::agent(&server);
-    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let status = tokio::process::Command::new(env!("CARGO_BIN_EXE_agentshim"))
-        .args(["record", "--rows", "50", "--cols", "220", "--title"])
-        .arg(format!("codex 0.169.0, {mode:?}"))
-        .arg("--out")
-        .arg(fixtures.join(format!("{name}.cast")))
-        .arg("--script")
-        .arg(fixtures.join(format!("{name}.steps")))
-        .arg("--cwd")
-        .arg(&agent.cwd)
-        .arg("--")
-        .arg(&agent.program)
-        .args(mode.args())
-        .env_clear()
-        .envs(agent.env.iter().map(|(k, v)| (k, v)))
-        .status()
-        .await
-        .expect("run agentshim record");
+    let status = record_fixture(
+        name,
+        &format!("codex 0.169.0, {mode:?}"),
+        &agent,
+        &mode.args(),
+    )
+    .await;
     assert!(status.success(), "{name}: {status}\n{}", server.summary());
 }
 
