@@ -1,7 +1,8 @@
 //! `agentshim shim`: one agent, served over the framed-JSON protocol, either on an inherited
 //! socket (`--fd N`, the way a parent daemon hands its child a socketpair end) or on a Unix
-//! socket it listens on (`--socket PATH`, one client at a time; a client that reconnects
-//! continues with the same agent and receives the events it missed).
+//! socket it listens on (`--socket PATH`, one client at a time: another one waits until the
+//! current one leaves; a client that reconnects continues with the same agent and receives the
+//! events it missed).
 //!
 //! With `--fd`, the agent is shut down (reason `daemon_stop`) when the client goes away. With
 //! `--socket`, the shim exits once the agent is dead and a client has received its `Died`
@@ -17,7 +18,7 @@ use nix::fcntl::{FcntlArg, FdFlag, fcntl};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::signal::unix::{SignalKind, signal};
 
-use crate::frontend::{ConnectionEnd, serve_connection};
+use crate::frontend::serve_connection;
 use crate::protocol::{Event, ShutdownReason};
 use crate::shim::events::LogItem;
 use crate::shim::{AgentKind, ShimHandle, ShimSpec};
@@ -146,8 +147,17 @@ async fn accept_clients(listener: &UnixListener, handle: &ShimHandle) -> anyhow:
         tokio::select! {
             accepted = listener.accept() => {
                 let (stream, _) = accepted.context("accept failed")?;
-                let end = serve_one(stream, listener, handle, &mut delivered_seq).await;
-                tracing::info!(?end, "client disconnected");
+                // Served to its end before the next accept: a client connecting meanwhile waits
+                // in the listen backlog, so a quick reconnect is never refused.
+                tokio::select! {
+                    end = serve_connection(stream, handle, &mut delivered_seq) => {
+                        tracing::info!(?end, "client disconnected");
+                    }
+                    () = &mut stop => {
+                        handle.shutdown(STOP_TIMEOUT, ShutdownReason::DaemonStop).await?;
+                        return Ok(());
+                    }
+                }
             }
             item = death.next(), if died_seq.is_none() => match item {
                 Some(LogItem::Event(envelope)) if matches!(envelope.event, Event::Died { .. }) => {
@@ -162,36 +172,6 @@ async fn accept_clients(listener: &UnixListener, handle: &ShimHandle) -> anyhow:
             }
         }
     }
-}
-
-/// Serves one client; clients that connect meanwhile are told the shim is busy.
-async fn serve_one(
-    stream: UnixStream,
-    listener: &UnixListener,
-    handle: &ShimHandle,
-    delivered_seq: &mut u64,
-) -> ConnectionEnd {
-    let serving = serve_connection(stream, handle, delivered_seq);
-    tokio::pin!(serving);
-    loop {
-        tokio::select! {
-            end = &mut serving => return end,
-            Ok((extra, _)) = listener.accept() => refuse_busy(extra).await,
-        }
-    }
-}
-
-async fn refuse_busy(stream: UnixStream) {
-    use futures_util::SinkExt;
-    let mut frames = tokio_util::codec::FramedWrite::new(
-        stream,
-        crate::protocol::codec::JsonFrameCodec::<()>::new(),
-    );
-    let busy = Event::Error {
-        command: "connect".to_owned(),
-        reason: "another client is connected to this shim; one client at a time".to_owned(),
-    };
-    let _ = frames.send(&busy).await;
 }
 
 /// Resolves on SIGINT or SIGTERM.
