@@ -181,5 +181,14 @@ pub async fn apply(handle: &ShimHandle, command: Command) -> Vec<Event> {
             Ok(()) => vec![Event::Pong],
             Err(e) => error(e.to_string()),
         },
+        // The outcome shows in the events (StateChanged, then the turn's Completion).
+        Command::Answer { option } => match handle.answer(option).await {
+            Ok(_) => Vec::new(),
+            Err(e) => error(e.to_string()),
+        },
+        Command::SendKeys { keys } => match handle.send_keys(keys).await {
+            Ok(()) => Vec::new(),
+            Err(e) => error(e.to_string()),
+        },
     }
 }

@@ -94,24 +94,52 @@ async fn a_context_window_error_ends_the_turn_as_context_exhausted() {
 }
 
 #[tokio::test]
-async fn a_startup_dialog_is_reported_and_never_answered() {
+async fn a_startup_dialog_is_asked_and_waits_for_its_answer() {
     let fake = FakeAgent::new("kiro", json!({"dialog": true}));
     let shim = agentshim::shim::spawn(fake.spec("kiro-dialog")).expect("spawn");
     let mut events = EventReader::new(&shim);
-    let warning = events
-        .wait_for("dialog warning", |e| matches!(e, Event::Warning { .. }))
+    let asked = events
+        .wait_for("InputRequested", |e| {
+            matches!(e, Event::InputRequested { .. })
+        })
         .await;
-    let Event::Warning { message, .. } = warning else {
+    let Event::InputRequested { prompt, options } = asked else {
         unreachable!()
     };
-    assert!(
-        message.contains("Trust all tools for this session?"),
-        "{message}"
-    );
-    // Still waiting on the dialog: not ready, and agentshim typed nothing into it.
+    assert_eq!(prompt, "Trust all tools for this session?");
+    assert_eq!(options, ["Yes, I accept", "No, exit"]);
+    // Waiting on the dialog: not ready, and agentshim typed nothing into it.
     let screen = shim.capture(None).await.unwrap().content;
     assert!(screen.contains("❯ Yes, I accept"), "{screen}");
-    assert_eq!(shim.state().await.unwrap().state, ShimState::Starting);
+    assert_eq!(shim.state().await.unwrap().state, ShimState::AwaitingInput);
     assert_eq!(events.count_seen(|e| matches!(e, Event::Ready)), 0);
+    // A message waits in the queue instead of being typed into the menu.
+    let queued = shim
+        .send_message("test", "after the dialog", None)
+        .await
+        .unwrap();
+    assert!(queued.queued);
+    let wrong = shim.answer(3).await.unwrap_err();
+    assert!(matches!(wrong, ShimError::InvalidArgument(_)), "{wrong:?}");
+    assert!(wrong.to_string().contains("pick 1 to 2"), "{wrong}");
+    assert_eq!(shim.answer(1).await.unwrap(), "Yes, I accept");
+    events
+        .wait_for("Ready", |e| matches!(e, Event::Ready))
+        .await;
+    let done = events
+        .wait_for(
+            "the queued message answered",
+            |e| matches!(e, Event::Completion { message_id: Some(id), .. } if *id == queued.id),
+        )
+        .await;
+    let Event::Completion { response, .. } = done else {
+        unreachable!()
+    };
+    assert!(response.contains("after the dialog"), "{response}");
+    let none_open = shim.answer(1).await.unwrap_err();
+    assert!(
+        matches!(none_open, ShimError::Unavailable { .. }),
+        "{none_open:?}"
+    );
     shim.kill().await.unwrap();
 }

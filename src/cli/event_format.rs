@@ -40,6 +40,11 @@ fn event_parts(event: Option<&Event>) -> (&'static str, Value) {
             "Died",
             json!({"exit_code": e.exit_code, "last_lines": e.last_lines}),
         ),
+        Event::InputRequested(e) => (
+            "InputRequested",
+            json!({"prompt": e.prompt, "options": e.options}),
+        ),
+        Event::QuotaResumed(e) => ("QuotaResumed", json!({"held_messages": e.held_messages})),
         Event::ContextExhausted(e) => (
             "ContextExhausted",
             json!({"message": e.message, "last_lines": e.last_lines}),
@@ -136,10 +141,24 @@ pub fn event_text(envelope: &EventEnvelope) -> String {
         Some(Event::MessageDelivered(e)) => (e.id.clone(), None),
         Some(Event::Completion(e)) => {
             let answering = e.message_id.as_deref().unwrap_or("(no message)");
-            (answering.to_owned(), Some(e.response.as_str()))
+            (answering.to_owned(), Some(e.response.clone()))
         }
         Some(Event::Died(e)) => (exit_text(e.exit_code), None),
         Some(Event::ContextExhausted(e)) => (e.message.clone(), None),
+        Some(Event::InputRequested(e)) => {
+            let options: Vec<String> = (1..)
+                .zip(&e.options)
+                .map(|(n, option)| format!("{n}. {option}"))
+                .collect();
+            (
+                String::new(),
+                Some(format!("{}\n{}", e.prompt, options.join("\n"))),
+            )
+        }
+        Some(Event::QuotaResumed(e)) => (
+            format!("delivering {} held message(s)", e.held_messages),
+            None,
+        ),
         Some(Event::ContextWarning(e)) => (
             format!(
                 "context {}% used ({} of {} tokens)",
@@ -157,7 +176,7 @@ pub fn event_text(envelope: &EventEnvelope) -> String {
                 "{}x{}, cursor at {},{}",
                 e.rows, e.cols, e.cursor_row, e.cursor_col
             ),
-            Some(e.content.as_str()),
+            Some(e.content.clone()),
         ),
         Some(Event::State(e)) => (
             format!("{} for {}s", state_name(e.state), e.since_secs),

@@ -37,12 +37,10 @@ pub fn print_text(text: &str) -> std::io::Result<()> {
 /// The snake_case name of a wire state value (`unknown(N)` for values this build lacks).
 pub fn state_name(value: i32) -> String {
     match ShimState::try_from(value) {
-        Ok(ShimState::Unspecified) => "unspecified".to_owned(),
-        Ok(ShimState::Starting) => "starting".to_owned(),
-        Ok(ShimState::Idle) => "idle".to_owned(),
-        Ok(ShimState::Working) => "working".to_owned(),
-        Ok(ShimState::Dead) => "dead".to_owned(),
-        Ok(ShimState::ContextExhausted) => "context_exhausted".to_owned(),
+        Ok(state) => state
+            .as_str_name()
+            .trim_start_matches("SHIM_STATE_")
+            .to_lowercase(),
         Err(_) => format!("unknown({value})"),
     }
 }

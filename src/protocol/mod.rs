@@ -38,6 +38,16 @@ pub enum Command {
     },
     Kill,
     Ping,
+    /// Picks choice `option` (1-based) of the question the agent is asking
+    /// (`Event::InputRequested`), the way its CLI expects. Not part of the seed contract.
+    Answer {
+        option: u32,
+    },
+    /// Types raw input: text, with named keys such as `<Enter>`, `<Esc>`, `<Up>`, `<C-c>`
+    /// (`<lt>` is a literal `<`). Not part of the seed contract.
+    SendKeys {
+        keys: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -147,6 +157,18 @@ pub enum Event {
         command: String,
         reason: String,
     },
+    /// The agent asks a question and waits (a permission prompt, a menu): the question as
+    /// shown and its choices in order, without their numbering. Answer with
+    /// `Command::Answer`. Not part of the seed contract.
+    InputRequested {
+        prompt: String,
+        options: Vec<String>,
+    },
+    /// The usage limit reported by `QuotaBlocked` is over: `held_messages` messages kept while
+    /// blocked are delivered now, in order. Not part of the seed contract.
+    QuotaResumed {
+        held_messages: u32,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -157,6 +179,9 @@ pub enum ShimState {
     Working,
     Dead,
     ContextExhausted,
+    /// Waiting for an answer to a question or menu (`Event::InputRequested`). Not part of the
+    /// seed contract.
+    AwaitingInput,
 }
 
 impl std::fmt::Display for ShimState {
@@ -167,6 +192,7 @@ impl std::fmt::Display for ShimState {
             Self::Working => write!(f, "working"),
             Self::Dead => write!(f, "dead"),
             Self::ContextExhausted => write!(f, "context_exhausted"),
+            Self::AwaitingInput => write!(f, "awaiting_input"),
         }
     }
 }
@@ -252,6 +278,8 @@ impl Command {
             Self::Shutdown { .. } => "Shutdown",
             Self::Kill => "Kill",
             Self::Ping => "Ping",
+            Self::Answer { .. } => "Answer",
+            Self::SendKeys { .. } => "SendKeys",
         }
     }
 }
@@ -276,6 +304,8 @@ impl Event {
             Self::Warning { .. } => "Warning",
             Self::DeliveryFailed { .. } => "DeliveryFailed",
             Self::Error { .. } => "Error",
+            Self::InputRequested { .. } => "InputRequested",
+            Self::QuotaResumed { .. } => "QuotaResumed",
         }
     }
 }

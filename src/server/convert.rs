@@ -41,6 +41,7 @@ pub fn state_to_proto(state: ShimState) -> rpc::ShimState {
         ShimState::Working => rpc::ShimState::Working,
         ShimState::Dead => rpc::ShimState::Dead,
         ShimState::ContextExhausted => rpc::ShimState::ContextExhausted,
+        ShimState::AwaitingInput => rpc::ShimState::AwaitingInput,
     }
 }
 
@@ -182,6 +183,12 @@ pub fn event_to_proto(event: Event) -> Pb {
             rows: 0,
             cols: 0,
         }),
+        Event::InputRequested { prompt, options } => {
+            Pb::InputRequested(rpc::InputRequested { prompt, options })
+        }
+        Event::QuotaResumed { held_messages } => {
+            Pb::QuotaResumed(rpc::QuotaResumed { held_messages })
+        }
         Event::State { state, since_secs } => Pb::State(rpc::State {
             state: state_to_proto(state).into(),
             since_secs,

@@ -201,6 +201,32 @@ impl AgentShim for AgentShimService {
         Ok(Response::new(rpc::ResizeResponse {}))
     }
 
+    async fn answer(
+        &self,
+        request: Request<rpc::AnswerRequest>,
+    ) -> Result<Response<rpc::AnswerResponse>, Status> {
+        let request = request.into_inner();
+        let handle = self.handle(&request.shim_id)?;
+        let chosen = handle
+            .answer(request.option)
+            .await
+            .map_err(ServiceError::from)?;
+        Ok(Response::new(rpc::AnswerResponse { chosen }))
+    }
+
+    async fn send_keys(
+        &self,
+        request: Request<rpc::SendKeysRequest>,
+    ) -> Result<Response<rpc::SendKeysResponse>, Status> {
+        let request = request.into_inner();
+        let handle = self.handle(&request.shim_id)?;
+        handle
+            .send_keys(request.keys)
+            .await
+            .map_err(ServiceError::from)?;
+        Ok(Response::new(rpc::SendKeysResponse {}))
+    }
+
     async fn shutdown(
         &self,
         request: Request<rpc::ShutdownRequest>,

@@ -14,12 +14,13 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use super::ShimError;
-use super::classifier::AgentDriver;
+use super::classifier::{AgentDriver, InputPrompt};
 use super::config::Timing;
 use super::delivery::Delivery;
 use super::events::EventLog;
 use super::handle::{OutgoingMessage, Request, ShimStatus, StateReport};
 use super::process::{AgentProcess, pty_io_error};
+use super::questions::Answered;
 use super::screen::{SUMMARY_LINES, Screen};
 use super::shutdown::{Exit, KILLED, ShutdownPlan};
 use super::state::{StateInput, StateMachine};
@@ -42,8 +43,10 @@ pub(super) struct ShimActor {
     pub(super) turn: Option<Turn>,
     /// Where the agent was last seen at its prompt.
     pub(super) prompt_mark: PromptMark,
-    /// The dialog the agent was last seen blocked on (reported once per dialog).
-    pub(super) blocked_by: Option<String>,
+    /// The question the agent waits on (state `AwaitingInput`).
+    pub(super) question: Option<InputPrompt>,
+    /// The question answered last, while its answer is being drawn.
+    pub(super) answered: Option<Answered>,
     /// Bytes waiting to be written to the PTY.
     pub(super) outbox: Vec<u8>,
     started: Instant,
@@ -85,7 +88,8 @@ impl ShimActor {
             delivery: None,
             turn: None,
             prompt_mark: PromptMark::default(),
-            blocked_by: None,
+            question: None,
+            answered: None,
             outbox: Vec::new(),
             started: now,
             last_event_seq: 0,
@@ -221,6 +225,12 @@ impl ShimActor {
             Request::Ping { reply } => {
                 let _ = reply.send(Ok(()));
             }
+            Request::Answer { option, reply } => {
+                let _ = reply.send(self.answer(option, Instant::now()));
+            }
+            Request::SendKeys { keys, reply } => {
+                let _ = reply.send(self.send_keys(&keys));
+            }
         }
     }
 
@@ -283,6 +293,7 @@ impl ShimActor {
         [
             self.settle_at,
             self.delivery_deadline(),
+            self.answer_deadline(),
             (state == ShimState::Working && !self.stale_warned)
                 .then(|| self.last_output + timing.stale_after),
             (state == ShimState::Starting && !self.ready_warned)
@@ -308,6 +319,7 @@ impl ShimActor {
             self.on_settled(now);
         }
         self.on_delivery_deadline(now);
+        self.on_answer_deadline(now);
         let state = self.state();
         if state == ShimState::Working
             && !self.stale_warned

@@ -229,13 +229,15 @@ impl ShimActor {
             turn: self.turn.as_ref().map(|turn| turn.view(&turn_lines)),
             quiet_for: now.duration_since(self.last_output),
         });
-        if !matches!(verdict, Verdict::Blocked { .. }) {
-            self.blocked_by = None;
+        if !matches!(verdict, Verdict::AwaitingInput(_)) {
+            self.no_question_shown();
         }
         let was = self.state();
         match verdict {
             Verdict::Idle => {
-                if self.transition(StateInput::SawIdle, None) && was == ShimState::Working {
+                if self.transition(StateInput::SawIdle, None)
+                    && matches!(was, ShimState::Working | ShimState::AwaitingInput)
+                {
                     self.complete_turn(&snapshot);
                 }
                 self.prompt_mark = PromptMark {
@@ -245,7 +247,7 @@ impl ShimActor {
                 self.deliver_next(now);
             }
             Verdict::Working => {
-                if self.transition(StateInput::SawWorking, None) {
+                if self.transition(StateInput::SawWorking, None) && was == ShimState::Idle {
                     // The agent got busy without a message of ours (typed by a person, or a
                     // job of its own): its output since the last prompt is the turn.
                     self.turn = Some(Turn::unprompted(&self.prompt_mark));
@@ -261,17 +263,7 @@ impl ShimActor {
                     self.fail_pending("the agent's context window is full");
                 }
             }
-            Verdict::Blocked { dialog } => {
-                if self.blocked_by.as_ref() != Some(&dialog) {
-                    self.emit(Event::Warning {
-                        message: format!(
-                            "the agent shows a dialog that needs a decision: {dialog}"
-                        ),
-                        idle_secs: None,
-                    });
-                    self.blocked_by = Some(dialog);
-                }
-            }
+            Verdict::AwaitingInput(question) => self.question_shown(question, now),
         }
     }
 
@@ -297,9 +289,15 @@ impl ShimActor {
         self.emit(self.session_stats());
     }
 
-    /// Idle, nothing in flight, no dialog open (text typed into a menu would pick options).
+    /// Idle and nothing in flight (text typed into a menu would pick options: a question
+    /// makes the state `AwaitingInput`).
     fn ready_for_delivery(&self) -> bool {
-        self.state() == ShimState::Idle && self.delivery.is_none() && self.blocked_by.is_none()
+        self.state() == ShimState::Idle && !self.delivery_in_flight()
+    }
+
+    /// A message is being typed or submitted.
+    pub(super) fn delivery_in_flight(&self) -> bool {
+        self.delivery.is_some()
     }
 
     fn deliver_next(&mut self, now: Instant) {

@@ -81,6 +81,15 @@ pub(super) enum Request {
     Ping {
         reply: Reply<()>,
     },
+    /// Replies with the text of the option picked.
+    Answer {
+        option: u32,
+        reply: Reply<String>,
+    },
+    SendKeys {
+        keys: String,
+        reply: Reply<()>,
+    },
 }
 
 /// A cloneable handle to one shim.
@@ -202,6 +211,18 @@ impl ShimHandle {
     /// SIGKILLs the agent's whole session; returns its exit code.
     pub async fn kill(&self) -> Result<Option<i32>, ShimError> {
         self.call(|reply| Request::Kill { reply }).await
+    }
+
+    /// Picks `option` (1-based) of the question the agent waits on (`InputRequested`), the
+    /// way its CLI expects; returns the option's text.
+    pub async fn answer(&self, option: u32) -> Result<String, ShimError> {
+        self.call(|reply| Request::Answer { option, reply }).await
+    }
+
+    /// Types raw input: text with named keys such as `<Enter>`, `<Esc>`, `<Up>`, `<C-c>`.
+    pub async fn send_keys(&self, keys: impl Into<String>) -> Result<(), ShimError> {
+        let keys = keys.into();
+        self.call(|reply| Request::SendKeys { keys, reply }).await
     }
 
     /// Succeeds when the actor answers (proves it is alive and not stuck).

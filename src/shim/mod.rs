@@ -14,6 +14,7 @@ pub mod events;
 mod handle;
 pub mod inject;
 pub mod process;
+mod questions;
 pub mod screen;
 mod shutdown;
 pub mod state;

@@ -125,6 +125,12 @@ impl Screen {
         self.parser.screen().bracketed_paste()
     }
 
+    /// Whether the application asked for application cursor keys (DECCKM): arrow keys are
+    /// then sent as `ESC O A` rather than `ESC [ A`.
+    pub fn application_cursor(&self) -> bool {
+        self.parser.screen().application_cursor()
+    }
+
     pub fn snapshot(&self) -> ScreenSnapshot {
         let screen = self.parser.screen();
         let (_, cols) = self.size();

@@ -16,6 +16,10 @@ pub enum StateInput {
     SawWorking,
     /// The classifier saw the turn end in the agent's context-limit message.
     SawContextExhausted,
+    /// The classifier saw the agent wait for an answer to a question or menu.
+    SawAwaitingInput,
+    /// The question was answered.
+    Answered,
     /// A message was accepted by the agent.
     Delivered,
     /// The agent process exited.
@@ -40,6 +44,14 @@ pub fn next_state(state: ShimState, input: StateInput) -> Option<ShimState> {
         (_, Exited) => Dead,
         (ContextExhausted, _) => return None,
         (_, SawContextExhausted) => ContextExhausted,
+        (AwaitingInput, SawAwaitingInput | Delivered) => return None,
+        (_, SawAwaitingInput) => AwaitingInput,
+        // The answer is being worked on; the classifier says what comes next.
+        (AwaitingInput, Answered) => Working,
+        (_, Answered) => return None,
+        // The dialog closed without an answer of ours (a person, or the agent itself).
+        (AwaitingInput, SawIdle) => Idle,
+        (AwaitingInput, SawWorking) => Working,
         (Starting, SawIdle) => Idle,
         // Not at a prompt yet: still starting, whatever the agent draws.
         (Starting, SawWorking) => return None,
@@ -130,11 +142,43 @@ mod tests {
     }
 
     #[test]
+    fn a_question_waits_for_its_answer() {
+        for state in [Starting, Idle, Working] {
+            assert_eq!(next_state(state, SawAwaitingInput), Some(AwaitingInput));
+            assert_eq!(next_state(state, Answered), None);
+        }
+        assert_eq!(next_state(AwaitingInput, SawAwaitingInput), None);
+        assert_eq!(next_state(AwaitingInput, Delivered), None);
+        assert_eq!(next_state(AwaitingInput, Answered), Some(Working));
+        assert_eq!(next_state(AwaitingInput, SawIdle), Some(Idle));
+        assert_eq!(next_state(AwaitingInput, SawWorking), Some(Working));
+        assert_eq!(
+            next_state(AwaitingInput, SawContextExhausted),
+            Some(ContextExhausted)
+        );
+        assert_eq!(next_state(ContextExhausted, SawAwaitingInput), None);
+        // A startup dialog answered: the first prompt after it is still the first Ready.
+        let now = Instant::now();
+        let mut machine = StateMachine::new(now);
+        machine.apply(SawAwaitingInput, now).unwrap();
+        machine.apply(Answered, now).unwrap();
+        assert!(machine.apply(SawIdle, now).unwrap().first_ready);
+    }
+
+    #[test]
     fn every_state_dies_on_exit_and_dead_is_final() {
-        for state in [Starting, Idle, Working, ContextExhausted] {
+        for state in [Starting, Idle, Working, ContextExhausted, AwaitingInput] {
             assert_eq!(next_state(state, Exited), Some(Dead));
         }
-        for input in [SawIdle, SawWorking, SawContextExhausted, Delivered, Exited] {
+        for input in [
+            SawIdle,
+            SawWorking,
+            SawContextExhausted,
+            SawAwaitingInput,
+            Answered,
+            Delivered,
+            Exited,
+        ] {
             assert_eq!(next_state(Dead, input), None);
         }
     }

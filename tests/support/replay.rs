@@ -77,7 +77,7 @@ fn verdict_name(verdict: &Verdict) -> String {
         Verdict::Idle => "idle".into(),
         Verdict::Working => "working".into(),
         Verdict::ContextExhausted { message } => format!("context_exhausted({message})"),
-        Verdict::Blocked { dialog } => format!("blocked({dialog})"),
+        Verdict::AwaitingInput(question) => format!("awaiting_input({})", question.prompt),
     }
 }
 
@@ -257,7 +257,7 @@ impl Replayer {
         match verdict {
             Verdict::Idle => {
                 if self.apply(StateInput::SawIdle)
-                    && was == ShimState::Working
+                    && matches!(was, ShimState::Working | ShimState::AwaitingInput)
                     && let Some(turn) = self.turn.take()
                 {
                     let lines = turn.lines(&mut self.screen, false);
@@ -269,7 +269,7 @@ impl Replayer {
                 self.prompt_mark = (self.turn_start(&snapshot), text);
             }
             Verdict::Working => {
-                if self.apply(StateInput::SawWorking) {
+                if self.apply(StateInput::SawWorking) && was == ShimState::Idle {
                     let (row, text) = self.prompt_mark.clone();
                     self.turn = Some(Turn::new(None, row, row, text));
                 }
@@ -279,7 +279,9 @@ impl Replayer {
                     self.turn = None;
                 }
             }
-            Verdict::Blocked { .. } => {}
+            Verdict::AwaitingInput(_) => {
+                self.apply(StateInput::SawAwaitingInput);
+            }
         }
     }
 }

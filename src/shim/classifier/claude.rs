@@ -5,8 +5,9 @@
 //!   `❯` line), no spinner runs above it and the footer does not offer `esc to interrupt`.
 //! - Working: a spinner above the input box or `esc to interrupt` in the footer, text in the
 //!   input box, or no input box at all (starting up, redrawing).
-//! - Blocked: a dialog in place of the input box (workspace trust, API key approval,
-//!   onboarding, permission prompts, other menus). It is reported, never answered.
+//! - AwaitingInput: a dialog in place of the input box (workspace trust, API key approval,
+//!   onboarding, permission prompts, the usage-limit menu): its question and numbered options.
+//!   It is reported, never answered by itself; an answer is the option's digit.
 //! - ContextExhausted: the turn is over and its last line is Claude's context-limit message
 //!   (`⎿  Context limit reached · /compact or /clear to continue`, or `⎿  Prompt is too long …`
 //!   when not even the first message fits), judged only below the echo of the current message.
@@ -67,7 +68,7 @@ impl AgentDriver for ClaudeDriver {
             .turn
             .map_or(observation.screen.lines.as_slice(), |turn| turn.lines);
         match Bottom::read(lines) {
-            Bottom::Dialog(dialog) => Verdict::Blocked { dialog },
+            Bottom::Dialog(prompt) => Verdict::AwaitingInput(prompt),
             Bottom::Nothing => Verdict::Working,
             Bottom::Input { busy: true, .. } => Verdict::Working,
             Bottom::Input { empty, hint, .. } if empty || hint => {

@@ -15,13 +15,14 @@
 //! A turn starts at the top of the screen (`turn_start_row`), because Codex prints the echo
 //! and the answer above the input box, where the message was typed; the driver finds the
 //! current turn as the lines after the last echo. Startup dialogs (folder trust, sign-in,
-//! model migration) and approval prompts are reported as blocking dialogs. Enter right after
+//! model migration) and approval prompts are questions with numbered options (AwaitingInput). Enter right after
 //! typed (not pasted) text is taken as a newline by Codex's paste-burst detection, so the
 //! submit key waits [`SUBMIT_PAUSE`], and a message counts as accepted only once the input
 //! box is empty again.
 
 use std::time::Duration;
 
+use super::menu::{InputPrompt, is_option_line, numbered_menu};
 use super::{AgentDriver, Observation, TurnView, Verdict};
 use crate::protocol::ShimState;
 use crate::shim::screen::ScreenSnapshot;
@@ -149,59 +150,41 @@ fn turn_end(turn: &[String]) -> Option<(usize, TurnEnd)> {
     found
 }
 
-/// A dialog that needs a human decision, described by its question; judged from the hint
-/// line at the bottom of the screen.
-fn dialog_on(lines: &[String]) -> Option<String> {
-    let bottom: Vec<&str> = lines
+/// Key hints at the bottom of Codex's dialogs (approval, folder trust, model migration,
+/// sign-in): chrome, not part of the question.
+const DIALOG_HINTS: &[&str] = &[
+    "Press enter to confirm or esc to cancel",
+    "enter continue · esc back",
+    "enter/esc confirm",
+    "Press enter to continue",
+];
+
+/// A dialog that needs a human decision, known by the key hint among the bottom lines: its
+/// question (the lines since the transcript above it) and its numbered options.
+fn dialog_on(lines: &[String]) -> Option<InputPrompt> {
+    let hint_at = |line: &str| DIALOG_HINTS.iter().any(|hint| line.contains(hint));
+    let bottom = lines
         .iter()
+        .enumerate()
         .rev()
-        .map(|l| l.trim())
-        .filter(|l| !l.is_empty())
-        .take(6)
-        .collect();
-    let hint = |text: &str| bottom.iter().any(|l| l.contains(text));
-    let line_with = |text: &str| {
-        lines
-            .iter()
-            .rev()
-            .map(|l| l.trim())
-            .find(|l| l.contains(text))
-    };
-    if hint("Press enter to confirm or esc to cancel") {
-        let question = lines
-            .iter()
-            .rev()
-            .map(|l| l.trim())
-            .find(|l| l.ends_with('?') && !l.starts_with("$ "))
-            .unwrap_or("a request");
-        let command = lines
-            .iter()
-            .rev()
-            .map(|l| l.trim())
-            .find(|l| l.starts_with("$ "));
-        return Some(match command {
-            Some(command) => format!("approval: {question} {command}"),
-            None => format!("approval: {question}"),
-        });
-    }
-    if hint("enter continue · esc back") && line_with("Trust this folder?").is_some() {
-        return Some("folder trust: Trust this folder? (1. Trust and continue)".to_owned());
-    }
-    if hint("enter/esc confirm") && line_with("Try new model").is_some() {
-        let title = lines.iter().map(|l| l.trim()).find(|l| !l.is_empty());
-        return Some(format!("model migration: {}", title.unwrap_or("new model")));
-    }
-    if hint("Press enter to continue") && line_with("Sign in with ChatGPT").is_some() {
-        return Some("sign-in: Welcome to Codex (no API key or model provider set up)".to_owned());
-    }
-    None
+        .filter(|(_, l)| !l.trim().is_empty())
+        .take(6);
+    let hint = bottom.filter(|(_, l)| hint_at(l)).map(|(i, _)| i).last()?;
+    // The dialog is indented; the transcript's last column-0 line (an echo, a `• Running …`
+    // cell) ends above it. Options may sit at column 0 (`› 1. Yes`).
+    let start = lines[..hint]
+        .iter()
+        .rposition(|l| !l.starts_with(' ') && !l.trim().is_empty() && !is_option_line(l))
+        .map_or(0, |i| i + 1);
+    let region: Vec<&str> = lines[start..=hint].iter().map(String::as_str).collect();
+    numbered_menu(&region, |line| !hint_at(line))
 }
 
 impl AgentDriver for CodexDriver {
     fn classify(&self, observation: &Observation<'_>) -> Verdict {
         let screen = &observation.screen.lines;
-        if let Some(dialog) = dialog_on(screen) {
-            return Verdict::Blocked { dialog };
+        if let Some(prompt) = dialog_on(screen) {
+            return Verdict::AwaitingInput(prompt);
         }
         let lines = observation.turn.map_or(&screen[..], |turn| turn.lines);
         let Some(layout) = Layout::of(lines) else {

@@ -18,21 +18,18 @@
 //! and the whole answer; the answer is what follows the echo up to the live region, without
 //! the reply glyph, with Gemini's own line wrapping undone.
 
+use super::menu::{InputPrompt, numbered_menu};
 use super::{AgentDriver, Observation, TurnView, Verdict};
 use crate::protocol::ShimState;
 use crate::shim::screen::ScreenSnapshot;
 
-/// Screen text of dialogs that need a human decision, and how they are reported.
-const DIALOGS: &[(&str, &str)] = &[
-    (
-        "Do you trust the files in this folder?",
-        "folder trust: Do you trust the files in this folder?",
-    ),
-    (
-        "How would you like to authenticate",
-        "authentication: How would you like to authenticate for this project?",
-    ),
-    ("Allow execution of", "tool approval: Allow execution of …?"),
+/// Screen text of dialogs that need a human decision (folder trust, authentication, tool
+/// approval, the usage-limit modal).
+const DIALOG_PHRASES: &[&str] = &[
+    "Do you trust the files in this folder?",
+    "How would you like to authenticate",
+    "Allow execution of",
+    "Usage limit reached",
 ];
 
 /// Hints Gemini shows in its live region above the input box.
@@ -61,14 +58,36 @@ const REPLY_INDENT: &str = "  ";
 #[derive(Debug, Clone, Copy, Default)]
 pub struct GeminiDriver;
 
-/// The dialog shown on `screen`, if any: its question is a row of a `│` box.
-fn dialog_on(screen: &[String]) -> Option<&'static str> {
-    DIALOGS.iter().find_map(|(text, dialog)| {
-        screen
-            .iter()
-            .any(|l| l.trim_start().starts_with('│') && l.contains(text))
-            .then_some(*dialog)
-    })
+/// The dialog shown on `screen`, if any: a `│` box (boxes may nest) with one of the dialog
+/// phrases in a row; its rows without borders give the question and the numbered options.
+fn dialog_on(screen: &[String]) -> Option<InputPrompt> {
+    let boxed = |l: &String| l.trim_start().starts_with('│');
+    let at = screen
+        .iter()
+        .rposition(|l| boxed(l) && DIALOG_PHRASES.iter().any(|p| l.contains(p)))?;
+    let top = screen[..at]
+        .iter()
+        .rposition(|l| !boxed(l))
+        .map_or(0, |i| i + 1);
+    let bottom = screen[at..]
+        .iter()
+        .position(|l| !boxed(l))
+        .map_or(screen.len(), |i| at + i);
+    let rows: Vec<&str> = screen[top..bottom]
+        .iter()
+        .filter_map(|l| box_row(l))
+        .collect();
+    numbered_menu(&rows, |_| true).or_else(|| Some(InputPrompt::question(rows.join("\n"))))
+}
+
+/// The text of a row inside a `│` box (inner boxes unwrapped), `None` for borders and blanks.
+fn box_row(line: &str) -> Option<&str> {
+    let mut row = line.trim();
+    while let Some(inner) = row.strip_prefix('│') {
+        row = inner.strip_suffix('│').unwrap_or(inner).trim();
+    }
+    let border = row.starts_with(['╭', '╰']) && row.chars().skip(1).all(|c| "─╮╯".contains(c));
+    (!row.is_empty() && !border).then_some(row)
 }
 
 /// A full-width rule drawn with `ch` (the input box uses `▄` above and `▀` below).
@@ -314,10 +333,8 @@ fn unboxed(line: &str) -> Option<String> {
 impl AgentDriver for GeminiDriver {
     fn classify(&self, observation: &Observation<'_>) -> Verdict {
         let screen = &observation.screen.lines;
-        if let Some(dialog) = dialog_on(screen) {
-            return Verdict::Blocked {
-                dialog: dialog.to_owned(),
-            };
+        if let Some(prompt) = dialog_on(screen) {
+            return Verdict::AwaitingInput(prompt);
         }
         let Some(layout) = Layout::of(screen) else {
             return Verdict::Working;

@@ -11,11 +11,13 @@
 //!   line), or when no prompt is at the cursor.
 //! - **ContextExhausted** when the prompt is back after an error line about the context window
 //!   below the echo of our message.
-//! - **Blocked** on a selection dialog (an option line marked `❯`) or a `[y/n/t]` question.
+//! - **AwaitingInput** on a selection list (the highlighted option marked `❯`; answered with
+//!   arrow keys and Enter) or a `[y/n/t]` question (answered with the letter and Enter).
 //! - The **response** is what follows the echo of the message up to the next prompt line, with
 //!   the reply glyph `> ` and the two-column indentation of continuation lines removed, and
 //!   without rules, spinners, the status line (`◔`) or the `▸ Credits`/`▸ Time` turn-end line.
 
+use super::menu::InputPrompt;
 use super::{AgentDriver, Observation, TurnView, Verdict};
 use crate::protocol::ShimState;
 
@@ -31,6 +33,8 @@ const BUSY_PHRASES: &[&str] = &[
 ];
 /// How many non-blank lines at the bottom of the turn are judged for busy markers and dialogs.
 const BOTTOM_LINES: usize = 8;
+/// The marker of the highlighted option in a selection list.
+const SELECTED: char = '❯';
 /// The reply glyph on the first line of an answer.
 const REPLY_GLYPH: &str = "> ";
 
@@ -117,20 +121,56 @@ fn at_prompt(observation: &Observation<'_>) -> bool {
         && (after.is_empty() || after.to_lowercase().starts_with(PLACEHOLDER))
 }
 
-/// The dialog waiting for a decision at the bottom, named by its title line.
-fn dialog(bottom: &[&str]) -> Option<String> {
+/// The question waiting for a decision at the bottom: a `[y/n/t]` question (its letters are
+/// the options), or a selection list whose highlighted option is marked `❯` (the lines from the
+/// first option on are the options; the lines above them, the question).
+fn dialog(bottom: &[&str]) -> Option<InputPrompt> {
     if let Some(question) = bottom.iter().find(|l| l.contains("[y/n")) {
-        return Some(question.trim().to_owned());
+        let letters = question.split_once('[')?.1.split_once(']')?.0;
+        return Some(InputPrompt {
+            prompt: question.trim().to_owned(),
+            options: letters.split('/').map(str::to_owned).collect(),
+            selected: None,
+        });
     }
-    let option = bottom
+    let marked = bottom
         .iter()
-        .position(|l| l.trim_start().starts_with('❯'))?;
-    let title = bottom[..option]
+        .position(|l| l.trim_start().starts_with(SELECTED))?;
+    // Options share the marker's column: two spaces stand in for an unselected one's marker.
+    let indent = bottom[marked].len() - bottom[marked].trim_start().len();
+    let is_option = |line: &&str| {
+        line.get(..indent)
+            .is_some_and(|lead| lead.trim().is_empty())
+            && line.get(indent..).is_some_and(|rest| {
+                rest.starts_with(SELECTED) || (rest.starts_with("  ") && !rest.trim().is_empty())
+            })
+    };
+    let first = bottom[..marked]
         .iter()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or(&bottom[option]);
-    Some(title.trim().to_owned())
+        .rposition(|l| !is_option(l))
+        .map_or(0, |i| i + 1);
+    let last = bottom[marked..]
+        .iter()
+        .position(|l| !is_option(l))
+        .map_or(bottom.len(), |i| marked + i);
+    let options = bottom[first..last]
+        .iter()
+        .map(|l| {
+            l.trim_start()
+                .trim_start_matches(SELECTED)
+                .trim()
+                .to_owned()
+        })
+        .collect();
+    // The title right above the options asks the question.
+    let question = first
+        .checked_sub(1)
+        .map_or("", |title| bottom[title].trim());
+    Some(InputPrompt {
+        prompt: question.to_owned(),
+        options,
+        selected: Some(marked - first),
+    })
 }
 
 /// The context-window error in `lines`, without its error mark.
@@ -190,7 +230,7 @@ impl AgentDriver for KiroDriver {
             return Verdict::Working;
         }
         if !at_prompt(observation) {
-            return dialog(&bottom).map_or(Verdict::Working, |dialog| Verdict::Blocked { dialog });
+            return dialog(&bottom).map_or(Verdict::Working, Verdict::AwaitingInput);
         }
         let answer = observation
             .turn
@@ -221,6 +261,21 @@ impl AgentDriver for KiroDriver {
             .position(|l| !l.trim().is_empty())
             .unwrap_or(lines.len());
         lines[first..].join("\n")
+    }
+
+    /// A `[y/n/t]` question takes the letter and Enter; a selection list moves its highlight
+    /// with the arrow keys and takes Enter.
+    fn answer_keys(&self, prompt: &InputPrompt, option: usize) -> Vec<u8> {
+        let Some(selected) = prompt.selected else {
+            let letter = prompt.options.get(option).map_or("", String::as_str);
+            return [letter.as_bytes(), b"\r"].concat();
+        };
+        let (arrow, steps): (&[u8], usize) = if option >= selected {
+            (b"\x1b[B", option - selected)
+        } else {
+            (b"\x1b[A", selected - option)
+        };
+        [arrow.repeat(steps), b"\r".to_vec()].concat()
     }
 
     fn exit_request(&self, state: ShimState) -> &'static [&'static [u8]] {

@@ -222,23 +222,23 @@ fn a_selection_dialog_or_a_tool_question_blocks() {
         "{RULE}",
         " auto · ◔ 3%",
     ];
-    let blocked = |dialog: &str| Verdict::Blocked {
-        dialog: dialog.into(),
-    };
-    assert_eq!(
-        classify(&dialog, (4, 0), None),
-        blocked("Trust all tools for this session?")
-    );
+    let trust = classify(&dialog, (4, 0), None).expect_question();
+    assert_eq!(trust.prompt, "Trust all tools for this session?");
+    assert_eq!(trust.options, ["Yes, I accept", "No, exit"]);
+    assert_eq!(trust.selected, Some(0));
+    assert_eq!(KiroDriver.answer_keys(&trust, 1), b"\x1b[B\r");
+    assert_eq!(KiroDriver.answer_keys(&trust, 0), b"\r");
     let question = [
         "kiro> touch a file",
         "Allow this action? Use 't' to trust (always allow) this tool for the session. [y/n/t]:",
     ];
+    let question = classify(&question, (1, 86), Some((0, "touch a file"))).expect_question();
     assert_eq!(
-        classify(&question, (1, 86), Some((0, "touch a file"))),
-        blocked(
-            "Allow this action? Use 't' to trust (always allow) this tool for the session. [y/n/t]:"
-        )
+        question.prompt,
+        "Allow this action? Use 't' to trust (always allow) this tool for the session. [y/n/t]:"
     );
+    assert_eq!(question.options, ["y", "n", "t"]);
+    assert_eq!(KiroDriver.answer_keys(&question, 1), b"n\r");
 }
 
 #[test]

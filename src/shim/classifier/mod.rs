@@ -11,6 +11,7 @@ mod codex;
 mod gemini;
 mod generic;
 mod kiro;
+pub mod menu;
 
 use std::time::Duration;
 
@@ -18,6 +19,7 @@ use super::screen::ScreenSnapshot;
 use crate::protocol::ShimState;
 
 pub use generic::GenericDriver;
+pub use menu::InputPrompt;
 
 /// What a driver concludes about the agent from its screen.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,9 +30,31 @@ pub enum Verdict {
     Working,
     /// The current turn ended because the agent's context is full.
     ContextExhausted { message: String },
-    /// A dialog the agent shows needs a human decision (a startup trust prompt, onboarding, a
-    /// migration notice). It is reported, never answered with a default.
-    Blocked { dialog: String },
+    /// The agent waits for an answer to a question or menu (a permission prompt, a startup
+    /// trust dialog, a usage-limit menu). It is reported, never answered with a default.
+    AwaitingInput(InputPrompt),
+}
+
+#[cfg(test)]
+impl Verdict {
+    /// The question of a verdict that must be one (driver tests).
+    pub(crate) fn expect_question(self) -> InputPrompt {
+        match self {
+            Verdict::AwaitingInput(question) => question,
+            other => panic!("not a question: {other:?}"),
+        }
+    }
+}
+
+/// A limit the agent reported in a turn's output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LimitNotice {
+    /// A usage quota is used up (the message may name when it resets).
+    Quota { message: String },
+    /// A transient rate limit ended the turn.
+    RateLimited { message: String },
+    /// The agent compacted its conversation (or announced context pressure).
+    ContextPressure { message: String },
 }
 
 /// What a driver sees when classifying.
@@ -96,6 +120,20 @@ pub trait AgentDriver: Send + Sync + std::fmt::Debug {
     /// echo at the top of that region instead, above the cursor.
     fn turn_start_row(&self, screen: &ScreenSnapshot) -> u16 {
         screen.cursor_row
+    }
+
+    /// The bytes that pick `option` (0-based) of `prompt`. Default: the option's number, which
+    /// selects and confirms in the numbered menus of the supported CLIs.
+    fn answer_keys(&self, prompt: &InputPrompt, option: usize) -> Vec<u8> {
+        let _ = prompt;
+        (option + 1).to_string().into_bytes()
+    }
+
+    /// Limits the agent reported in a turn's lines (quota, rate limit, compaction), in screen
+    /// order. Judged on the current turn only, so older scrollback never counts again.
+    fn limit_notices(&self, turn: &TurnView<'_>) -> Vec<LimitNotice> {
+        let _ = turn;
+        Vec::new()
     }
 
     /// Keystrokes that ask the agent in `state` to exit by itself (the first step of a

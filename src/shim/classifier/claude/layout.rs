@@ -9,6 +9,8 @@
 //! Tips (`  ⎿  Tip: …`) sit under the spinner. Dialogs (workspace trust, API key approval,
 //! permission prompts, menus) replace the input box: a `─` rule and the dialog below it.
 
+use crate::shim::classifier::menu::{InputPrompt, numbered_menu};
+
 /// Glyphs that lead Claude's status lines (the spinner cycles through them).
 const STATUS_GLYPHS: &[char] = &['·', '✢', '✳', '✶', '✻', '✽', '*'];
 
@@ -90,7 +92,7 @@ pub(super) enum Bottom {
         hint: bool,
     },
     /// No input box: a dialog (its description), or nothing recognisable (starting, redrawing).
-    Dialog(String),
+    Dialog(InputPrompt),
     Nothing,
 }
 
@@ -129,54 +131,40 @@ impl Bottom {
     }
 }
 
-/// Dialogs that need a decision, by a phrase they show, and what to call them.
-const DIALOGS: &[(&str, &str)] = &[
-    (
-        "Is this a project you created or one you trust",
-        "workspace trust",
-    ),
-    ("Detected a custom API key", "custom API key approval"),
-    ("Choose the text style", "onboarding (theme)"),
-    ("Do you want to proceed?", "permission"),
+/// Phrases of dialogs that need a decision (workspace trust, API key approval, onboarding,
+/// permission prompts).
+const DIALOG_PHRASES: &[&str] = &[
+    "Is this a project you created or one you trust",
+    "Detected a custom API key",
+    "Choose the text style",
+    "Do you want to proceed?",
 ];
 
-/// Phrases of any other menu or confirmation.
+/// Key hints under a menu or confirmation: chrome, not part of the question.
 const DIALOG_HINTS: &[&str] = &[
     "Enter to confirm",
     "Esc to cancel",
     "Press Enter to continue",
 ];
 
-/// A dialog in place of the input box: known by its phrase, or any menu with a confirmation hint.
-/// Only the region below the last rule counts (the whole screen when there is no rule), so a
-/// phrase quoted in the transcript above does not.
-fn dialog(lines: &[String]) -> Option<String> {
+/// A dialog in place of the input box: known by its phrase, or any menu with a confirmation
+/// hint. Only the region below the last rule counts (the whole screen when there is no rule),
+/// so a phrase quoted in the transcript above does not.
+fn dialog(lines: &[String]) -> Option<InputPrompt> {
     let from = lines.iter().rposition(|l| is_rule(l)).map_or(0, |i| i + 1);
-    let region: Vec<&str> = lines[from..]
-        .iter()
-        .map(|l| l.trim())
-        .filter(|l| !l.is_empty())
-        .collect();
-    let title = *region.first()?;
-    let line_with = |phrase: &str| region.iter().find(|l| l.contains(phrase)).copied();
-    let known = DIALOGS
-        .iter()
-        .find_map(|(phrase, kind)| Some((*kind, line_with(phrase)?)));
-    let question = match known {
-        Some((_, line)) => line,
-        None => {
-            DIALOG_HINTS.iter().find_map(|hint| line_with(hint))?;
-            line_with("?").unwrap_or(title)
-        }
-    };
-    let described = if title == question {
-        question.to_owned()
-    } else {
-        format!("{title} — {question}")
-    };
-    Some(match known {
-        Some((kind, _)) => format!("{kind}: {described}"),
-        None => described,
+    let region: Vec<&str> = lines[from..].iter().map(String::as_str).collect();
+    let shows = |phrase: &str| region.iter().any(|l| l.contains(phrase));
+    if !DIALOG_PHRASES.iter().chain(DIALOG_HINTS).any(|p| shows(p)) {
+        return None;
+    }
+    let chrome = |line: &str| DIALOG_HINTS.iter().any(|hint| line.contains(hint));
+    numbered_menu(&region, |line| !chrome(line)).or_else(|| {
+        let question: Vec<&str> = region
+            .iter()
+            .map(|l| l.trim())
+            .filter(|l| !l.is_empty() && !chrome(l))
+            .collect();
+        Some(InputPrompt::question(question.join("\n")))
     })
 }
 

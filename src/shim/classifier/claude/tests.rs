@@ -9,7 +9,7 @@ mod response;
 use std::time::Duration;
 
 use super::ClaudeDriver;
-use crate::shim::classifier::{AgentDriver, Observation, TurnView, Verdict};
+use crate::shim::classifier::{AgentDriver, InputPrompt, Observation, TurnView, Verdict};
 use crate::shim::screen::ScreenSnapshot;
 
 /// Rows of a literal (the first newline dropped), with Claude's `⎿` + no-break space.
@@ -237,10 +237,17 @@ fn startup_and_permission_dialogs_block() {
    2. No, exit
 
  Enter to confirm · Esc to cancel";
-    let Verdict::Blocked { dialog } = classify_screen(trust) else {
-        panic!("trust dialog not blocked")
-    };
-    assert!(dialog.starts_with("workspace trust: Accessing workspace: — Quick safety check"));
+    let trust = classify_screen(trust).expect_question();
+    assert!(
+        trust.prompt.starts_with("Accessing workspace:\n"),
+        "{trust:?}"
+    );
+    assert!(
+        trust
+            .prompt
+            .contains("Quick safety check: Is this a project you created")
+    );
+    assert_eq!(trust.options, ["Yes, I trust this folder", "No, exit"]);
     let api_key = r"
 ────────────────────────────────────────
   Detected a custom API key in your environment
@@ -253,12 +260,15 @@ fn startup_and_permission_dialogs_block() {
   ❯ 2. No (recommended)
 
   Enter to confirm · Esc to cancel";
+    let api_key = classify_screen(api_key).expect_question();
     assert_eq!(
-        classify_screen(api_key),
-        Verdict::Blocked {
-            dialog: "custom API key approval: Detected a custom API key in your environment".into()
-        }
+        api_key.prompt,
+        "Detected a custom API key in your environment\n\
+         ANTHROPIC_API_KEY: sk-ant-...0123456789ABCDEFGHIJ\n\
+         Do you want to use this API key?"
     );
+    assert_eq!(api_key.options, ["Yes", "No (recommended)"]);
+    assert_eq!(api_key.selected, Some(1));
     let theme = r"
 Welcome to Claude Code v2.1.197
  Let's get started.
@@ -269,8 +279,12 @@ Welcome to Claude Code v2.1.197
    1. Auto (match terminal)
  ❯ 2. Dark mode ✔
    3. Light mode";
-    assert!(matches!(classify_screen(theme), Verdict::Blocked { dialog }
-        if dialog.starts_with("onboarding (theme):")));
+    let theme = classify_screen(theme).expect_question();
+    assert!(theme.prompt.contains("Choose the text style"), "{theme:?}");
+    assert_eq!(
+        theme.options,
+        ["Auto (match terminal)", "Dark mode ✔", "Light mode"]
+    );
     let permission = r"
 ❯ touch please
 
@@ -291,14 +305,22 @@ Welcome to Claude Code v2.1.197
  Esc to cancel · Tab to amend · ctrl+e to explain";
     assert_eq!(
         classify(permission, "touch please"),
-        Verdict::Blocked {
-            dialog: "permission: Bash command — Do you want to proceed?".into()
-        }
+        Verdict::AwaitingInput(InputPrompt {
+            prompt: "Bash command\ntouch fake-tool-file.txt\nRun the scripted command\n\
+                     Do you want to proceed?"
+                .into(),
+            options: vec![
+                "Yes".into(),
+                "Yes, and always allow access to work/ from this project".into(),
+                "No".into()
+            ],
+            selected: Some(0),
+        })
     );
 }
 
 #[test]
-fn other_menus_block_by_their_question() {
+fn other_menus_are_questions_too() {
     // Subscription (OAuth) mode at its usage limit: Claude opens this menu by itself.
     let limit = r"
 ❯ quota please
@@ -315,11 +337,11 @@ fn other_menus_block_by_their_question() {
     2. Upgrade your plan
 
   Enter to confirm · Esc to cancel";
+    let menu = classify(limit, "quota please").expect_question();
+    assert_eq!(menu.prompt, "What do you want to do?");
     assert_eq!(
-        classify(limit, "quota please"),
-        Verdict::Blocked {
-            dialog: "What do you want to do?".into()
-        }
+        menu.options,
+        ["Stop and wait for limit to reset", "Upgrade your plan"]
     );
 }
 

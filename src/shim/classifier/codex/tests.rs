@@ -103,21 +103,35 @@ fn an_error_line_ends_the_turn_and_a_full_context_only_the_current_one() {
 }
 
 #[test]
-fn startup_dialogs_and_approvals_are_blocking() {
-    let blocked = |text: &str| match classify(text, false) {
-        Verdict::Blocked { dialog } => dialog,
-        other => panic!("{other:?} for {text}"),
-    };
+fn startup_dialogs_and_approvals_are_questions() {
+    let asked = |text: &str| classify(text, false).expect_question();
+    let approval = asked(APPROVAL);
     assert_eq!(
-        blocked(APPROVAL),
-        "approval: Would you like to run the following command? $ touch fake-tool-file.txt"
+        approval.prompt,
+        "Would you like to run the following command?\nEnvironment: local\n\
+         Reason: The fake model wants to run this command.\n$ touch fake-tool-file.txt"
     );
     assert_eq!(
-        blocked(TRUST),
-        "folder trust: Trust this folder? (1. Trust and continue)"
+        approval.options,
+        [
+            "Yes, proceed (y)",
+            "Yes, and don't ask again for commands that start with `touch fake-tool-file.txt` (p)",
+            "No, and tell Codex what to do differently (esc)"
+        ]
     );
-    assert_eq!(blocked(MIGRATION), "model migration: Meet GPT-6 Sol");
-    assert!(blocked(SIGN_IN).starts_with("sign-in: Welcome to Codex"));
+    assert_eq!(approval.selected, Some(0));
+    let trust = asked(TRUST);
+    assert!(trust.prompt.contains("Trust this folder?"), "{trust:?}");
+    assert_eq!(
+        trust.options,
+        ["Trust and continue", "Back to Agent Command Center"]
+    );
+    let migration = asked(MIGRATION);
+    assert!(migration.prompt.starts_with("Meet GPT-6 Sol"));
+    assert_eq!(migration.options, ["Try new model", "Use existing model"]);
+    let sign_in = asked(SIGN_IN);
+    assert!(sign_in.prompt.starts_with("Welcome to Codex"));
+    assert_eq!(sign_in.options[0], "Sign in with ChatGPT");
     // A reply that quotes a dialog's words is not a dialog.
     let quoted = TOOL_DONE.replace("Tool done ✓", "Tool done: Press enter to continue");
     assert_eq!(classify(&quoted, true), Verdict::Idle);
