@@ -13,6 +13,7 @@ mod error;
 pub mod events;
 mod handle;
 pub mod inject;
+pub mod keys;
 pub mod process;
 mod questions;
 pub mod screen;
