@@ -47,6 +47,31 @@ impl Default for Timing {
     }
 }
 
+/// How the shim acts on what the agent reports about its limits.
+#[derive(Debug, Clone)]
+pub struct Signals {
+    /// Hold messages while a usage quota is used up and deliver them by itself once the reset
+    /// time passes. Off: held and new messages fail until then.
+    pub auto_resume: bool,
+    /// How long messages are held when a quota message names no reset time.
+    pub unknown_reset_hold: Duration,
+    /// `ContextWarning` when context usage crosses this share of the window, in percent.
+    pub context_warning_pct: u8,
+    /// The context window in tokens, overriding the driver's table of known models.
+    pub context_limit_tokens: Option<u64>,
+}
+
+impl Default for Signals {
+    fn default() -> Self {
+        Self {
+            auto_resume: true,
+            unknown_reset_hold: Duration::from_secs(15 * 60),
+            context_warning_pct: 80,
+            context_limit_tokens: None,
+        }
+    }
+}
+
 /// Everything needed to start one shim.
 #[derive(Debug, Clone)]
 pub struct ShimSpec {
@@ -58,6 +83,7 @@ pub struct ShimSpec {
     pub scrollback: usize,
     pub queue_capacity: usize,
     pub timing: Timing,
+    pub signals: Signals,
     /// Where events go; a shim without one gets its own log.
     pub events: Option<Arc<EventLog>>,
 }
@@ -84,6 +110,7 @@ impl ShimSpec {
             scrollback: DEFAULT_SCROLLBACK,
             queue_capacity: DEFAULT_QUEUE_CAPACITY,
             timing: Timing::default(),
+            signals: Signals::default(),
             events: None,
         }
     }
@@ -121,6 +148,11 @@ impl ShimSpec {
 
     pub fn timing(mut self, timing: Timing) -> Self {
         self.timing = timing;
+        self
+    }
+
+    pub fn signals(mut self, signals: Signals) -> Self {
+        self.signals = signals;
         self
     }
 

@@ -29,7 +29,7 @@ use tokio::sync::mpsc;
 pub use answer::Answer;
 pub use classifier::{AgentDriver, AgentKind, UnknownAgentKind};
 pub use config::{
-    DEFAULT_COLS, DEFAULT_QUEUE_CAPACITY, DEFAULT_ROWS, DEFAULT_SCROLLBACK, ShimSpec, Timing,
+    DEFAULT_COLS, DEFAULT_QUEUE_CAPACITY, DEFAULT_ROWS, DEFAULT_SCROLLBACK, ShimSpec, Signals, Timing,
 };
 pub use error::{DeliveryRefused, ShimError};
 pub use handle::{OutgoingMessage, SendReceipt, ShimHandle, ShimStatus, StateReport};

@@ -27,7 +27,7 @@ mod tests;
 
 use layout::{Bottom, REPLY_GLYPH, current_turn, input_box, is_status, is_tip, result_text};
 
-use super::{AgentDriver, Observation, TurnView, Verdict};
+use super::{AgentDriver, LimitNotice, Observation, TurnView, Verdict, limits};
 use crate::protocol::ShimState;
 use crate::shim::screen::ScreenSnapshot;
 
@@ -82,6 +82,24 @@ impl AgentDriver for ClaudeDriver {
             }
             Bottom::Input { .. } => Verdict::Working,
         }
+    }
+
+    /// Usage-limit result lines (`⎿  You've hit your session limit · resets …`), API errors
+    /// (`● API Error: …`, continued on indented rows) and compaction status lines
+    /// (`✻ Conversation compacted …`) anywhere in the turn: Claude runs `/rate-limit-options`
+    /// by itself after a usage limit, so the limit line sits above a second echo.
+    fn limit_notices(&self, turn: &TurnView<'_>) -> Vec<LimitNotice> {
+        limits::notices(turn.lines, |line| {
+            if let Some(text) = result_text(line) {
+                return text.replace('’', "'").starts_with("You've hit your").then_some(text);
+            }
+            if is_status(line) {
+                return line.split_once(' ').map(|(_, text)| text);
+            }
+            line.strip_prefix(REPLY_GLYPH)
+                .map(str::trim_start)
+                .filter(|text| text.starts_with("API Error"))
+        })
     }
 
     fn extract_response(&self, turn: &TurnView<'_>) -> String {

@@ -23,7 +23,7 @@
 use std::time::Duration;
 
 use super::menu::{InputPrompt, is_option_line, numbered_menu};
-use super::{AgentDriver, Observation, TurnView, Verdict};
+use super::{AgentDriver, LimitNotice, Observation, TurnView, Verdict, limits};
 use crate::protocol::ShimState;
 use crate::shim::screen::ScreenSnapshot;
 
@@ -213,6 +213,12 @@ impl AgentDriver for CodexDriver {
             }
             None => Verdict::Working,
         }
+    }
+
+    /// Error lines (`■ You’ve hit your usage limit … try again at 6:52 AM.`, `■ exceeded retry
+    /// limit, last status: 429 …`) in the turn, with their continuation rows.
+    fn limit_notices(&self, turn: &TurnView<'_>) -> Vec<LimitNotice> {
+        limits::notices(turn.lines, |line| line.strip_prefix(ERROR_MARK))
     }
 
     fn extract_response(&self, turn: &TurnView<'_>) -> String {

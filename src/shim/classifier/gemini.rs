@@ -19,7 +19,7 @@
 //! the reply glyph, with Gemini's own line wrapping undone.
 
 use super::menu::{InputPrompt, numbered_menu};
-use super::{AgentDriver, Observation, TurnView, Verdict};
+use super::{AgentDriver, LimitNotice, Observation, TurnView, Verdict, limits};
 use crate::protocol::ShimState;
 use crate::shim::screen::ScreenSnapshot;
 
@@ -358,6 +358,22 @@ impl AgentDriver for GeminiDriver {
                 None => Verdict::Idle,
             },
         }
+    }
+
+    /// Error lines (`✕ [API Error: You exceeded your current quota …]`), the usage-limit
+    /// modal's title row (`Usage limit reached for gemini-3.8-flash.`) and compression notes
+    /// (`ℹ Chat history compressed …`) in the turn.
+    fn limit_notices(&self, turn: &TurnView<'_>) -> Vec<LimitNotice> {
+        limits::notices(turn.lines, |line| {
+            let trimmed = line.trim_start();
+            if let Some(error) = trimmed.strip_prefix('✕') {
+                return Some(error);
+            }
+            if let Some(note) = trimmed.strip_prefix('ℹ') {
+                return note.contains("compressed").then_some(note);
+            }
+            box_row(line).filter(|row| trimmed.starts_with('│') && row.contains("Usage limit reached"))
+        })
     }
 
     fn extract_response(&self, turn: &TurnView<'_>) -> String {

@@ -18,7 +18,7 @@
 //!   without rules, spinners, the status line (`◔`) or the `▸ Credits`/`▸ Time` turn-end line.
 
 use super::menu::InputPrompt;
-use super::{AgentDriver, Observation, TurnView, Verdict};
+use super::{AgentDriver, LimitNotice, Observation, TurnView, Verdict, limits};
 use crate::protocol::ShimState;
 
 /// The input placeholder (its start; Kiro versions differ in case and punctuation).
@@ -173,14 +173,19 @@ fn dialog(bottom: &[&str]) -> Option<InputPrompt> {
     })
 }
 
+/// The text of an error line (`✗ …`, `✘ …`, `× …`, `Error: …`) without its mark.
+fn error_text(line: &str) -> Option<&str> {
+    let trimmed = line.trim();
+    trimmed
+        .strip_prefix(['✗', '✘', '×'])
+        .or_else(|| trimmed.strip_prefix("Error:"))
+        .map(str::trim)
+}
+
 /// The context-window error in `lines`, without its error mark.
 fn context_error(lines: &[String]) -> Option<String> {
     lines.iter().find_map(|line| {
-        let trimmed = line.trim();
-        let message = trimmed
-            .strip_prefix(['✗', '✘', '×'])
-            .or_else(|| trimmed.strip_prefix("Error:"))?
-            .trim();
+        let message = error_text(line)?;
         message
             .to_lowercase()
             .contains("context window")
@@ -240,6 +245,12 @@ impl AgentDriver for KiroDriver {
             Some(message) => Verdict::ContextExhausted { message },
             None => Verdict::Idle,
         }
+    }
+
+    /// Error lines (`✗ …`, `Error: …`) after the echo that report a quota or a rate limit.
+    fn limit_notices(&self, turn: &TurnView<'_>) -> Vec<LimitNotice> {
+        let after = &turn.lines[after_echo(turn).min(turn.lines.len())..];
+        limits::notices(after, error_text)
     }
 
     fn extract_response(&self, turn: &TurnView<'_>) -> String {

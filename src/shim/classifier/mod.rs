@@ -11,6 +11,7 @@ mod codex;
 mod gemini;
 mod generic;
 mod kiro;
+mod limits;
 pub mod menu;
 
 use std::time::Duration;
