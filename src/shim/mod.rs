@@ -15,6 +15,7 @@ mod handle;
 pub mod inject;
 pub mod keys;
 pub mod process;
+pub mod reset_time;
 pub mod screen;
 mod shutdown;
 pub mod state;
