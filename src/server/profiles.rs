@@ -5,10 +5,11 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::shim::{AgentKind, DEFAULT_COLS, DEFAULT_ROWS};
+use crate::shim::{AgentKind, DEFAULT_COLS, DEFAULT_ROWS, Signals};
 
 /// The profile used when a request names none.
 pub const DEFAULT_PROFILE: &str = "shell";
@@ -29,6 +30,15 @@ pub struct Profile {
     pub env: BTreeMap<String, String>,
     pub rows: Option<u16>,
     pub cols: Option<u16>,
+    /// Deliver messages held by a used-up usage quota by itself once it resets (default
+    /// true); false: they fail, and new ones are refused until then.
+    pub auto_resume: Option<bool>,
+    /// Hold this long when a usage-limit message shows no reset time (default 900 s).
+    pub quota_hold_secs: Option<u64>,
+    /// `ContextWarning` when context usage crosses this percentage (default 80).
+    pub context_warning_pct: Option<u8>,
+    /// The agent's context window in tokens (default: known per model).
+    pub context_limit_tokens: Option<u64>,
 }
 
 fn default_agent() -> String {
@@ -49,6 +59,27 @@ impl Profile {
 
     pub fn cols(&self) -> u16 {
         self.cols.unwrap_or(DEFAULT_COLS)
+    }
+
+    /// How the shim acts on limits the agent reports, defaults filled in.
+    pub fn signals(&self) -> Result<Signals, ConfigError> {
+        let defaults = Signals::default();
+        let context_warning_pct = self
+            .context_warning_pct
+            .unwrap_or(defaults.context_warning_pct);
+        if !(1..=100).contains(&context_warning_pct) {
+            return Err(ConfigError::Invalid(format!(
+                "context_warning_pct must be between 1 and 100 (got {context_warning_pct})"
+            )));
+        }
+        Ok(Signals {
+            auto_resume: self.auto_resume.unwrap_or(defaults.auto_resume),
+            unknown_reset_hold: self
+                .quota_hold_secs
+                .map_or(defaults.unknown_reset_hold, Duration::from_secs),
+            context_warning_pct,
+            context_limit_tokens: self.context_limit_tokens,
+        })
     }
 }
 
@@ -123,6 +154,10 @@ impl Profiles {
                     env: BTreeMap::new(),
                     rows: None,
                     cols: None,
+                    auto_resume: None,
+                    quota_hold_secs: None,
+                    context_warning_pct: None,
+                    context_limit_tokens: None,
                 };
                 (name.to_owned(), profile)
             })
@@ -134,6 +169,7 @@ impl Profiles {
     pub fn with_config(config: &ConfigFile) -> Result<Self, ConfigError> {
         let mut profiles = Self::builtin();
         for (name, profile) in &config.profiles {
+            profile.signals()?;
             if profile.command.first().is_none_or(|p| p.is_empty()) {
                 return Err(ConfigError::Invalid(format!(
                     "profile `{name}` needs a non-empty `command`"

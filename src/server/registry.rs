@@ -127,6 +127,11 @@ impl Registry {
                 request.rows.unwrap_or(profile.rows()),
                 request.cols.unwrap_or(profile.cols()),
             )
+            .signals(
+                profile
+                    .signals()
+                    .map_err(|e| ServiceError::InvalidArgument(e.to_string()))?,
+            )
             .events(Arc::clone(&self.events));
         if let Some(cwd) = request
             .cwd

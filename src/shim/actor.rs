@@ -15,10 +15,11 @@ use tokio::time::Instant;
 
 use super::ShimError;
 use super::classifier::{AgentDriver, InputPrompt};
-use super::config::Timing;
+use super::config::{Signals, Timing};
 use super::delivery::Delivery;
 use super::events::EventLog;
 use super::handle::{OutgoingMessage, Request, ShimStatus, StateReport};
+use super::limits::QuotaHold;
 use super::process::{AgentProcess, pty_io_error};
 use super::questions::Answered;
 use super::screen::{SUMMARY_LINES, Screen};
@@ -47,6 +48,9 @@ pub(super) struct ShimActor {
     pub(super) question: Option<InputPrompt>,
     /// The question answered last, while its answer is being drawn.
     pub(super) answered: Option<Answered>,
+    /// Messages are held while the agent's usage quota is used up.
+    pub(super) quota: Option<QuotaHold>,
+    pub(super) signals: Signals,
     /// Bytes waiting to be written to the PTY.
     pub(super) outbox: Vec<u8>,
     started: Instant,
@@ -90,6 +94,8 @@ impl ShimActor {
             prompt_mark: PromptMark::default(),
             question: None,
             answered: None,
+            quota: None,
+            signals: spec.signals.clone(),
             outbox: Vec::new(),
             started: now,
             last_event_seq: 0,
@@ -140,6 +146,11 @@ impl ShimActor {
             summary,
         });
         true
+    }
+
+    /// Input and output tokens of the session so far.
+    pub(super) fn token_totals(&self) -> (u64, u64) {
+        (0, 0)
     }
 
     pub(super) fn session_stats(&self) -> Event {
@@ -294,6 +305,7 @@ impl ShimActor {
             self.settle_at,
             self.delivery_deadline(),
             self.answer_deadline(),
+            self.quota_deadline(),
             (state == ShimState::Working && !self.stale_warned)
                 .then(|| self.last_output + timing.stale_after),
             (state == ShimState::Starting && !self.ready_warned)
@@ -320,6 +332,7 @@ impl ShimActor {
         }
         self.on_delivery_deadline(now);
         self.on_answer_deadline(now);
+        self.on_quota_deadline(now);
         let state = self.state();
         if state == ShimState::Working
             && !self.stale_warned

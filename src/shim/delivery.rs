@@ -62,6 +62,11 @@ impl ShimActor {
         if state == ShimState::ContextExhausted {
             return Err(refuse("its context window is full; start a new session"));
         }
+        if let Some(hold) = &self.quota
+            && !self.signals.auto_resume
+        {
+            return Err(refuse(&hold.reason()));
+        }
         let id = message.id.clone();
         if self.ready_for_delivery() && self.queue.is_empty() {
             self.start_delivery(message, Instant::now());
@@ -70,6 +75,12 @@ impl ShimActor {
         if self.queue.len() >= self.queue_capacity {
             return Err(ShimError::QueueFull {
                 capacity: self.queue_capacity,
+            });
+        }
+        if let Some(hold) = &self.quota {
+            self.emit(Event::Warning {
+                message: format!("message {id} held: {}", hold.reason()),
+                idle_secs: None,
             });
         }
         self.queue.push_back(message);
@@ -280,7 +291,9 @@ impl ShimActor {
             return;
         };
         let lines = turn.lines(&mut self.screen, false);
-        let response = self.driver.extract_response(&turn.view(&lines));
+        let view = turn.view(&lines);
+        self.report_limits(self.driver.limit_notices(&view));
+        let response = self.driver.extract_response(&view);
         self.emit(Event::Completion {
             message_id: turn.message_id,
             response: clip_to_frame(response),
@@ -289,10 +302,10 @@ impl ShimActor {
         self.emit(self.session_stats());
     }
 
-    /// Idle and nothing in flight (text typed into a menu would pick options: a question
-    /// makes the state `AwaitingInput`).
+    /// Idle, nothing in flight (text typed into a menu would pick options: a question makes
+    /// the state `AwaitingInput`) and no usage limit holding messages.
     fn ready_for_delivery(&self) -> bool {
-        self.state() == ShimState::Idle && !self.delivery_in_flight()
+        self.state() == ShimState::Idle && !self.delivery_in_flight() && self.quota.is_none()
     }
 
     /// A message is being typed or submitted.
@@ -300,7 +313,7 @@ impl ShimActor {
         self.delivery.is_some()
     }
 
-    fn deliver_next(&mut self, now: Instant) {
+    pub(super) fn deliver_next(&mut self, now: Instant) {
         if self.ready_for_delivery()
             && !self.shutting_down()
             && let Some(message) = self.queue.pop_front()

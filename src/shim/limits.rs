@@ -53,11 +53,11 @@ impl ShimActor {
                     idle_secs: None,
                 }),
                 LimitNotice::ContextPressure { message } => {
-                    let usage = self.usage.latest();
+                    let (input_tokens, output_tokens) = self.token_totals();
                     self.emit(Event::ContextApproaching {
                         message,
-                        input_tokens: usage.map_or(0, |u| u.prompt_tokens()),
-                        output_tokens: usage.map_or(0, |u| u.output_tokens),
+                        input_tokens,
+                        output_tokens,
                     });
                 }
             }
@@ -69,11 +69,7 @@ impl ShimActor {
         if self.quota.is_some() {
             return;
         }
-        let reset = parse_reset(
-            &message,
-            chrono::Utc::now() - RECENT_PAST,
-            &chrono::Local,
-        );
+        let reset = parse_reset(&message, chrono::Utc::now() - RECENT_PAST, &chrono::Local);
         let wait = reset.as_ref().map_or(self.signals.unknown_reset_hold, |r| {
             until_epoch(r.epoch_secs)
         });

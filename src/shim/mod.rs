@@ -14,8 +14,8 @@ pub mod events;
 mod handle;
 pub mod inject;
 pub mod keys;
-pub mod process;
 mod limits;
+pub mod process;
 mod questions;
 pub mod reset_time;
 pub mod screen;
@@ -31,7 +31,8 @@ use tokio::sync::mpsc;
 pub use answer::Answer;
 pub use classifier::{AgentDriver, AgentKind, UnknownAgentKind};
 pub use config::{
-    DEFAULT_COLS, DEFAULT_QUEUE_CAPACITY, DEFAULT_ROWS, DEFAULT_SCROLLBACK, ShimSpec, Signals, Timing,
+    DEFAULT_COLS, DEFAULT_QUEUE_CAPACITY, DEFAULT_ROWS, DEFAULT_SCROLLBACK, ShimSpec, Signals,
+    Timing,
 };
 pub use error::{DeliveryRefused, ShimError};
 pub use handle::{OutgoingMessage, SendReceipt, ShimHandle, ShimStatus, StateReport};

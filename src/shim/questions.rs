@@ -9,7 +9,7 @@ use tokio::time::Instant;
 
 use super::ShimError;
 use super::actor::ShimActor;
-use super::classifier::InputPrompt;
+use super::classifier::{InputPrompt, LimitNotice};
 use super::keys::{encode_keys, parse_keys};
 use super::state::StateInput;
 use crate::protocol::{Event, ShimState};
@@ -47,6 +47,17 @@ impl ShimActor {
                 .question
                 .as_ref()
                 .is_some_and(|open| same_question(open, &question));
+        if entered && let Some(turn) = &self.turn {
+            // A usage-limit menu or modal: the quota notice comes with the question.
+            let lines = turn.lines(&mut self.screen, true);
+            let quota = self
+                .driver
+                .limit_notices(&turn.view(&lines))
+                .into_iter()
+                .filter(|notice| matches!(notice, LimitNotice::Quota { .. }))
+                .collect();
+            self.report_limits(quota);
+        }
         if entered || asked_again {
             tracing::info!(shim = %self.id, prompt = %question.prompt, "input requested");
             self.emit(Event::InputRequested {

@@ -91,7 +91,10 @@ impl AgentDriver for ClaudeDriver {
     fn limit_notices(&self, turn: &TurnView<'_>) -> Vec<LimitNotice> {
         limits::notices(turn.lines, |line| {
             if let Some(text) = result_text(line) {
-                return text.replace('’', "'").starts_with("You've hit your").then_some(text);
+                return text
+                    .replace('’', "'")
+                    .starts_with("You've hit your")
+                    .then_some(text);
             }
             if is_status(line) {
                 return line.split_once(' ').map(|(_, text)| text);

@@ -372,7 +372,8 @@ impl AgentDriver for GeminiDriver {
             if let Some(note) = trimmed.strip_prefix('ℹ') {
                 return note.contains("compressed").then_some(note);
             }
-            box_row(line).filter(|row| trimmed.starts_with('│') && row.contains("Usage limit reached"))
+            box_row(line)
+                .filter(|row| trimmed.starts_with('│') && row.contains("Usage limit reached"))
         })
     }
 
