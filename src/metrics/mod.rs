@@ -52,7 +52,7 @@ pub const PTY_BYTES_IN: &str = "agentshim_pty_bytes_in_total";
 /// Upper bounds of the completion latency buckets, in seconds: a shell answers in a fraction
 /// of a second, a coding agent in seconds to many minutes.
 pub const COMPLETION_LATENCY_BUCKETS: &[f64] = &[
-    0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0,
+    0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0,
 ];
 
 /// Why metrics cannot be served.
@@ -97,8 +97,15 @@ pub fn install() -> Result<PrometheusHandle, MetricsError> {
     Ok(handle)
 }
 
-/// Registers the help text and unit of every metric with the installed recorder.
+/// Registers the help text and unit of every metric with the installed recorder, and the
+/// metrics without labels at zero, so that they are scraped before anything happens.
 fn describe() {
+    for name in [MESSAGES_QUEUED, EVENT_LOG_EVICTIONS, PTY_BYTES_IN] {
+        counter!(name).increment(0);
+    }
+    for name in [MESSAGE_QUEUE_LENGTH, EVENT_LOG_EVENTS, STREAM_SUBSCRIBERS] {
+        gauge!(name).increment(0.0);
+    }
     describe_gauge!(SHIMS, Unit::Count, "Shims by state and agent kind.");
     describe_counter!(
         MESSAGES_DELIVERED,

@@ -88,7 +88,7 @@ fn a_life_cycle_is_counted_by_state_and_ends_at_zero() {
         );
         let bucket =
             |le: &str| format!("{COMPLETION_LATENCY}_bucket{{agent=\"claude\",le=\"{le}\"}}");
-        assert_eq!(count(handle, &bucket("1")), 0.0);
+        assert_eq!(count(handle, &bucket("0.1")), 0.0);
         assert_eq!(count(handle, &bucket("2.5")), 1.0);
         assert_eq!(count(handle, &shims("claude", "idle")), 1.0);
         assert_eq!(count(handle, &shims("claude", "starting")), 0.0);
