@@ -1,16 +1,16 @@
 //! Observability: every metric agentshim records, its name, description and labels, and the
 //! recording logic behind the one-line hooks elsewhere in the code.
 //!
-//! Recording goes through the [`metrics`] facade, which does nothing until a recorder is
+//! Recording goes through the `metrics` crate's facade, which does nothing until a recorder is
 //! installed: library users and tests without `--metrics-listen` pay next to nothing.
 //! `agentshim serve --metrics-listen ADDR` installs the Prometheus recorder ([`install`]) and
 //! serves its text over HTTP ([`http`]).
 //!
 //! Where the numbers come from:
-//! - [`shims`]: everything a shim's events say (shims by state, messages delivered and failed,
+//! - `shims`: everything a shim's events say (shims by state, messages delivered and failed,
 //!   completions and their latency), observed where every event passes, the event log's
 //!   append; and the log's own size and evictions.
-//! - [`queue`]: the shim's message queue, which counts what it holds.
+//! - `queue`: the shim's message queue, which counts what it holds.
 //! - [`pty_bytes_in`] and [`StreamSubscriber`]: small hooks in the actor and the gRPC service.
 //!
 //! Labels stay bounded: `agent` is one of the agent kinds and `state` one of the shim states
@@ -65,7 +65,7 @@ pub enum MetricsError {
     AlreadyInstalled,
     #[error("cannot set up the Prometheus recorder: {0}")]
     Recorder(BuildError),
-    #[error("cannot serve metrics on {addr}: {source}")]
+    #[error("cannot serve metrics on {addr}")]
     Bind {
         addr: std::net::SocketAddr,
         #[source]
