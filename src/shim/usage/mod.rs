@@ -3,12 +3,12 @@
 //! [`SessionLogReader`] finds the log the CLI writes for this session, reads only what was
 //! appended since the last [`SessionLogReader::poll`] and returns a [`UsageSnapshot`]: token
 //! totals, the last request's figures and how full the context window is. Parsing is pure
-//! (`claude`, `codex`, `gemini`: one log line in, one [`Record`] out); files are found by
+//! (`claude`, `codex`, `gemini`: one log line in, one `Record` out); files are found by
 //! `discovery` and read by `tail`.
 //!
 //! | CLI | log | figures |
 //! |---|---|---|
-//! | Claude Code | `~/.claude/projects/<cwd, non-alphanumerics as `-`>/<session>.jsonl` | `message.usage` per assistant line |
+//! | Claude Code | `~/.claude/projects/<cwd with non-alphanumerics as ->/<session>.jsonl` | `message.usage` per assistant line (the last line of each `message.id`) |
 //! | Codex | `$CODEX_HOME/sessions/YYYY/MM/DD/rollout-*.jsonl` (local date), bound by `session_meta.cwd` | `token_count` events: the CLI's running totals, last request, context window |
 //! | Gemini CLI | `~/.gemini/tmp/<project>/chats/session-*.jsonl`, project dir bound by its `.project_root` | `tokens` per `gemini` message |
 //!
