@@ -23,6 +23,7 @@ mod shutdown;
 pub mod state;
 mod terminal_queries;
 mod turn;
+pub mod usage;
 
 use std::sync::Arc;
 
