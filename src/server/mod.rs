@@ -8,6 +8,7 @@
 
 pub mod auth;
 pub mod convert;
+pub mod identity;
 pub mod profiles;
 pub mod registry;
 mod service;
@@ -27,6 +28,7 @@ use crate::rpc::agent_shim_server::AgentShimServer;
 use crate::shim::ShimError;
 use crate::shim::events::{DEFAULT_LOG_CAPACITY, EventLog};
 use auth::TokenCheck;
+use identity::ServerIdentity;
 use profiles::Profiles;
 use registry::Registry;
 use service::AgentShimService;
@@ -196,6 +198,8 @@ impl BoundServer {
             Arc::clone(&events),
             options.allow_any_command,
         ));
+        let identity = Arc::new(ServerIdentity::new());
+        tracing::info!(boot_id = identity.boot_id(), "server identity");
         let auth = TokenCheck::new(options.token.as_deref());
         let (health, health_service) = tonic_health::server::health_reporter();
         health
@@ -220,7 +224,7 @@ impl BoundServer {
         let router = builder
             .add_service(health_service)
             .add_service(InterceptedService::new(
-                AgentShimServer::new(AgentShimService::new(Arc::clone(&registry))),
+                AgentShimServer::new(AgentShimService::new(Arc::clone(&registry), identity)),
                 auth.clone(),
             ))
             .add_service(InterceptedService::new(
