@@ -20,7 +20,8 @@
 
 use std::time::{Duration, Instant};
 
-use futures_util::Stream;
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
 
 use super::{Client, ClientError, EventStream};
 use crate::rpc::EventEnvelope;
@@ -65,7 +66,8 @@ impl ResumeOptions {
 /// What a [`ResumableEvents`] yields.
 #[derive(Debug)]
 pub enum ResumeItem {
-    /// The stream opened for the first time, on the server process with this boot id.
+    /// The stream opened for the first time, on the server process with this boot id (the
+    /// expected one, if [`ResumableEvents::expecting_boot_id`] named one).
     Connected { boot_id: Option<String> },
     /// An event, in `seq` order. `events_lost` envelopes pass through unchanged.
     Event(EventEnvelope),
@@ -97,8 +99,8 @@ pub enum ResumeItem {
 }
 
 /// An event stream that reconnects and resumes by `seq`; see the module docs. Make one with
-/// [`Client::resumable_events`]; read it with [`ResumableEvents::next`] or as a [`Stream`]
-/// ([`ResumableEvents::into_stream`]). Dropping it closes the stream.
+/// [`Client::resumable_events`]; read it with [`ResumableEvents::next`] or as a
+/// [`futures_util::Stream`] ([`ResumableEvents::into_stream`]). Dropping it closes the stream.
 #[derive(Debug)]
 pub struct ResumableEvents {
     client: Client,
@@ -109,8 +111,11 @@ pub struct ResumableEvents {
     /// The boot id of the server the stream last came from (`None` before the first open
     /// unless the caller gave one, or from a server that does not send it).
     boot_id: Option<String>,
-    /// Whether `boot_id` is known, so the next open is a resume rather than a first connect.
+    /// Whether `boot_id` is known (from an open stream or the caller), so the next open checks
+    /// that the server is still that process.
     boot_known: bool,
+    /// Whether a stream was open before: the next open is then a resume.
+    opened: bool,
     stream: Option<EventStream>,
     /// Failures since the last successful open.
     failures: u32,
@@ -118,6 +123,8 @@ pub struct ResumableEvents {
     retry_in: Option<Duration>,
     /// When the last open stream broke.
     broke_at: Option<Instant>,
+    /// Yielded by the next call, before anything else.
+    pending: Option<ResumeItem>,
     ended: bool,
 }
 
@@ -137,18 +144,21 @@ impl Client {
             after_seq,
             boot_id: None,
             boot_known: false,
+            opened: false,
             stream: None,
             failures: 0,
             retry_in: None,
             broke_at: None,
+            pending: None,
             ended: false,
         }
     }
 }
 
 impl ResumableEvents {
-    /// Resume only if the server is still the process with `boot_id` (from an earlier stream,
-    /// or from `ShimInfo.boot_id`); otherwise the first open reports `ServerRestarted`.
+    /// Expect the server process with `boot_id` (from `ShimInfo.boot_id`, or saved from an
+    /// earlier stream): if another one answers, the first open reports `ServerRestarted`
+    /// instead of `Connected`, and does not resume by the old seq.
     pub fn expecting_boot_id(mut self, boot_id: impl Into<String>) -> Self {
         self.boot_id = Some(boot_id.into());
         self.boot_known = true;
@@ -162,6 +172,9 @@ impl ResumableEvents {
 
     /// The next item; `None` after [`ResumeItem::Ended`].
     pub async fn next(&mut self) -> Option<ResumeItem> {
+        if let Some(item) = self.pending.take() {
+            return Some(item);
+        }
         if self.ended {
             return None;
         }
@@ -171,7 +184,10 @@ impl ResumableEvents {
             }
             return Some(match self.open().await {
                 Ok(item) => item,
-                Err(error) => self.failed(error),
+                Err(error) => {
+                    let failure = self.failed(error);
+                    self.restart_behind(failure).await
+                }
             });
         };
         let failure = match stream.next_event().await {
@@ -189,11 +205,12 @@ impl ResumableEvents {
 
     /// This stream as a [`Stream`], e.g. to merge many hosts with
     /// `futures_util::stream::select_all`.
-    pub fn into_stream(self) -> impl Stream<Item = ResumeItem> + Send + 'static {
+    pub fn into_stream(self) -> BoxStream<'static, ResumeItem> {
         futures_util::stream::unfold(self, |mut events| async move {
             let item = events.next().await?;
             Some((item, events))
         })
+        .boxed()
     }
 
     /// Opens a stream after `after_seq`, checking that the server is the one it came from.
@@ -229,7 +246,7 @@ impl ResumableEvents {
                 last_seq,
                 outage,
             },
-            None if self.boot_known => ResumeItem::Resumed {
+            None if self.opened => ResumeItem::Resumed {
                 boot_id: boot_id.clone(),
                 after_seq: self.after_seq,
                 outage,
@@ -240,9 +257,35 @@ impl ResumableEvents {
         };
         self.boot_id = boot_id;
         self.boot_known = true;
+        self.opened = true;
         self.stream = Some(stream);
         self.failures = 0;
         Ok(item)
+    }
+
+    /// `failure` itself, or, when it ends the stream (an unknown shim, typically) because the
+    /// server restarted, `ServerRestarted` first (asked with `GetServerInfo`) and the failure
+    /// next.
+    async fn restart_behind(&mut self, failure: ResumeItem) -> ResumeItem {
+        if !self.boot_known || !matches!(failure, ResumeItem::Ended { .. }) {
+            return failure;
+        }
+        let Ok(info) = self.client.server_info().await else {
+            return failure;
+        };
+        if self.boot_id.as_deref() == Some(info.boot_id.as_str()) {
+            return failure;
+        }
+        self.pending = Some(failure);
+        ResumeItem::ServerRestarted {
+            previous_boot_id: self.boot_id.replace(info.boot_id.clone()),
+            boot_id: Some(info.boot_id),
+            last_seq: std::mem::take(&mut self.after_seq),
+            outage: self
+                .broke_at
+                .take()
+                .map_or(Duration::ZERO, |at| at.elapsed()),
+        }
     }
 
     /// Counts a failure: `Ended` when it is final, else `Disconnected` with the next delay.
