@@ -33,10 +33,11 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use agentshim::client::{Client, ConnectOptions, NewShim, ResumeItem, ResumeOptions, SendOptions};
-use agentshim::rpc::event_envelope::Event as Pb;
-use clap::Parser;
+use agentshim::rpc::EventEnvelope;
 use netns::Lab;
-use resume_watch::Watch;
+use resume_watch::{
+    Watch, completion_saying, is_disconnected, is_ended, is_restarted, is_resumed, ready_of,
+};
 use serve_process::{ServeProcess, TempDir};
 use server_support::{BASH, TIMEOUT};
 
@@ -95,29 +96,15 @@ impl Setup {
     }
 }
 
-/// Skips the test with a loud message, or fails it under CI, which must run it.
-fn skip(why: &str) {
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "the multi-host test cannot run: {why}"
-    );
-    // Written to stderr directly: the test harness captures `eprintln!` of passing tests.
-    let _ = writeln!(
-        std::io::stderr().lock(),
-        "\n*** SKIPPED multi_host: {why}. It needs root and iproute2 (`ip netns`), and openssl ***\n"
-    );
-}
-
 #[test]
 fn one_client_drives_two_hosts_and_rides_out_losing_each() {
-    let lab = match Lab::create(2) {
-        Ok(lab) => lab,
-        Err(why) => return skip(&why),
+    let Some(lab) = Lab::create_or_skip(2, "multi_host") else {
+        return;
     };
     let dir = TempDir::new("multi-host");
     std::fs::write(dir.join("token"), TOKEN).expect("write token");
     if certs::make_certificates(&dir.0, &[&lab.hosts[HOST_B].addr.to_string()]).is_none() {
-        return skip("openssl could not make test certificates");
+        return netns::skip("multi_host", "openssl could not make test certificates");
     }
     let setup = Setup {
         config: dir.config(),
@@ -137,12 +124,31 @@ fn one_client_drives_two_hosts_and_rides_out_losing_each() {
                 .enable_all()
                 .build()
                 .expect("runtime");
-            runtime.block_on(drive_both_hosts(&lab, &setup, &mut servers));
+            runtime.block_on(client_side(&lab, &setup, &mut servers[HOST_B]));
         });
         if let Err(panic) = client.join() {
             std::panic::resume_unwind(panic);
         }
     });
+}
+
+/// Everything the client does, from inside the client namespace; prints the timings.
+async fn client_side(lab: &Lab, setup: &Setup, server_b: &mut ServeProcess) {
+    let mut fleet = Fleet::connect(lab, setup).await;
+    fleet.drive_both_hosts().await;
+    let (cut_noticed, resumed) = fleet.cut_host_a_off_and_back().await;
+    let (kill_noticed, restart_reported) = fleet.restart_host_b(server_b).await;
+    fleet.watch.assert_no_gaps(HOST_A);
+    fleet.watch.assert_no_gaps(HOST_B);
+    run_fleet_example(lab, setup).await;
+    let (min, max) = (fleet.resume.backoff_min, fleet.resume.backoff_max);
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "multi-host timings (keepalive {KEEPALIVE:?}, reconnect backoff {min:?}..{max:?}): \
+         link cut -> client error {cut_noticed:?}; link back -> stream resumed {resumed:?}; \
+         server killed -> client error {kill_noticed:?}; server back -> restart reported \
+         {restart_reported:?}"
+    );
 }
 
 /// Sends `body` to `shim_id` and waits for the answer.
@@ -157,259 +163,233 @@ async fn ask(client: &Client, shim_id: &str, body: &str) -> String {
     response.completion.expect("a completion").response
 }
 
-fn completion_saying(text: &'static str) -> impl Fn(&ResumeItem) -> bool {
-    move |item| {
-        matches!(item, ResumeItem::Event(e)
-            if matches!(&e.event, Some(Pb::Completion(c)) if c.response == text))
+/// The client's side: one client per host and the event streams it follows.
+struct Fleet<'a> {
+    lab: &'a Lab,
+    setup: &'a Setup,
+    a: Client,
+    b: Client,
+    resume: ResumeOptions,
+    /// Streams [`HOST_A`], [`HOST_B`] (every shim of each) and [`SHIM_B1`].
+    watch: Watch,
+    /// Host B's first boot id.
+    boot_b: String,
+}
+
+impl<'a> Fleet<'a> {
+    /// Connects to both hosts, makes shim `b1` on host B and starts following the streams.
+    async fn connect(lab: &'a Lab, setup: &'a Setup) -> Self {
+        let a = setup.connect(lab, HOST_A).await;
+        let mut b = setup.connect(lab, HOST_B).await;
+        let boot_b = b.server_info().await.expect("server info").boot_id;
+        let b1 = b.create_shim(NewShim::profile(BASH).id("b1")).await;
+        let b1 = b1.expect("create b1");
+        assert_eq!(b1.boot_id, boot_b, "ShimInfo names its server's boot id");
+        let resume = ResumeOptions {
+            backoff_min: Duration::from_millis(50),
+            backoff_max: Duration::from_secs(1),
+            max_attempts: None,
+        };
+        let watch = Watch::start(vec![
+            a.resumable_events(None, 0, resume.clone()),
+            b.resumable_events(None, 0, resume.clone()),
+            b.resumable_events(Some("b1"), 0, resume.clone())
+                .expecting_boot_id(&b1.boot_id),
+        ]);
+        Self {
+            lab,
+            setup,
+            a,
+            b,
+            resume,
+            watch,
+            boot_b,
+        }
     }
-}
 
-fn is_ready_of(shim_id: &'static str) -> impl Fn(&ResumeItem) -> bool {
-    move |item| {
-        matches!(item, ResumeItem::Event(e) if e.shim_id == shim_id
-            && matches!(e.event, Some(Pb::Ready(_))))
+    /// Shims on both hosts, messages to both at once, answers on both streams.
+    async fn drive_both_hosts(&mut self) {
+        let a1 = self.a.create_shim(NewShim::profile(BASH).id("a1")).await;
+        a1.expect("create a1");
+        self.watch
+            .wait_for(HOST_A, 0, "a1 Ready", ready_of("a1"))
+            .await;
+        self.watch
+            .wait_for(HOST_B, 0, "b1 Ready", ready_of("b1"))
+            .await;
+        let answers = tokio::join!(
+            ask(&self.a, "a1", "echo from-a"),
+            ask(&self.b, "b1", "echo from-b")
+        );
+        assert_eq!(answers, ("from-a".to_owned(), "from-b".to_owned()));
+        let on_a = completion_saying("from-a");
+        self.watch.wait_for(HOST_A, 0, "from-a", on_a).await;
+        let on_b = completion_saying("from-b");
+        self.watch.wait_for(HOST_B, 0, "from-b", on_b).await;
     }
-}
 
-fn is_disconnected(item: &ResumeItem) -> bool {
-    matches!(item, ResumeItem::Disconnected { .. })
-}
+    /// Cuts host A's link while streaming; host B goes on, and something happens on host A
+    /// meanwhile. Once the link is back, A's stream resumes with exactly what it missed.
+    /// Returns (link cut -> stream error, link back -> stream resumed).
+    async fn cut_host_a_off_and_back(&mut self) -> (Duration, Duration) {
+        let cut_item = self.watch.len(HOST_A);
+        let cut_at = Instant::now();
+        self.lab.set_link(HOST_A, false);
+        let b_meanwhile = ask(&self.b, "b1", "echo b-while-a-is-cut").await;
+        assert_eq!(b_meanwhile, "b-while-a-is-cut");
+        // A client inside host A's namespace still reaches its server there.
+        let mut inside_a = Lab::exec(&self.lab.hosts[HOST_A].netns, cli_common::BIN);
+        let addr_a = format!("{}:{PORT}", self.lab.hosts[HOST_A].addr);
+        inside_a.args([
+            "send",
+            "a1",
+            "echo a-while-cut",
+            "--wait",
+            "--addr",
+            &addr_a,
+        ]);
+        inside_a
+            .env("AGENTSHIM_TOKEN", TOKEN)
+            .env("RUST_LOG", "off");
+        let sent = tokio::task::block_in_place(|| cli_common::run(inside_a));
+        assert_eq!(sent.expect_ok("send inside host A"), "a-while-cut\n");
+        let (lost_item, lost_at) = self
+            .watch
+            .wait_for(HOST_A, cut_item, "host A's error", is_disconnected)
+            .await;
+        let call = self.a.clone().server_info().await;
+        let call_error = call.expect_err("host A is cut off");
+        let stream_error = self.watch.item(HOST_A, lost_item);
+        eprintln!("host A cut off: stream: {stream_error:?}; a call: {call_error}");
 
-/// Runs `command` (blocking) without stalling the runtime; panics unless it prints `expected`.
-fn run_expecting(command: std::process::Command, expected: &str) {
-    let run = tokio::task::block_in_place(|| cli_common::run(command));
-    assert_eq!(run.expect_ok("agentshim send"), expected, "{run:?}");
-}
-
-async fn drive_both_hosts(lab: &Lab, setup: &Setup, servers: &mut [ServeProcess; 2]) {
-    let clients = [
-        setup.connect(lab, HOST_A).await,
-        setup.connect(lab, HOST_B).await,
-    ];
-    let (mut a, mut b) = (clients[HOST_A].clone(), clients[HOST_B].clone());
-    let boot_b = b.server_info().await.expect("server info").boot_id;
-    let b1 = b
-        .create_shim(NewShim::profile(BASH).id("b1"))
-        .await
-        .expect("b1");
-    assert_eq!(b1.boot_id, boot_b, "ShimInfo names its server's boot id");
-    let resume = ResumeOptions {
-        backoff_min: Duration::from_millis(50),
-        backoff_max: Duration::from_secs(1),
-        max_attempts: None,
-    };
-    let mut watch = Watch::start(vec![
-        a.resumable_events(None, 0, resume.clone()),
-        b.resumable_events(None, 0, resume.clone()),
-        b.resumable_events(Some("b1"), 0, resume.clone())
-            .expecting_boot_id(&b1.boot_id),
-    ]);
-    a.create_shim(NewShim::profile(BASH).id("a1"))
-        .await
-        .expect("a1");
-
-    // Both hosts at once.
-    watch
-        .wait_for(HOST_A, 0, "a1 Ready", is_ready_of("a1"))
-        .await;
-    watch
-        .wait_for(HOST_B, 0, "b1 Ready", is_ready_of("b1"))
-        .await;
-    let (from_a, from_b) = tokio::join!(ask(&a, "a1", "echo from-a"), ask(&b, "b1", "echo from-b"));
-    assert_eq!((from_a.as_str(), from_b.as_str()), ("from-a", "from-b"));
-    watch
-        .wait_for(HOST_A, 0, "from-a", completion_saying("from-a"))
-        .await;
-    watch
-        .wait_for(HOST_B, 0, "from-b", completion_saying("from-b"))
-        .await;
-
-    // Cut host A off while streaming; host B goes on; events happen on A meanwhile.
-    let cut_at_item = watch.len(HOST_A);
-    let cut_at = Instant::now();
-    lab.set_link(HOST_A, false);
-    let b_meanwhile = ask(&b, "b1", "echo b-while-a-is-cut").await;
-    assert_eq!(b_meanwhile, "b-while-a-is-cut");
-    let mut inside_a = Lab::exec(&lab.hosts[HOST_A].netns, cli_common::BIN);
-    let addr_a = format!("{}:{PORT}", lab.hosts[HOST_A].addr);
-    inside_a.args([
-        "send",
-        "a1",
-        "echo a-while-cut",
-        "--wait",
-        "--addr",
-        &addr_a,
-    ]);
-    inside_a
-        .env("AGENTSHIM_TOKEN", TOKEN)
-        .env("RUST_LOG", "off");
-    run_expecting(inside_a, "a-while-cut\n");
-    let (lost_at, lost_seen) = watch
-        .wait_for(HOST_A, cut_at_item, "host A's error", is_disconnected)
-        .await;
-    let failover = lost_seen - cut_at;
-    let call_error = a.server_info().await.expect_err("host A is cut off");
-    eprintln!(
-        "host A cut off: stream: {:?}; call: {call_error}",
-        watch.seen[HOST_A][lost_at].1
-    );
-
-    // Bring it back: the stream resumes after the last seq seen, with exactly what it missed.
-    let up_at = Instant::now();
-    lab.set_link(HOST_A, true);
-    lab.assert_route_to(HOST_A);
-    let (resumed_at, resumed_seen) = watch
-        .wait_for(HOST_A, lost_at, "host A resumed", |item| {
-            matches!(item, ResumeItem::Resumed { .. })
-        })
-        .await;
-    let resume_time = resumed_seen - up_at;
-    let ResumeItem::Resumed { after_seq, .. } = watch.seen[HOST_A][resumed_at].1 else {
-        unreachable!()
-    };
-    assert_eq!(after_seq, watch.last_seq_before(HOST_A, resumed_at));
-    watch
-        .wait_for(
-            HOST_A,
-            resumed_at,
-            "a-while-cut",
-            completion_saying("a-while-cut"),
-        )
-        .await;
-    let newest = watch.last_seq(HOST_A);
-    let mut replay = a.stream_events(None, after_seq).await.expect("replay");
-    let mut expected = Vec::new();
-    while expected
-        .last()
-        .is_none_or(|e: &agentshim::rpc::EventEnvelope| e.seq < newest)
-    {
-        expected.push(replay.next_event().await.expect("replay").expect("more"));
+        let up_at = Instant::now();
+        self.lab.set_link(HOST_A, true);
+        self.lab.assert_route_to(HOST_A);
+        let (resumed_item, resumed_at) = self
+            .watch
+            .wait_for(HOST_A, lost_item, "host A resumed", is_resumed)
+            .await;
+        let &ResumeItem::Resumed { after_seq, .. } = self.watch.item(HOST_A, resumed_item) else {
+            unreachable!("is_resumed")
+        };
+        assert_eq!(after_seq, self.watch.last_seq_before(HOST_A, resumed_item));
+        let missed = completion_saying("a-while-cut");
+        self.watch
+            .wait_for(HOST_A, resumed_item, "a-while-cut", missed)
+            .await;
+        // Exactly what it missed: what a fresh stream replays after the same seq.
+        let resumed = self.watch.events_from(HOST_A, resumed_item);
+        let replayed = self.replay_a(after_seq, resumed.last().unwrap().seq).await;
+        let resumed: Vec<EventEnvelope> = resumed.into_iter().cloned().collect();
+        assert_eq!(
+            resumed, replayed,
+            "the resumed stream is not exactly what was missed"
+        );
+        (lost_at - cut_at, resumed_at - up_at)
     }
-    let resumed: Vec<_> = watch
-        .events_from(HOST_A, resumed_at)
-        .into_iter()
-        .cloned()
-        .collect();
-    assert_eq!(
-        resumed[..expected.len()],
-        expected[..],
-        "not exactly what it missed"
-    );
 
-    // Kill host B's server while streaming; host A goes on; B comes back as a new process.
-    let (killed_at_item, killed_b1_item) = (watch.len(HOST_B), watch.len(SHIM_B1));
-    let killed_at = Instant::now();
-    servers[HOST_B].child.kill().expect("kill host B's server");
-    servers[HOST_B].child.wait().expect("reap host B's server");
-    let (_, b_lost_seen) = watch
-        .wait_for(HOST_B, killed_at_item, "host B's error", is_disconnected)
-        .await;
-    let kill_detection = b_lost_seen - killed_at;
-    assert_eq!(
-        ask(&a, "a1", "echo a-while-b-is-down").await,
-        "a-while-b-is-down"
-    );
-    servers[HOST_B] = tokio::task::block_in_place(|| setup.start_server(lab, HOST_B));
-    let back_at = Instant::now();
-    let (restarted_at, restart_seen) = watch
-        .wait_for(HOST_B, killed_at_item, "host B restarted", |item| {
-            matches!(item, ResumeItem::ServerRestarted { .. })
-        })
-        .await;
-    let restart_notice = restart_seen - back_at;
-    let new_boot = b.server_info().await.expect("server info").boot_id;
-    match &watch.seen[HOST_B][restarted_at].1 {
-        ResumeItem::ServerRestarted {
+    /// Host A's events after `after_seq` up to `last_seq`, from a new stream.
+    async fn replay_a(&self, after_seq: u64, last_seq: u64) -> Vec<EventEnvelope> {
+        let mut stream = self.a.clone().stream_events(None, after_seq).await;
+        let stream = stream.as_mut().expect("replay stream");
+        let mut replayed = Vec::new();
+        while replayed
+            .last()
+            .is_none_or(|e: &EventEnvelope| e.seq < last_seq)
+        {
+            let next = tokio::time::timeout(TIMEOUT, stream.next_event()).await;
+            replayed.push(
+                next.expect("replay in time")
+                    .expect("replay")
+                    .expect("more"),
+            );
+        }
+        replayed
+    }
+
+    /// Kills host B's server while streaming; host A goes on. A new server comes up on the
+    /// same address: the streams report the restart, the old shim's stream ends (NOT_FOUND),
+    /// and the new server works. Returns (kill -> stream error, restart -> restart reported).
+    async fn restart_host_b(&mut self, server: &mut ServeProcess) -> (Duration, Duration) {
+        let (killed_item, b1_killed_item) = (self.watch.len(HOST_B), self.watch.len(SHIM_B1));
+        let killed_at = Instant::now();
+        server.child.kill().expect("kill host B's server");
+        server.child.wait().expect("reap host B's server");
+        let (_, lost_at) = self
+            .watch
+            .wait_for(HOST_B, killed_item, "host B's error", is_disconnected)
+            .await;
+        let a_meanwhile = ask(&self.a, "a1", "echo a-while-b-is-down").await;
+        assert_eq!(a_meanwhile, "a-while-b-is-down");
+
+        *server = tokio::task::block_in_place(|| self.setup.start_server(self.lab, HOST_B));
+        let back_at = Instant::now();
+        let (restarted_item, restarted_at) = self
+            .watch
+            .wait_for(HOST_B, killed_item, "host B restarted", is_restarted)
+            .await;
+        let new_boot = self.b.server_info().await.expect("server info").boot_id;
+        assert_ne!(new_boot, self.boot_b);
+        let ResumeItem::ServerRestarted {
             previous_boot_id,
             boot_id,
             ..
-        } => {
-            assert_eq!(previous_boot_id.as_deref(), Some(boot_b.as_str()));
-            assert_eq!(boot_id.as_deref(), Some(new_boot.as_str()));
-            assert_ne!(new_boot, boot_b);
-        }
-        other => unreachable!("{other:?}"),
-    }
-    // The old shim's own stream: the restart, then a clear end (the shim is gone).
-    let (b1_restart, _) = watch
-        .wait_for(SHIM_B1, killed_b1_item, "b1's restart notice", |item| {
-            matches!(item, ResumeItem::ServerRestarted { .. })
-        })
-        .await;
-    let (b1_end, _) = watch
-        .wait_for(SHIM_B1, b1_restart, "b1's end", |item| {
-            matches!(item, ResumeItem::Ended { .. })
-        })
-        .await;
-    match &watch.seen[SHIM_B1][b1_end].1 {
-        ResumeItem::Ended { error } => assert_eq!(error.code(), Some(tonic::Code::NotFound)),
-        other => unreachable!("{other:?}"),
-    }
-    let b2 = b
-        .create_shim(NewShim::profile(BASH).id("b2"))
-        .await
-        .expect("b2");
-    assert_eq!(b2.boot_id, new_boot);
-    watch
-        .wait_for(HOST_B, restarted_at, "b2 Ready", is_ready_of("b2"))
-        .await;
-    assert_eq!(ask(&b, "b2", "echo b-is-back").await, "b-is-back");
-    watch
-        .wait_for(
-            HOST_B,
-            restarted_at,
-            "b-is-back",
-            completion_saying("b-is-back"),
-        )
-        .await;
-    watch.assert_no_gaps(HOST_A);
-    watch.assert_no_gaps(HOST_B);
+        } = self.watch.item(HOST_B, restarted_item)
+        else {
+            unreachable!("is_restarted")
+        };
+        assert_eq!(previous_boot_id.as_deref(), Some(self.boot_b.as_str()));
+        assert_eq!(boot_id.as_deref(), Some(new_boot.as_str()));
+        // The old shim's own stream: the restart, then a clear end, since the shim is gone.
+        let (b1_restarted, _) = self
+            .watch
+            .wait_for(SHIM_B1, b1_killed_item, "b1's restart", is_restarted)
+            .await;
+        let (b1_end, _) = self
+            .watch
+            .wait_for(SHIM_B1, b1_restarted, "b1's end", is_ended)
+            .await;
+        let ResumeItem::Ended { error } = self.watch.item(SHIM_B1, b1_end) else {
+            unreachable!("is_ended")
+        };
+        assert_eq!(error.code(), Some(tonic::Code::NotFound), "{error}");
 
-    run_fleet_example(lab, setup).await;
-    let _ = writeln!(
-        std::io::stderr().lock(),
-        "multi-host timings (keepalive {KEEPALIVE:?}, backoff {:?}..{:?}): link cut -> client \
-         error {failover:?}; link back -> stream resumed {resume_time:?}; server killed -> \
-         client error {kill_detection:?}; server back -> restart reported {restart_notice:?}",
-        resume.backoff_min,
-        resume.backoff_max,
-    );
+        let b2 = self.b.create_shim(NewShim::profile(BASH).id("b2")).await;
+        assert_eq!(b2.expect("create b2").boot_id, new_boot);
+        let ready = ready_of("b2");
+        self.watch
+            .wait_for(HOST_B, restarted_item, "b2 Ready", ready)
+            .await;
+        assert_eq!(ask(&self.b, "b2", "echo b-is-back").await, "b-is-back");
+        let answered = completion_saying("b-is-back");
+        self.watch
+            .wait_for(HOST_B, restarted_item, "b-is-back", answered)
+            .await;
+        (lost_at - killed_at, restarted_at - back_at)
+    }
 }
 
 /// `examples/fleet.rs` against both hosts: each shim answers both messages.
 async fn run_fleet_example(lab: &Lab, setup: &Setup) {
     let urls = [setup.url(lab, HOST_A), setup.url(lab, HOST_B)];
-    let ca = setup.path("ca.pem");
-    let args = fleet_example::FleetArgs::try_parse_from([
-        "fleet",
-        "--server",
-        &urls[0],
-        "--server",
-        &urls[1],
-        "--token",
-        TOKEN,
-        "--tls-ca",
-        &ca,
-        "--profile",
-        BASH,
-        "--message",
-        "echo fleet-one",
-        "--message",
-        "echo fleet-two",
-        "--timeout-secs",
-        "60",
-    ])
-    .expect("fleet arguments");
+    let args = fleet_example::FleetArgs {
+        servers: urls.to_vec(),
+        token: Some(TOKEN.into()),
+        tls_ca: Some(setup.path("ca.pem").into()),
+        profile: BASH.into(),
+        messages: vec!["echo fleet-one".into(), "echo fleet-two".into()],
+        timeout_secs: 60,
+    };
     let mut out = Vec::new();
-    fleet_example::run(args, &mut out)
-        .await
-        .expect("the fleet example");
+    let ran = fleet_example::run(args, &mut out).await;
     let out = String::from_utf8(out).expect("UTF-8 output");
+    ran.unwrap_or_else(|error| panic!("the fleet example failed: {error:#}; it printed:\n{out}"));
     for url in &urls {
         for answer in ["fleet-one", "fleet-two"] {
+            let from_url = format!("[{url}]");
             assert!(
-                out.lines().any(|line| line.starts_with(&format!("[{url}]"))
-                    && line.trim_end().ends_with(answer)),
+                out.lines()
+                    .any(|line| line.starts_with(&from_url) && line.trim_end().ends_with(answer)),
                 "no answer {answer:?} from {url} in:\n{out}"
             );
         }

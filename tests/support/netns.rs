@@ -10,6 +10,7 @@
 
 #![allow(dead_code)] // each test binary uses its own subset
 
+use std::io::Write;
 use std::net::Ipv4Addr;
 use std::os::fd::AsRawFd;
 use std::process::Command;
@@ -117,6 +118,11 @@ impl Lab {
         Ok(lab)
     }
 
+    /// [`Lab::create`], or `None` after [`skip`] said why `test` cannot run here.
+    pub fn create_or_skip(hosts: usize, test: &str) -> Option<Self> {
+        Self::create(hosts).map_err(|why| skip(test, &why)).ok()
+    }
+
     fn add_netns(&mut self, name: &str) -> Result<(), String> {
         ip(&["netns", "add", name])?;
         self.created.push(name.to_owned());
@@ -183,6 +189,17 @@ impl Lab {
             std::io::Error::last_os_error()
         );
     }
+}
+
+/// Skips `test` with a loud message on stderr, or fails it when `CI` is set (CI runs as root
+/// with iproute2 and openssl, so the test must run there).
+pub fn skip(test: &str, why: &str) {
+    assert!(std::env::var_os("CI").is_none(), "{test} cannot run: {why}");
+    // Written to stderr directly: the test harness captures `eprintln!` of passing tests.
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "\n*** SKIPPED {test}: {why}. It needs root, iproute2 (`ip netns`) and openssl ***\n"
+    );
 }
 
 impl Drop for Lab {

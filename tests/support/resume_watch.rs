@@ -84,6 +84,11 @@ impl Watch {
         }
     }
 
+    /// Item `position` of stream `index`.
+    pub fn item(&self, index: usize, position: usize) -> &ResumeItem {
+        &self.seen[index][position].1
+    }
+
     /// The events of stream `index` from position `from` on.
     pub fn events_from(&self, index: usize, from: usize) -> Vec<&EventEnvelope> {
         self.seen[index][from..]
@@ -141,6 +146,38 @@ impl Watch {
             }
         }
     }
+}
+
+/// A `Completion` whose response is `text`.
+pub fn completion_saying(text: &'static str) -> impl Fn(&ResumeItem) -> bool {
+    move |item| {
+        matches!(item, ResumeItem::Event(e)
+            if matches!(&e.event, Some(Pb::Completion(c)) if c.response == text))
+    }
+}
+
+/// The `Ready` of shim `shim_id`.
+pub fn ready_of(shim_id: &'static str) -> impl Fn(&ResumeItem) -> bool {
+    move |item| {
+        matches!(item, ResumeItem::Event(e)
+            if e.shim_id == shim_id && matches!(e.event, Some(Pb::Ready(_))))
+    }
+}
+
+pub fn is_disconnected(item: &ResumeItem) -> bool {
+    matches!(item, ResumeItem::Disconnected { .. })
+}
+
+pub fn is_resumed(item: &ResumeItem) -> bool {
+    matches!(item, ResumeItem::Resumed { .. })
+}
+
+pub fn is_restarted(item: &ResumeItem) -> bool {
+    matches!(item, ResumeItem::ServerRestarted { .. })
+}
+
+pub fn is_ended(item: &ResumeItem) -> bool {
+    matches!(item, ResumeItem::Ended { .. })
 }
 
 impl Drop for Watch {
