@@ -33,8 +33,8 @@ pub struct ResumeOptions {
     pub backoff_min: Duration,
     /// The longest delay between two reconnects.
     pub backoff_max: Duration,
-    /// Give up ([`ResumeItem::Ended`]) after this many failures in a row; `None` never gives
-    /// up.
+    /// Give up ([`ResumeItem::Ended`]) when this many reconnect attempts in a row have failed;
+    /// `None` never gives up.
     pub max_attempts: Option<u32>,
 }
 
