@@ -259,8 +259,10 @@ impl<'a> Fleet<'a> {
             .await;
         let call = self.a.clone().server_info().await;
         let call_error = call.expect_err("host A is cut off");
-        let stream_error = self.watch.item(HOST_A, lost_item);
-        eprintln!("host A cut off: stream: {stream_error:?}; a call: {call_error}");
+        let ResumeItem::Disconnected { error, .. } = self.watch.item(HOST_A, lost_item) else {
+            unreachable!("is_disconnected")
+        };
+        eprintln!("host A cut off: its stream: {error}; a call: {call_error}");
 
         let up_at = Instant::now();
         self.lab.set_link(HOST_A, true);

@@ -95,14 +95,24 @@ impl ClientError {
     }
 }
 
-/// `"<server's message> (<Code>)"`, e.g. ``shim `x` not found (NotFound)``.
+/// `"<server's message> (<Code>)"`, e.g. ``shim `x` not found (NotFound)``. A transport
+/// failure adds its causes, each once: `tcp connect error: Network is unreachable (os error
+/// 101) (Unavailable)`.
 fn describe_status(status: &tonic::Status) -> String {
-    let message = status.message().trim();
-    if message.is_empty() {
-        format!("{} ({:?})", status.code().description(), status.code())
-    } else {
-        format!("{message} ({:?})", status.code())
+    let mut text = match status.message().trim() {
+        "" => status.code().description().to_owned(),
+        message => message.to_owned(),
+    };
+    let mut source = std::error::Error::source(status);
+    while let Some(cause) = source {
+        let message = cause.to_string();
+        if !text.contains(&message) {
+            text.push_str(": ");
+            text.push_str(&message);
+        }
+        source = cause.source();
     }
+    format!("{text} ({:?})", status.code())
 }
 
 /// What to create: a server-side profile plus the overrides a client may make.
@@ -339,5 +349,28 @@ impl Client {
     pub async fn server_info(&mut self) -> Result<ServerInfo, ClientError> {
         let response = self.rpc.get_server_info(GetServerInfoRequest {}).await?;
         Ok(response.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_status_shows_its_message_its_causes_once_and_its_code() {
+        let found = tonic::Status::not_found("shim `x` not found");
+        assert_eq!(describe_status(&found), "shim `x` not found (NotFound)");
+        let empty = tonic::Status::unavailable("");
+        assert_eq!(
+            describe_status(&empty),
+            "The service is currently unavailable (Unavailable)"
+        );
+        let mut transport = tonic::Status::unavailable("tcp connect error");
+        let cause = std::io::Error::other("Network is unreachable");
+        transport.set_source(std::sync::Arc::new(cause));
+        assert_eq!(
+            describe_status(&transport),
+            "tcp connect error: Network is unreachable (Unavailable)"
+        );
     }
 }
