@@ -1,6 +1,7 @@
 //! The gRPC server: hosts many shims behind the `agentshim.v1.AgentShim` service, with
 //! `grpc.health.v1` health, server reflection (v1 and v1alpha, so grpcurl 1.8.6 works),
-//! optional bearer-token auth and TLS, on TCP or a Unix socket.
+//! optional bearer-token auth and TLS, on TCP or a Unix socket. Each serving process has a boot
+//! id (`identity.rs`) that tells clients whether it restarted.
 //!
 //! Stopping is graceful: health turns NOT_SERVING, new shims are refused, every shim is shut
 //! down (reason `daemon_stop`) within the deadline so its final events reach open streams, the
