@@ -170,7 +170,8 @@ impl ResumableEvents {
         self.after_seq
     }
 
-    /// The next item; `None` after [`ResumeItem::Ended`].
+    /// The next item; `None` after [`ResumeItem::Ended`]. Cancel-safe: dropping the future
+    /// loses nothing (a backoff wait it interrupted starts over).
     pub async fn next(&mut self) -> Option<ResumeItem> {
         if let Some(item) = self.pending.take() {
             return Some(item);
@@ -179,14 +180,19 @@ impl ResumableEvents {
             return None;
         }
         let Some(stream) = &mut self.stream else {
-            if let Some(delay) = self.retry_in.take() {
+            if let Some(delay) = self.retry_in {
                 tokio::time::sleep(delay).await;
+                self.retry_in = None;
             }
             return Some(match self.open().await {
                 Ok(item) => item,
                 Err(error) => {
+                    let new_boot_id = self.restarted_boot_id(&error).await;
                     let failure = self.failed(error);
-                    self.restart_behind(failure).await
+                    match new_boot_id {
+                        Some(boot_id) => self.restarted_before(failure, boot_id),
+                        None => failure,
+                    }
                 }
             });
         };
@@ -214,31 +220,32 @@ impl ResumableEvents {
     }
 
     /// Opens a stream after `after_seq`, checking that the server is the one it came from.
+    /// Changes nothing until the stream is open (so a dropped future loses nothing).
     async fn open(&mut self) -> Result<ResumeItem, ClientError> {
-        let shim_id = self.shim_id.clone();
+        let (mut after_seq, mut expected) = (self.after_seq, self.boot_id.clone());
         let mut restarted_from = None;
-        let stream = loop {
+        let (stream, boot_id) = loop {
             let stream = self
                 .client
-                .stream_events(shim_id.as_deref(), self.after_seq)
+                .clone()
+                .stream_events(self.shim_id.as_deref(), after_seq)
                 .await?;
             let boot_id = stream.boot_id().map(str::to_owned);
-            if !self.boot_known || boot_id == self.boot_id {
-                break stream;
+            if !self.boot_known || boot_id == expected {
+                break (stream, boot_id);
             }
             // Another server process: its seqs have nothing to do with ours.
-            let previous = std::mem::replace(&mut self.boot_id, boot_id);
-            restarted_from.get_or_insert((previous, self.after_seq));
-            if self.after_seq == 0 {
-                break stream;
+            let previous = std::mem::replace(&mut expected, boot_id.clone());
+            restarted_from.get_or_insert((previous, after_seq));
+            if after_seq == 0 {
+                break (stream, boot_id);
             }
-            self.after_seq = 0;
+            after_seq = 0;
         };
         let outage = self
             .broke_at
             .take()
             .map_or(Duration::ZERO, |at| at.elapsed());
-        let boot_id = stream.boot_id().map(str::to_owned);
         let item = match restarted_from {
             Some((previous_boot_id, last_seq)) => ResumeItem::ServerRestarted {
                 previous_boot_id,
@@ -248,13 +255,14 @@ impl ResumableEvents {
             },
             None if self.opened => ResumeItem::Resumed {
                 boot_id: boot_id.clone(),
-                after_seq: self.after_seq,
+                after_seq,
                 outage,
             },
             None => ResumeItem::Connected {
                 boot_id: boot_id.clone(),
             },
         };
+        self.after_seq = after_seq;
         self.boot_id = boot_id;
         self.boot_known = true;
         self.opened = true;
@@ -263,23 +271,22 @@ impl ResumableEvents {
         Ok(item)
     }
 
-    /// `failure` itself, or, when it ends the stream (an unknown shim, typically) because the
-    /// server restarted, `ServerRestarted` first (asked with `GetServerInfo`) and the failure
-    /// next.
-    async fn restart_behind(&mut self, failure: ResumeItem) -> ResumeItem {
-        if !self.boot_known || !matches!(failure, ResumeItem::Ended { .. }) {
-            return failure;
+    /// When `error` ends the stream (an unknown shim, typically), whether that is because the
+    /// server restarted: its new boot id (asked with `GetServerInfo`) if so.
+    async fn restarted_boot_id(&self, error: &ClientError) -> Option<String> {
+        if !self.boot_known || is_retryable(error) {
+            return None;
         }
-        let Ok(info) = self.client.server_info().await else {
-            return failure;
-        };
-        if self.boot_id.as_deref() == Some(info.boot_id.as_str()) {
-            return failure;
-        }
+        let info = self.client.clone().server_info().await.ok()?;
+        (self.boot_id.as_deref() != Some(info.boot_id.as_str())).then_some(info.boot_id)
+    }
+
+    /// `ServerRestarted` (to `boot_id`) now, and `failure` next.
+    fn restarted_before(&mut self, failure: ResumeItem, boot_id: String) -> ResumeItem {
         self.pending = Some(failure);
         ResumeItem::ServerRestarted {
-            previous_boot_id: self.boot_id.replace(info.boot_id.clone()),
-            boot_id: Some(info.boot_id),
+            previous_boot_id: self.boot_id.replace(boot_id.clone()),
+            boot_id: Some(boot_id),
             last_seq: std::mem::take(&mut self.after_seq),
             outage: self
                 .broke_at
