@@ -5,7 +5,8 @@
 //! - [`shim`]: one agent in a PTY, owned by a tokio actor (process, screen, state machine,
 //!   classifier, message queue, event log), driven through a cloneable `ShimHandle`.
 //! - [`frontend`]: serves one shim over a framed-JSON connection (`agentshim shim`).
-//! - [`client`]: a typed gRPC client for `agentshim serve` (what the CLI's client commands use).
+//! - [`client`]: a typed gRPC client for `agentshim serve` (what the CLI's client commands use),
+//!   with event streams that resume across reconnects and server restarts, for many servers.
 //! - [`server`]: the gRPC control plane hosting many shims (`agentshim serve`); [`rpc`] holds
 //!   the generated protobuf types and stubs.
 //! - [`metrics`]: what agentshim measures, and the Prometheus endpoint of `agentshim serve`.

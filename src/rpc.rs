@@ -8,3 +8,7 @@ tonic::include_proto!("agentshim.v1");
 
 /// The encoded `FileDescriptorSet` of the proto, for gRPC server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("agentshim_descriptor");
+
+/// The response header of `StreamEvents` that carries the server's boot id
+/// (`ServerInfo.boot_id`), so a client can tell which server process a stream comes from.
+pub const BOOT_ID_HEADER: &str = "agentshim-boot-id";

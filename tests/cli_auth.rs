@@ -2,11 +2,11 @@
 //! that requires one, a server on a Unix socket (`--addr unix:/path`), and a TLS server
 //! (`--addr https://...` with `--tls-ca`, `--tls-domain`).
 
+#[path = "support/certs.rs"]
+mod certs;
 mod cli_common;
 
-use std::path::Path;
-use std::process::{Command, Stdio};
-
+use certs::make_certificates;
 use cli_common::{Server, json_lines};
 
 #[test]
@@ -56,76 +56,10 @@ fn a_unix_socket_server_is_reached_with_a_unix_address() {
     server.cli(&["rm", "u1", "--addr", &addr]).expect_ok("rm");
 }
 
-/// Makes a CA and a `localhost`/`127.0.0.1` certificate it signed, in `dir`; `None` when
-/// there is no `openssl` to do it with.
-fn make_certificates(dir: &Path) -> Option<()> {
-    let openssl = |args: &[&str]| {
-        Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|status| status.success())
-    };
-    std::fs::write(
-        dir.join("leaf.ext"),
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
-    )
-    .ok()?;
-    let steps: [&[&str]; 3] = [
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=agentshim-test-ca",
-        ],
-        &[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "leaf.key",
-            "-out",
-            "leaf.csr",
-            "-subj",
-            "/CN=localhost",
-        ],
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "leaf.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            "leaf.pem",
-            "-days",
-            "2",
-            "-extfile",
-            "leaf.ext",
-        ],
-    ];
-    steps.iter().all(|args| openssl(args)).then_some(())
-}
-
 #[test]
 fn a_tls_server_is_reached_with_its_ca() {
     let certs = cli_common::scratch_dir("certs");
-    if make_certificates(&certs).is_none() {
+    if make_certificates(&certs, &[]).is_none() {
         eprintln!("skipped: openssl is not available to make test certificates");
         return;
     }

@@ -303,3 +303,39 @@ async fn with_a_token_calls_need_the_bearer_header_but_health_does_not() {
         .await;
     assert_eq!(sent["completion"]["response"], "with-token", "{sent}");
 }
+
+#[tokio::test]
+async fn server_info_gives_the_boot_id_that_shims_and_streams_carry() {
+    let Some(target) = Target::start("grpcurl-server-info", &[]) else {
+        return;
+    };
+    let info = target.call("GetServerInfo", "{}").await;
+    let boot_id = info["bootId"].as_str().expect("bootId");
+    assert_eq!(boot_id.len(), 36, "a UUID: {info}");
+    assert_eq!(info["version"], env!("CARGO_PKG_VERSION"));
+    let created = target
+        .call("CreateShim", r#"{"id": "i1", "profile": "bash"}"#)
+        .await;
+    assert_eq!(created["bootId"], boot_id);
+    // `-v` shows the response headers: the stream names its server too. The stream never
+    // ends by itself, so grpcurl stops it at `-max-time` (and exits non-zero).
+    let stream = target
+        .run(
+            &["-v", "-max-time", "2", "-d", r#"{"after_seq": 0}"#],
+            &["agentshim.v1.AgentShim/StreamEvents"],
+        )
+        .await;
+    let headers = String::from_utf8_lossy(&stream.stdout).to_lowercase();
+    assert!(
+        headers.contains(&format!("agentshim-boot-id: {boot_id}")),
+        "{}",
+        show(&stream)
+    );
+    let described = target
+        .ok(&[], &["describe", "agentshim.v1.ServerInfo"])
+        .await;
+    assert!(
+        described.contains("a restart makes a new one"),
+        "{described}"
+    );
+}

@@ -66,9 +66,12 @@ async fn held_until_resumed(agent: &mut LiveShim) {
         held.queued,
         "a message was typed while the quota was used up"
     );
+    // Reset times are shown to the minute and held until its end.
     let resumed = agent
         .events
-        .wait_for("QuotaResumed", |e| matches!(e, Event::QuotaResumed { .. }))
+        .wait_for_within(Duration::from_secs(180), "QuotaResumed", |e| {
+            matches!(e, Event::QuotaResumed { .. })
+        })
         .await;
     assert!(
         matches!(resumed.event, Event::QuotaResumed { held_messages: 1 }),
@@ -99,7 +102,7 @@ async fn live_claude_session_limit_blocks_then_resumes() {
         return;
     }
     let mut agent = start(AgentCli::Claude, test, ClaudeAuth::OAuth).await;
-    let reset = epoch_now() + 70;
+    let reset = epoch_now() + 30;
     agent.server.push(Reply::error(ErrorKind::Quota {
         reset_epoch_secs: reset,
         claim: Some("five_hour".into()),
@@ -144,7 +147,7 @@ async fn live_codex_usage_limit_blocks_then_resumes() {
         return;
     }
     let mut agent = start(AgentCli::Codex, test, ClaudeAuth::ApiKey).await;
-    let reset = epoch_now() + 70;
+    let reset = epoch_now() + 30;
     agent.server.push(Reply::error(ErrorKind::Quota {
         reset_epoch_secs: reset,
         claim: None,
@@ -221,6 +224,11 @@ async fn context_error_exhausts(cli: AgentCli, test: &str) {
         return;
     }
     let mut agent = start(cli, test, ClaudeAuth::ApiKey).await;
+    // The context runs out in the middle of a session (on the very first message Claude says
+    // `Prompt is too long`, which is ContextExhausted too).
+    agent.server.push(Reply::text("Warm-up answer ✓"));
+    let warm_up = agent.send("Warm up").await;
+    agent.events.completion_of(&warm_up).await;
     agent
         .server
         .push(Reply::error(ErrorKind::ContextTooLong).forever());
@@ -244,6 +252,14 @@ async fn context_error_exhausts(cli: AgentCli, test: &str) {
         agent.shim.state().await.unwrap().state,
         ShimState::ContextExhausted
     );
+    if cli == AgentCli::Claude {
+        // Claude tried to compact first and said so.
+        let approaching = agent.events.count(|e| {
+            matches!(e, Event::ContextApproaching { message, input_tokens, .. }
+                if message.contains("compacted") && *input_tokens > 0)
+        });
+        assert_eq!(approaching, 1, "{}", agent.screen().await);
+    }
 }
 
 #[tokio::test]

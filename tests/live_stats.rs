@@ -48,10 +48,13 @@ async fn stats_matching_server(agent: &mut LiveShim) -> (u64, u64, Option<u8>) {
     let output: u64 = sent.iter().map(|u| u.output_tokens).sum();
     let stats = agent
         .events
-        .wait_for(&format!("SessionStats with {input} in / {output} out"), |e| {
-            matches!(e, Event::SessionStats { input_tokens, output_tokens, .. }
+        .wait_for(
+            &format!("SessionStats with {input} in / {output} out"),
+            |e| {
+                matches!(e, Event::SessionStats { input_tokens, output_tokens, .. }
                 if *input_tokens == input && *output_tokens == output)
-        })
+            },
+        )
         .await;
     match stats.event {
         Event::SessionStats {

@@ -57,7 +57,7 @@ impl ConnectArgs {
             token: self.token.clone().filter(|token| !token.is_empty()),
             tls_ca_file: self.tls_ca.clone(),
             tls_domain: self.tls_domain.clone(),
-            connect_timeout: None,
+            ..ConnectOptions::default()
         };
         match Client::connect(&self.addr, options).await {
             Ok(client) => Ok(client),

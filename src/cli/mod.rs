@@ -3,7 +3,7 @@
 
 mod client_cmds;
 mod connect_args;
-mod event_format;
+pub mod event_format;
 mod events_cmd;
 mod output;
 mod record;

@@ -1,5 +1,5 @@
 //! Where a client connects and how: parsing a server address ([`Target`]), the connection
-//! options ([`ConnectOptions`]: bearer token, TLS trust, timeouts), opening the tonic
+//! options ([`ConnectOptions`]: bearer token, TLS trust, timeouts, keepalive), opening the tonic
 //! [`Channel`] over TCP, TLS or a Unix socket, and the interceptor that puts
 //! `authorization: Bearer <token>` on every request.
 
@@ -99,6 +99,11 @@ pub struct ConnectOptions {
     pub tls_domain: Option<String>,
     /// How long connecting may take; [`DEFAULT_CONNECT_TIMEOUT`] when unset.
     pub connect_timeout: Option<Duration>,
+    /// Send an HTTP/2 PING after this long without traffic and drop the connection when the
+    /// answer takes longer than this again. Without it, a server that vanished without closing
+    /// the connection (a cut link, a frozen host) leaves calls and event streams waiting
+    /// forever; with it they fail within about twice this time. Unset: no keepalive.
+    pub keepalive: Option<Duration>,
 }
 
 impl fmt::Debug for ConnectOptions {
@@ -108,6 +113,7 @@ impl fmt::Debug for ConnectOptions {
             .field("tls_ca_file", &self.tls_ca_file)
             .field("tls_domain", &self.tls_domain)
             .field("connect_timeout", &self.connect_timeout)
+            .field("keepalive", &self.keepalive)
             .finish()
     }
 }
@@ -171,14 +177,23 @@ pub async fn open_channel(
     target: &Target,
     options: &ConnectOptions,
 ) -> Result<Channel, ClientError> {
-    let timeout = options.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
+    let configure = |endpoint: Endpoint| {
+        let endpoint =
+            endpoint.connect_timeout(options.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT));
+        match options.keepalive {
+            Some(every) => endpoint
+                .http2_keep_alive_interval(every)
+                .keep_alive_timeout(every)
+                .keep_alive_while_idle(true),
+            None => endpoint,
+        }
+    };
     let connect_error = |source| ClientError::Connect {
         target: target.to_string(),
         source,
     };
     match target {
-        Target::Http(uri) => Endpoint::from(uri.clone())
-            .connect_timeout(timeout)
+        Target::Http(uri) => configure(Endpoint::from(uri.clone()))
             .connect()
             .await
             .map_err(connect_error),
@@ -194,8 +209,7 @@ pub async fn open_channel(
             if let Some(domain) = &options.tls_domain {
                 tls = tls.domain_name(domain.clone());
             }
-            Endpoint::from(uri.clone())
-                .connect_timeout(timeout)
+            configure(Endpoint::from(uri.clone()))
                 .tls_config(tls)
                 .map_err(connect_error)?
                 .connect()
@@ -205,8 +219,7 @@ pub async fn open_channel(
         Target::Unix(path) => {
             let path = path.clone();
             // The URI is required by tonic but unused: the connector ignores it.
-            Endpoint::from_static("http://localhost")
-                .connect_timeout(timeout)
+            configure(Endpoint::from_static("http://localhost"))
                 .connect_with_connector(tower::service_fn(move |_: Uri| {
                     let path = path.clone();
                     async move {

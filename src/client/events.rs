@@ -4,7 +4,8 @@
 //! The stream first replays the retained events after the requested `after_seq`, then follows
 //! live events, in `seq` order. An `events_lost` envelope says which range the server evicted
 //! before this stream could read it. To resume after a disconnect, open a new stream with the
-//! last `seq` seen.
+//! last `seq` seen, on the same server process: the stream's [`EventStream::boot_id`] tells
+//! which one it is ([`super::ResumableEvents`] does all of this for you).
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -12,7 +13,7 @@ use std::task::{Context, Poll};
 use futures_util::Stream;
 
 use super::ClientError;
-use crate::rpc::EventEnvelope;
+use crate::rpc::{BOOT_ID_HEADER, EventEnvelope};
 
 /// A live stream of events from the server (owned; dropping it closes the RPC).
 #[derive(Debug)]
@@ -21,11 +22,28 @@ pub struct EventStream {
     inner: tonic::Streaming<EventEnvelope>,
     /// Seq of the newest envelope yielded so far (0 before the first).
     last_seq: u64,
+    /// The boot id of the server process sending the stream, from its response header.
+    boot_id: Option<String>,
 }
 
 impl EventStream {
-    pub(super) fn new(inner: tonic::Streaming<EventEnvelope>) -> Self {
-        Self { inner, last_seq: 0 }
+    pub(super) fn new(response: tonic::Response<tonic::Streaming<EventEnvelope>>) -> Self {
+        let boot_id = response
+            .metadata()
+            .get(BOOT_ID_HEADER)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        Self {
+            inner: response.into_inner(),
+            last_seq: 0,
+            boot_id,
+        }
+    }
+
+    /// The boot id of the server process sending this stream (`None` from a server too old to
+    /// say): compare it with the one of an earlier stream before resuming by seq.
+    pub fn boot_id(&self) -> Option<&str> {
+        self.boot_id.as_deref()
     }
 
     /// The next envelope, `None` when the server ended the stream.

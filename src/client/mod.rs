@@ -17,10 +17,17 @@
 //! Addresses are `http://host:port`, `host:port`, `https://host:port` or `unix:/path`
 //! ([`Target`]). A token in [`ConnectOptions`] is sent as `authorization: Bearer <token>` on
 //! every request. Failures are [`ClientError`]s; a server refusal keeps its `tonic::Status`.
-//! [`Client`] is cheap to clone: clones share one HTTP/2 connection.
+//! [`Client`] is cheap to clone: clones share one HTTP/2 connection, which reconnects by
+//! itself on the next call after it broke.
+//!
+//! For many servers (`examples/fleet.rs`): one [`Client`] per server, with
+//! [`ConnectOptions::keepalive`] so a cut link is noticed, and one [`ResumableEvents`] per
+//! server, which reconnects with backoff, resumes by `seq`, and tells a resumed stream from a
+//! restarted server by the server's boot id ([`Client::server_info`]).
 
 mod connect;
 mod events;
+mod resume;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -31,13 +38,14 @@ use tonic::transport::Channel;
 
 pub use connect::{BearerAuth, ConnectOptions, DEFAULT_CONNECT_TIMEOUT, Target, open_channel};
 pub use events::EventStream;
+pub use resume::{ResumableEvents, ResumeItem, ResumeOptions};
 
 use crate::rpc::agent_shim_client::AgentShimClient;
 use crate::rpc::{
-    CaptureScreenRequest, CreateShimRequest, DeleteShimRequest, GetShimRequest, GetStateRequest,
-    KillRequest, ListShimsRequest, PingRequest, ResizeRequest, ScreenCapture, SendMessageRequest,
-    SendMessageResponse, ShimInfo, ShutdownReason, ShutdownRequest, StateResponse,
-    StreamEventsRequest,
+    CaptureScreenRequest, CreateShimRequest, DeleteShimRequest, GetServerInfoRequest,
+    GetShimRequest, GetStateRequest, KillRequest, ListShimsRequest, PingRequest, ResizeRequest,
+    ScreenCapture, SendMessageRequest, SendMessageResponse, ServerInfo, ShimInfo, ShutdownReason,
+    ShutdownRequest, StateResponse, StreamEventsRequest,
 };
 
 /// Why a client call failed.
@@ -66,6 +74,9 @@ pub enum ClientError {
     /// The server (or the transport, mid-call) answered with an error status.
     #[error("{}", describe_status(.0))]
     Status(tonic::Status),
+    /// The server ended an event stream (it does so when it stops).
+    #[error("the server ended the event stream")]
+    StreamEnded,
 }
 
 impl From<tonic::Status> for ClientError {
@@ -84,14 +95,24 @@ impl ClientError {
     }
 }
 
-/// `"<server's message> (<Code>)"`, e.g. ``shim `x` not found (NotFound)``.
+/// `"<server's message> (<Code>)"`, e.g. ``shim `x` not found (NotFound)``. A transport
+/// failure adds its causes, each once: `tcp connect error: Network is unreachable (os error
+/// 101) (Unavailable)`.
 fn describe_status(status: &tonic::Status) -> String {
-    let message = status.message().trim();
-    if message.is_empty() {
-        format!("{} ({:?})", status.code().description(), status.code())
-    } else {
-        format!("{message} ({:?})", status.code())
+    let mut text = match status.message().trim() {
+        "" => status.code().description().to_owned(),
+        message => message.to_owned(),
+    };
+    let mut source = std::error::Error::source(status);
+    while let Some(cause) = source {
+        let message = cause.to_string();
+        if !text.contains(&message) {
+            text.push_str(": ");
+            text.push_str(&message);
+        }
+        source = cause.source();
     }
+    format!("{text} ({:?})", status.code())
 }
 
 /// What to create: a server-side profile plus the overrides a client may make.
@@ -321,8 +342,35 @@ impl Client {
             shim_id: shim_id.unwrap_or_default().to_owned(),
             after_seq,
         };
-        Ok(EventStream::new(
-            self.rpc.stream_events(request).await?.into_inner(),
-        ))
+        Ok(EventStream::new(self.rpc.stream_events(request).await?))
+    }
+
+    /// Who the server is: its boot id (new at every restart), start time and version.
+    pub async fn server_info(&mut self) -> Result<ServerInfo, ClientError> {
+        let response = self.rpc.get_server_info(GetServerInfoRequest {}).await?;
+        Ok(response.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_status_shows_its_message_its_causes_once_and_its_code() {
+        let found = tonic::Status::not_found("shim `x` not found");
+        assert_eq!(describe_status(&found), "shim `x` not found (NotFound)");
+        let empty = tonic::Status::unavailable("");
+        assert_eq!(
+            describe_status(&empty),
+            "The service is currently unavailable (Unavailable)"
+        );
+        let mut transport = tonic::Status::unavailable("tcp connect error");
+        let cause = std::io::Error::other("Network is unreachable");
+        transport.set_source(std::sync::Arc::new(cause));
+        assert_eq!(
+            describe_status(&transport),
+            "tcp connect error: Network is unreachable (Unavailable)"
+        );
     }
 }

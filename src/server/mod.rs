@@ -1,6 +1,7 @@
 //! The gRPC server: hosts many shims behind the `agentshim.v1.AgentShim` service, with
 //! `grpc.health.v1` health, server reflection (v1 and v1alpha, so grpcurl 1.8.6 works),
-//! optional bearer-token auth and TLS, on TCP or a Unix socket.
+//! optional bearer-token auth and TLS, on TCP or a Unix socket. Each serving process has a boot
+//! id (`identity.rs`) that tells clients whether it restarted.
 //!
 //! Stopping is graceful: health turns NOT_SERVING, new shims are refused, every shim is shut
 //! down (reason `daemon_stop`) within the deadline so its final events reach open streams, the
@@ -11,6 +12,7 @@
 
 pub mod auth;
 pub mod convert;
+pub mod identity;
 pub mod profiles;
 pub mod registry;
 mod service;
@@ -32,6 +34,7 @@ use crate::rpc::agent_shim_server::AgentShimServer;
 use crate::shim::ShimError;
 use crate::shim::events::{DEFAULT_LOG_CAPACITY, EventLog};
 use auth::TokenCheck;
+use identity::ServerIdentity;
 use profiles::Profiles;
 use registry::Registry;
 use service::AgentShimService;
@@ -219,6 +222,8 @@ impl BoundServer {
             Arc::clone(&events),
             options.allow_any_command,
         ));
+        let identity = Arc::new(ServerIdentity::new());
+        tracing::info!(boot_id = identity.boot_id(), "server identity");
         let auth = TokenCheck::new(options.token.as_deref());
         let (health, health_service) = tonic_health::server::health_reporter();
         health
@@ -243,7 +248,7 @@ impl BoundServer {
         let router = builder
             .add_service(health_service)
             .add_service(InterceptedService::new(
-                AgentShimServer::new(AgentShimService::new(Arc::clone(&registry))),
+                AgentShimServer::new(AgentShimService::new(Arc::clone(&registry), identity)),
                 auth.clone(),
             ))
             .add_service(InterceptedService::new(

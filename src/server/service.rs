@@ -11,6 +11,7 @@ use tonic::{Request, Response, Status};
 
 use super::ServiceError;
 use super::convert::{completion_to_proto, log_item_to_proto, reason_from_proto, state_to_proto};
+use super::identity::ServerIdentity;
 use super::registry::{CreateShim, Registry, ShimEntry};
 use crate::rpc::{self, agent_shim_server::AgentShim};
 use crate::shim::ShimHandle;
@@ -22,11 +23,28 @@ const STREAM_BUFFER: usize = 256;
 #[derive(Debug, Clone)]
 pub struct AgentShimService {
     registry: Arc<Registry>,
+    identity: Arc<ServerIdentity>,
 }
 
 impl AgentShimService {
-    pub fn new(registry: Arc<Registry>) -> Self {
-        Self { registry }
+    pub fn new(registry: Arc<Registry>, identity: Arc<ServerIdentity>) -> Self {
+        Self { registry, identity }
+    }
+
+    async fn shim_info(&self, entry: &ShimEntry) -> Result<rpc::ShimInfo, Status> {
+        let status = entry.handle.status().await.map_err(ServiceError::from)?;
+        Ok(rpc::ShimInfo {
+            id: entry.handle.id().to_owned(),
+            profile: entry.profile.clone(),
+            agent: entry.agent.to_string(),
+            state: state_to_proto(status.state.state).into(),
+            pid: status.pid,
+            created_unix_ms: entry.created_unix_ms,
+            last_event_seq: status.last_event_seq,
+            exit_code: status.exit_code,
+            queued_messages: status.queued_messages as u32,
+            boot_id: self.identity.boot_id().to_owned(),
+        })
     }
 
     fn handle(&self, shim_id: &str) -> Result<ShimHandle, Status> {
@@ -42,21 +60,6 @@ fn dimension(value: u32, name: &str) -> Result<Option<u16>, ServiceError> {
             "{name} must be between 1 and 1000 (got {value})"
         ))),
     }
-}
-
-async fn shim_info(entry: &ShimEntry) -> Result<rpc::ShimInfo, Status> {
-    let status = entry.handle.status().await.map_err(ServiceError::from)?;
-    Ok(rpc::ShimInfo {
-        id: entry.handle.id().to_owned(),
-        profile: entry.profile.clone(),
-        agent: entry.agent.to_string(),
-        state: state_to_proto(status.state.state).into(),
-        pid: status.pid,
-        created_unix_ms: entry.created_unix_ms,
-        last_event_seq: status.last_event_seq,
-        exit_code: status.exit_code,
-        queued_messages: status.queued_messages as u32,
-    })
 }
 
 type EventStream =
@@ -78,7 +81,7 @@ impl AgentShim for AgentShimService {
             cols: dimension(request.cols, "cols")?,
             command: request.command,
         })?;
-        Ok(Response::new(shim_info(&entry).await?))
+        Ok(Response::new(self.shim_info(&entry).await?))
     }
 
     async fn list_shims(
@@ -87,7 +90,7 @@ impl AgentShim for AgentShimService {
     ) -> Result<Response<rpc::ListShimsResponse>, Status> {
         let mut shims = Vec::new();
         for entry in self.registry.list() {
-            shims.push(shim_info(&entry).await?);
+            shims.push(self.shim_info(&entry).await?);
         }
         Ok(Response::new(rpc::ListShimsResponse { shims }))
     }
@@ -97,7 +100,7 @@ impl AgentShim for AgentShimService {
         request: Request<rpc::GetShimRequest>,
     ) -> Result<Response<rpc::ShimInfo>, Status> {
         let entry = self.registry.get(&request.into_inner().shim_id)?;
-        Ok(Response::new(shim_info(&entry).await?))
+        Ok(Response::new(self.shim_info(&entry).await?))
     }
 
     async fn delete_shim(
@@ -296,6 +299,18 @@ impl AgentShim for AgentShimService {
                 }
             }
         });
-        Ok(Response::new(Box::pin(ReceiverStream::new(envelopes_rx))))
+        let mut response =
+            Response::new(Box::pin(ReceiverStream::new(envelopes_rx)) as EventStream);
+        response
+            .metadata_mut()
+            .insert(rpc::BOOT_ID_HEADER, self.identity.boot_id_header());
+        Ok(response)
+    }
+
+    async fn get_server_info(
+        &self,
+        _request: Request<rpc::GetServerInfoRequest>,
+    ) -> Result<Response<rpc::ServerInfo>, Status> {
+        Ok(Response::new(self.identity.to_proto()))
     }
 }

@@ -266,7 +266,11 @@ impl ShimActor {
             }
             Verdict::ContextExhausted { message } => {
                 if self.transition(StateInput::SawContextExhausted, None) {
-                    self.turn = None;
+                    if let Some(turn) = self.turn.take() {
+                        // A compaction that did not help comes before the exhaustion.
+                        let lines = turn.lines(&mut self.screen, false);
+                        self.report_limits(self.driver.limit_notices(&turn.view(&lines)));
+                    }
                     self.emit(Event::ContextExhausted {
                         message,
                         last_lines: snapshot.last_lines(SUMMARY_LINES),

@@ -211,15 +211,22 @@ impl Events {
     /// Skips events until one matches `wanted`; panics naming what was seen after
     /// [`LIVE_TIMEOUT`].
     pub async fn wait_for(&mut self, what: &str, wanted: impl Fn(&Event) -> bool) -> Arc<Envelope> {
-        let deadline = tokio::time::Instant::now() + LIVE_TIMEOUT;
+        self.wait_for_within(LIVE_TIMEOUT, what, wanted).await
+    }
+
+    /// Like [`Events::wait_for`], waiting up to `timeout`.
+    pub async fn wait_for_within(
+        &mut self,
+        timeout: Duration,
+        what: &str,
+        wanted: impl Fn(&Event) -> bool,
+    ) -> Arc<Envelope> {
+        let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let item = tokio::time::timeout_at(deadline, self.subscription.next())
                 .await
                 .unwrap_or_else(|_| {
-                    panic!(
-                        "no {what} within {LIVE_TIMEOUT:?}; seen: {}",
-                        self.describe()
-                    )
+                    panic!("no {what} within {timeout:?}; seen: {}", self.describe())
                 })
                 .expect("event log closed");
             let envelope = match item {

@@ -57,9 +57,15 @@ impl ServeProcess {
     /// Starts `agentshim serve ARGS` and waits for `agentshim listening on ADDR`.
     pub fn start(args: &[&str]) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_agentshim"));
+        command.arg("serve").args(args);
+        Self::spawn(command)
+    }
+
+    /// Starts `command`, an `agentshim serve` (possibly behind a wrapper that execs it, such as
+    /// `ip netns exec NS`), without a token in its environment, and waits for its address.
+    pub fn spawn(mut command: Command) -> Self {
+        let shown = format!("{command:?}");
         command
-            .arg("serve")
-            .args(args)
             .env("RUST_LOG", "warn")
             .env_remove("AGENTSHIM_TOKEN")
             .stdin(Stdio::null())
@@ -78,7 +84,7 @@ impl ServeProcess {
             Ok(Ok(line)) => line,
             other => {
                 let _ = child.kill();
-                panic!("agentshim serve {args:?} printed no address: {other:?}")
+                panic!("{shown} printed no address: {other:?}")
             }
         };
         let addr = line
