@@ -18,7 +18,11 @@ scroll into the scrollback. Screens per kind: tests/bin/fake_agent_screens.py.
 Keys: text and bracketed pastes go into the input (ignored unless idle); Enter submits a non-empty
 input (`/exit` or `/quit` exits); Esc or Ctrl-C interrupts a turn; Ctrl-C clears the input, and on
 an empty input twice within 3 s exits; Ctrl-D on an empty input exits; during startup or a dialog
-Ctrl-C exits at once and Enter dismisses the dialog.
+Ctrl-C exits at once and Enter dismisses the dialog. While a question waits (a permission prompt,
+a usage-limit menu; drawn per kind, see fake_agent_screens.py) keys answer it the kind's way: a
+digit picks that option, ↑/↓ move the highlight and Enter picks it, Esc picks the "no"/cancel
+option, Codex also takes `y` and `p`, and Kiro's `[y/n/t]` takes the letter and Enter; Ctrl-C
+interrupts the turn (Claude ignores it there, as the real CLI does in a permission prompt).
 
 Script (JSON; `--script FILE` or env FAKE_AGENT_SCRIPT; every key optional):
 
@@ -35,8 +39,19 @@ Script (JSON; `--script FILE` or env FAKE_AGENT_SCRIPT; every key optional):
         "line_delay": 0.05,      # seconds between output lines
         "word_delay": 0.0,       # > 0: lines stream word by word (partial-line redraws)
         "turn_end": null,        # null: the kind's turn-end line; "" none; else text ({secs})
-        "error": "context"}],    # instead of text: the kind's context-limit error
+        "error": "context"},     # instead of text: the kind's context-limit error, or
+                                 # "quota" (its usage-limit message; "reset": "6:28am (UTC)" is
+                                 # the reset time shown, "weekly": true Claude's weekly variant)
+                                 # or "rate_limit" (its 429 message)
+       {"approval": {"command": "touch made.txt",   # mid-turn the kind's permission prompt for
+                     "description": "Create a file"},  # running this shell command; approving
+        "text": "Created it.",   # runs it in the agent's cwd, shows its output and then "text";
+        "delay": 0.2}],          # refusing ends the turn without running it
      "default": {"text": "You said: {message}"}}
+
+After a usage limit Claude opens its `/rate-limit-options` menu by itself and Gemini shows its
+modal (Keep trying: the turn goes on with "text" when the reply has one, else the modal comes
+back after "delay"; Stop: Gemini's quota error ends the turn).
 """
 
 import argparse
@@ -49,6 +64,7 @@ import re
 import select
 import signal
 import struct
+import subprocess
 import sys
 import termios
 import time
@@ -57,6 +73,8 @@ import tty
 from fake_agent_screens import KINDS, text_width, wrap
 
 PASTE_START, PASTE_END = "\x1b[200~", "\x1b[201~"
+ERRORS = ("context", "quota", "rate_limit")
+ARROWS = {"A": -1, "B": 1}  # the last byte of ↑ and ↓ (CSI or SS3)
 SGR = re.compile(r"\x1b\[[0-9;]*m")
 CPR = re.compile(r"\x1b\[\d+;\d+R")
 DIALOGS = {
@@ -72,7 +90,8 @@ class Agent:
         self.rows, self.cols = terminal_size()
         self.state, self.input, self.exit_armed = "starting", "", None
         self.dialog = []
-        self.busy_since = time.monotonic()
+        self.question, self.asked = None, None  # the open Question; (reply, message) it is about
+        self.busy_since = self.turn_start = time.monotonic()
         self.partial_row, self.reply_rows, self.turn_gen, self.turns = None, 0, 0, 0
         self.pending, self.dirty = [], True
         self.timers, self.timer_seq = [], 0
@@ -167,9 +186,15 @@ class Agent:
                 return None if re.fullmatch(r"\[[0-?]*[ -/]*", text[1:]) else 2
             if match.group(0) == "[200~":
                 self.pasting = True
+            elif match.group(0)[-1] in ARROWS:
+                self.arrow(ARROWS[match.group(0)[-1]])
             return 1 + len(match.group(0))
         if text[1] == "O":
-            return None if len(text) < 3 else 3
+            if len(text) < 3:
+                return None
+            if text[2] in ARROWS:
+                self.arrow(ARROWS[text[2]])
+            return 3
         if text[1] == "]":
             bel, st = text.find("\x07"), text.find("\x1b\\", 2)
             ends = [(j, n) for j, n in ((bel, 1), (st, 2)) if j > 0]
@@ -184,7 +209,10 @@ class Agent:
 
     def key(self, ch):
         now = time.monotonic()
-        if ch in "\r\n":
+        self.dirty = True
+        if self.state == "asking" and ch not in "\x03\x04":
+            self.question_key(ch)
+        elif ch in "\r\n":
             self.enter(now)
         elif ch in "\x7f\x08":
             self.input = self.input[:-1]
@@ -199,7 +227,6 @@ class Agent:
             self.exit_armed = None
         elif ch == "\t" or ch >= " ":
             self.insert(ch)
-        self.dirty = True
 
     def insert(self, text):
         if self.state == "idle":
@@ -217,8 +244,37 @@ class Agent:
                 message, self.input = self.input, ""
                 self.submit(message)
 
+    def question_key(self, ch):
+        q = self.question
+        if q.letters:
+            if ch in "\r\n":
+                typed, q.typed = q.typed.strip(), ""
+                if typed in q.options:
+                    self.answer(q.options.index(typed))
+            elif ch in "\x7f\x08":
+                q.typed = q.typed[:-1]
+            elif ch >= " ":
+                q.typed += ch
+        elif ch in "\r\n":
+            self.answer(q.selected)
+        elif ch.isdigit() and 1 <= int(ch) <= len(q.options):
+            self.answer(int(ch) - 1)
+        elif ch in q.shortcuts:
+            self.answer(q.shortcuts[ch])
+        elif ch == "\x1b" and q.cancel is not None:
+            self.answer(q.cancel)
+
+    def arrow(self, step):
+        q = self.question
+        if self.state == "asking" and not q.letters:
+            q.selected = min(max(q.selected + step, 0), len(q.options) - 1)
+            self.dirty = True
+
     def ctrl_c(self, now):
-        if self.state == "working":
+        if self.state == "asking":
+            if self.kind_name != "claude":
+                self.interrupt()
+        elif self.state == "working":
             self.interrupt()
         elif self.state in ("starting", "dialog"):
             self.finish(0)
@@ -250,32 +306,87 @@ class Agent:
         self.partial_row, self.reply_rows, self.turn_gen = None, 0, self.turn_gen + 1
         self.schedule(reply, message)
 
+    def step(self, action):
+        """`action` as a timer of the current turn: dropped once the turn is over or waits."""
+        gen = self.turn_gen
+        return lambda: action() if gen == self.turn_gen and self.state == "working" else None
+
     def schedule(self, reply, message):
-        gen, start = self.turn_gen, time.monotonic()
-        when = start + float(reply.get("delay", 0.0))
+        self.turn_start = time.monotonic()
+        when = self.turn_start + float(reply.get("delay", 0.0))
+        if reply.get("approval"):
+            self.at(when, self.step(lambda: self.ask_permission(reply, message)))
+        elif reply.get("error"):
+            self.at(when, self.step(lambda: self.fail(reply, message)))
+        else:
+            self.stream(reply, reply.get("text", ""), message, when)
 
-        def step(action):
-            return lambda: action() if gen == self.turn_gen and self.state == "working" else None
-
-        if reply.get("error") == "context":
-            self.at(when, step(lambda: self.end_turn(self.kind.context_error())))
-            return
-        text = reply.get("text", "").replace("{message}", message).replace("{n}", str(self.turns))
+    def stream(self, reply, text, message, when):
+        """Schedules `text` as the turn's answer from `when` on, then the turn-end line."""
+        text = text.replace("{message}", message).replace("{n}", str(self.turns))
         line_delay, word_delay = float(reply.get("line_delay", 0)), float(reply.get("word_delay", 0))
         for row in self.kind.reply(text):
             words = row.split(" ")
             for k in range(1, len(words) if word_delay > 0 else 0):
-                self.at(when, step(lambda p=" ".join(words[:k]): self.show_partial(p)))
+                self.at(when, self.step(lambda p=" ".join(words[:k]): self.show_partial(p)))
                 when += word_delay
-            self.at(when, step(lambda r=row: self.commit(r)))
+            self.at(when, self.step(lambda r=row: self.commit(r)))
             when += line_delay
         end = reply.get("turn_end")
 
         def finish_turn():
-            secs = str(int(time.monotonic() - start))
+            secs = str(int(time.monotonic() - self.turn_start))
             self.end_turn(self.kind.turn_end(secs) if end is None else
                           [end.replace("{secs}", secs), ""] if end else [])
-        self.at(when, step(finish_turn))
+        self.at(when, self.step(finish_turn))
+
+    def fail(self, reply, message):
+        error = reply["error"]
+        if error == "context":
+            self.end_turn(self.kind.context_error())
+        elif error == "rate_limit":
+            lines = self.kind.rate_limit()
+            if lines is not None:  # else the CLI retries silently: the turn stays busy
+                self.end_turn(lines)
+        else:
+            lines, question = self.kind.quota(reply.get("reset"), reply.get("weekly", False))
+            if lines is not None:
+                self.end_turn(lines)
+            if question:
+                self.ask([], question, reply, message)
+
+    def ask_permission(self, reply, message):
+        approval = reply["approval"]
+        lines, question = self.kind.permission(
+            approval["command"], approval.get("description", "Run the scripted command"))
+        self.ask(lines, question, reply, message)
+
+    def ask(self, lines, question, reply, message):
+        self.pending += lines
+        self.question, self.asked = question, (reply, message)
+        self.state, self.partial_row, self.dirty = "asking", None, True
+
+    def answer(self, choice):
+        """Acts on option `choice` of the open question."""
+        outcome = self.question.outcomes[choice]
+        (reply, message), now = self.asked, time.monotonic()
+        self.question, self.asked, self.dirty = None, None, True
+        if outcome == "close":  # a menu outside a turn
+            self.state = "idle"
+            return
+        self.state, self.busy_since = "working", now
+        if outcome == "approve":
+            command = reply["approval"]["command"]
+            self.pending += self.kind.tool_done(command, run(command), choice)
+            self.stream(reply, reply.get("text", f"Done: ran `{command}`."), message, now + 0.1)
+        elif outcome == "decline":
+            self.end_turn(self.kind.tool_declined(reply["approval"]["command"], choice))
+        elif outcome == "stop":
+            self.end_turn(self.kind.quota_stopped())
+        elif "text" in reply:  # retry: the request goes through now
+            self.stream(reply, reply["text"], message, now + float(reply.get("delay", 0.0)))
+        else:  # retry: still over the limit
+            self.at(now + float(reply.get("delay", 0.0)), self.step(lambda: self.fail(reply, message)))
 
     def show_partial(self, prefix):
         self.partial_row, self.dirty = self.kind.partial(prefix), True
@@ -290,6 +401,7 @@ class Agent:
 
     def interrupt(self):
         self.turn_gen += 1
+        self.question, self.asked = None, None
         self.end_turn(self.kind.interrupted())
 
     # ---- drawing ------------------------------------------------------------------------------
@@ -344,6 +456,23 @@ def write(text):
         data = data[os.write(1, data):]
 
 
+def run(command):
+    """Runs a shell command the agent was allowed to run, in its cwd; returns its output."""
+    done = subprocess.run(command, shell=True, stdin=subprocess.DEVNULL, capture_output=True,
+                          text=True, timeout=60, check=False)
+    return (done.stdout + done.stderr).rstrip("\n")
+
+
+def check_script(script):
+    """Refuses replies this fake cannot play (a typo would otherwise look like an agent bug)."""
+    for reply in script.get("replies", []) + [script.get("default", {})]:
+        if reply.get("error") not in (None,) + ERRORS:
+            return f"unknown error {reply['error']!r} (known: {', '.join(ERRORS)})"
+        if "approval" in reply and not reply["approval"].get("command"):
+            return "an approval needs a command"
+    return None
+
+
 def terminal_size():
     try:
         rows, cols, _, _ = struct.unpack("HHHH", fcntl.ioctl(1, termios.TIOCGWINSZ, b"\0" * 8))
@@ -383,6 +512,9 @@ def main():
     kind = args.kind or script.get("kind")
     if kind not in KINDS:
         parser.error(f"--kind must be one of {sorted(KINDS)}")
+    problem = check_script(script)
+    if problem:
+        parser.error(f"bad script: {problem}")
     if not os.isatty(0):
         parser.error("stdin must be a terminal")
     saved = termios.tcgetattr(0)

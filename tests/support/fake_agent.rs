@@ -1,7 +1,8 @@
 //! The fake agent (`tests/bin/fake_agent.py`, test-only) under agentshim: [`FakeAgent::new`]
 //! writes its JSON script into a temporary directory, [`FakeAgent::spec`] runs it as one agent
-//! kind, and [`FakeAgent::messages`] reads back every message it received (its log), to prove a
-//! message was submitted exactly once and arrived whole.
+//! kind in its own working directory ([`FakeAgent::workdir`], where approved commands run), and
+//! [`FakeAgent::messages`] reads back every message it received (its log), to prove a message
+//! was submitted exactly once and arrived whole.
 //!
 //! The script format is documented at the top of `tests/bin/fake_agent.py`.
 
@@ -35,6 +36,7 @@ impl FakeAgent {
         script["kind"] = json!(kind);
         let path = dir.path().join("script.json");
         std::fs::write(&path, script.to_string()).expect("write script");
+        std::fs::create_dir(dir.path().join("work")).expect("create the working directory");
         Self {
             kind: kind.parse().expect("a known agent kind"),
             log: dir.path().join("messages.jsonl"),
@@ -43,8 +45,18 @@ impl FakeAgent {
         }
     }
 
+    /// The agent's working directory (`work`, empty at first).
+    pub fn workdir(&self) -> PathBuf {
+        self.dir.path().join("work")
+    }
+
+    /// The script file (for a server profile that runs this fake agent).
+    pub fn script(&self) -> &std::path::Path {
+        &self.script
+    }
+
     /// The shim spec that runs this fake agent (`python3 -B`, so no bytecode is written next to
-    /// it), driven by the driver of its kind.
+    /// it) in [`FakeAgent::workdir`], driven by the driver of its kind.
     pub fn spec(&self, id: &str) -> ShimSpec {
         ShimSpec::new(
             id,
@@ -59,6 +71,7 @@ impl FakeAgent {
             ],
         )
         .agent(self.kind)
+        .cwd(self.workdir())
         .env("LANG", "C.UTF-8")
         .env_remove("LINES")
         .env_remove("COLUMNS")
