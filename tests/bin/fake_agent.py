@@ -13,13 +13,15 @@ real CLIs with far less machinery than a second Rust binary would need.
 Like the real TUIs it puts the terminal in raw mode, enables bracketed paste, asks the terminal
 for the cursor position at startup (and waits up to 1 s for the answer), redraws a region at the
 bottom in place (spinners tick every 100 ms) and appends finished lines above it, so long answers
-scroll into the scrollback. Screens per kind: tests/bin/fake_agent_screens.py.
+scroll into the scrollback. Screens per kind: fake_agent_screens.py, their questions and limit
+messages: fake_agent_asks.py; turns and answers: fake_agent_turns.py; text layout:
+fake_agent_text.py (all next to this file).
 
 Keys: text and bracketed pastes go into the input (ignored unless idle); Enter submits a non-empty
 input (`/exit` or `/quit` exits); Esc or Ctrl-C interrupts a turn; Ctrl-C clears the input, and on
 an empty input twice within 3 s exits; Ctrl-D on an empty input exits; during startup or a dialog
 Ctrl-C exits at once and Enter dismisses the dialog. While a question waits (a permission prompt,
-a usage-limit menu; drawn per kind, see fake_agent_screens.py) keys answer it the kind's way: a
+a usage-limit menu; drawn per kind, see fake_agent_asks.py) keys answer it the kind's way: a
 digit picks that option, ↑/↓ move the highlight and Enter picks it, Esc picks the "no"/cancel
 option, Codex also takes `y` and `p`, and Kiro's `[y/n/t]` takes the letter and Enter; Ctrl-C
 interrupts the turn (Claude ignores it there, as the real CLI does in a permission prompt).
@@ -64,16 +66,16 @@ import re
 import select
 import signal
 import struct
-import subprocess
 import sys
 import termios
 import time
 import tty
 
-from fake_agent_screens import KINDS, text_width, wrap
+from fake_agent_screens import KINDS
+from fake_agent_text import text_width, wrap
+from fake_agent_turns import Turns, check_script
 
 PASTE_START, PASTE_END = "\x1b[200~", "\x1b[201~"
-ERRORS = ("context", "quota", "rate_limit")
 ARROWS = {"A": -1, "B": 1}  # the last byte of ↑ and ↓ (CSI or SS3)
 SGR = re.compile(r"\x1b\[[0-9;]*m")
 CPR = re.compile(r"\x1b\[\d+;\d+R")
@@ -83,7 +85,9 @@ DIALOGS = {
 }
 
 
-class Agent:
+class Agent(Turns):
+    """The fake CLI: terminal input, timers and drawing; its turns and questions are in Turns."""
+
     def __init__(self, kind, script, log_path):
         self.kind_name, self.script, self.log_path = kind, script, log_path
         self.kind = KINDS[kind](self)
@@ -244,32 +248,6 @@ class Agent:
                 message, self.input = self.input, ""
                 self.submit(message)
 
-    def question_key(self, ch):
-        q = self.question
-        if q.letters:
-            if ch in "\r\n":
-                typed, q.typed = q.typed.strip(), ""
-                if typed in q.options:
-                    self.answer(q.options.index(typed))
-            elif ch in "\x7f\x08":
-                q.typed = q.typed[:-1]
-            elif ch >= " ":
-                q.typed += ch
-        elif ch in "\r\n":
-            self.answer(q.selected)
-        elif ch.isdigit() and 1 <= int(ch) <= len(q.options):
-            self.answer(int(ch) - 1)
-        elif ch in q.shortcuts:
-            self.answer(q.shortcuts[ch])
-        elif ch == "\x1b" and q.cancel is not None:
-            self.answer(q.cancel)
-
-    def arrow(self, step):
-        q = self.question
-        if self.state == "asking" and not q.letters:
-            q.selected = min(max(q.selected + step, 0), len(q.options) - 1)
-            self.dirty = True
-
     def ctrl_c(self, now):
         if self.state == "asking":
             if self.kind_name != "claude":
@@ -289,120 +267,6 @@ class Agent:
     def disarm(self):
         if self.exit_armed and time.monotonic() >= self.exit_armed:
             self.exit_armed, self.dirty = None, True
-
-    # ---- turns --------------------------------------------------------------------------------
-    def submit(self, message):
-        if message.strip() in ("/exit", "/quit"):
-            self.finish(0)
-        self.turns += 1
-        if self.log_path:
-            with open(self.log_path, "a", encoding="utf-8") as log:
-                log.write(json.dumps({"n": self.turns, "message": message}) + "\n")
-        replies = self.script.get("replies", [])
-        reply = replies[self.turns - 1] if self.turns <= len(replies) else self.script.get(
-            "default", {"text": "You said: {message}"})
-        self.pending += self.kind.echo(message)
-        self.state, self.busy_since = "working", time.monotonic()
-        self.partial_row, self.reply_rows, self.turn_gen = None, 0, self.turn_gen + 1
-        self.schedule(reply, message)
-
-    def step(self, action):
-        """`action` as a timer of the current turn: dropped once the turn is over or waits."""
-        gen = self.turn_gen
-        return lambda: action() if gen == self.turn_gen and self.state == "working" else None
-
-    def schedule(self, reply, message):
-        self.turn_start = time.monotonic()
-        when = self.turn_start + float(reply.get("delay", 0.0))
-        if reply.get("approval"):
-            self.at(when, self.step(lambda: self.ask_permission(reply, message)))
-        elif reply.get("error"):
-            self.at(when, self.step(lambda: self.fail(reply, message)))
-        else:
-            self.stream(reply, reply.get("text", ""), message, when)
-
-    def stream(self, reply, text, message, when):
-        """Schedules `text` as the turn's answer from `when` on, then the turn-end line."""
-        text = text.replace("{message}", message).replace("{n}", str(self.turns))
-        line_delay, word_delay = float(reply.get("line_delay", 0)), float(reply.get("word_delay", 0))
-        for row in self.kind.reply(text):
-            words = row.split(" ")
-            for k in range(1, len(words) if word_delay > 0 else 0):
-                self.at(when, self.step(lambda p=" ".join(words[:k]): self.show_partial(p)))
-                when += word_delay
-            self.at(when, self.step(lambda r=row: self.commit(r)))
-            when += line_delay
-        end = reply.get("turn_end")
-
-        def finish_turn():
-            secs = str(int(time.monotonic() - self.turn_start))
-            self.end_turn(self.kind.turn_end(secs) if end is None else
-                          [end.replace("{secs}", secs), ""] if end else [])
-        self.at(when, self.step(finish_turn))
-
-    def fail(self, reply, message):
-        error = reply["error"]
-        if error == "context":
-            self.end_turn(self.kind.context_error())
-        elif error == "rate_limit":
-            lines = self.kind.rate_limit()
-            if lines is not None:  # else the CLI retries silently: the turn stays busy
-                self.end_turn(lines)
-        else:
-            lines, question = self.kind.quota(reply.get("reset"), reply.get("weekly", False))
-            if lines is not None:
-                self.end_turn(lines)
-            if question:
-                self.ask([], question, reply, message)
-
-    def ask_permission(self, reply, message):
-        approval = reply["approval"]
-        lines, question = self.kind.permission(
-            approval["command"], approval.get("description", "Run the scripted command"))
-        self.ask(lines, question, reply, message)
-
-    def ask(self, lines, question, reply, message):
-        self.pending += lines
-        self.question, self.asked = question, (reply, message)
-        self.state, self.partial_row, self.dirty = "asking", None, True
-
-    def answer(self, choice):
-        """Acts on option `choice` of the open question."""
-        outcome = self.question.outcomes[choice]
-        (reply, message), now = self.asked, time.monotonic()
-        self.question, self.asked, self.dirty = None, None, True
-        if outcome == "close":  # a menu outside a turn
-            self.state = "idle"
-            return
-        self.state, self.busy_since = "working", now
-        if outcome == "approve":
-            command = reply["approval"]["command"]
-            self.pending += self.kind.tool_done(command, run(command), choice)
-            self.stream(reply, reply.get("text", f"Done: ran `{command}`."), message, now + 0.1)
-        elif outcome == "decline":
-            self.end_turn(self.kind.tool_declined(reply["approval"]["command"], choice))
-        elif outcome == "stop":
-            self.end_turn(self.kind.quota_stopped())
-        elif "text" in reply:  # retry: the request goes through now
-            self.stream(reply, reply["text"], message, now + float(reply.get("delay", 0.0)))
-        else:  # retry: still over the limit
-            self.at(now + float(reply.get("delay", 0.0)), self.step(lambda: self.fail(reply, message)))
-
-    def show_partial(self, prefix):
-        self.partial_row, self.dirty = self.kind.partial(prefix), True
-
-    def commit(self, row):
-        self.pending.append(row)
-        self.partial_row, self.reply_rows, self.dirty = None, self.reply_rows + 1, True
-
-    def end_turn(self, lines):
-        self.pending += lines
-        self.state, self.partial_row, self.dirty = "idle", None, True
-
-    def interrupt(self):
-        self.turn_gen += 1
-        self.question, self.asked = None, None
-        self.end_turn(self.kind.interrupted())
 
     # ---- drawing ------------------------------------------------------------------------------
     def render(self):
@@ -454,23 +318,6 @@ def write(text):
     data = text.encode("utf-8")
     while data:
         data = data[os.write(1, data):]
-
-
-def run(command):
-    """Runs a shell command the agent was allowed to run, in its cwd; returns its output."""
-    done = subprocess.run(command, shell=True, stdin=subprocess.DEVNULL, capture_output=True,
-                          text=True, timeout=60, check=False)
-    return (done.stdout + done.stderr).rstrip("\n")
-
-
-def check_script(script):
-    """Refuses replies this fake cannot play (a typo would otherwise look like an agent bug)."""
-    for reply in script.get("replies", []) + [script.get("default", {})]:
-        if reply.get("error") not in (None,) + ERRORS:
-            return f"unknown error {reply['error']!r} (known: {', '.join(ERRORS)})"
-        if "approval" in reply and not reply["approval"].get("command"):
-            return "an approval needs a command"
-    return None
 
 
 def terminal_size():
