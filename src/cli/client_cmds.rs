@@ -1,6 +1,7 @@
 //! The client commands (`spawn`, `ls`, `send`, `capture`, `state`, `resize`, `shutdown`,
-//! `kill`, `ping`, `events`, `answer`, `keys`, `rm`): each connects to a server with [`crate::client::Client`],
-//! makes one call (or, for `events`, reads a stream) and prints the result.
+//! `kill`, `ping`, `events`, `answer`, `keys`, `rm`): each connects to a server with
+//! [`crate::client::Client`], makes one call (or, for `events`, reads a stream) and prints the
+//! result.
 //!
 //! Every command takes `--addr` (`AGENTSHIM_ADDR`, default `http://127.0.0.1:50051`),
 //! `--token` (`AGENTSHIM_TOKEN`; never printed), `--tls-ca`/`--tls-domain` for `https://`

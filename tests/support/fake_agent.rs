@@ -50,31 +50,40 @@ impl FakeAgent {
         self.dir.path().join("work")
     }
 
-    /// The script file (for a server profile that runs this fake agent).
-    pub fn script(&self) -> &std::path::Path {
-        &self.script
+    /// The command line that runs this fake agent (`python3 -B`, so no bytecode is written
+    /// next to it).
+    pub fn argv(&self) -> Vec<String> {
+        let path = |p: &PathBuf| p.to_str().expect("UTF-8 temp path").to_owned();
+        ["python3", "-B", FAKE_AGENT, "--script"]
+            .map(str::to_owned)
+            .into_iter()
+            .chain([path(&self.script), "--log".to_owned(), path(&self.log)])
+            .collect()
     }
 
-    /// The shim spec that runs this fake agent (`python3 -B`, so no bytecode is written next to
-    /// it) in [`FakeAgent::workdir`], driven by the driver of its kind.
+    /// The shim spec that runs this fake agent in [`FakeAgent::workdir`], driven by the driver
+    /// of its kind.
     pub fn spec(&self, id: &str) -> ShimSpec {
-        ShimSpec::new(
-            id,
-            "python3",
-            [
-                "-B".into(),
-                FAKE_AGENT.into(),
-                "--script".into(),
-                self.script.clone().into_os_string(),
-                "--log".into(),
-                self.log.clone().into_os_string(),
-            ],
+        let argv = self.argv();
+        ShimSpec::new(id, &argv[0], argv[1..].iter().map(String::as_str))
+            .agent(self.kind)
+            .cwd(self.workdir())
+            .env("LANG", "C.UTF-8")
+            .env_remove("LINES")
+            .env_remove("COLUMNS")
+    }
+
+    /// A server profile `[profiles.NAME]` (TOML) that runs this fake agent the same way.
+    pub fn profile_toml(&self, name: &str) -> String {
+        let quoted = |text: &str| serde_json::to_string(text).expect("a JSON string");
+        let command: Vec<String> = self.argv().iter().map(|arg| quoted(arg)).collect();
+        format!(
+            "[profiles.{name}]\nagent = \"{}\"\ncommand = [{}]\ncwd = {}\n\
+             env = {{ LANG = \"C.UTF-8\" }}\n",
+            self.kind,
+            command.join(", "),
+            quoted(self.workdir().to_str().expect("UTF-8 temp path")),
         )
-        .agent(self.kind)
-        .cwd(self.workdir())
-        .env("LANG", "C.UTF-8")
-        .env_remove("LINES")
-        .env_remove("COLUMNS")
     }
 
     /// Every message the fake agent received, in order.
