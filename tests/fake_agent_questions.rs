@@ -8,6 +8,9 @@
 
 #[path = "support/fake_agent.rs"]
 mod fake_agent;
+#[macro_use]
+#[path = "support/per_kind.rs"]
+mod per_kind;
 #[path = "support/fake_questions.rs"]
 mod fake_questions;
 #[path = "support/shim.rs"]
@@ -131,26 +134,6 @@ async fn named_keys_answer_and_bad_input_is_refused(kind: &str) {
     );
     assert_eq!(shim.state().await.unwrap().state, ShimState::Idle);
     shim.kill().await.unwrap();
-}
-
-/// One test per kind and scenario (`claude::approving_runs_the_command`, ...); attributes
-/// before a kind apply to its tests.
-macro_rules! per_kind {
-    ($($(#[$attr:meta])* $kind:ident),* => $scenarios:tt) => {
-        $(per_kind!(@kind [$(#[$attr])*] $kind $scenarios);)*
-    };
-    (@kind $attrs:tt $kind:ident [$($scenario:ident),*]) => {
-        mod $kind {
-            $(per_kind!(@test $attrs $kind $scenario);)*
-        }
-    };
-    (@test [$($attr:tt)*] $kind:ident $scenario:ident) => {
-        #[tokio::test]
-        $($attr)*
-        async fn $scenario() {
-            super::$scenario(stringify!($kind)).await;
-        }
-    };
 }
 
 per_kind!(
