@@ -5,6 +5,9 @@
 //! prints its prompt; the bench stamps the wall clock when it receives the event. Two drivers'
 //! settle windows are compared side by side: the generic driver's default, and a zero window
 //! (the floor: PTY read + screen + classification + event log, with no waiting for quiet).
+//! The floor is measured again with the Prometheus recorder installed, as `agentshim serve
+//! --metrics-listen` installs it: the cost of recording metrics (the first two run without a
+//! recorder, when recording does nothing).
 //!
 //! Run: `cargo bench --bench completion_latency`.
 
@@ -99,14 +102,14 @@ async fn main() {
         "completion latency: prompt printed -> Completion received ({MESSAGES} messages each)"
     );
     let default = measure("default", Timing::default()).await;
-    let floor = measure(
-        "floor",
-        Timing {
-            max_settle: Duration::ZERO,
-            ..Timing::default()
-        },
-    )
-    .await;
+    let no_settle = || Timing {
+        max_settle: Duration::ZERO,
+        ..Timing::default()
+    };
+    let floor = measure("floor", no_settle()).await;
+    let _recorder = agentshim::metrics::install().expect("install the metrics recorder");
+    let floor_metrics = measure("floor-metrics", no_settle()).await;
     report("generic driver (default)", default);
     report("no settle window (floor)", floor);
+    report("floor, metrics recorded", floor_metrics);
 }

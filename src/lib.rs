@@ -8,11 +8,13 @@
 //! - [`client`]: a typed gRPC client for `agentshim serve` (what the CLI's client commands use).
 //! - [`server`]: the gRPC control plane hosting many shims (`agentshim serve`); [`rpc`] holds
 //!   the generated protobuf types and stubs.
+//! - [`metrics`]: what agentshim measures, and the Prometheus endpoint of `agentshim serve`.
 //! - [`cli`]: the `agentshim` command line (used by the binary).
 
 pub mod cli;
 pub mod client;
 pub mod frontend;
+pub mod metrics;
 pub mod protocol;
 pub mod rpc;
 pub mod server;

@@ -173,7 +173,7 @@ async fn run_cases(cli: AgentCli, cases: Vec<Case>) {
 #[tokio::test]
 async fn live_claude_screens_for_slow_replies_and_errors() {
     let cli = AgentCli::Claude;
-    if !tmux_gate("live_claude_screens_for_slow_replies_and_errors", cli) {
+    if !live_tmux::gate("live_claude_screens_for_slow_replies_and_errors", cli) {
         return;
     }
     let oauth_quota = Case {
@@ -220,7 +220,7 @@ async fn live_claude_screens_for_slow_replies_and_errors() {
 #[tokio::test]
 async fn live_codex_screens_for_slow_replies_and_errors() {
     let cli = AgentCli::Codex;
-    if !tmux_gate("live_codex_screens_for_slow_replies_and_errors", cli) {
+    if !live_tmux::gate("live_codex_screens_for_slow_replies_and_errors", cli) {
         return;
     }
     let cases = vec![
@@ -245,7 +245,7 @@ async fn live_codex_screens_for_slow_replies_and_errors() {
 #[tokio::test]
 async fn live_gemini_screens_for_slow_replies_and_errors() {
     let cli = AgentCli::Gemini;
-    if !tmux_gate("live_gemini_screens_for_slow_replies_and_errors", cli) {
+    if !live_tmux::gate("live_gemini_screens_for_slow_replies_and_errors", cli) {
         return;
     }
     let cases = vec![
@@ -265,24 +265,6 @@ async fn live_gemini_screens_for_slow_replies_and_errors() {
 }
 
 // ---- live, interactive: the TUI in a tmux pane ----
-
-/// Like `live_gate`, and tmux must be there too.
-fn tmux_gate(test: &str, cli: AgentCli) -> bool {
-    if !live_agents::live_gate(test, &[cli]) {
-        return false;
-    }
-    if live_tmux::tmux_available() {
-        return true;
-    }
-    assert!(
-        !live_agents::live_required(),
-        "AGENTSHIM_LIVE=1 but tmux is not on PATH ({test})"
-    );
-    say(&format!(
-        "\n*** SKIPPED live test {test}: tmux is not on PATH ***\n"
-    ));
-    false
-}
 
 /// Starts `agent`'s TUI at 220×50, waits until it is ready, submits a prompt, and waits for
 /// the scripted reply on screen. Claude and Codex must then send a title request, which gets
@@ -375,7 +357,7 @@ async fn wait_gone(home: &std::path::Path, timeout: Duration) -> Vec<u32> {
 
 #[tokio::test]
 async fn live_claude_tui_answers_from_fake_server() {
-    if !tmux_gate("live_claude_tui_answers_from_fake_server", AgentCli::Claude) {
+    if !live_tmux::gate("live_claude_tui_answers_from_fake_server", AgentCli::Claude) {
         return;
     }
     let server = FakeModelServer::start().await;
@@ -385,7 +367,7 @@ async fn live_claude_tui_answers_from_fake_server() {
 
 #[tokio::test]
 async fn live_codex_tui_answers_from_fake_server() {
-    if !tmux_gate("live_codex_tui_answers_from_fake_server", AgentCli::Codex) {
+    if !live_tmux::gate("live_codex_tui_answers_from_fake_server", AgentCli::Codex) {
         return;
     }
     let server = FakeModelServer::start().await;
@@ -395,7 +377,7 @@ async fn live_codex_tui_answers_from_fake_server() {
 
 #[tokio::test]
 async fn live_gemini_tui_answers_from_fake_server() {
-    if !tmux_gate("live_gemini_tui_answers_from_fake_server", AgentCli::Gemini) {
+    if !live_tmux::gate("live_gemini_tui_answers_from_fake_server", AgentCli::Gemini) {
         return;
     }
     let server = FakeModelServer::start().await;

@@ -1,7 +1,9 @@
 //! `agentshim serve`: the gRPC server. Prints `agentshim listening on ADDR` on stdout once it
 //! accepts connections (scripts and tests read the real port from it when `:0` was asked for),
-//! and stops gracefully on SIGINT/SIGTERM.
+//! then `agentshim metrics on ADDR` when `--metrics-listen` is given, and stops gracefully on
+//! SIGINT/SIGTERM.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -42,6 +44,10 @@ pub struct ServeArgs {
     /// Seconds shims get to exit when the server stops.
     #[arg(long, default_value_t = 10)]
     shutdown_timeout: u64,
+    /// Serve Prometheus metrics at http://HOST:PORT/metrics (an IP address; no
+    /// authentication, so keep it where only your scraper reaches it).
+    #[arg(long, value_name = "HOST:PORT")]
+    metrics_listen: Option<SocketAddr>,
 }
 
 impl ServeArgs {
@@ -75,6 +81,7 @@ impl ServeArgs {
             .and_then(|c| c.event_log_capacity)
             .unwrap_or(DEFAULT_LOG_CAPACITY);
         options.shutdown_timeout = Duration::from_secs(self.shutdown_timeout);
+        options.metrics_listen = self.metrics_listen;
         Ok(options)
     }
 }
@@ -82,6 +89,9 @@ impl ServeArgs {
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let server = bind(args.options()?).await?;
     println!("agentshim listening on {}", server.local_addr());
+    if let Some(addr) = server.metrics_addr() {
+        println!("agentshim metrics on {addr}");
+    }
     tracing::info!(addr = server.local_addr(), "serving");
     let mut terminate = signal(SignalKind::terminate())?;
     let mut interrupt = signal(SignalKind::interrupt())?;

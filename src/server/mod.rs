@@ -5,6 +5,9 @@
 //! Stopping is graceful: health turns NOT_SERVING, new shims are refused, every shim is shut
 //! down (reason `daemon_stop`) within the deadline so its final events reach open streams, the
 //! event log is closed (ending those streams), and the transport drains.
+//!
+//! With `metrics_listen`, Prometheus metrics are served over HTTP on their own address for as
+//! long as the server runs (see [`crate::metrics`]).
 
 pub mod auth;
 pub mod convert;
@@ -23,6 +26,8 @@ use tokio_stream::wrappers::{TcpListenerStream, UnixListenerStream};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Identity, Server, ServerTlsConfig};
 
+use crate::metrics::MetricsError;
+use crate::metrics::http::MetricsEndpoint;
 use crate::rpc::agent_shim_server::AgentShimServer;
 use crate::shim::ShimError;
 use crate::shim::events::{DEFAULT_LOG_CAPACITY, EventLog};
@@ -92,6 +97,9 @@ pub struct ServerOptions {
     pub event_log_capacity: usize,
     /// How long shims get to exit when the server stops.
     pub shutdown_timeout: Duration,
+    /// Serve Prometheus metrics over HTTP here (unauthenticated); installs the process's
+    /// global metrics recorder, so one server per process can have it.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl ServerOptions {
@@ -106,6 +114,7 @@ impl ServerOptions {
             allow_any_command: false,
             event_log_capacity: DEFAULT_LOG_CAPACITY,
             shutdown_timeout: Duration::from_secs(10),
+            metrics_listen: None,
         }
     }
 }
@@ -134,6 +143,8 @@ pub enum ServerError {
     Reflection(#[from] tonic_reflection::server::Error),
     #[error(transparent)]
     Transport(#[from] tonic::transport::Error),
+    #[error(transparent)]
+    Metrics(#[from] MetricsError),
 }
 
 enum Listener {
@@ -145,10 +156,12 @@ enum Listener {
 pub struct BoundServer {
     listener: Listener,
     local_addr: String,
+    metrics: Option<MetricsEndpoint>,
     options: ServerOptions,
 }
 
-/// Binds the listening socket, refusing an unprotected non-loopback address.
+/// Binds the listening socket, refusing an unprotected non-loopback address, and the metrics
+/// endpoint if one is asked for.
 pub async fn bind(options: ServerOptions) -> Result<BoundServer, ServerError> {
     let bind_error = |addr: String| move |source| ServerError::Bind { addr, source };
     let (listener, local_addr) = match &options.listen {
@@ -171,9 +184,14 @@ pub async fn bind(options: ServerOptions) -> Result<BoundServer, ServerError> {
             (Listener::Unix(listener, path.clone()), shown)
         }
     };
+    let metrics = match options.metrics_listen {
+        Some(addr) => Some(MetricsEndpoint::bind(addr).await?),
+        None => None,
+    };
     Ok(BoundServer {
         listener,
         local_addr,
+        metrics,
         options,
     })
 }
@@ -182,6 +200,11 @@ impl BoundServer {
     /// `IP:PORT` (the real port when 0 was asked for) or `unix:PATH`.
     pub fn local_addr(&self) -> &str {
         &self.local_addr
+    }
+
+    /// Where metrics are served (the real port when 0 was asked for), if they are.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(MetricsEndpoint::local_addr)
     }
 
     /// Serves until `stop` resolves, then stops gracefully (see the module docs).
@@ -244,13 +267,29 @@ impl BoundServer {
             events.close();
             let _ = stopped_tx.send(());
         };
-        // Resolves DRAIN_TIMEOUT after the graceful part is done (never, if it never is).
+        let metrics = self.metrics;
+        // Resolves DRAIN_TIMEOUT after the graceful part is done (never, if it never is), and
+        // serves the metrics until then.
         let drain_deadline = async move {
-            if stopped_rx.await.is_ok() {
-                tokio::time::sleep(DRAIN_TIMEOUT).await;
-                tracing::warn!("connections still open {DRAIN_TIMEOUT:?} after the stop; closing");
-            } else {
-                std::future::pending::<()>().await;
+            let serve_metrics = async move {
+                match metrics {
+                    Some(endpoint) => endpoint.serve().await,
+                    None => std::future::pending().await,
+                }
+            };
+            let deadline = async move {
+                if stopped_rx.await.is_ok() {
+                    tokio::time::sleep(DRAIN_TIMEOUT).await;
+                    tracing::warn!(
+                        "connections still open {DRAIN_TIMEOUT:?} after the stop; closing"
+                    );
+                } else {
+                    std::future::pending::<()>().await;
+                }
+            };
+            tokio::select! {
+                () = deadline => {}
+                () = serve_metrics => {}
             }
         };
         match self.listener {

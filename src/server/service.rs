@@ -280,6 +280,7 @@ impl AgentShim for AgentShimService {
         // The reader task ends when the log closes or the client goes away (its receiver is
         // dropped), releasing the subscription at once.
         tokio::spawn(async move {
+            let _subscriber = crate::metrics::StreamSubscriber::open();
             loop {
                 let item = tokio::select! {
                     item = subscription.next() => item,

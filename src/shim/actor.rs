@@ -5,7 +5,6 @@
 //! `delivery.rs`, shutdown and the end of the agent's life in `shutdown.rs`; this file holds
 //! the loop, requests and timers.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,6 +25,7 @@ use super::screen::{SUMMARY_LINES, Screen};
 use super::shutdown::{Exit, KILLED, ShutdownPlan};
 use super::state::{StateInput, StateMachine};
 use super::turn::{PromptMark, Turn};
+use crate::metrics::queue::MeteredQueue;
 use crate::protocol::{Event, ShimState};
 
 pub(super) struct ShimActor {
@@ -36,7 +36,7 @@ pub(super) struct ShimActor {
     pub(super) screen: Screen,
     pub(super) process: AgentProcess,
     pub(super) machine: StateMachine,
-    pub(super) queue: VecDeque<OutgoingMessage>,
+    pub(super) queue: MeteredQueue<OutgoingMessage>,
     pub(super) queue_capacity: usize,
     /// The message being typed and submitted, if any.
     pub(super) delivery: Option<Delivery>,
@@ -87,7 +87,7 @@ impl ShimActor {
             screen,
             process,
             machine: StateMachine::new(now.into_std()),
-            queue: VecDeque::new(),
+            queue: MeteredQueue::default(),
             queue_capacity: spec.queue_capacity,
             delivery: None,
             turn: None,
@@ -284,6 +284,7 @@ impl ShimActor {
     fn on_output(&mut self, bytes: &[u8]) {
         let now = Instant::now();
         self.output_bytes += bytes.len() as u64;
+        crate::metrics::pty_bytes_in(bytes.len());
         self.last_output = now;
         self.stale_warned = false;
         let replies = self.screen.feed(bytes);

@@ -325,7 +325,7 @@ impl ShimActor {
     /// Fails the message in flight and every queued one with `reason`.
     pub(super) fn fail_pending(&mut self, reason: &str) {
         let in_flight = self.delivery.take().map(|d| d.message);
-        let queued: Vec<OutgoingMessage> = self.queue.drain(..).collect();
+        let queued = self.queue.take_all();
         for message in in_flight.into_iter().chain(queued) {
             self.emit(Event::DeliveryFailed {
                 id: message.id,

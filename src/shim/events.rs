@@ -14,6 +14,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::sync::watch;
 
+use crate::metrics::shims::LogMetrics;
 use crate::protocol::Event;
 
 /// Default number of events a log retains.
@@ -61,6 +62,7 @@ pub struct EventLog {
     state: Mutex<LogState>,
     /// Carries the last appended seq; every subscriber holds a receiver.
     appended_tx: watch::Sender<u64>,
+    metrics: LogMetrics,
 }
 
 impl std::fmt::Debug for EventLog {
@@ -84,6 +86,7 @@ impl EventLog {
                 closed: false,
             }),
             appended_tx: watch::Sender::new(0),
+            metrics: LogMetrics::default(),
         })
     }
 
@@ -100,24 +103,31 @@ impl EventLog {
         let unix_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64);
-        let seq = {
+        let (envelope, evicted) = {
             let mut state = self.lock();
             state.last_seq += 1;
-            let seq = state.last_seq;
-            if state.entries.len() == state.capacity {
+            let evicted = state.entries.len() == state.capacity;
+            if evicted {
                 state.entries.pop_front();
                 state.evicted += 1;
             }
-            state.entries.push_back(Arc::new(Envelope {
-                seq,
+            let envelope = Arc::new(Envelope {
+                seq: state.last_seq,
                 shim_id: Arc::clone(shim_id),
                 unix_ms,
                 event,
-            }));
-            seq
+            });
+            state.entries.push_back(Arc::clone(&envelope));
+            (envelope, evicted)
         };
-        self.appended_tx.send_replace(seq);
-        seq
+        self.appended_tx.send_replace(envelope.seq);
+        self.metrics.appended(&envelope, evicted);
+        envelope.seq
+    }
+
+    /// The metrics bookkeeping of this log's events and shims.
+    pub(crate) fn metrics(&self) -> &LogMetrics {
+        &self.metrics
     }
 
     /// Sequence number of the newest event (0 when none was appended yet).

@@ -23,10 +23,13 @@ mod shutdown;
 pub mod state;
 mod terminal_queries;
 mod turn;
+pub mod usage;
 
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
+
+use crate::metrics::shims::ShimLifetime;
 
 pub use answer::Answer;
 pub use classifier::{AgentDriver, AgentKind, UnknownAgentKind};
@@ -51,7 +54,13 @@ pub fn spawn(spec: ShimSpec) -> Result<ShimHandle, ShimError> {
     tracing::info!(shim = %spec.id, agent = %spec.agent, pid = process.pid(), "agent started");
     let actor = actor::ShimActor::new(&spec, Arc::clone(&log), screen, process);
     let (requests_tx, requests_rx) = mpsc::channel(MAILBOX_CAPACITY);
-    let handle = ShimHandle::new(Arc::from(spec.id.as_str()), requests_tx, log);
-    tokio::spawn(actor.run(pty, requests_rx));
+    let id: Arc<str> = Arc::from(spec.id.as_str());
+    // Counted in the metrics for as long as the actor's task lives.
+    let lifetime = ShimLifetime::begin(&log, &id, spec.agent);
+    let handle = ShimHandle::new(id, requests_tx, log);
+    tokio::spawn(async move {
+        let _lifetime = lifetime;
+        actor.run(pty, requests_rx).await;
+    });
     Ok(handle)
 }

@@ -16,9 +16,10 @@
 //!
 //! A time without a zone is read in the `local` zone the caller passes (the system's,
 //! `chrono::Local`, in production; any [`TimeZone`] in tests). A time without a date is its
-//! next occurrence that has not ended by `now` (the minute shown is still running, or ahead); a date without a year takes the year that puts it
-//! nearest to `now`. Local times that a DST change skips move forward to the first valid time;
-//! ambiguous ones take the earlier instant.
+//! next occurrence that has not ended by `now` (the minute shown is still running, or ahead),
+//! which for Gemini's dateless times of resets days ahead is too early; a date without a year
+//! takes the year that puts it nearest to `now`. Local times that a DST change skips move
+//! forward to the first valid time; ambiguous ones take the earlier instant.
 
 use std::str::FromStr;
 

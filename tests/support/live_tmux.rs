@@ -14,7 +14,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use super::live_agents::LiveAgent;
+use super::live_agents::{self, AgentCli, LiveAgent};
 
 static NEXT_SOCKET: AtomicUsize = AtomicUsize::new(0);
 
@@ -24,6 +24,26 @@ pub fn tmux_available() -> bool {
         .arg("-V")
         .output()
         .is_ok_and(|o| o.status.success())
+}
+
+/// Like [`live_agents::live_gate`], and tmux must be on PATH too.
+pub fn gate(test: &str, cli: AgentCli) -> bool {
+    if !live_agents::live_gate(test, &[cli]) {
+        return false;
+    }
+    if tmux_available() {
+        return true;
+    }
+    assert!(
+        !live_agents::live_required(),
+        "AGENTSHIM_LIVE=1 but tmux is not on PATH ({test})"
+    );
+    // Written to stderr directly: the test harness captures `eprintln!` of passing tests.
+    let _ = std::io::Write::write_all(
+        &mut std::io::stderr().lock(),
+        format!("\n*** SKIPPED live test {test}: tmux is not on PATH ***\n\n").as_bytes(),
+    );
+    false
 }
 
 /// A CLI running in a detached tmux session of its own.

@@ -7,6 +7,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use super::server_support::{CONFIG_TOML, TIMEOUT};
@@ -48,6 +49,8 @@ pub struct ServeProcess {
     pub child: Child,
     /// What the server printed: `IP:PORT` or `unix:PATH`.
     pub addr: String,
+    /// The lines it prints on stdout after the address line.
+    lines: Receiver<std::io::Result<String>>,
 }
 
 impl ServeProcess {
@@ -64,15 +67,15 @@ impl ServeProcess {
             .stderr(Stdio::inherit());
         let mut child = command.spawn().expect("spawn agentshim serve");
         let stdout = child.stdout.take().expect("piped stdout");
-        let (line_tx, line_rx) = std::sync::mpsc::channel();
+        let (line_tx, lines) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            let _ = line_tx.send(lines.next());
-            // Keep draining so the server never blocks on a full pipe.
-            for _ in lines {}
+            // Reads on after the receiver is gone, so the server never blocks on a full pipe.
+            for line in BufReader::new(stdout).lines() {
+                let _ = line_tx.send(line);
+            }
         });
-        let line = match line_rx.recv_timeout(TIMEOUT) {
-            Ok(Some(Ok(line))) => line,
+        let line = match lines.recv_timeout(TIMEOUT) {
+            Ok(Ok(line)) => line,
             other => {
                 let _ = child.kill();
                 panic!("agentshim serve {args:?} printed no address: {other:?}")
@@ -82,7 +85,15 @@ impl ServeProcess {
             .strip_prefix("agentshim listening on ")
             .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
             .to_owned();
-        Self { child, addr }
+        Self { child, addr, lines }
+    }
+
+    /// The next line the server prints on stdout, within [`TIMEOUT`].
+    pub fn next_line(&self) -> String {
+        match self.lines.recv_timeout(TIMEOUT) {
+            Ok(Ok(line)) => line,
+            other => panic!("agentshim serve printed no further line: {other:?}"),
+        }
     }
 
     pub fn pid(&self) -> i32 {

@@ -384,7 +384,8 @@ impl AgentDriver for GeminiDriver {
         }
     }
 
-    /// Taken once the spinner runs, or once the input box no longer holds the typed text and
+    /// Taken once the spinner runs, a question Gemini asks replaces the input box (a tool
+    /// approval), or once the input box no longer holds the typed text and
     /// the transcript above the live region changed (the echo arrived). Gemini clears the input
     /// box a moment before it draws the echo, and shows a long paste in it as a placeholder
     /// (`[Pasted Text: 7 lines]`), so neither a cleared box nor the typed text alone will do.
@@ -392,6 +393,9 @@ impl AgentDriver for GeminiDriver {
     /// No pause is needed before the submit key: Gemini only takes an Enter for a newline when
     /// it comes within 30 ms of the previous key, and the actor presses it after the echo settled.
     fn accepted(&self, before: &ScreenSnapshot, after: &ScreenSnapshot) -> bool {
+        if dialog_on(&after.lines).is_some() && dialog_on(&before.lines).is_none() {
+            return true;
+        }
         let (Some(was), Some(now)) = (Layout::of(&before.lines), Layout::of(&after.lines)) else {
             return false;
         };
