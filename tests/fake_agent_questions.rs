@@ -136,19 +136,8 @@ async fn named_keys_answer_and_bad_input_is_refused(kind: &str) {
     shim.kill().await.unwrap();
 }
 
-per_kind!(
-    claude,
-    codex,
-    // The Gemini driver's `accepted` (src/shim/classifier/gemini.rs) does not take a settled
-    // screen showing a dialog as the submit taken: Gemini hides its input box while a tool
-    // approval waits, `Layout::of` finds none, and the message fails with DeliveryFailed
-    // after accept_timeout. Accepting when `dialog_on(after)` finds a dialog fixes it.
-    #[ignore = "Gemini driver: a permission prompt right after submit is not taken as delivery"]
-    gemini,
-    kiro
-    => [
-        approving_runs_the_command,
-        refusing_leaves_no_file,
-        named_keys_answer_and_bad_input_is_refused
-    ]
-);
+per_kind!(claude, codex, gemini, kiro => [
+    approving_runs_the_command,
+    refusing_leaves_no_file,
+    named_keys_answer_and_bad_input_is_refused
+]);

@@ -62,7 +62,10 @@ async fn held_until_resumed(agent: &mut LiveShim) {
         .send_message("test", "Are you back?", None)
         .await
         .expect("held, not refused");
-    assert!(held.queued, "a message was typed while the quota was used up");
+    assert!(
+        held.queued,
+        "a message was typed while the quota was used up"
+    );
     let resumed = agent
         .events
         .wait_for("QuotaResumed", |e| matches!(e, Event::QuotaResumed { .. }))
@@ -105,7 +108,12 @@ async fn live_claude_session_limit_blocks_then_resumes() {
     let (epoch, label) = quota_blocked(&mut agent).await;
     assert_reset_near(epoch, label, reset);
     let (prompt, options) = agent.question().await;
-    assert_eq!(prompt, "What do you want to do?", "{}", agent.screen().await);
+    assert_eq!(
+        prompt,
+        "What do you want to do?",
+        "{}",
+        agent.screen().await
+    );
     assert_eq!(options[0], "Stop and wait for limit to reset");
     agent.shim.answer(1).await.expect("answer the menu");
     held_until_resumed(&mut agent).await;
@@ -180,9 +188,10 @@ async fn rate_limit_is_a_warning(cli: AgentCli, test: &str) {
     let id = agent.send("Too fast").await;
     let warning = agent
         .events
-        .wait_for("rate-limit Warning", |e| {
-            matches!(e, Event::Warning { message, .. } if message.starts_with("rate limited"))
-        })
+        .wait_for(
+            "rate-limit Warning",
+            |e| matches!(e, Event::Warning { message, .. } if message.starts_with("rate limited")),
+        )
         .await;
     let Event::Warning { message, .. } = &warning.event else {
         unreachable!()
