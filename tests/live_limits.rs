@@ -81,7 +81,7 @@ async fn held_until_resumed(agent: &mut LiveShim) {
 
 /// The reset time the CLI showed resolves to the minute the server chose.
 fn assert_reset_near(epoch: Option<u64>, label: Option<String>, chosen: u64) {
-    let (Some(epoch), Some(label)) = (epoch, label) else {
+    let (Some(epoch), Some(label)) = (epoch, label.clone()) else {
         panic!("no reset time parsed: {epoch:?} {label:?}");
     };
     assert!(

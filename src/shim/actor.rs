@@ -25,6 +25,7 @@ use super::screen::{SUMMARY_LINES, Screen};
 use super::shutdown::{Exit, KILLED, ShutdownPlan};
 use super::state::{StateInput, StateMachine};
 use super::turn::{PromptMark, Turn};
+use super::usage_watch::UsageWatch;
 use crate::metrics::queue::MeteredQueue;
 use crate::protocol::{Event, ShimState};
 
@@ -51,6 +52,8 @@ pub(super) struct ShimActor {
     /// Messages are held while the agent's usage quota is used up.
     pub(super) quota: Option<QuotaHold>,
     pub(super) signals: Signals,
+    /// The agent CLI's session log, for real token figures.
+    pub(super) usage: UsageWatch,
     /// Bytes waiting to be written to the PTY.
     pub(super) outbox: Vec<u8>,
     started: Instant,
@@ -77,6 +80,7 @@ impl ShimActor {
         log: Arc<EventLog>,
         screen: Screen,
         process: AgentProcess,
+        usage: UsageWatch,
     ) -> Self {
         let now = Instant::now();
         Self {
@@ -96,6 +100,7 @@ impl ShimActor {
             answered: None,
             quota: None,
             signals: spec.signals.clone(),
+            usage,
             outbox: Vec::new(),
             started: now,
             last_event_seq: 0,
@@ -148,18 +153,29 @@ impl ShimActor {
         true
     }
 
-    /// Input and output tokens of the session so far.
+    /// Input and output tokens of the session so far (zeros until the session log has some).
     pub(super) fn token_totals(&self) -> (u64, u64) {
-        (0, 0)
+        self.usage.latest().map_or((0, 0), |usage| {
+            (usage.totals.input_tokens, usage.totals.output_tokens)
+        })
+    }
+
+    pub(super) fn output_bytes(&self) -> u64 {
+        self.output_bytes
+    }
+
+    pub(super) fn uptime(&self) -> Duration {
+        self.started.elapsed()
     }
 
     pub(super) fn session_stats(&self) -> Event {
+        let (input_tokens, output_tokens) = self.token_totals();
         Event::SessionStats {
             output_bytes: self.output_bytes,
-            uptime_secs: self.started.elapsed().as_secs(),
-            input_tokens: 0,
-            output_tokens: 0,
-            context_usage_pct: None,
+            uptime_secs: self.uptime().as_secs(),
+            input_tokens,
+            output_tokens,
+            context_usage_pct: self.usage.latest().map(|usage| usage.usage_pct()),
         }
     }
 
@@ -307,6 +323,7 @@ impl ShimActor {
             self.delivery_deadline(),
             self.answer_deadline(),
             self.quota_deadline(),
+            self.usage_deadline(),
             (state == ShimState::Working && !self.stale_warned)
                 .then(|| self.last_output + timing.stale_after),
             (state == ShimState::Starting && !self.ready_warned)
@@ -334,6 +351,7 @@ impl ShimActor {
         self.on_delivery_deadline(now);
         self.on_answer_deadline(now);
         self.on_quota_deadline(now);
+        self.on_usage_deadline(now);
         let state = self.state();
         if state == ShimState::Working
             && !self.stale_warned
@@ -362,7 +380,7 @@ impl ShimActor {
         if let (Some(at), Some(every)) = (self.next_stats, self.timing.stats_interval)
             && now >= at
         {
-            self.emit(self.session_stats());
+            self.usage_tick();
             self.next_stats = Some(now + every);
         }
         self.on_shutdown_deadlines(now);

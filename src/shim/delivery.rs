@@ -299,7 +299,7 @@ impl ShimActor {
             response: clip_to_frame(response),
             last_lines: snapshot.last_lines(SUMMARY_LINES),
         });
-        self.emit(self.session_stats());
+        self.usage_after_turn(Instant::now());
     }
 
     /// Idle, nothing in flight (text typed into a menu would pick options: a question makes

@@ -24,6 +24,7 @@ pub mod state;
 mod terminal_queries;
 mod turn;
 pub mod usage;
+mod usage_watch;
 
 use std::sync::Arc;
 
@@ -49,10 +50,11 @@ const MAILBOX_CAPACITY: usize = 64;
 /// runtime. The agent runs until it exits, is shut down or killed, or every handle is dropped.
 pub fn spawn(spec: ShimSpec) -> Result<ShimHandle, ShimError> {
     let log = spec.event_log();
+    let usage = usage_watch::UsageWatch::for_spec(&spec);
     let (pty, process) = process::spawn(&spec.process)?;
     let screen = screen::Screen::new(spec.process.rows, spec.process.cols, spec.scrollback);
     tracing::info!(shim = %spec.id, agent = %spec.agent, pid = process.pid(), "agent started");
-    let actor = actor::ShimActor::new(&spec, Arc::clone(&log), screen, process);
+    let actor = actor::ShimActor::new(&spec, Arc::clone(&log), screen, process, usage);
     let (requests_tx, requests_rx) = mpsc::channel(MAILBOX_CAPACITY);
     let id: Arc<str> = Arc::from(spec.id.as_str());
     // Counted in the metrics for as long as the actor's task lives.
