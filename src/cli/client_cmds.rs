@@ -1,6 +1,7 @@
 //! The client commands (`spawn`, `ls`, `send`, `capture`, `state`, `resize`, `shutdown`,
-//! `kill`, `ping`, `events`, `rm`): each connects to a server with [`crate::client::Client`],
-//! makes one call (or, for `events`, reads a stream) and prints the result.
+//! `kill`, `ping`, `events`, `answer`, `keys`, `rm`): each connects to a server with
+//! [`crate::client::Client`], makes one call (or, for `events`, reads a stream) and prints the
+//! result.
 //!
 //! Every command takes `--addr` (`AGENTSHIM_ADDR`, default `http://127.0.0.1:50051`),
 //! `--token` (`AGENTSHIM_TOKEN`; never printed), `--tls-ca`/`--tls-domain` for `https://`
@@ -17,6 +18,7 @@ use serde_json::json;
 
 use super::connect_args::ConnectArgs;
 use super::events_cmd::{self, EventsArgs};
+use super::input_cmds::{self, AnswerArgs, KeysArgs};
 use super::output::{
     capture_json, completion_json, print_json, print_line, print_text, shim_json, shims_table,
     state_name,
@@ -47,6 +49,11 @@ pub enum ClientCommand {
     Ping(ShimArg),
     /// Print events: what the server retains after --after, then (with --follow) live ones.
     Events(EventsArgs),
+    /// Answer the question an agent waits on (see its InputRequested event) with option N;
+    /// prints the option's text.
+    Answer(AnswerArgs),
+    /// Type raw input into an agent, with named keys: `agentshim keys s1 '<Down><Enter>'`.
+    Keys(KeysArgs),
     /// Kill (if alive) and forget shims.
     Rm(RmArgs),
 }
@@ -190,6 +197,8 @@ pub async fn run(command: ClientCommand) -> anyhow::Result<()> {
         ClientCommand::Kill(args) => kill(args).await,
         ClientCommand::Ping(args) => ping(args).await,
         ClientCommand::Events(args) => events_cmd::run(args).await,
+        ClientCommand::Answer(args) => input_cmds::answer(args).await,
+        ClientCommand::Keys(args) => input_cmds::keys(args).await,
         ClientCommand::Rm(args) => rm(args).await,
     }
 }

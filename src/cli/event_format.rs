@@ -146,14 +146,16 @@ pub fn event_text(envelope: &EventEnvelope) -> String {
         Some(Event::Died(e)) => (exit_text(e.exit_code), None),
         Some(Event::ContextExhausted(e)) => (e.message.clone(), None),
         Some(Event::InputRequested(e)) => {
-            let options: Vec<String> = (1..)
-                .zip(&e.options)
-                .map(|(n, option)| format!("{n}. {option}"))
-                .collect();
-            (
-                String::new(),
-                Some(format!("{}\n{}", e.prompt, options.join("\n"))),
-            )
+            let how = match e.options.len() {
+                0 => "answer with `agentshim keys`".to_owned(),
+                count => format!(
+                    "answer with `agentshim answer {} 1..{count}`",
+                    envelope.shim_id
+                ),
+            };
+            let options = (1..).zip(&e.options).map(|(n, o)| format!("  {n}. {o}"));
+            let body: Vec<String> = e.prompt.lines().map(str::to_owned).chain(options).collect();
+            (how, Some(body.join("\n")))
         }
         Some(Event::QuotaResumed(e)) => (
             format!("delivering {} held message(s)", e.held_messages),
@@ -229,7 +231,7 @@ fn exit_text(exit_code: Option<i32>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rpc::{Completion, EventsLost, ShimState, StateChanged};
+    use crate::rpc::{Completion, EventsLost, InputRequested, ShimState, StateChanged};
 
     fn envelope(seq: u64, event: Event) -> EventEnvelope {
         EventEnvelope {
@@ -276,6 +278,15 @@ mod tests {
         assert_eq!(
             event_text(&envelope(4, completion)),
             "     4 01:02:03.456 a Completion m-1\n    one\n    two"
+        );
+        let asked = Event::InputRequested(InputRequested {
+            prompt: "Bash command\ntouch a.txt\nDo you want to proceed?".into(),
+            options: vec!["Yes".into(), "No".into()],
+        });
+        assert_eq!(
+            event_text(&envelope(5, asked)),
+            "     5 01:02:03.456 a InputRequested answer with `agentshim answer a 1..2`\n    \
+             Bash command\n    touch a.txt\n    Do you want to proceed?\n      1. Yes\n      2. No"
         );
         let lost = Event::EventsLost(EventsLost {
             first_seq: 1,

@@ -177,6 +177,10 @@ mod tests {
             state_name(ShimState::ContextExhausted as i32),
             "context_exhausted"
         );
+        assert_eq!(
+            state_name(ShimState::AwaitingInput as i32),
+            "awaiting_input"
+        );
         assert_eq!(state_name(99), "unknown(99)");
     }
 

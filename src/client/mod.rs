@@ -42,10 +42,11 @@ pub use resume::{ResumableEvents, ResumeItem, ResumeOptions};
 
 use crate::rpc::agent_shim_client::AgentShimClient;
 use crate::rpc::{
-    CaptureScreenRequest, CreateShimRequest, DeleteShimRequest, GetServerInfoRequest,
-    GetShimRequest, GetStateRequest, KillRequest, ListShimsRequest, PingRequest, ResizeRequest,
-    ScreenCapture, SendMessageRequest, SendMessageResponse, ServerInfo, ShimInfo, ShutdownReason,
-    ShutdownRequest, StateResponse, StreamEventsRequest,
+    AnswerRequest, CaptureScreenRequest, CreateShimRequest, DeleteShimRequest,
+    GetServerInfoRequest, GetShimRequest, GetStateRequest, KillRequest, ListShimsRequest,
+    PingRequest, ResizeRequest, ScreenCapture, SendKeysRequest, SendMessageRequest,
+    SendMessageResponse, ServerInfo, ShimInfo, ShutdownReason, ShutdownRequest, StateResponse,
+    StreamEventsRequest,
 };
 
 /// Why a client call failed.
@@ -284,6 +285,30 @@ impl Client {
             shim_id: shim_id.to_owned(),
         };
         Ok(self.rpc.get_state(request).await?.into_inner())
+    }
+
+    /// Picks `option` (1-based, in the order of the `InputRequested` event) of the question
+    /// the agent waits on, the way its CLI expects; returns the option's text. Refused with
+    /// `FAILED_PRECONDITION` when no question is open, `INVALID_ARGUMENT` (naming the valid
+    /// range) for an option that is not a choice.
+    pub async fn answer(&mut self, shim_id: &str, option: u32) -> Result<String, ClientError> {
+        let request = AnswerRequest {
+            shim_id: shim_id.to_owned(),
+            option,
+        };
+        Ok(self.rpc.answer(request).await?.into_inner().chosen)
+    }
+
+    /// Types raw input into the agent: text with named keys such as `<Enter>`, `<Esc>`, `<Up>`,
+    /// `<Down>`, `<Tab>`, `<C-c>` (`<lt>` is a literal `<`). An unknown key name is refused
+    /// with `INVALID_ARGUMENT` and nothing is typed.
+    pub async fn send_keys(&mut self, shim_id: &str, keys: &str) -> Result<(), ClientError> {
+        let request = SendKeysRequest {
+            shim_id: shim_id.to_owned(),
+            keys: keys.to_owned(),
+        };
+        self.rpc.send_keys(request).await?;
+        Ok(())
     }
 
     /// Resizes the agent's terminal.

@@ -268,6 +268,7 @@ impl ShimActor {
                 if self.transition(StateInput::SawContextExhausted, None) {
                     if let Some(turn) = self.turn.take() {
                         // A compaction that did not help comes before the exhaustion.
+                        self.refresh_usage();
                         let lines = turn.lines(&mut self.screen, false);
                         self.report_limits(self.driver.limit_notices(&turn.view(&lines)));
                     }
@@ -296,6 +297,7 @@ impl ShimActor {
         };
         let lines = turn.lines(&mut self.screen, false);
         let view = turn.view(&lines);
+        self.refresh_usage();
         self.report_limits(self.driver.limit_notices(&view));
         let response = self.driver.extract_response(&view);
         self.emit(Event::Completion {

@@ -103,6 +103,11 @@ impl ShimActor {
         self.usage.rechecks = RECHECKS.iter().map(|after| now + *after).collect();
     }
 
+    /// Reads what the session log gained, reporting nothing yet (figures for other events).
+    pub(super) fn refresh_usage(&mut self) {
+        self.usage.refresh();
+    }
+
     /// The periodic `SessionStats`, with what the log gained since the last look.
     pub(super) fn usage_tick(&mut self) {
         self.usage.refresh();

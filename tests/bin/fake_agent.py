@@ -13,12 +13,18 @@ real CLIs with far less machinery than a second Rust binary would need.
 Like the real TUIs it puts the terminal in raw mode, enables bracketed paste, asks the terminal
 for the cursor position at startup (and waits up to 1 s for the answer), redraws a region at the
 bottom in place (spinners tick every 100 ms) and appends finished lines above it, so long answers
-scroll into the scrollback. Screens per kind: tests/bin/fake_agent_screens.py.
+scroll into the scrollback. Screens per kind: fake_agent_screens.py, their questions and limit
+messages: fake_agent_asks.py; turns and answers: fake_agent_turns.py; text layout:
+fake_agent_text.py (all next to this file).
 
 Keys: text and bracketed pastes go into the input (ignored unless idle); Enter submits a non-empty
 input (`/exit` or `/quit` exits); Esc or Ctrl-C interrupts a turn; Ctrl-C clears the input, and on
 an empty input twice within 3 s exits; Ctrl-D on an empty input exits; during startup or a dialog
-Ctrl-C exits at once and Enter dismisses the dialog.
+Ctrl-C exits at once and Enter dismisses the dialog. While a question waits (a permission prompt,
+a usage-limit menu; drawn per kind, see fake_agent_asks.py) keys answer it the kind's way: a
+digit picks that option, ↑/↓ move the highlight and Enter picks it, Esc picks the "no"/cancel
+option, Codex also takes `y` and `p`, and Kiro's `[y/n/t]` takes the letter and Enter; Ctrl-C
+interrupts the turn (Claude ignores it there, as the real CLI does in a permission prompt).
 
 Script (JSON; `--script FILE` or env FAKE_AGENT_SCRIPT; every key optional):
 
@@ -35,8 +41,19 @@ Script (JSON; `--script FILE` or env FAKE_AGENT_SCRIPT; every key optional):
         "line_delay": 0.05,      # seconds between output lines
         "word_delay": 0.0,       # > 0: lines stream word by word (partial-line redraws)
         "turn_end": null,        # null: the kind's turn-end line; "" none; else text ({secs})
-        "error": "context"}],    # instead of text: the kind's context-limit error
+        "error": "context"},     # instead of text: the kind's context-limit error, or
+                                 # "quota" (its usage-limit message; "reset": "6:28am (UTC)" is
+                                 # the reset time shown, "weekly": true Claude's weekly variant)
+                                 # or "rate_limit" (its 429 message)
+       {"approval": {"command": "touch made.txt",   # mid-turn the kind's permission prompt for
+                     "description": "Create a file"},  # running this shell command; approving
+        "text": "Created it.",   # runs it in the agent's cwd, shows its output and then "text";
+        "delay": 0.2}],          # refusing ends the turn without running it
      "default": {"text": "You said: {message}"}}
+
+After a usage limit Claude opens its `/rate-limit-options` menu by itself and Gemini shows its
+modal (Keep trying: the turn goes on with "text" when the reply has one, else the modal comes
+back after "delay"; Stop: Gemini's quota error ends the turn).
 """
 
 import argparse
@@ -54,9 +71,12 @@ import termios
 import time
 import tty
 
-from fake_agent_screens import KINDS, text_width, wrap
+from fake_agent_screens import KINDS
+from fake_agent_text import text_width, wrap
+from fake_agent_turns import Turns, check_script
 
 PASTE_START, PASTE_END = "\x1b[200~", "\x1b[201~"
+ARROWS = {"A": -1, "B": 1}  # the last byte of ↑ and ↓ (CSI or SS3)
 SGR = re.compile(r"\x1b\[[0-9;]*m")
 CPR = re.compile(r"\x1b\[\d+;\d+R")
 DIALOGS = {
@@ -65,14 +85,17 @@ DIALOGS = {
 }
 
 
-class Agent:
+class Agent(Turns):
+    """The fake CLI: terminal input, timers and drawing; its turns and questions are in Turns."""
+
     def __init__(self, kind, script, log_path):
         self.kind_name, self.script, self.log_path = kind, script, log_path
         self.kind = KINDS[kind](self)
         self.rows, self.cols = terminal_size()
         self.state, self.input, self.exit_armed = "starting", "", None
         self.dialog = []
-        self.busy_since = time.monotonic()
+        self.question, self.asked = None, None  # the open Question; (reply, message) it is about
+        self.busy_since = self.turn_start = time.monotonic()
         self.partial_row, self.reply_rows, self.turn_gen, self.turns = None, 0, 0, 0
         self.pending, self.dirty = [], True
         self.timers, self.timer_seq = [], 0
@@ -167,9 +190,15 @@ class Agent:
                 return None if re.fullmatch(r"\[[0-?]*[ -/]*", text[1:]) else 2
             if match.group(0) == "[200~":
                 self.pasting = True
+            elif match.group(0)[-1] in ARROWS:
+                self.arrow(ARROWS[match.group(0)[-1]])
             return 1 + len(match.group(0))
         if text[1] == "O":
-            return None if len(text) < 3 else 3
+            if len(text) < 3:
+                return None
+            if text[2] in ARROWS:
+                self.arrow(ARROWS[text[2]])
+            return 3
         if text[1] == "]":
             bel, st = text.find("\x07"), text.find("\x1b\\", 2)
             ends = [(j, n) for j, n in ((bel, 1), (st, 2)) if j > 0]
@@ -184,7 +213,10 @@ class Agent:
 
     def key(self, ch):
         now = time.monotonic()
-        if ch in "\r\n":
+        self.dirty = True
+        if self.state == "asking" and ch not in "\x03\x04":
+            self.question_key(ch)
+        elif ch in "\r\n":
             self.enter(now)
         elif ch in "\x7f\x08":
             self.input = self.input[:-1]
@@ -199,7 +231,6 @@ class Agent:
             self.exit_armed = None
         elif ch == "\t" or ch >= " ":
             self.insert(ch)
-        self.dirty = True
 
     def insert(self, text):
         if self.state == "idle":
@@ -218,7 +249,10 @@ class Agent:
                 self.submit(message)
 
     def ctrl_c(self, now):
-        if self.state == "working":
+        if self.state == "asking":
+            if self.kind_name != "claude":
+                self.interrupt()
+        elif self.state == "working":
             self.interrupt()
         elif self.state in ("starting", "dialog"):
             self.finish(0)
@@ -233,64 +267,6 @@ class Agent:
     def disarm(self):
         if self.exit_armed and time.monotonic() >= self.exit_armed:
             self.exit_armed, self.dirty = None, True
-
-    # ---- turns --------------------------------------------------------------------------------
-    def submit(self, message):
-        if message.strip() in ("/exit", "/quit"):
-            self.finish(0)
-        self.turns += 1
-        if self.log_path:
-            with open(self.log_path, "a", encoding="utf-8") as log:
-                log.write(json.dumps({"n": self.turns, "message": message}) + "\n")
-        replies = self.script.get("replies", [])
-        reply = replies[self.turns - 1] if self.turns <= len(replies) else self.script.get(
-            "default", {"text": "You said: {message}"})
-        self.pending += self.kind.echo(message)
-        self.state, self.busy_since = "working", time.monotonic()
-        self.partial_row, self.reply_rows, self.turn_gen = None, 0, self.turn_gen + 1
-        self.schedule(reply, message)
-
-    def schedule(self, reply, message):
-        gen, start = self.turn_gen, time.monotonic()
-        when = start + float(reply.get("delay", 0.0))
-
-        def step(action):
-            return lambda: action() if gen == self.turn_gen and self.state == "working" else None
-
-        if reply.get("error") == "context":
-            self.at(when, step(lambda: self.end_turn(self.kind.context_error())))
-            return
-        text = reply.get("text", "").replace("{message}", message).replace("{n}", str(self.turns))
-        line_delay, word_delay = float(reply.get("line_delay", 0)), float(reply.get("word_delay", 0))
-        for row in self.kind.reply(text):
-            words = row.split(" ")
-            for k in range(1, len(words) if word_delay > 0 else 0):
-                self.at(when, step(lambda p=" ".join(words[:k]): self.show_partial(p)))
-                when += word_delay
-            self.at(when, step(lambda r=row: self.commit(r)))
-            when += line_delay
-        end = reply.get("turn_end")
-
-        def finish_turn():
-            secs = str(int(time.monotonic() - start))
-            self.end_turn(self.kind.turn_end(secs) if end is None else
-                          [end.replace("{secs}", secs), ""] if end else [])
-        self.at(when, step(finish_turn))
-
-    def show_partial(self, prefix):
-        self.partial_row, self.dirty = self.kind.partial(prefix), True
-
-    def commit(self, row):
-        self.pending.append(row)
-        self.partial_row, self.reply_rows, self.dirty = None, self.reply_rows + 1, True
-
-    def end_turn(self, lines):
-        self.pending += lines
-        self.state, self.partial_row, self.dirty = "idle", None, True
-
-    def interrupt(self):
-        self.turn_gen += 1
-        self.end_turn(self.kind.interrupted())
 
     # ---- drawing ------------------------------------------------------------------------------
     def render(self):
@@ -383,6 +359,9 @@ def main():
     kind = args.kind or script.get("kind")
     if kind not in KINDS:
         parser.error(f"--kind must be one of {sorted(KINDS)}")
+    problem = check_script(script)
+    if problem:
+        parser.error(f"bad script: {problem}")
     if not os.isatty(0):
         parser.error("stdin must be a terminal")
     saved = termios.tcgetattr(0)

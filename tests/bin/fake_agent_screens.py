@@ -20,55 +20,18 @@ top of the redrawn region, so a message's echo stays on the row where it was typ
 
 Continuation lines of replies are indented two columns, those of echoes to the width of the
 prompt; everything is wrapped to the terminal width here, as the real TUIs wrap text themselves.
+
+Questions and limits (permission prompts, usage-limit menus, rate-limit lines) are drawn by the
+mixins of fake_agent_asks.py.
 """
 
 import time
-import unicodedata
+
+from fake_agent_asks import ClaudeAsks, CodexAsks, GeminiAsks, KiroAsks
+from fake_agent_text import block, text_width
 
 DIM, GREEN, GRAY, RESET = "\x1b[2m", "\x1b[32m", "\x1b[90m", "\x1b[0m"
 BRAILLE = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
-
-
-def char_width(ch):
-    if unicodedata.combining(ch):
-        return 0
-    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
-
-
-def text_width(text):
-    return sum(char_width(ch) for ch in text)
-
-
-def wrap(text, width, first, rest):
-    """`text` as rows of at most `width` columns: `first` prefixes the first row, `rest` the
-    others; breaks at spaces when it can, inside words when it must. Leading spaces stay."""
-    body = text.lstrip(" ")
-    first += " " * (len(text) - len(body))
-    rows, row, used = [], first, text_width(first)
-    for word in body.split(" "):
-        sep = "" if row in (first, rest) else " "
-        need = text_width(sep + word)
-        if used + need > width and row not in (first, rest):
-            rows.append(row)
-            row, used, sep, need = rest, text_width(rest), "", text_width(word)
-        for ch in sep + word:
-            if used + char_width(ch) > width:
-                rows.append(row)
-                row, used = rest, text_width(rest)
-            row += ch
-            used += char_width(ch)
-    rows.append(row)
-    return rows
-
-
-def block(text, width, glyph, indent="  "):
-    """A reply or echo: `glyph` before its first line, `indent` before the others, blank lines
-    kept blank."""
-    out = []
-    for i, line in enumerate(text.split("\n")):
-        prefix = glyph if i == 0 else indent
-        out += wrap(line, width, prefix, indent) if line or i == 0 else [""]
-    return out
 
 
 class Kind:
@@ -136,7 +99,7 @@ class Kind:
         raise NotImplementedError
 
 
-class Claude(Kind):
+class Claude(ClaudeAsks, Kind):
     glyph, echo_glyph = "● ", "❯ "
 
     def turn_end(self, secs):
@@ -160,6 +123,8 @@ class Claude(Kind):
             return [""], (0, 0)
         if a.state == "dialog":
             return self.dialog_rows()
+        if a.state == "asking":
+            return a.question.draw(a.question)
         top = []
         if a.state == "working":
             top = [r for r in [a.partial_row, self.busy_line()] if r is not None] + [""]
@@ -175,7 +140,7 @@ class Claude(Kind):
         return rows, (len(top) + 1 + row, col)
 
 
-class Codex(Kind):
+class Codex(CodexAsks, Kind):
     layout = "viewport"
     glyph, echo_glyph = "• ", "› "
     placeholder = "Ask Codex to do anything"
@@ -210,6 +175,8 @@ class Codex(Kind):
             return [""], (0, 0)
         if a.state == "dialog":
             return self.dialog_rows()
+        if a.state == "asking":
+            return a.question.draw(a.question)
         top = [""]
         if a.state == "working" and a.reply_rows == 0:
             top = [self.busy_line(), ""]
@@ -219,7 +186,7 @@ class Codex(Kind):
         return rows, (len(top) + row, col)
 
 
-class Gemini(Kind):
+class Gemini(GeminiAsks, Kind):
     glyph, echo_glyph = "✦ ", " > "
     placeholder = "  Type your message or @path/to/file"
 
@@ -243,23 +210,29 @@ class Gemini(Kind):
         glyph, secs = self.frame()
         return f" {glyph} Thinking... (esc to cancel, {secs}s)"
 
+    def status(self):
+        return " Press Ctrl+C again to exit." if self.agent.exit_armed else \
+            " ~/work    no sandbox    Auto"
+
     def dynamic(self):
         a = self.agent
         if a.state == "starting":
             return [""], (0, 0)
         if a.state == "dialog":
             return self.dialog_rows()
+        if a.state == "asking":
+            return a.question.draw(a.question)
         top = []
         if a.state == "working":
             top = [r for r in [a.partial_row, self.busy_line()] if r is not None]
-        status = " Press Ctrl+C again to exit." if a.exit_armed else " ~/work    no sandbox    Auto"
+        status = self.status()
         box, (row, col) = self.input_rows(" > ", self.placeholder)
         rows = top + ["", self.rule(), " Shift+Tab to accept edits", self.rule("▄")]
         cursor = (len(rows) + row, col)
         return rows + box + [self.rule("▀"), status], cursor
 
 
-class Kiro(Kind):
+class Kiro(KiroAsks, Kind):
     glyph, echo_glyph = "> ", "kiro> "
     placeholder = "ask a question, or describe a task"
     busy_words = ("Thinking", "Planning", "Applying")
@@ -292,6 +265,9 @@ class Kiro(Kind):
         tail = [self.rule(), status]
         if a.state == "dialog":
             rows, cursor = self.dialog_rows()
+            return rows + tail, cursor
+        if a.state == "asking":
+            rows, cursor = a.question.draw(a.question)
             return rows + tail, cursor
         if a.state == "working":
             top = [r for r in [a.partial_row, self.busy_line()] if r is not None]

@@ -1,7 +1,8 @@
 //! The fake agent (`tests/bin/fake_agent.py`, test-only) under agentshim: [`FakeAgent::new`]
 //! writes its JSON script into a temporary directory, [`FakeAgent::spec`] runs it as one agent
-//! kind, and [`FakeAgent::messages`] reads back every message it received (its log), to prove a
-//! message was submitted exactly once and arrived whole.
+//! kind in its own working directory ([`FakeAgent::workdir`], where approved commands run), and
+//! [`FakeAgent::messages`] reads back every message it received (its log), to prove a message
+//! was submitted exactly once and arrived whole.
 //!
 //! The script format is documented at the top of `tests/bin/fake_agent.py`.
 
@@ -35,6 +36,7 @@ impl FakeAgent {
         script["kind"] = json!(kind);
         let path = dir.path().join("script.json");
         std::fs::write(&path, script.to_string()).expect("write script");
+        std::fs::create_dir(dir.path().join("work")).expect("create the working directory");
         Self {
             kind: kind.parse().expect("a known agent kind"),
             log: dir.path().join("messages.jsonl"),
@@ -43,25 +45,45 @@ impl FakeAgent {
         }
     }
 
-    /// The shim spec that runs this fake agent (`python3 -B`, so no bytecode is written next to
-    /// it), driven by the driver of its kind.
+    /// The agent's working directory (`work`, empty at first).
+    pub fn workdir(&self) -> PathBuf {
+        self.dir.path().join("work")
+    }
+
+    /// The command line that runs this fake agent (`python3 -B`, so no bytecode is written
+    /// next to it).
+    pub fn argv(&self) -> Vec<String> {
+        let path = |p: &PathBuf| p.to_str().expect("UTF-8 temp path").to_owned();
+        ["python3", "-B", FAKE_AGENT, "--script"]
+            .map(str::to_owned)
+            .into_iter()
+            .chain([path(&self.script), "--log".to_owned(), path(&self.log)])
+            .collect()
+    }
+
+    /// The shim spec that runs this fake agent in [`FakeAgent::workdir`], driven by the driver
+    /// of its kind.
     pub fn spec(&self, id: &str) -> ShimSpec {
-        ShimSpec::new(
-            id,
-            "python3",
-            [
-                "-B".into(),
-                FAKE_AGENT.into(),
-                "--script".into(),
-                self.script.clone().into_os_string(),
-                "--log".into(),
-                self.log.clone().into_os_string(),
-            ],
+        let argv = self.argv();
+        ShimSpec::new(id, &argv[0], argv[1..].iter().map(String::as_str))
+            .agent(self.kind)
+            .cwd(self.workdir())
+            .env("LANG", "C.UTF-8")
+            .env_remove("LINES")
+            .env_remove("COLUMNS")
+    }
+
+    /// A server profile `[profiles.NAME]` (TOML) that runs this fake agent the same way.
+    pub fn profile_toml(&self, name: &str) -> String {
+        let quoted = |text: &str| serde_json::to_string(text).expect("a JSON string");
+        let command: Vec<String> = self.argv().iter().map(|arg| quoted(arg)).collect();
+        format!(
+            "[profiles.{name}]\nagent = \"{}\"\ncommand = [{}]\ncwd = {}\n\
+             env = {{ LANG = \"C.UTF-8\" }}\n",
+            self.kind,
+            command.join(", "),
+            quoted(self.workdir().to_str().expect("UTF-8 temp path")),
         )
-        .agent(self.kind)
-        .env("LANG", "C.UTF-8")
-        .env_remove("LINES")
-        .env_remove("COLUMNS")
     }
 
     /// Every message the fake agent received, in order.

@@ -29,8 +29,11 @@ const DIALOG_PHRASES: &[&str] = &[
     "Do you trust the files in this folder?",
     "How would you like to authenticate",
     "Allow execution of",
-    "Usage limit reached",
+    USAGE_LIMIT,
 ];
+
+/// The title of the usage-limit modal.
+const USAGE_LIMIT: &str = "Usage limit reached";
 
 /// Hints Gemini shows in its live region above the input box.
 const LIVE_HINTS: &[&str] = &[
@@ -360,21 +363,25 @@ impl AgentDriver for GeminiDriver {
         }
     }
 
-    /// Error lines (`✕ [API Error: You exceeded your current quota …]`), the usage-limit
-    /// modal's title row (`Usage limit reached for gemini-3.8-flash.`) and compression notes
-    /// (`ℹ Chat history compressed …`) in the turn.
+    /// Error lines (`✕ [API Error: You exceeded your current quota …]`) and compression notes
+    /// (`ℹ Chat history compressed …`) in the turn, and the usage-limit modal (`Usage limit
+    /// reached for gemini-3.8-flash.`, with `Access resets at 8:10 AM UTC.` when the API named
+    /// a delay): the whole box, so its reset time comes along.
     fn limit_notices(&self, turn: &TurnView<'_>) -> Vec<LimitNotice> {
-        limits::notices(turn.lines, |line| {
+        let mut found = limits::notices(turn.lines, |line| {
             let trimmed = line.trim_start();
             if let Some(error) = trimmed.strip_prefix('✕') {
                 return Some(error);
             }
-            if let Some(note) = trimmed.strip_prefix('ℹ') {
-                return note.contains("compressed").then_some(note);
-            }
-            box_row(line)
-                .filter(|row| trimmed.starts_with('│') && row.contains("Usage limit reached"))
-        })
+            trimmed
+                .strip_prefix('ℹ')
+                .filter(|note| note.contains("compressed"))
+        });
+        let modal = dialog_on(turn.lines).filter(|modal| modal.prompt.contains(USAGE_LIMIT));
+        found.extend(
+            modal.and_then(|modal| limits::classify_limit(&modal.prompt.replace('\n', " "))),
+        );
+        found
     }
 
     fn extract_response(&self, turn: &TurnView<'_>) -> String {

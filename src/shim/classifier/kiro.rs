@@ -122,13 +122,20 @@ fn at_prompt(observation: &Observation<'_>) -> bool {
 }
 
 /// The question waiting for a decision at the bottom: a `[y/n/t]` question (its letters are
-/// the options), or a selection list whose highlighted option is marked `❯` (the lines from the
+/// the options; the lines of the turn above it say what it concerns), or a selection list whose highlighted option is marked `❯` (the lines from the
 /// first option on are the options; the lines above them, the question).
 fn dialog(bottom: &[&str]) -> Option<InputPrompt> {
-    if let Some(question) = bottom.iter().find(|l| l.contains("[y/n")) {
+    if let Some(at) = bottom.iter().position(|l| l.contains("[y/n")) {
+        let question = bottom[at];
         let letters = question.split_once('[')?.1.split_once(']')?.0;
+        // The tool and command it concerns are printed above the question.
+        let shown: Vec<&str> = bottom[..=at]
+            .iter()
+            .filter(|l| !is_chrome(l))
+            .map(|l| l.trim())
+            .collect();
         return Some(InputPrompt {
-            prompt: question.trim().to_owned(),
+            prompt: shown.join("\n"),
             options: letters.split('/').map(str::to_owned).collect(),
             selected: None,
         });
