@@ -137,7 +137,7 @@ build --tag "$IMAGE"
 cold_build="$(seconds_since "$started")"
 log "cold build: ${cold_build}s"
 
-echo "// container-check: a source change" >>"$context/src/main.rs"
+echo "// container-check: a source change" >>"$context/src/lib.rs"
 started="$(now)"
 build --tag "$IMAGE"
 warm_build="$(seconds_since "$started")"

@@ -59,13 +59,15 @@ rm -rf "$root"
 echo "container-standins: $debian_tag (debootstrap bookworm minbase)"
 
 # rust: Debian's toolchain under the official image's layout.
-podman build --quiet --pull=never --network=host --tag "$rust_tag" -f - "$scratch" >/dev/null <<DOCKERFILE
+podman build --pull=never --network=host --tag "$rust_tag" -f - "$scratch" \
+  >"$scratch/standin-rust.log" 2>&1 <<DOCKERFILE ||
 FROM $debian_tag
 RUN apt-get update \
  && apt-get install -y --no-install-recommends rustc-web cargo-web gcc libc6-dev ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 ENV CARGO_HOME=/usr/local/cargo PATH=/usr/local/cargo/bin:\$PATH
 DOCKERFILE
+  { tail -n 20 "$scratch/standin-rust.log" >&2; die "building the rust stand-in failed"; }
 echo "container-standins: $rust_tag ($(podman run --rm --network=none "$rust_tag" rustc --version))"
 
 [ "$with_node" = 1 ] || exit 0
