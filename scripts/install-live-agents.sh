@@ -5,7 +5,9 @@
 # Idempotent: when the pinned versions are already installed it does nothing. As root it also
 # installs the Debian packages bubblewrap (for Codex) and tmux (for the TUI tests) when missing.
 #
-# Usage: scripts/install-live-agents.sh [--quiet]
+# Usage: scripts/install-live-agents.sh [--quiet | --print-specs]
+#   --print-specs  only print the pinned npm specs, one a line (the Dockerfile's `agents` image
+#                  installs exactly these)
 # Env:   AGENTSHIM_LIVE_CACHE  cache root (default: $HOME/.cache/agentshim-live)
 # Prints the bin directory (to put on PATH) as its last line of standard output.
 set -euo pipefail
@@ -34,6 +36,10 @@ want=(
   "@openai/codex@$CODEX_VERSION"
   "@google/gemini-cli@$GEMINI_VERSION"
 )
+if [ "${1:-}" = "--print-specs" ]; then
+  printf '%s\n' "${want[@]}"
+  exit 0
+fi
 missing=()
 for spec in "${want[@]}"; do
   name="${spec%@*}"

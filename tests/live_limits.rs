@@ -280,16 +280,33 @@ async fn live_claude_compaction_is_context_approaching() {
         return;
     }
     let mut agent = start(AgentCli::Claude, test, ClaudeAuth::ApiKey).await;
-    agent.server.push(Reply::text("Warm-up answer ✓"));
-    let warm_up = agent.send("Warm up").await;
-    agent.events.completion_of(&warm_up).await;
+    // A single exchange cannot be compacted (Claude says so): a few come first.
+    for n in 1..=3 {
+        agent.server.push(Reply::text(format!("Warm-up answer {n} ✓")));
+        let warm_up = agent.send(&format!("Warm up {n}")).await;
+        agent.events.completion_of(&warm_up).await;
+    }
     agent.server.push(Reply::error(ErrorKind::ContextTooLong));
     agent
         .server
         .push(Reply::text("Summary of the conversation so far."));
     agent.server.push(Reply::text("Answer after compaction ✓"));
     let id = agent.send("Keep going").await;
-    let (_, response) = agent.events.completion_of(&id).await;
+    let ended = agent
+        .events
+        .wait_for("the end of the turn", |e| {
+            matches!(e, Event::Completion { .. } | Event::ContextExhausted { .. })
+        })
+        .await;
+    let Event::Completion { response, .. } = &ended.event else {
+        panic!(
+            "{:?}\n{}\n{}",
+            ended.event,
+            agent.screen().await,
+            agent.server.summary()
+        );
+    };
+    let _ = id;
     assert!(response.contains("Answer after compaction"), "{response}");
     let approaching = agent
         .events

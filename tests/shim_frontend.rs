@@ -28,8 +28,10 @@ fn shim_command() -> Process {
             "HISTFILE=/dev/null",
         ])
         .env("RUST_LOG", "warn")
-        // Agents never inherit CI (TUIs drop their interactive screen when it is set).
+        // Agents never inherit CI (TUIs drop their interactive screen when it is set) nor the
+        // server's token.
         .env("CI", "true")
+        .env("AGENTSHIM_TOKEN", "secret")
         .stdin(Stdio::null());
     command
 }
@@ -233,8 +235,12 @@ fn inherited_fd_client_leaving_stops_the_agent() {
     drop(theirs);
     let mut client = channel(ours);
     wait_for(&mut client, "Ready", |e| matches!(e, Event::Ready));
-    send(&mut client, "m1", "echo $((6 * 7)) ${CI-unset}");
-    assert_eq!(completion(&mut client, "m1"), "42 unset");
+    send(
+        &mut client,
+        "m1",
+        "echo $((6 * 7)) ${CI-unset} ${AGENTSHIM_TOKEN-unset}",
+    );
+    assert_eq!(completion(&mut client, "m1"), "42 unset unset");
     let bash_pids = children_of(shim.0.id());
     assert!(!bash_pids.is_empty());
     drop(client);

@@ -1,13 +1,16 @@
 //! `--addr`, `--token`, `--tls-ca`, `--tls-domain` and `--json`: the arguments every client
-//! command flattens in, and how they become a connected [`Client`]. The token is never
-//! printed (not by `--help`, not by `Debug`).
+//! command flattens in, and how they become a connected [`Client`] (or a bare channel, for
+//! `agentshim health`). The token is never printed (not by `--help`, not by `Debug`).
 
 use std::fmt;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Args;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
 
-use crate::client::{Client, ClientError, ConnectOptions};
+use crate::client::{BearerAuth, Client, ClientError, ConnectOptions, Target, open_channel};
 
 /// The address client commands use when neither `--addr` nor `AGENTSHIM_ADDR` is given.
 pub const DEFAULT_ADDR: &str = "http://127.0.0.1:50051";
@@ -53,17 +56,46 @@ impl fmt::Debug for ConnectArgs {
 impl ConnectArgs {
     /// Connects to the server these arguments name.
     pub async fn connect(&self) -> anyhow::Result<Client> {
-        let options = ConnectOptions {
+        Client::connect(&self.addr, self.options(None))
+            .await
+            .map_err(explain)
+    }
+
+    /// The server address, parsed.
+    pub fn target(&self) -> anyhow::Result<Target> {
+        self.addr.parse().map_err(explain)
+    }
+
+    /// A channel to the server for a service other than AgentShim (such as health), with the
+    /// token interceptor, giving up on connecting after `connect_timeout`.
+    pub async fn open_service(
+        &self,
+        connect_timeout: Duration,
+    ) -> anyhow::Result<InterceptedService<Channel, BearerAuth>> {
+        let options = self.options(Some(connect_timeout));
+        let auth = BearerAuth::new(options.token.as_deref()).map_err(explain)?;
+        let channel = open_channel(&self.target()?, &options)
+            .await
+            .map_err(explain)?;
+        Ok(InterceptedService::new(channel, auth))
+    }
+
+    fn options(&self, connect_timeout: Option<Duration>) -> ConnectOptions {
+        ConnectOptions {
             token: self.token.clone().filter(|token| !token.is_empty()),
             tls_ca_file: self.tls_ca.clone(),
             tls_domain: self.tls_domain.clone(),
+            connect_timeout,
             ..ConnectOptions::default()
-        };
-        match Client::connect(&self.addr, options).await {
-            Ok(client) => Ok(client),
-            Err(error @ ClientError::Connect { .. }) => Err(anyhow::anyhow!(error_chain(&error))),
-            Err(error) => Err(error.into()),
         }
+    }
+}
+
+/// A client error as one line: a connection failure with its causes.
+fn explain(error: ClientError) -> anyhow::Error {
+    match error {
+        ClientError::Connect { .. } => anyhow::anyhow!(error_chain(&error)),
+        error => error.into(),
     }
 }
 

@@ -5,6 +5,7 @@ mod client_cmds;
 mod connect_args;
 pub mod event_format;
 mod events_cmd;
+mod health;
 mod input_cmds;
 mod output;
 mod record;
@@ -43,6 +44,8 @@ pub enum CliCommand {
     Record(record::RecordArgs),
     #[command(flatten)]
     Client(client_cmds::ClientCommand),
+    /// Ask a server's grpc.health.v1 service; exits 0 only when it is SERVING.
+    Health(health::HealthArgs),
 }
 
 /// Runs the parsed command line.
@@ -52,5 +55,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         CliCommand::Shim(args) => shim::run(args).await,
         CliCommand::Record(args) => record::run(args).await,
         CliCommand::Client(command) => client_cmds::run(command).await,
+        CliCommand::Health(args) => health::run(args).await,
     }
 }

@@ -32,8 +32,9 @@ pub struct ProcessSpec {
 /// Variables never inherited by an agent (a spec's own additions still set them):
 /// `CLAUDECODE`, a Claude Code session marker that makes a nested Claude Code refuse to start,
 /// and `CI`, which makes TUI agents (Gemini CLI, for one) drop their interactive screen because
-/// they believe no terminal is attached, when agentshim is the terminal.
-const ALWAYS_REMOVED: &[&str] = &["CLAUDECODE", "CI"];
+/// they believe no terminal is attached, when agentshim is the terminal; and `AGENTSHIM_TOKEN`,
+/// the server's (and its clients') secret, which would let any agent drive the server.
+const ALWAYS_REMOVED: &[&str] = &["CLAUDECODE", "CI", "AGENTSHIM_TOKEN"];
 
 /// Signals the agent gets with their default action even when the shim was started with them
 /// ignored (a background job of a non-interactive shell ignores SIGINT and SIGQUIT, `nohup`

@@ -155,12 +155,17 @@ impl Server {
             std::thread::sleep(Duration::from_millis(100));
         }
     }
+
+    /// Sends the server SIGTERM: it starts stopping gracefully.
+    pub fn terminate(&self) {
+        let pid = Pid::from_raw(i32::try_from(self.child.id()).expect("pid"));
+        let _ = kill(pid, Signal::SIGTERM);
+    }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let pid = Pid::from_raw(i32::try_from(self.child.id()).expect("pid"));
-        let _ = kill(pid, Signal::SIGTERM);
+        self.terminate();
         let deadline = Instant::now() + TIMEOUT;
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
