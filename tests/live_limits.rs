@@ -282,7 +282,9 @@ async fn live_claude_compaction_is_context_approaching() {
     let mut agent = start(AgentCli::Claude, test, ClaudeAuth::ApiKey).await;
     // A single exchange cannot be compacted (Claude says so): a few come first.
     for n in 1..=3 {
-        agent.server.push(Reply::text(format!("Warm-up answer {n} ✓")));
+        agent
+            .server
+            .push(Reply::text(format!("Warm-up answer {n} ✓")));
         let warm_up = agent.send(&format!("Warm up {n}")).await;
         agent.events.completion_of(&warm_up).await;
     }
@@ -306,8 +308,16 @@ async fn live_claude_compaction_is_context_approaching() {
             agent.server.summary()
         );
     };
-    let _ = id;
-    assert!(response.contains("Answer after compaction"), "{response}");
+    let report = format!("{}\n{}", agent.screen().await, agent.server.summary());
+    assert!(
+        matches!(&ended.event, Event::Completion { message_id: Some(m), .. } if *m == id),
+        "{:?}\n{report}",
+        ended.event
+    );
+    assert!(
+        response.contains("Answer after compaction"),
+        "{response}\n{report}"
+    );
     let approaching = agent
         .events
         .seen

@@ -28,6 +28,20 @@ async fn echo_is_delivered_then_completed_with_exactly_its_output() {
 }
 
 #[tokio::test]
+async fn a_screen_cleared_during_the_turn_keeps_what_was_drawn_after_the_clear() {
+    let (shim, mut events) = ready_bash("clear").await;
+    // Enough lines that the turn's first row is far below the top of the cleared screen.
+    run(&shim, &mut events, "seq 1 30").await;
+    let answer = run(
+        &shim,
+        &mut events,
+        "printf 'before\\033[2J\\033[Hredrawn one\\nredrawn two\\n'",
+    )
+    .await;
+    assert_eq!(answer, "redrawn one\nredrawn two");
+}
+
+#[tokio::test]
 async fn commands_that_finish_before_the_first_settle_still_complete() {
     let (shim, mut events) = ready_bash("fast").await;
     let silent = send(&shim, "true").await;

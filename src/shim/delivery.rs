@@ -102,6 +102,7 @@ impl ShimActor {
             start_row,
             echo_end_row: self.screen.cursor_absolute_row(),
             prompt: snapshot.cursor_line_split().0.to_owned(),
+            clears_at_start: self.screen.clears(),
         };
         let keys = typing_bytes(&clean.text, self.screen.bracketed_paste());
         // Nothing typed half-way is classified: the settle window restarts with the echo.
@@ -254,6 +255,7 @@ impl ShimActor {
                 self.prompt_mark = PromptMark {
                     row: self.turn_start_row(&snapshot),
                     text: snapshot.cursor_line_split().0.to_owned(),
+                    clears: self.screen.clears(),
                 };
                 self.deliver_next(now);
             }

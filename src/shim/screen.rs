@@ -78,7 +78,15 @@ pub struct Capture {
 /// The parser plus the bookkeeping to address rows absolutely.
 pub struct Screen {
     parser: vt100::Parser<TerminalCallbacks>,
+    /// How many times the program cleared the whole screen (`CSI 2 J`, `ESC c`).
+    clears: u64,
+    /// The absolute row at the top of the screen when it was last cleared: everything drawn
+    /// since is at or below it.
+    clear_top: u64,
 }
+
+/// Sequences that clear the whole screen: a program redrawing everything from the top.
+const CLEARS: &[&[u8]] = &[b"\x1b[2J", b"\x1bc"];
 
 impl std::fmt::Debug for Screen {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -101,11 +109,21 @@ impl Screen {
                 scrollback,
                 TerminalCallbacks::default(),
             ),
+            clears: 0,
+            clear_top: 0,
         }
     }
 
     /// Feeds agent output; returns the replies owed to the agent's terminal queries.
     pub fn feed(&mut self, bytes: &[u8]) -> Vec<u8> {
+        // A clear split across two reads is missed; programs write it in one piece.
+        if CLEARS
+            .iter()
+            .any(|clear| bytes.windows(clear.len()).any(|w| w == *clear))
+        {
+            self.clears += 1;
+            self.clear_top = self.rows_above_screen();
+        }
         self.parser.process(bytes);
         self.parser.callbacks_mut().take_replies()
     }
@@ -154,6 +172,16 @@ impl Screen {
     /// The absolute row of the screen's last line.
     pub fn bottom_absolute_row(&self) -> u64 {
         self.rows_above_screen() + u64::from(self.size().0) - 1
+    }
+
+    /// How many times the program cleared the whole screen so far.
+    pub fn clears(&self) -> u64 {
+        self.clears
+    }
+
+    /// The absolute row at the top of the screen when it was last cleared.
+    pub fn last_clear_top(&self) -> u64 {
+        self.clear_top
     }
 
     /// The cursor's absolute row.

@@ -22,6 +22,10 @@ pub struct Turn {
     pub(super) echo_end_row: u64,
     /// The cursor line's text before the cursor when typing began (a shell's prompt).
     pub(super) prompt: String,
+    /// The screen's clear count when the turn began: a clear since then means the program
+    /// redrew everything from the top (Claude does after compacting), so the turn's lines
+    /// start there.
+    pub(super) clears_at_start: u64,
 }
 
 /// The lines of a turn, copied out of the screen.
@@ -36,6 +40,7 @@ pub struct TurnLines {
 pub(super) struct PromptMark {
     pub(super) row: u64,
     pub(super) text: String,
+    pub(super) clears: u64,
 }
 
 impl Turn {
@@ -47,6 +52,7 @@ impl Turn {
         start_row: u64,
         echo_end_row: u64,
         prompt: impl Into<String>,
+        clears_at_start: u64,
     ) -> Self {
         Self {
             message_id: None,
@@ -54,6 +60,7 @@ impl Turn {
             start_row,
             echo_end_row,
             prompt: prompt.into(),
+            clears_at_start,
         }
     }
 
@@ -65,6 +72,7 @@ impl Turn {
             start_row: mark.row,
             echo_end_row: mark.row,
             prompt: mark.text.clone(),
+            clears_at_start: mark.clears,
         }
     }
 
@@ -72,12 +80,19 @@ impl Turn {
     /// last [`CLASSIFY_ROWS`] rows.
     pub fn lines(&self, screen: &mut Screen, for_classifier: bool) -> TurnLines {
         let bottom = screen.bottom_absolute_row();
-        let from = if for_classifier {
-            self.start_row.max(bottom.saturating_sub(CLASSIFY_ROWS))
+        let redrawn = screen.clears() > self.clears_at_start;
+        let start_row = if redrawn {
+            screen.last_clear_top()
         } else {
             self.start_row
         };
-        let echo_lines = if from <= self.echo_end_row {
+        let from = if for_classifier {
+            start_row.max(bottom.saturating_sub(CLASSIFY_ROWS))
+        } else {
+            start_row
+        };
+        // After a redraw the echo is wherever the program drew it again.
+        let echo_lines = if !redrawn && from <= self.echo_end_row {
             screen.lines_between(from, self.echo_end_row).len()
         } else {
             0

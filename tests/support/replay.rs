@@ -168,7 +168,13 @@ impl Replayer {
                 prompt,
             }) if data == submit => {
                 let echo_end = self.screen.cursor_absolute_row();
-                let turn = Turn::new(Some(message), start_row, echo_end, prompt);
+                let turn = Turn::new(
+                    Some(message),
+                    start_row,
+                    echo_end,
+                    prompt,
+                    self.screen.clears(),
+                );
                 let before = self.screen.snapshot();
                 self.delivery = Some(Delivery::Submitted {
                     turn,
@@ -271,7 +277,7 @@ impl Replayer {
             Verdict::Working => {
                 if self.apply(StateInput::SawWorking) && was == ShimState::Idle {
                     let (row, text) = self.prompt_mark.clone();
-                    self.turn = Some(Turn::new(None, row, row, text));
+                    self.turn = Some(Turn::new(None, row, row, text, self.screen.clears()));
                 }
             }
             Verdict::ContextExhausted { .. } => {
