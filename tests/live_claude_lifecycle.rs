@@ -1,8 +1,8 @@
 //! The real Claude Code 2.1.197 under agentshim: start, dialogs, the context limit, and the end.
 //!
-//! - Ready only at the real prompt; a startup dialog (workspace trust) is reported as a
-//!   Warning and never answered, so the shim stays Starting;
-//! - a permission prompt in a turn is reported the same way;
+//! - Ready only at the real prompt; a startup dialog (workspace trust) is a question
+//!   (`InputRequested`, state `awaiting_input`) the shim never answers by itself; a message
+//!   waits, and after `Answer` Claude starts and answers it;
 //! - a turn that ends in `Context limit reached` gives `ContextExhausted`, no Completion, and
 //!   further messages are refused;
 //! - Kill, and Shutdown at the prompt, while waiting for the model, while a tool command runs
@@ -64,22 +64,28 @@ async fn live_claude_is_ready_at_its_prompt() {
 }
 
 #[tokio::test]
-async fn live_claude_startup_dialog_is_reported_not_answered() {
-    if !gate("live_claude_startup_dialog_is_reported_not_answered") {
+async fn live_claude_startup_dialog_is_asked_and_answered() {
+    if !gate("live_claude_startup_dialog_is_asked_and_answered") {
         return;
     }
     let mut claude = ClaudeShim::start_with("claude-trust", |config| {
         config["projects"] = serde_json::json!({});
     })
     .await;
-    let (warning, _) = claude.events.wait("Warning", is_warning).await;
-    let Event::Warning { message, .. } = warning else {
+    let (asked, _) = claude
+        .events
+        .wait("InputRequested", |e| {
+            matches!(e, Event::InputRequested { .. })
+        })
+        .await;
+    let Event::InputRequested { prompt, options } = asked else {
         unreachable!()
     };
-    assert!(message.contains("workspace trust"), "{message}");
+    assert!(prompt.contains("Is this a project you created"), "{prompt}");
+    assert_eq!(options, ["Yes, I trust this folder", "No, exit"]);
     assert_eq!(
         claude.shim.state().await.unwrap().state,
-        ShimState::Starting
+        ShimState::AwaitingInput
     );
     // Not answered: the dialog is still there, and a message waits instead of being typed.
     let receipt = claude
@@ -92,6 +98,15 @@ async fn live_claude_startup_dialog_is_reported_not_answered() {
     assert!(screen.contains("Yes, I trust this folder"), "{screen}");
     assert_eq!(claude.events.count(|e| matches!(e, Event::Ready)), 0);
     assert!(claude.server.main_turns().is_empty());
+    // Answered: Claude starts, and the waiting message is delivered.
+    claude
+        .server
+        .push(Reply::text("Hello after the trust dialog"));
+    assert_eq!(
+        claude.shim.answer(1).await.unwrap(),
+        "Yes, I trust this folder"
+    );
+    claude.completion(&receipt.id).await;
 }
 
 #[tokio::test]
@@ -136,19 +151,23 @@ async fn live_claude_context_limit_ends_the_session() {
 }
 
 #[tokio::test]
-async fn live_claude_permission_prompt_is_reported() {
-    if !gate("live_claude_permission_prompt_is_reported") {
+async fn live_claude_shutdown_at_a_permission_prompt() {
+    if !gate("live_claude_shutdown_at_a_permission_prompt") {
         return;
     }
     let (mut claude, _) = ClaudeShim::ready("claude-permission").await;
     claude.server.push(Reply::shell("touch fake-tool-file.txt"));
     claude.send("Touch a file").await;
-    let (warning, _) = claude.events.wait("Warning", is_warning).await;
-    let Event::Warning { message, .. } = warning else {
-        unreachable!()
-    };
-    assert!(message.contains("permission: Bash command"), "{message}");
-    assert_eq!(claude.shim.state().await.unwrap().state, ShimState::Working);
+    claude
+        .events
+        .wait("InputRequested", |e| {
+            matches!(e, Event::InputRequested { .. })
+        })
+        .await;
+    assert_eq!(
+        claude.shim.state().await.unwrap().state,
+        ShimState::AwaitingInput
+    );
     assert!(!claude.agent.cwd.join("fake-tool-file.txt").exists());
     stop(claude, Stop::Shutdown, "at a permission prompt").await;
 }

@@ -1,8 +1,7 @@
-//! Dialogs of the real Codex CLI (0.169.0) under agentshim are reported, never answered: the
-//! folder-trust dialog of a first start in an untrusted git repository keeps the shim Starting
-//! (no `Ready`), and a command approval in the middle of a turn keeps it Working; each is
-//! reported once as a `Warning` naming the dialog, and nothing is typed into it. Live only
-//! (`scripts/live-agents.sh`); skipped loudly elsewhere.
+//! The folder-trust dialog of the real Codex CLI (0.169.0) on a first start in an untrusted git
+//! repository is a question (`InputRequested`, state `awaiting_input`, no `Ready`), never
+//! answered by the shim; answering it lets Codex start, and `Ready` follows. (Command approvals:
+//! `tests/live_questions.rs`.) Live only (`scripts/live-agents.sh`); skipped loudly elsewhere.
 
 #[path = "support/fake_model/mod.rs"]
 mod fake_model;
@@ -36,52 +35,37 @@ fn untrust(agent: &LiveAgent) {
     assert!(git.is_ok_and(|s| s.success()), "git init");
 }
 
-/// How many dialog warnings were read so far.
-fn dialog_warnings(codex: &LiveCodex) -> usize {
-    codex
-        .events
-        .count(|e| matches!(e, Event::Warning { message, .. } if message.contains("dialog")))
-}
-
 #[tokio::test]
-async fn live_codex_trust_dialog_is_reported_not_answered() {
-    if !live_codex::gate("live_codex_trust_dialog_is_reported_not_answered") {
+async fn live_codex_trust_dialog_is_asked_and_answered() {
+    if !live_codex::gate("live_codex_trust_dialog_is_asked_and_answered") {
         return;
     }
     let mut codex = LiveCodex::start("codex-trust", Mode::Inline, untrust).await;
-    let warning = codex.dialog_warning().await;
-    assert!(
-        warning.contains("folder trust: Trust this folder?"),
-        "{warning}"
-    );
+    let asked = codex
+        .events
+        .wait_for("InputRequested", |e| {
+            matches!(e, Event::InputRequested { .. })
+        })
+        .await;
+    let Event::InputRequested { prompt, options } = &asked.event else {
+        unreachable!()
+    };
     let screen = codex.screen().await;
-    assert!(screen.contains("Trust and continue"), "{screen}");
+    assert!(prompt.contains("Trust this folder?"), "{prompt}\n{screen}");
+    assert_eq!(options[0], "Trust and continue", "{screen}");
     let state = codex.handle.state().await.expect("state").state;
-    assert_eq!(state, ShimState::Starting, "{screen}");
+    assert_eq!(state, ShimState::AwaitingInput, "{screen}");
     assert_eq!(codex.events.count(|e| matches!(e, Event::Ready)), 0);
-    assert_eq!(dialog_warnings(&codex), 1);
-}
-
-#[tokio::test]
-async fn live_codex_command_approval_is_reported_not_answered() {
-    if !live_codex::gate("live_codex_command_approval_is_reported_not_answered") {
-        return;
-    }
-    let mut codex = LiveCodex::ready("codex-approval", Mode::Inline).await;
+    // Nothing was typed into it: the dialog is still there.
+    assert!(codex.screen().await.contains("Trust and continue"));
+    codex.handle.answer(1).await.expect("trust the folder");
     codex
-        .server
-        .push(Reply::shell_escalated("touch fake-tool-file.txt"));
-    let id = codex.send("Touch a file").await;
-    codex.events.delivered(&id).await;
-    let warning = codex.dialog_warning().await;
-    assert!(
-        warning.contains(
-            "approval: Would you like to run the following command? $ touch fake-tool-file.txt"
-        ),
-        "{warning}"
+        .events
+        .wait_for("Ready", |e| matches!(e, Event::Ready))
+        .await;
+    codex.server.push(Reply::text("Trusted and ready ✓"));
+    assert_eq!(
+        codex.ask("Hello after trusting").await,
+        "Trusted and ready ✓"
     );
-    let state = codex.handle.state().await.expect("state").state;
-    assert_eq!(state, ShimState::Working);
-    assert!(!codex.agent.cwd.join("fake-tool-file.txt").exists());
-    assert_eq!(dialog_warnings(&codex), 1);
 }

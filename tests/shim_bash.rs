@@ -39,6 +39,16 @@ async fn a_screen_cleared_during_the_turn_keeps_what_was_drawn_after_the_clear()
     )
     .await;
     assert_eq!(answer, "redrawn one\nredrawn two");
+    // Claude Code's repaint: home, then each row erased on the way down.
+    run(&shim, &mut events, "seq 1 30").await;
+    let answer = run(
+        &shim,
+        &mut events,
+        "printf 'before\\033[H'; for i in $(seq 50); do printf '\\033[2K\\033[1B'; done; \\
+         printf '\\033[Hrepainted\\n'",
+    )
+    .await;
+    assert_eq!(answer, "repainted");
 }
 
 #[tokio::test]

@@ -10,7 +10,9 @@ use clap::Args;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
-use crate::client::{BearerAuth, Client, ClientError, ConnectOptions, Target, open_channel};
+use crate::client::{
+    BearerAuth, Client, ClientError, ConnectOptions, Target, open_channel, with_causes,
+};
 
 /// The address client commands use when neither `--addr` nor `AGENTSHIM_ADDR` is given.
 pub const DEFAULT_ADDR: &str = "http://127.0.0.1:50051";
@@ -99,20 +101,9 @@ fn explain(error: ClientError) -> anyhow::Error {
     }
 }
 
-/// The messages of `error` and its sources joined by `": "`, each once: tonic's transport
-/// errors repeat their cause's message in their own.
+/// The messages of `error` and its sources joined by `": "`, each once.
 fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let message = cause.to_string();
-        if !text.contains(&message) {
-            text.push_str(": ");
-            text.push_str(&message);
-        }
-        source = cause.source();
-    }
-    text
+    with_causes(error.to_string(), error.source())
 }
 
 #[cfg(test)]

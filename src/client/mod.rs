@@ -25,6 +25,7 @@
 //! server, which reconnects with backoff, resumes by `seq`, and tells a resumed stream from a
 //! restarted server by the server's boot id ([`Client::server_info`]).
 
+mod causes;
 mod connect;
 mod events;
 mod resume;
@@ -36,6 +37,7 @@ use std::time::{Duration, Instant};
 use tonic::codegen::InterceptedService;
 use tonic::transport::Channel;
 
+pub use causes::with_causes;
 pub use connect::{BearerAuth, ConnectOptions, DEFAULT_CONNECT_TIMEOUT, Target, open_channel};
 pub use events::EventStream;
 pub use resume::{ResumableEvents, ResumeItem, ResumeOptions};
@@ -100,19 +102,11 @@ impl ClientError {
 /// failure adds its causes, each once: `tcp connect error: Network is unreachable (os error
 /// 101) (Unavailable)`.
 fn describe_status(status: &tonic::Status) -> String {
-    let mut text = match status.message().trim() {
+    let text = match status.message().trim() {
         "" => status.code().description().to_owned(),
         message => message.to_owned(),
     };
-    let mut source = std::error::Error::source(status);
-    while let Some(cause) = source {
-        let message = cause.to_string();
-        if !text.contains(&message) {
-            text.push_str(": ");
-            text.push_str(&message);
-        }
-        source = cause.source();
-    }
+    let text = with_causes(text, std::error::Error::source(status));
     format!("{text} ({:?})", status.code())
 }
 

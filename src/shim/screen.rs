@@ -83,10 +83,20 @@ pub struct Screen {
     /// The absolute row at the top of the screen when it was last cleared: everything drawn
     /// since is at or below it.
     clear_top: u64,
+    /// The end of the previous output, so a clear split across two reads is still seen.
+    tail: Vec<u8>,
 }
 
-/// Sequences that clear the whole screen: a program redrawing everything from the top.
-const CLEARS: &[&[u8]] = &[b"\x1b[2J", b"\x1bc"];
+/// Sequences that clear the whole screen: a program redrawing everything from the top. Besides
+/// `CSI 2 J` and a reset, cursor-home followed by an erase: Claude Code's full repaint (after
+/// compacting) homes the cursor and erases the viewport row by row (`CSI H`, `CSI 2 K`, …).
+const CLEARS: &[&[u8]] = &[
+    b"\x1b[2J",
+    b"\x1bc",
+    b"\x1b[H\x1b[2K",
+    b"\x1b[H\x1b[J",
+    b"\x1b[H\x1b[0J",
+];
 
 impl std::fmt::Debug for Screen {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -111,21 +121,39 @@ impl Screen {
             ),
             clears: 0,
             clear_top: 0,
+            tail: Vec::new(),
         }
     }
 
     /// Feeds agent output; returns the replies owed to the agent's terminal queries.
     pub fn feed(&mut self, bytes: &[u8]) -> Vec<u8> {
-        // A clear split across two reads is missed; programs write it in one piece.
-        if CLEARS
-            .iter()
-            .any(|clear| bytes.windows(clear.len()).any(|w| w == *clear))
-        {
+        if self.clears_in(bytes) {
             self.clears += 1;
             self.clear_top = self.rows_above_screen();
         }
         self.parser.process(bytes);
         self.parser.callbacks_mut().take_replies()
+    }
+
+    /// Whether `bytes` (after the previous output's tail) hold a clear of the whole screen.
+    fn clears_in(&mut self, bytes: &[u8]) -> bool {
+        let longest = CLEARS.iter().map(|clear| clear.len()).max().unwrap_or(1);
+        let has_clear = |text: &[u8]| {
+            (0..text.len())
+                .filter(|&at| text[at] == 0x1b)
+                .any(|at| CLEARS.iter().any(|clear| text[at..].starts_with(clear)))
+        };
+        // Where the previous output and this one meet, then this output alone.
+        let mut seam = std::mem::take(&mut self.tail);
+        seam.extend_from_slice(&bytes[..bytes.len().min(longest - 1)]);
+        let found = has_clear(&seam) || has_clear(bytes);
+        let tail_from = seam.len().saturating_sub(longest - 1);
+        self.tail = if bytes.len() >= longest - 1 {
+            bytes[bytes.len() - (longest - 1)..].to_vec()
+        } else {
+            seam[tail_from..].to_vec()
+        };
+        found
     }
 
     pub fn resize(&mut self, rows: u16, cols: u16) {
