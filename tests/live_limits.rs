@@ -308,7 +308,18 @@ async fn live_claude_compaction_is_context_approaching() {
             agent.server.summary()
         );
     };
-    let report = format!("{}\n{}", agent.screen().await, agent.server.summary());
+    let seen: Vec<String> = agent
+        .events
+        .seen
+        .iter()
+        .map(|e| format!("{:?}", e.event).chars().take(160).collect())
+        .collect();
+    let report = format!(
+        "{}\n{}\n{}",
+        agent.screen().await,
+        agent.server.summary(),
+        seen.join("\n")
+    );
     assert!(
         matches!(&ended.event, Event::Completion { message_id: Some(m), .. } if *m == id),
         "{:?}\n{report}",

@@ -294,10 +294,14 @@ impl ShimActor {
     }
 
     fn complete_turn(&mut self, snapshot: &ScreenSnapshot) {
-        let Some(turn) = self.turn.take() else {
+        let Some(mut turn) = self.turn.take() else {
             return;
         };
-        let lines = turn.lines(&mut self.screen, false);
+        let mut lines = turn.lines(&mut self.screen, false);
+        if self.driver.turn_repainted(&turn.view(&lines)) {
+            turn = turn.read_from_screen_top(&self.screen);
+            lines = turn.lines(&mut self.screen, false);
+        }
         let view = turn.view(&lines);
         self.refresh_usage();
         self.report_limits(self.driver.limit_notices(&view));

@@ -212,6 +212,11 @@ impl Screen {
         self.clear_top
     }
 
+    /// The absolute row at the top of the visible screen.
+    pub fn top_absolute_row(&self) -> u64 {
+        self.rows_above_screen()
+    }
+
     /// The cursor's absolute row.
     pub fn cursor_absolute_row(&self) -> u64 {
         self.rows_above_screen() + u64::from(self.parser.screen().cursor_position().0)

@@ -103,6 +103,16 @@ impl Turn {
         }
     }
 
+    /// This turn read from the top of the visible screen (the program repainted it).
+    pub(super) fn read_from_screen_top(&self, screen: &Screen) -> Self {
+        Self {
+            start_row: screen.top_absolute_row(),
+            echo_end_row: screen.top_absolute_row(),
+            clears_at_start: screen.clears(),
+            ..self.clone()
+        }
+    }
+
     /// What a driver sees of this turn.
     pub fn view<'a>(&'a self, lines: &'a TurnLines) -> TurnView<'a> {
         TurnView {

@@ -25,7 +25,9 @@ mod layout;
 #[cfg(test)]
 mod tests;
 
-use layout::{Bottom, REPLY_GLYPH, current_turn, input_box, is_status, is_tip, result_text};
+use layout::{
+    Bottom, REPLY_GLYPH, current_turn, input_box, is_prompt_line, is_status, is_tip, result_text,
+};
 
 use super::{AgentDriver, LimitNotice, Observation, TurnView, Verdict, limits};
 use crate::protocol::ShimState;
@@ -82,6 +84,17 @@ impl AgentDriver for ClaudeDriver {
             }
             Bottom::Input { .. } => Verdict::Working,
         }
+    }
+
+    /// Claude repaints its whole screen after compacting the conversation (the transcript is
+    /// redrawn from the top), so the rows where the message was typed then hold only the input
+    /// box: no echo of any message above it.
+    fn turn_repainted(&self, turn: &TurnView<'_>) -> bool {
+        input_box(turn.lines).is_some_and(|input| {
+            !turn.lines[..input.top]
+                .iter()
+                .any(|line| is_prompt_line(line))
+        })
     }
 
     /// Usage-limit result lines (`⎿  You've hit your session limit · resets …`), API errors

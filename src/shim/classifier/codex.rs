@@ -22,7 +22,7 @@
 
 use std::time::Duration;
 
-use super::menu::{InputPrompt, is_option_line, numbered_menu};
+use super::menu::{InputPrompt, arrow_keys, is_option_line, numbered_menu};
 use super::{AgentDriver, LimitNotice, Observation, TurnView, Verdict, limits};
 use crate::protocol::ShimState;
 use crate::shim::screen::ScreenSnapshot;
@@ -250,6 +250,12 @@ impl AgentDriver for CodexDriver {
             lines.pop();
         }
         lines.join("\n")
+    }
+
+    /// The arrow keys to the option and Enter: digits pick an approval at once but only move
+    /// the highlight in the folder-trust dialog, while every Codex list takes arrows and Enter.
+    fn answer_keys(&self, prompt: &InputPrompt, option: usize) -> Vec<u8> {
+        arrow_keys(prompt, option).unwrap_or_else(|| (option + 1).to_string().into_bytes())
     }
 
     fn accepted(&self, before: &ScreenSnapshot, after: &ScreenSnapshot) -> bool {

@@ -17,7 +17,7 @@
 //!   the reply glyph `> ` and the two-column indentation of continuation lines removed, and
 //!   without rules, spinners, the status line (`◔`) or the `▸ Credits`/`▸ Time` turn-end line.
 
-use super::menu::InputPrompt;
+use super::menu::{InputPrompt, arrow_keys};
 use super::{AgentDriver, LimitNotice, Observation, TurnView, Verdict, limits};
 use crate::protocol::ShimState;
 
@@ -284,16 +284,10 @@ impl AgentDriver for KiroDriver {
     /// A `[y/n/t]` question takes the letter and Enter; a selection list moves its highlight
     /// with the arrow keys and takes Enter.
     fn answer_keys(&self, prompt: &InputPrompt, option: usize) -> Vec<u8> {
-        let Some(selected) = prompt.selected else {
+        arrow_keys(prompt, option).unwrap_or_else(|| {
             let letter = prompt.options.get(option).map_or("", String::as_str);
-            return [letter.as_bytes(), b"\r"].concat();
-        };
-        let (arrow, steps): (&[u8], usize) = if option >= selected {
-            (b"\x1b[B", option - selected)
-        } else {
-            (b"\x1b[A", selected - option)
-        };
-        [arrow.repeat(steps), b"\r".to_vec()].concat()
+            [letter.as_bytes(), b"\r"].concat()
+        })
     }
 
     fn exit_request(&self, state: ShimState) -> &'static [&'static [u8]] {

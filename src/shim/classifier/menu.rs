@@ -29,6 +29,18 @@ impl InputPrompt {
     }
 }
 
+/// The keys that move a menu's highlight from its selected option to `option` (0-based) with
+/// the arrow keys and take it with Enter; `None` when the menu marks no selection.
+pub fn arrow_keys(prompt: &InputPrompt, option: usize) -> Option<Vec<u8>> {
+    let selected = prompt.selected?;
+    let (arrow, steps): (&[u8], usize) = if option >= selected {
+        (b"\x1b[B", option - selected)
+    } else {
+        (b"\x1b[A", selected - option)
+    };
+    Some([arrow.repeat(steps), b"\r".to_vec()].concat())
+}
+
 /// Highlight markers CLIs put before the selected option.
 const MARKERS: &[char] = &['❯', '›', '●', '>', '▶'];
 

@@ -130,6 +130,14 @@ pub trait AgentDriver: Send + Sync + std::fmt::Debug {
         (option + 1).to_string().into_bytes()
     }
 
+    /// Whether the agent repainted its screen so that a finished turn's lines (from where its
+    /// message was typed) no longer hold the turn: then the turn is read from the top of the
+    /// screen instead. Default: never.
+    fn turn_repainted(&self, turn: &TurnView<'_>) -> bool {
+        let _ = turn;
+        false
+    }
+
     /// Limits the agent reported in a turn's lines (quota, rate limit, compaction), in screen
     /// order. Judged on the current turn only, so older scrollback never counts again.
     fn limit_notices(&self, turn: &TurnView<'_>) -> Vec<LimitNotice> {

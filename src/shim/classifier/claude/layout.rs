@@ -56,7 +56,7 @@ pub(super) fn is_tip(line: &str) -> bool {
 }
 
 /// The echo of a submitted message (or the input line): `❯` at column 0.
-fn is_prompt_line(line: &str) -> bool {
+pub(super) fn is_prompt_line(line: &str) -> bool {
     line.starts_with(PROMPT)
 }
 

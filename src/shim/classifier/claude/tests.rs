@@ -363,3 +363,34 @@ fn a_phrase_quoted_above_the_input_box_is_not_a_dialog() {
         Verdict::Idle
     );
 }
+
+#[test]
+fn a_turn_whose_rows_hold_only_the_input_box_was_repainted() {
+    let lines = |text: &str| text.lines().map(str::to_owned).collect::<Vec<_>>();
+    fn view(lines: &[String]) -> TurnView<'_> {
+        TurnView {
+            lines,
+            echo_lines: 0,
+            message: Some("Keep going"),
+            prompt: "",
+        }
+    }
+    let repainted = lines(
+        "────────────────────────────────────────
+❯
+────────────────────────────────────────
+  ? for shortcuts · ← for agents",
+    );
+    assert!(ClaudeDriver.turn_repainted(&view(&repainted)));
+    let normal = lines(
+        "❯ Keep going
+
+● Answer ✓
+
+────────────────────────────────────────
+❯
+────────────────────────────────────────
+  ? for shortcuts · ← for agents",
+    );
+    assert!(!ClaudeDriver.turn_repainted(&view(&normal)));
+}
