@@ -201,12 +201,6 @@ mod reset_shown {
     per_kind!(
         claude,
         codex,
-        // The reset time in Gemini's modal (`│ Access resets at 8:10 AM UTC. │`, shown when
-        // the API's 429 carries a RetryInfo delay over 5 minutes) is lost: the driver's
-        // `limit_notices` takes the title row `│ Usage limit reached for gemini-3.8-flash. │`
-        // alone, because `limits::notices` joins only continuation rows that start with a
-        // space and box rows start with `│`; QuotaBlocked comes without a retry time.
-        #[ignore = "Gemini driver: the `Access resets at` row of the usage-limit modal is not read"]
         gemini,
         kiro
         => [a_usage_limit_blocks_until_the_reset_shown]

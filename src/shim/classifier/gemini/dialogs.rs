@@ -46,3 +46,81 @@ fn box_row(line: &str) -> Option<&str> {
     let border = row.starts_with(['╭', '╰']) && row.chars().skip(1).all(|c| "─╮╯".contains(c));
     (!row.is_empty() && !border).then_some(row)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(text: &str) -> Vec<String> {
+        text.lines().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn nested_boxes_give_the_question_and_its_options() {
+        let auth = lines(
+            "╭─────────────────────────────────────────────────
+│ ? Get started
+│
+│   How would you like to authenticate for this project?
+│
+│     1. Sign in with Google
+│   ● 2. Use Gemini API Key
+│     3. Vertex AI
+╰─────────────────────────────────────────────────",
+        );
+        let auth = dialog_on(&auth).unwrap();
+        assert_eq!(
+            auth.options,
+            ["Sign in with Google", "Use Gemini API Key", "Vertex AI"]
+        );
+        assert_eq!(auth.selected, Some(1));
+        let approval = lines(
+            "▄▄▄
+ > run a tool
+▀▀▀
+╭───────────────────────────────────────────────────────────
+│ ? Shell  touch fake-tool-file.txt
+│ ╭─────────────────────────────────────────────────────────
+│ │ touch fake-tool-file.txt
+│ ╰─────────────────────────────────────────────────────────
+│ Allow execution of [Shell]?
+│
+│ ● 1. Allow once
+│   2. Allow for this session
+│   3. No, suggest changes (esc)
+╰───────────────────────────────────────────────────────────",
+        );
+        let approval = dialog_on(&approval).unwrap();
+        assert_eq!(
+            approval.prompt,
+            "? Shell  touch fake-tool-file.txt\ntouch fake-tool-file.txt\nAllow execution of [Shell]?"
+        );
+        assert_eq!(
+            approval.options,
+            [
+                "Allow once",
+                "Allow for this session",
+                "No, suggest changes (esc)"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_usage_limit_modal_keeps_its_reset_row() {
+        let modal = lines(
+            "╭──────────────────────────────────────────────
+│ Usage limit reached for gemini-3.8-flash.
+│ Access resets at 8:10 AM UTC.
+│ /stats model for usage details
+│
+│ ● 1. Keep trying
+│   2. Stop
+╰──────────────────────────────────────────────",
+        );
+        let modal = dialog_on(&modal).unwrap();
+        assert!(modal.prompt.contains(USAGE_LIMIT));
+        assert!(modal.prompt.contains("Access resets at 8:10 AM UTC."));
+        assert_eq!(modal.options, ["Keep trying", "Stop"]);
+        assert!(dialog_on(&lines("│ a row that asks nothing")).is_none());
+    }
+}

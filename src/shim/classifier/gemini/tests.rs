@@ -307,7 +307,7 @@ fn tool_activity_is_kept_without_its_box() {
 }
 
 #[test]
-fn dialogs_are_blocked() {
+fn a_dialog_is_a_question() {
     let trust = format!(
         "{HEADER}
 ℹ Skipping project agents due to untrusted folder. To enable, ensure that the project root is trusted.
@@ -320,54 +320,12 @@ fn dialogs_are_blocked() {
  │   3. Don't trust
  ╰────────────────────────────────────────────────"
     );
-    let auth = "╭─────────────────────────────────────────────────
-│ ? Get started
-│
-│   How would you like to authenticate for this project?
-│
-│     1. Sign in with Google
-│   ● 2. Use Gemini API Key
-│     3. Vertex AI
-╰─────────────────────────────────────────────────";
-    let approval = "▄▄▄
- > run a tool
-▀▀▀
-╭───────────────────────────────────────────────────────────
-│ ? Shell  touch fake-tool-file.txt
-│ ╭─────────────────────────────────────────────────────────
-│ │ touch fake-tool-file.txt
-│ ╰─────────────────────────────────────────────────────────
-│ Allow execution of [Shell]?
-│
-│ ● 1. Allow once
-│   2. Allow for this session
-│   3. No, suggest changes (esc)
-╰───────────────────────────────────────────────────────────";
     let trust = classify(&trust, None).expect_question();
     assert!(
         trust
             .prompt
             .contains("Do you trust the files in this folder?"),
         "{trust:?}"
-    );
-    let auth = classify(auth, None).expect_question();
-    assert_eq!(
-        auth.options,
-        ["Sign in with Google", "Use Gemini API Key", "Vertex AI"]
-    );
-    assert_eq!(auth.selected, Some(1));
-    let approval = classify_turn(approval, "run a tool").expect_question();
-    assert_eq!(
-        approval.prompt,
-        "? Shell  touch fake-tool-file.txt\ntouch fake-tool-file.txt\nAllow execution of [Shell]?"
-    );
-    assert_eq!(
-        approval.options,
-        [
-            "Allow once",
-            "Allow for this session",
-            "No, suggest changes (esc)"
-        ]
     );
 }
 
