@@ -126,6 +126,16 @@ fn a_shell_is_driven_end_to_end() {
     follower.kill().expect("stop the follower");
     follower.wait().unwrap();
 
+    // Who the server is: the same boot id every time while it runs.
+    let info = server.cli(&["info", "--json"]);
+    let info = &json_lines(info.expect_ok("info"))[0];
+    assert_eq!(info["version"], env!("CARGO_PKG_VERSION"));
+    let boot_id = info["boot_id"].as_str().expect("boot id").to_owned();
+    assert_eq!(boot_id.len(), 36, "{info}");
+    assert!(info["started_unix_ms"].as_u64().unwrap() > 0);
+    let text = server.cli(&["info"]);
+    assert!(text.expect_ok("info").contains(&boot_id), "{text:?}");
+
     let pong = server.cli(&["ping", "cli1"]);
     assert!(
         pong.expect_ok("ping").starts_with("pong from cli1 in "),

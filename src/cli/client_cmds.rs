@@ -56,6 +56,9 @@ pub enum ClientCommand {
     Keys(KeysArgs),
     /// Kill (if alive) and forget shims.
     Rm(RmArgs),
+    /// Print who the server is: its boot id (a new one after every restart, when old event
+    /// seqs and shims are gone), version and start time.
+    Info(ConnectOnly),
 }
 
 #[derive(Debug, Args)]
@@ -200,6 +203,7 @@ pub async fn run(command: ClientCommand) -> anyhow::Result<()> {
         ClientCommand::Answer(args) => input_cmds::answer(args).await,
         ClientCommand::Keys(args) => input_cmds::keys(args).await,
         ClientCommand::Rm(args) => rm(args).await,
+        ClientCommand::Info(args) => info(args).await,
     }
 }
 
@@ -341,6 +345,23 @@ async fn ping(args: ShimArg) -> anyhow::Result<()> {
         print_json(&json!({"shim_id": args.shim_id, "rtt_ms": rtt_ms}))?;
     } else {
         print_line(&format!("pong from {} in {rtt_ms:.1} ms", args.shim_id))?;
+    }
+    Ok(())
+}
+
+async fn info(args: ConnectOnly) -> anyhow::Result<()> {
+    let server = args.connect.connect().await?.server_info().await?;
+    if args.connect.json {
+        print_json(&json!({
+            "boot_id": server.boot_id,
+            "version": server.version,
+            "started_unix_ms": server.started_unix_ms,
+        }))?;
+    } else {
+        print_line(&format!(
+            "agentshim {} boot {} up since {} (unix ms)",
+            server.version, server.boot_id, server.started_unix_ms
+        ))?;
     }
     Ok(())
 }
