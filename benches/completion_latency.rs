@@ -57,7 +57,7 @@ async fn measure(label: &str, timing: Timing) -> Vec<f64> {
         };
         let ready = matches!(envelope.event, Event::Ready) && waiting_ready;
         if let Event::Completion { .. } = envelope.event {
-            let prompt_printed = read_stamp(&stamps, sent);
+            let prompt_printed = read_stamp(&stamps, sent).await;
             latencies.push((received - prompt_printed) * 1000.0);
         }
         if ready || matches!(envelope.event, Event::Completion { .. }) {
@@ -75,13 +75,22 @@ async fn measure(label: &str, timing: Timing) -> Vec<f64> {
     latencies
 }
 
-/// The `index`-th stamp (0 is the first prompt, printed before any message).
-fn read_stamp(path: &PathBuf, index: usize) -> f64 {
-    let text = std::fs::read_to_string(path).expect("stamps file");
-    text.lines()
-        .nth(index)
-        .and_then(|line| line.trim().parse().ok())
-        .expect("a stamp per prompt")
+/// The `index`-th stamp (0 is the first prompt, printed before any message). Bash appends it
+/// right after printing the prompt, so with no settle window the Completion can come first:
+/// the stamp is waited for (its value, not when it is read, is what counts).
+async fn read_stamp(path: &PathBuf, index: usize) -> f64 {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if let Some(stamp) = text.lines().nth(index).and_then(|l| l.trim().parse().ok()) {
+            return stamp;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no stamp {index} in {path:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
 }
 
 fn report(label: &str, mut latencies: Vec<f64>) {
