@@ -48,6 +48,10 @@ pub struct ServeArgs {
     /// authentication, so keep it where only your scraper reaches it).
     #[arg(long, value_name = "HOST:PORT")]
     metrics_listen: Option<SocketAddr>,
+    /// Seconds between HTTP/2 pings to each client; a client that does not answer within as
+    /// long is disconnected (its streams end).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    keepalive: u64,
 }
 
 impl ServeArgs {
@@ -82,6 +86,7 @@ impl ServeArgs {
             .unwrap_or(DEFAULT_LOG_CAPACITY);
         options.shutdown_timeout = Duration::from_secs(self.shutdown_timeout);
         options.metrics_listen = self.metrics_listen;
+        options.keepalive = Duration::from_secs(self.keepalive);
         Ok(options)
     }
 }

@@ -103,6 +103,10 @@ pub struct ServerOptions {
     /// Serve Prometheus metrics over HTTP here (unauthenticated); installs the process's
     /// global metrics recorder, so one server per process can have it.
     pub metrics_listen: Option<SocketAddr>,
+    /// How often the server pings each client over HTTP/2, and how long an answer may take:
+    /// a client that vanished without closing its connection (a cut link, a frozen host) is
+    /// disconnected after about twice this, and its event streams end.
+    pub keepalive: Duration,
 }
 
 impl ServerOptions {
@@ -117,6 +121,7 @@ impl ServerOptions {
             allow_any_command: false,
             event_log_capacity: DEFAULT_LOG_CAPACITY,
             shutdown_timeout: Duration::from_secs(10),
+            keepalive: Duration::from_secs(30),
             metrics_listen: None,
         }
     }
@@ -234,7 +239,9 @@ impl BoundServer {
                 .register_encoded_file_descriptor_set(crate::rpc::FILE_DESCRIPTOR_SET)
                 .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         };
-        let mut builder = Server::builder();
+        let mut builder = Server::builder()
+            .http2_keepalive_interval(Some(options.keepalive))
+            .http2_keepalive_timeout(Some(options.keepalive));
         if let Some((cert, key)) = &options.tls {
             let read = |path: &PathBuf| {
                 std::fs::read(path).map_err(|source| ServerError::TlsFile {
