@@ -247,7 +247,9 @@ async fn a_waiting_send_fails_with_the_reason_when_the_agent_dies() {
     })
     .await
     .unwrap();
-    for (call, id) in waiting.into_iter().zip(["running", "queued"]) {
+    // The running message's turn is cut off; the queued one never went in.
+    let outcomes = ["its turn was interrupted: killed", "not delivered: killed"];
+    for ((call, id), outcome) in waiting.into_iter().zip(["running", "queued"]).zip(outcomes) {
         let result = tokio::time::timeout(TIMEOUT, call)
             .await
             .unwrap_or_else(|_| panic!("wait=true for {id} still pending after the kill"))
@@ -255,7 +257,7 @@ async fn a_waiting_send_fails_with_the_reason_when_the_agent_dies() {
         let status = result.expect_err("no answer can come from a killed agent");
         assert_eq!(status.code(), Code::FailedPrecondition, "{id}: {status:?}");
         assert!(status.message().contains(id), "{id}: {status:?}");
-        assert!(status.message().contains("137"), "{id}: {status:?}");
+        assert!(status.message().contains(outcome), "{id}: {status:?}");
     }
 }
 

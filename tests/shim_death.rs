@@ -22,21 +22,28 @@ async fn exit_is_reported_with_its_code_and_queued_messages_fail() {
         send(&shim, "echo never-2").await,
     ];
 
+    // Every message ends before Died: the one that made the agent exit was delivered and its
+    // turn was cut off; the queued ones never went in.
+    let (reason, partial) = events.interrupted(&exiting).await;
+    assert_eq!(reason, "agent exited (exit code 3)");
+    // Bash says `exit` as it leaves.
+    assert_eq!(partial, "exit");
+    for id in &behind {
+        let reason = events.failure_of(id).await;
+        assert!(reason.starts_with("not delivered: "), "{reason}");
+        assert!(reason.contains("exit code 3"), "{reason}");
+    }
     let summary = events.died_summary().await;
     assert!(summary.contains("exit code 3"), "{summary}");
     assert_eq!(events.died().await, Some(3));
-    for id in &behind {
-        let reason = events.failure_of(id).await;
-        assert!(reason.contains("exit code 3"), "{reason}");
-    }
-    // The message that made it exit was delivered, so it gets no DeliveryFailed; the turn it
-    // started never completed, so no Completion either.
     let about_exiting = events.count_seen(|e| match e {
         Event::DeliveryFailed { id, .. } => *id == exiting,
-        Event::Completion { message_id, .. } => message_id.as_deref() == Some(&exiting),
+        Event::Completion { message_id, .. } | Event::TurnInterrupted { message_id, .. } => {
+            message_id.as_deref() == Some(&exiting)
+        }
         _ => false,
     });
-    assert_eq!(about_exiting, 0, "{:#?}", events.seen);
+    assert_eq!(about_exiting, 1, "one terminal event: {:#?}", events.seen);
     let died = events.count_seen(|e| matches!(e, Event::Died { .. }));
     assert_eq!(died, 1);
 

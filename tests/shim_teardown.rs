@@ -143,6 +143,14 @@ async fn shutdown_while_working_fails_what_is_queued() {
         .shutdown(Duration::from_secs(10), ShutdownReason::DaemonStop)
         .await
         .expect("shutdown");
+    // The turn in progress is cut off and the queued message fails, both at once.
+    let (reason, _) = events.interrupted(&busy.id).await;
+    assert_eq!(reason, "shutdown (daemon_stop)");
+    let reason = events.failure_of(&queued.id).await;
+    assert!(
+        reason.starts_with("not delivered: shutdown (daemon_stop)"),
+        "{reason}"
+    );
     let summary = events.died_summary().await;
     assert_eq!(
         code,
@@ -150,10 +158,11 @@ async fn shutdown_while_working_fails_what_is_queued() {
         "exit status of the interrupted sleep: {summary}"
     );
     assert!(summary.contains("daemon_stop"), "{summary}");
-    let reason = events.failure_of(&queued.id).await;
-    assert!(
-        reason.contains("before the message was delivered"),
-        "{reason}"
+    assert_eq!(
+        events.count_seen(|e| matches!(e, Event::Completion { .. })),
+        0,
+        "our own Ctrl-C is no answer: {:#?}",
+        events.seen
     );
     assert_eq!(
         events.count_seen(|e| matches!(e, Event::MessageDelivered { .. })),

@@ -17,8 +17,8 @@
 use serde_json::{Map, Value, json};
 
 use super::output::{clock_time, state_name};
-use crate::rpc::EventEnvelope;
 use crate::rpc::event_envelope::Event;
+use crate::rpc::{EventEnvelope, ResponseTruncated};
 
 /// The variant name (`"Completion"`) and its fields as a JSON object.
 fn event_parts(event: Option<&Event>) -> (&'static str, Value) {
@@ -34,7 +34,12 @@ fn event_parts(event: Option<&Event>) -> (&'static str, Value) {
         Event::MessageDelivered(e) => ("MessageDelivered", json!({"id": e.id})),
         Event::Completion(e) => (
             "Completion",
-            json!({"message_id": e.message_id, "response": e.response, "last_lines": e.last_lines}),
+            json!({
+                "message_id": e.message_id,
+                "response": e.response,
+                "last_lines": e.last_lines,
+                "truncated": e.truncated.as_ref().map(truncation_json),
+            }),
         ),
         Event::Died(e) => (
             "Died",
@@ -98,13 +103,30 @@ fn event_parts(event: Option<&Event>) -> (&'static str, Value) {
             "Warning",
             json!({"message": e.message, "idle_secs": e.idle_secs}),
         ),
-        Event::DeliveryFailed(e) => ("DeliveryFailed", json!({"id": e.id, "reason": e.reason})),
+        Event::DeliveryFailed(e) => (
+            "DeliveryFailed",
+            json!({"id": e.id, "reason": e.reason, "unconfirmed": e.unconfirmed}),
+        ),
+        Event::MessageQueued(e) => ("MessageQueued", json!({"id": e.id, "position": e.position})),
+        Event::TurnInterrupted(e) => (
+            "TurnInterrupted",
+            json!({"message_id": e.message_id, "reason": e.reason, "partial_response": e.partial_response}),
+        ),
+        Event::ResponseTruncated(e) => ("ResponseTruncated", truncation_json(e)),
         Event::Error(e) => ("Error", json!({"command": e.command, "reason": e.reason})),
         Event::EventsLost(e) => (
             "EventsLost",
             json!({"first_seq": e.first_seq, "last_seq": e.last_seq}),
         ),
     }
+}
+
+fn truncation_json(truncated: &ResponseTruncated) -> Value {
+    json!({
+        "message_id": truncated.message_id,
+        "lines_lost": truncated.lines_lost,
+        "bytes_omitted": truncated.bytes_omitted,
+    })
 }
 
 /// The envelope as one JSON object (see the module docs for the shape).
@@ -141,7 +163,11 @@ pub fn event_text(envelope: &EventEnvelope) -> String {
         Some(Event::MessageDelivered(e)) => (e.id.clone(), None),
         Some(Event::Completion(e)) => {
             let answering = e.message_id.as_deref().unwrap_or("(no message)");
-            (answering.to_owned(), Some(e.response.clone()))
+            let detail = match &e.truncated {
+                Some(truncated) => format!("{answering} ({})", truncation_text(truncated)),
+                None => answering.to_owned(),
+            };
+            (detail, Some(e.response.clone()))
         }
         Some(Event::Died(e)) => (exit_text(e.exit_code), None),
         Some(Event::ContextExhausted(e)) => (e.message.clone(), None),
@@ -202,6 +228,15 @@ pub fn event_text(envelope: &EventEnvelope) -> String {
             None => (e.message.clone(), None),
         },
         Some(Event::DeliveryFailed(e)) => (format!("{}: {}", e.id, e.reason), None),
+        Some(Event::MessageQueued(e)) => (format!("{} (position {})", e.id, e.position), None),
+        Some(Event::TurnInterrupted(e)) => {
+            let message = e.message_id.as_deref().unwrap_or("(no message)");
+            (
+                format!("{message}: {}", e.reason),
+                Some(e.partial_response.clone()),
+            )
+        }
+        Some(Event::ResponseTruncated(e)) => (truncation_text(e), None),
         Some(Event::Error(e)) => (format!("{}: {}", e.command, e.reason), None),
     };
     let mut text = format!(
@@ -219,6 +254,13 @@ pub fn event_text(envelope: &EventEnvelope) -> String {
         text.push_str(line);
     }
     text
+}
+
+fn truncation_text(truncated: &ResponseTruncated) -> String {
+    format!(
+        "truncated: {} lines lost from history, {} bytes omitted",
+        truncated.lines_lost, truncated.bytes_omitted
+    )
 }
 
 fn exit_text(exit_code: Option<i32>) -> String {
@@ -250,12 +292,13 @@ mod tests {
                 message_id: Some("m-1".into()),
                 response: "hi".into(),
                 last_lines: "$ ".into(),
+                truncated: None,
             }),
         ));
         assert_eq!(
             value,
             json!({"seq": 7, "shim_id": "a", "unix_ms": 3_723_456, "event": "Completion",
-                   "message_id": "m-1", "response": "hi", "last_lines": "$ "})
+                   "message_id": "m-1", "response": "hi", "last_lines": "$ ", "truncated": null})
         );
     }
 
@@ -274,6 +317,7 @@ mod tests {
             message_id: Some("m-1".into()),
             response: "one\ntwo".into(),
             last_lines: String::new(),
+            truncated: None,
         });
         assert_eq!(
             event_text(&envelope(4, completion)),

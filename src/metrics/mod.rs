@@ -6,12 +6,11 @@
 //! `agentshim serve --metrics-listen ADDR` installs the Prometheus recorder ([`install`]) and
 //! serves its text over HTTP ([`http`]).
 //!
-//! Where the numbers come from:
-//! - `shims`: everything a shim's events say (shims by state, messages delivered and failed,
-//!   completions and their latency), observed where every event passes, the event log's
-//!   append; and the log's own size and evictions.
-//! - `queue`: the shim's message queue, which counts what it holds.
-//! - [`pty_bytes_in`] and [`StreamSubscriber`]: small hooks in the actor and the gRPC service.
+//! Where the numbers come from: everything a shim's events say ([`shims`]: shims by state,
+//! messages queued, delivered and failed, completions and their latency, the bytes its
+//! terminal produced), observed where every event passes, the event log's append; the log's
+//! own size and evictions; and [`StreamSubscriber`], a guard in the gRPC service. Nothing
+//! below the server imports this module (DESIGN rule 8).
 //!
 //! Labels stay bounded: `agent` is one of the agent kinds and `state` one of the shim states
 //! (by its serialized name, so new states appear by themselves). There is no shim id label:
@@ -20,8 +19,7 @@
 //! `ListShims`, `GetShim` and `StreamEvents` are for.
 
 pub mod http;
-pub(crate) mod queue;
-pub(crate) mod shims;
+pub mod shims;
 
 use metrics::{Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge};
 use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, PrometheusHandle};
@@ -155,11 +153,6 @@ fn describe() {
     describe_counter!(PTY_BYTES_IN, Unit::Bytes, "Bytes read from agents' PTYs.");
 }
 
-/// Counts `count` bytes read from an agent's PTY.
-pub fn pty_bytes_in(count: usize) {
-    counter!(PTY_BYTES_IN).increment(count as u64);
-}
-
 /// One open event stream, counted in [`STREAM_SUBSCRIBERS`] until dropped.
 #[derive(Debug)]
 pub struct StreamSubscriber(());
@@ -211,15 +204,6 @@ mod tests {
             assert_eq!(sample(handle, STREAM_SUBSCRIBERS), Some(1.0));
             drop(second);
             assert_eq!(sample(handle, STREAM_SUBSCRIBERS), Some(0.0));
-        });
-    }
-
-    #[test]
-    fn pty_bytes_add_up() {
-        with_test_recorder(|handle| {
-            pty_bytes_in(10);
-            pty_bytes_in(5);
-            assert_eq!(sample(handle, PTY_BYTES_IN), Some(15.0));
         });
     }
 }

@@ -1,29 +1,32 @@
-//! What an event log's traffic tells: every event of every shim passes through
-//! `EventLog::append`, which hands it to the log's [`LogMetrics`].
+//! What an event log's traffic tells: every event of every shim passes through the log's
+//! append, which hands it to the [`LogMetrics`] observing that log (the shim knows nothing of
+//! metrics: it only emits events).
 //!
 //! A shim is counted from the moment [`ShimLifetime::begin`] registers it (in `starting`)
-//! until its lifetime guard drops with the actor, whatever state it is in then: a dead shim
-//! still hosted counts as `dead`, a removed one not at all. Each `StateChanged` moves it from
-//! the state it was counted in to the new one, so a gauge only ever takes back what it was
-//! given and cannot go negative or leak. Events of shims the log does not know (appended by
-//! hand) are not measured.
+//! until its lifetime guard drops (the server holds it while it hosts the shim), whatever state
+//! it is in then: a dead shim still hosted counts as `dead`, a removed one not at all. Each
+//! `StateChanged` moves it from the state it was counted in to the new one, so a gauge only
+//! ever takes back what it was given and cannot go negative or leak. A `MessageQueued` counts
+//! in the queue until that message's next event (delivered, failed, interrupted); the bytes
+//! read from its terminal are the growth of `output_bytes` in its stats events. Events of
+//! shims the log does not know (appended by hand) are not measured.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use metrics::{counter, gauge, histogram};
 
 use super::{
-    COMPLETION_LATENCY, COMPLETIONS, EVENT_LOG_EVENTS, EVENT_LOG_EVICTIONS, MESSAGES_DELIVERED,
-    MESSAGES_FAILED, SHIMS,
+    COMPLETION_LATENCY, COMPLETIONS, EVENT_LOG_EVENTS, EVENT_LOG_EVICTIONS, MESSAGE_QUEUE_LENGTH,
+    MESSAGES_DELIVERED, MESSAGES_FAILED, MESSAGES_QUEUED, PTY_BYTES_IN, SHIMS,
 };
 use crate::protocol::{Event, ShimState};
 use crate::shim::AgentKind;
-use crate::shim::events::{Envelope, EventLog};
+use crate::shim::events::{Envelope, LogObserver};
 
-/// The metrics bookkeeping of one event log.
+/// The metrics bookkeeping of one event log, watching it as its [`LogObserver`].
 #[derive(Debug, Default)]
-pub(crate) struct LogMetrics {
+pub struct LogMetrics {
     book: Mutex<Book>,
 }
 
@@ -45,6 +48,10 @@ struct TrackedShim {
     state: ShimState,
     /// The message delivered last and when (Unix ms), until its `Completion`.
     delivered: Option<(String, u64)>,
+    /// Messages counted in the queue gauge.
+    queued: HashSet<String>,
+    /// `output_bytes` of the last stats event.
+    output_bytes: u64,
 }
 
 impl LogMetrics {
@@ -54,9 +61,11 @@ impl LogMetrics {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
 
+impl LogObserver for LogMetrics {
     /// Notes `envelope`, just appended; `evicted`: the oldest event made room for it.
-    pub(crate) fn appended(&self, envelope: &Envelope, evicted: bool) {
+    fn appended(&self, envelope: &Envelope, evicted: bool) {
         let mut book = self.lock();
         if evicted {
             counter!(EVENT_LOG_EVICTIONS).increment(1);
@@ -68,7 +77,9 @@ impl LogMetrics {
             shim.observe(envelope);
         }
     }
+}
 
+impl LogMetrics {
     /// Counts a new shim `id` in `starting`; a shim registered earlier under the same id (and
     /// gone from the caller's view) stops being counted. Returns the registration number.
     fn register(&self, id: &Arc<str>, agent: AgentKind) -> u64 {
@@ -79,11 +90,13 @@ impl LogMetrics {
             agent: agent.name(),
             state: ShimState::Starting,
             delivered: None,
+            queued: HashSet::new(),
+            output_bytes: 0,
         };
         shim_gauge(shim.state, shim.agent).increment(1.0);
         let registration = shim.registration;
         if let Some(earlier) = book.shims.insert(Arc::clone(id), shim) {
-            shim_gauge(earlier.state, earlier.agent).decrement(1.0);
+            earlier.uncount();
         }
         registration
     }
@@ -97,7 +110,7 @@ impl LogMetrics {
             .is_some_and(|shim| shim.registration == registration)
             && let Some(shim) = book.shims.remove(id)
         {
-            shim_gauge(shim.state, shim.agent).decrement(1.0);
+            shim.uncount();
         }
     }
 }
@@ -109,9 +122,37 @@ impl Drop for LogMetrics {
 }
 
 impl TrackedShim {
+    /// Takes back what this shim added to the gauges.
+    fn uncount(&self) {
+        shim_gauge(self.state, self.agent).decrement(1.0);
+        gauge!(MESSAGE_QUEUE_LENGTH).decrement(self.queued.len() as f64);
+    }
+
+    /// A message left the queue (it is delivered, failed or interrupted).
+    fn dequeued(&mut self, id: &str) {
+        if self.queued.remove(id) {
+            gauge!(MESSAGE_QUEUE_LENGTH).decrement(1.0);
+        }
+    }
+
     fn observe(&mut self, envelope: &Envelope) {
         let agent = self.agent;
         match &envelope.event {
+            Event::MessageQueued { id, .. } => {
+                counter!(MESSAGES_QUEUED).increment(1);
+                if self.queued.insert(id.clone()) {
+                    gauge!(MESSAGE_QUEUE_LENGTH).increment(1.0);
+                }
+            }
+            Event::TurnInterrupted {
+                message_id: Some(id),
+                ..
+            } => self.dequeued(id),
+            Event::SessionStats { output_bytes, .. }
+            | Event::ContextWarning { output_bytes, .. } => {
+                counter!(PTY_BYTES_IN).increment(output_bytes.saturating_sub(self.output_bytes));
+                self.output_bytes = self.output_bytes.max(*output_bytes);
+            }
             Event::StateChanged { to, .. } => {
                 shim_gauge(self.state, agent).decrement(1.0);
                 shim_gauge(*to, agent).increment(1.0);
@@ -119,10 +160,12 @@ impl TrackedShim {
             }
             Event::MessageDelivered { id } => {
                 counter!(MESSAGES_DELIVERED, "agent" => agent).increment(1);
+                self.dequeued(id);
                 self.delivered = Some((id.clone(), envelope.unix_ms));
             }
-            Event::DeliveryFailed { .. } => {
+            Event::DeliveryFailed { id, .. } => {
                 counter!(MESSAGES_FAILED, "agent" => agent).increment(1);
+                self.dequeued(id);
             }
             Event::Completion { message_id, .. } => {
                 counter!(COMPLETIONS, "agent" => agent).increment(1);
@@ -152,19 +195,20 @@ fn state_label(state: ShimState) -> String {
     }
 }
 
-/// A shim counted in its log's metrics while this guard lives (the actor's task holds it).
+/// A shim counted in the metrics while this guard lives (the server holds it while it hosts
+/// the shim).
 #[derive(Debug)]
-pub(crate) struct ShimLifetime {
-    log: Arc<EventLog>,
+pub struct ShimLifetime {
+    metrics: Arc<LogMetrics>,
     id: Arc<str>,
     registration: u64,
 }
 
 impl ShimLifetime {
-    pub(crate) fn begin(log: &Arc<EventLog>, id: &Arc<str>, agent: AgentKind) -> Self {
-        let registration = log.metrics().register(id, agent);
+    pub fn begin(metrics: &Arc<LogMetrics>, id: &Arc<str>, agent: AgentKind) -> Self {
+        let registration = metrics.register(id, agent);
         Self {
-            log: Arc::clone(log),
+            metrics: Arc::clone(metrics),
             id: Arc::clone(id),
             registration,
         }
@@ -173,7 +217,7 @@ impl ShimLifetime {
 
 impl Drop for ShimLifetime {
     fn drop(&mut self) {
-        self.log.metrics().retire(&self.id, self.registration);
+        self.metrics.retire(&self.id, self.registration);
     }
 }
 

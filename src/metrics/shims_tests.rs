@@ -3,6 +3,7 @@
 
 use super::super::{sample, with_test_recorder};
 use super::*;
+use crate::shim::events::EventLog;
 use metrics_exporter_prometheus::PrometheusHandle;
 
 /// The rendered series name of the shims gauge for `agent` and `state`.
@@ -154,9 +155,10 @@ fn state_labels_are_the_serialized_names() {
 #[test]
 fn a_log_counts_its_events_and_evictions_and_gives_them_back_when_dropped() {
     with_test_recorder(|handle| {
-        let log = EventLog::new(3);
+        let metrics = Arc::new(LogMetrics::default());
+        let log = EventLog::observed(3, metrics.clone());
         let id: Arc<str> = Arc::from("s");
-        let lifetime = ShimLifetime::begin(&log, &id, AgentKind::Generic);
+        let lifetime = ShimLifetime::begin(&metrics, &id, AgentKind::Generic);
         for _ in 0..5 {
             log.append(&id, Event::Pong);
         }
@@ -166,6 +168,56 @@ fn a_log_counts_its_events_and_evictions_and_gives_them_back_when_dropped() {
         drop(lifetime);
         assert_eq!(count(handle, &shims("generic", "starting")), 0.0);
         drop(log);
+        drop(metrics);
         assert_eq!(count(handle, EVENT_LOG_EVENTS), 0.0);
+    });
+}
+
+#[test]
+fn the_queue_and_terminal_bytes_follow_the_events() {
+    with_test_recorder(|handle| {
+        let metrics = LogMetrics::default();
+        let id: Arc<str> = Arc::from("q");
+        let registration = metrics.register(&id, AgentKind::Generic);
+        let mut feed = Feed {
+            metrics: &metrics,
+            id,
+            seq: 0,
+        };
+        for (n, id) in ["m1", "m2", "m3"].into_iter().enumerate() {
+            let position = n as u32 + 1;
+            feed.at(
+                0,
+                Event::MessageQueued {
+                    id: id.into(),
+                    position,
+                },
+            );
+        }
+        assert_eq!(count(handle, MESSAGE_QUEUE_LENGTH), 3.0);
+        feed.at(0, Event::MessageDelivered { id: "m1".into() });
+        let reason = "not delivered: shutdown".to_owned();
+        feed.at(
+            0,
+            Event::DeliveryFailed {
+                id: "m2".into(),
+                reason,
+            },
+        );
+        assert_eq!(count(handle, MESSAGE_QUEUE_LENGTH), 1.0);
+        assert_eq!(count(handle, MESSAGES_QUEUED), 3.0);
+        let stats = |output_bytes| Event::SessionStats {
+            output_bytes,
+            uptime_secs: 0,
+            input_tokens: 0,
+            output_tokens: 0,
+            context_usage_pct: None,
+        };
+        feed.at(0, stats(100));
+        feed.at(0, stats(250));
+        assert_eq!(count(handle, PTY_BYTES_IN), 250.0);
+        // A removed shim takes its queued messages out of the gauge.
+        metrics.retire("q", registration);
+        assert_eq!(count(handle, MESSAGE_QUEUE_LENGTH), 0.0);
     });
 }

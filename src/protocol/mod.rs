@@ -6,6 +6,7 @@
 //! client side; [`codec::JsonFrameCodec`] speaks the same bytes on tokio.
 
 pub mod codec;
+pub mod outcome;
 
 /// Largest JSON payload of one frame, in bytes (the length prefix not included).
 pub const MAX_FRAME_LEN: usize = 1_048_576;
@@ -169,6 +170,34 @@ pub enum Event {
     QuotaResumed {
         held_messages: u32,
     },
+    /// A message was accepted and waits in the shim's queue (the agent is busy, asking a
+    /// question, or held by a usage limit); `position` 1 is next. Messages typed at once get
+    /// no such event. Not part of the seed contract.
+    MessageQueued {
+        id: String,
+        position: u32,
+    },
+    /// A message the agent took, whose turn was cut off before it answered: the agent died or
+    /// was killed or shut down, or its context filled up (`reason` says which). Carries what
+    /// the agent had printed for it so far. Its message's terminal event, as `Completion` is
+    /// for an answered one (see [`outcome`]). Not part of the seed contract.
+    TurnInterrupted {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message_id: Option<String>,
+        reason: String,
+        partial_response: String,
+    },
+    /// The `Completion` that immediately follows (same `message_id`) does not hold the whole
+    /// answer: `lines_lost` rows of the turn (the echo of the message included) scrolled out
+    /// of the retained history before it ended (the response then starts later than the
+    /// answer did), and `bytes_omitted` bytes were cut
+    /// from its start to fit a frame. Not part of the seed contract.
+    ResponseTruncated {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message_id: Option<String>,
+        lines_lost: u64,
+        bytes_omitted: u64,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -306,6 +335,59 @@ impl Event {
             Self::Error { .. } => "Error",
             Self::InputRequested { .. } => "InputRequested",
             Self::QuotaResumed { .. } => "QuotaResumed",
+            Self::MessageQueued { .. } => "MessageQueued",
+            Self::TurnInterrupted { .. } => "TurnInterrupted",
+            Self::ResponseTruncated { .. } => "ResponseTruncated",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The variants added to the seed contract: tagged and named like the seed's, absent
+    /// options left out, and read back the same.
+    #[test]
+    fn additive_variants_speak_the_seed_dialect() {
+        let cases = [
+            (
+                Event::TurnInterrupted {
+                    message_id: Some("m1".into()),
+                    reason: "killed".into(),
+                    partial_response: "1\n2".into(),
+                },
+                r#"{"event":"TurnInterrupted","message_id":"m1","reason":"killed","partial_response":"1\n2"}"#,
+            ),
+            (
+                Event::TurnInterrupted {
+                    message_id: None,
+                    reason: "agent exited (exit code 0)".into(),
+                    partial_response: String::new(),
+                },
+                r#"{"event":"TurnInterrupted","reason":"agent exited (exit code 0)","partial_response":""}"#,
+            ),
+            (
+                Event::ResponseTruncated {
+                    message_id: Some("m2".into()),
+                    lines_lost: 77,
+                    bytes_omitted: 0,
+                },
+                r#"{"event":"ResponseTruncated","message_id":"m2","lines_lost":77,"bytes_omitted":0}"#,
+            ),
+            (
+                Event::MessageQueued {
+                    id: "m3".into(),
+                    position: 2,
+                },
+                r#"{"event":"MessageQueued","id":"m3","position":2}"#,
+            ),
+        ];
+        for (event, json) in cases {
+            assert_eq!(serde_json::to_string(&event).unwrap(), json);
+            let back: Event = serde_json::from_str(json).unwrap();
+            assert_eq!(back.name(), event.name());
+            assert_eq!(serde_json::to_string(&back).unwrap(), json);
         }
     }
 }

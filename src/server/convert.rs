@@ -2,9 +2,12 @@
 //! generated protobuf types, and the one place where errors become gRPC statuses
 //! (DESIGN rule 5).
 
+use std::sync::Arc;
+
 use tonic::{Code, Status};
 
 use super::ServiceError;
+use crate::protocol::outcome::DeliveryFailure;
 use crate::protocol::{Event, ShimState, ShutdownReason};
 use crate::rpc::{self, event_envelope::Event as Pb};
 use crate::shim::ShimError;
@@ -22,6 +25,7 @@ impl From<ServiceError> for Status {
             ServiceError::Shim(shim) => match shim {
                 ShimError::InvalidArgument(_) => Code::InvalidArgument,
                 ShimError::QueueFull { .. } => Code::ResourceExhausted,
+                ShimError::DuplicateMessage(_) => Code::AlreadyExists,
                 ShimError::Spawn { .. }
                 | ShimError::AgentDead { .. }
                 | ShimError::Unavailable { .. }
@@ -67,6 +71,40 @@ pub fn completion_to_proto(
         message_id,
         response,
         last_lines,
+        truncated: None,
+    }
+}
+
+/// Converts the log items of one stream in order. A `ResponseTruncated` is always appended
+/// right before its `Completion` (one emission of the shim), so the Completion gets it as its
+/// `truncated` field too.
+#[derive(Debug, Default)]
+pub struct StreamConverter {
+    /// The `ResponseTruncated` just converted, with its shim.
+    truncation: Option<(Arc<str>, rpc::ResponseTruncated)>,
+}
+
+impl StreamConverter {
+    pub fn convert(&mut self, item: &LogItem) -> rpc::EventEnvelope {
+        let mut envelope = log_item_to_proto(item);
+        let truncation = self.truncation.take();
+        let LogItem::Event(logged) = item else {
+            return envelope;
+        };
+        match &mut envelope.event {
+            Some(Pb::ResponseTruncated(truncated)) => {
+                self.truncation = Some((Arc::clone(&logged.shim_id), truncated.clone()));
+            }
+            Some(Pb::Completion(completion)) => {
+                completion.truncated = truncation
+                    .filter(|(shim, truncated)| {
+                        *shim == logged.shim_id && truncated.message_id == completion.message_id
+                    })
+                    .map(|(_, truncated)| truncated);
+            }
+            _ => {}
+        }
+        envelope
     }
 }
 
@@ -208,9 +246,32 @@ pub fn event_to_proto(event: Event) -> Pb {
         }),
         Event::Pong => Pb::Pong(rpc::Pong {}),
         Event::Warning { message, idle_secs } => Pb::Warning(rpc::Warning { message, idle_secs }),
-        Event::DeliveryFailed { id, reason } => {
-            Pb::DeliveryFailed(rpc::DeliveryFailed { id, reason })
+        Event::DeliveryFailed { id, reason } => Pb::DeliveryFailed(rpc::DeliveryFailed {
+            unconfirmed: DeliveryFailure::of(&reason) == Some(DeliveryFailure::Unconfirmed),
+            id,
+            reason,
+        }),
+        Event::MessageQueued { id, position } => {
+            Pb::MessageQueued(rpc::MessageQueued { id, position })
         }
+        Event::TurnInterrupted {
+            message_id,
+            reason,
+            partial_response,
+        } => Pb::TurnInterrupted(rpc::TurnInterrupted {
+            message_id,
+            reason,
+            partial_response,
+        }),
+        Event::ResponseTruncated {
+            message_id,
+            lines_lost,
+            bytes_omitted,
+        } => Pb::ResponseTruncated(rpc::ResponseTruncated {
+            message_id,
+            lines_lost,
+            bytes_omitted,
+        }),
         Event::Error { command, reason } => Pb::Error(rpc::Error { command, reason }),
     }
 }

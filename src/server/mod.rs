@@ -30,6 +30,7 @@ use tonic::transport::{Identity, Server, ServerTlsConfig};
 
 use crate::metrics::MetricsError;
 use crate::metrics::http::MetricsEndpoint;
+use crate::metrics::shims::LogMetrics;
 use crate::rpc::agent_shim_server::AgentShimServer;
 use crate::shim::ShimError;
 use crate::shim::events::{DEFAULT_LOG_CAPACITY, EventLog};
@@ -221,10 +222,12 @@ impl BoundServer {
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
         let options = self.options;
-        let events = EventLog::new(options.event_log_capacity);
+        let metrics = Arc::new(LogMetrics::default());
+        let events = EventLog::observed(options.event_log_capacity, metrics.clone());
         let registry = Arc::new(Registry::new(
             options.profiles.clone(),
             Arc::clone(&events),
+            metrics,
             options.allow_any_command,
         ));
         let identity = Arc::new(ServerIdentity::new());

@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::ServiceError;
 use super::profiles::{DEFAULT_PROFILE, Profiles};
+use crate::metrics::shims::{LogMetrics, ShimLifetime};
 use crate::protocol::ShutdownReason;
 use crate::shim::events::EventLog;
 use crate::shim::{AgentKind, ShimHandle, ShimSpec};
@@ -42,6 +43,8 @@ pub struct ShimEntry {
     /// The log's last seq just before this shim started: its events all come later, so a
     /// per-shim stream skips what an earlier shim with the same id left in the log.
     pub created_after_seq: u64,
+    /// Counts the shim in the metrics while the server hosts it.
+    _counted: ShimLifetime,
 }
 
 /// Every shim of the server.
@@ -49,6 +52,8 @@ pub struct ShimEntry {
 pub struct Registry {
     shims: Mutex<HashMap<String, Arc<ShimEntry>>>,
     events: Arc<EventLog>,
+    /// The metrics observing `events`, where hosted shims are counted.
+    metrics: Arc<LogMetrics>,
     profiles: Profiles,
     allow_any_command: bool,
     /// Set once the server stops: no new shims.
@@ -56,10 +61,16 @@ pub struct Registry {
 }
 
 impl Registry {
-    pub fn new(profiles: Profiles, events: Arc<EventLog>, allow_any_command: bool) -> Self {
+    pub fn new(
+        profiles: Profiles,
+        events: Arc<EventLog>,
+        metrics: Arc<LogMetrics>,
+        allow_any_command: bool,
+    ) -> Self {
         Self {
             shims: Mutex::new(HashMap::new()),
             events,
+            metrics,
             profiles,
             allow_any_command,
             closing: Default::default(),
@@ -153,7 +164,9 @@ impl Registry {
         }
         let created_after_seq = self.events.last_seq();
         let handle = crate::shim::spawn(spec)?;
+        let counted = ShimLifetime::begin(&self.metrics, &Arc::from(id.as_str()), agent);
         let entry = Arc::new(ShimEntry {
+            _counted: counted,
             handle,
             profile: profile_name,
             agent,

@@ -10,7 +10,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use super::ServiceError;
-use super::convert::{completion_to_proto, log_item_to_proto, reason_from_proto, state_to_proto};
+use super::convert::{StreamConverter, completion_to_proto, reason_from_proto, state_to_proto};
 use super::identity::ServerIdentity;
 use super::registry::{CreateShim, Registry, ShimEntry};
 use crate::rpc::{self, agent_shim_server::AgentShim};
@@ -130,14 +130,24 @@ impl AgentShim for AgentShimService {
                 .send_and_wait(request.from, request.body, message_id)
                 .await
                 .map_err(refused)?;
+            let mut completion = completion_to_proto(
+                Some(answer.receipt.id.clone()),
+                answer.response,
+                answer.last_lines,
+            );
+            completion.truncated =
+                answer
+                    .truncated
+                    .map(|(lines_lost, bytes_omitted)| rpc::ResponseTruncated {
+                        message_id: Some(answer.receipt.id.clone()),
+                        lines_lost,
+                        bytes_omitted,
+                    });
             rpc::SendMessageResponse {
-                message_id: answer.receipt.id.clone(),
+                message_id: answer.receipt.id,
                 queued: answer.receipt.queued,
-                completion: Some(completion_to_proto(
-                    Some(answer.receipt.id),
-                    answer.response,
-                    answer.last_lines,
-                )),
+                completion: Some(completion),
+                removed: answer.receipt.removed.unwrap_or_default(),
             }
         } else {
             let receipt = handle
@@ -148,6 +158,7 @@ impl AgentShim for AgentShimService {
                 message_id: receipt.id,
                 queued: receipt.queued,
                 completion: None,
+                removed: receipt.removed.unwrap_or_default(),
             }
         };
         Ok(Response::new(response))
@@ -284,6 +295,7 @@ impl AgentShim for AgentShimService {
         // dropped), releasing the subscription at once.
         tokio::spawn(async move {
             let _subscriber = crate::metrics::StreamSubscriber::open();
+            let mut converter = StreamConverter::default();
             loop {
                 let item = tokio::select! {
                     item = subscription.next() => item,
@@ -291,7 +303,7 @@ impl AgentShim for AgentShimService {
                 };
                 let Some(item) = item else { return };
                 if envelopes_tx
-                    .send(Ok(log_item_to_proto(&item)))
+                    .send(Ok(converter.convert(&item)))
                     .await
                     .is_err()
                 {

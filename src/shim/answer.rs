@@ -1,6 +1,7 @@
 //! Sending a message and waiting for its answer: the subscription starts before the message is
-//! sent, so the Completion cannot slip by, and the wait ends with the first event that decides
-//! the message's fate (its Completion, its DeliveryFailed, the agent's death or context limit).
+//! sent, so the outcome cannot slip by, and the wait ends with the message's terminal event
+//! (see [`crate::protocol::outcome`]): its `Completion`, its `TurnInterrupted` or its
+//! `DeliveryFailed`.
 
 use super::error::{DeliveryRefused, ShimError};
 use super::events::LogItem;
@@ -13,6 +14,9 @@ pub struct Answer {
     pub receipt: SendReceipt,
     pub response: String,
     pub last_lines: String,
+    /// `(lines_lost, bytes_omitted)` when the response is not the whole answer (the
+    /// `ResponseTruncated` before the Completion).
+    pub truncated: Option<(u64, u64)>,
 }
 
 impl ShimHandle {
@@ -30,6 +34,8 @@ impl ShimHandle {
             id: receipt.id.clone(),
             error: ShimError::NotAnswered(reason),
         };
+        let ours = |id: &Option<String>| id.as_deref() == Some(receipt.id.as_str());
+        let mut truncated = None;
         while let Some(item) = events.next().await {
             let envelope = match item {
                 LogItem::Event(envelope) => envelope,
@@ -44,28 +50,38 @@ impl ShimHandle {
                 }
             };
             match &envelope.event {
+                Event::ResponseTruncated {
+                    message_id,
+                    lines_lost,
+                    bytes_omitted,
+                } if ours(message_id) => truncated = Some((*lines_lost, *bytes_omitted)),
                 Event::Completion {
-                    message_id: Some(id),
+                    message_id,
                     response,
                     last_lines,
-                } if *id == receipt.id => {
+                } if ours(message_id) => {
                     return Ok(Answer {
                         receipt,
                         response: response.clone(),
                         last_lines: last_lines.clone(),
+                        truncated,
                     });
+                }
+                Event::TurnInterrupted {
+                    message_id, reason, ..
+                } if ours(message_id) => {
+                    return Err(refused(format!("its turn was interrupted: {reason}")));
                 }
                 Event::DeliveryFailed { id, reason } if *id == receipt.id => {
                     return Err(refused(reason.clone()));
                 }
+                // The terminal event of every message comes before `Died`; this one is a
+                // safety net for a shim that ended some other way.
                 Event::Died { exit_code, .. } => {
                     let error = ShimError::AgentDead {
                         exit_code: *exit_code,
                     };
                     return Err(refused(format!("{error} before answering")));
-                }
-                Event::ContextExhausted { message, .. } => {
-                    return Err(refused(format!("context window exhausted: {message}")));
                 }
                 _ => {}
             }

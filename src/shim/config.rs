@@ -13,6 +13,9 @@ use super::process::ProcessSpec;
 pub const DEFAULT_ROWS: u16 = 50;
 pub const DEFAULT_COLS: u16 = 220;
 pub const DEFAULT_SCROLLBACK: usize = 5000;
+/// The largest number of rows or columns a screen may have (every path that sizes a screen
+/// checks it: a 20000×20000 grid would take gigabytes).
+pub const MAX_DIMENSION: u16 = 1000;
 /// Messages that may wait while the agent is busy.
 pub const DEFAULT_QUEUE_CAPACITY: usize = 16;
 
@@ -143,6 +146,11 @@ impl ShimSpec {
 
     pub fn scrollback(mut self, lines: usize) -> Self {
         self.scrollback = lines;
+        self
+    }
+
+    pub fn queue_capacity(mut self, messages: usize) -> Self {
+        self.queue_capacity = messages;
         self
     }
 

@@ -21,6 +21,9 @@ pub enum ShimError {
     /// The agent is in a state that refuses the request (context exhausted, shutting down).
     #[error("agent is {state}: {detail}")]
     Unavailable { state: ShimState, detail: String },
+    /// A message with this id is already queued, being delivered or being answered.
+    #[error("a message with id `{0}` is already queued or in progress; ids must be unique")]
+    DuplicateMessage(String),
     /// The message queue is full.
     #[error("message queue is full ({capacity} messages waiting); retry after a Completion")]
     QueueFull { capacity: usize },

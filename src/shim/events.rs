@@ -6,7 +6,8 @@
 //! still retained after its cursor, then follows live. If it asks for, or falls behind to,
 //! sequence numbers that were already evicted, it receives an explicit [`LogItem::Gap`] naming
 //! the lost range instead of silently skipping. One log may be shared by many shims (the server
-//! keeps one server-wide sequence); each envelope carries its shim id.
+//! keeps one server-wide sequence); each envelope carries its shim id. A [`LogObserver`] (the
+//! server's metrics) may watch every append.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -14,7 +15,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::sync::watch;
 
-use crate::metrics::shims::LogMetrics;
 use crate::protocol::Event;
 
 /// Default number of events a log retains.
@@ -57,12 +57,19 @@ impl LogState {
     }
 }
 
+/// Watches every event appended to a log (it is called right after the append, outside the
+/// log's lock, in append order per shim).
+pub trait LogObserver: Send + Sync {
+    /// `envelope` was appended; `evicted`: the oldest event made room for it.
+    fn appended(&self, envelope: &Envelope, evicted: bool);
+}
+
 /// A bounded, shareable, sequence-numbered event log.
 pub struct EventLog {
     state: Mutex<LogState>,
     /// Carries the last appended seq; every subscriber holds a receiver.
     appended_tx: watch::Sender<u64>,
-    metrics: LogMetrics,
+    observer: Option<Arc<dyn LogObserver>>,
 }
 
 impl std::fmt::Debug for EventLog {
@@ -76,6 +83,15 @@ impl std::fmt::Debug for EventLog {
 impl EventLog {
     /// A log that keeps at most `capacity` events (at least one).
     pub fn new(capacity: usize) -> Arc<Self> {
+        Self::build(capacity, None)
+    }
+
+    /// A log like [`Self::new`] whose appends `observer` watches.
+    pub fn observed(capacity: usize, observer: Arc<dyn LogObserver>) -> Arc<Self> {
+        Self::build(capacity, Some(observer))
+    }
+
+    fn build(capacity: usize, observer: Option<Arc<dyn LogObserver>>) -> Arc<Self> {
         let capacity = capacity.max(1);
         Arc::new(Self {
             state: Mutex::new(LogState {
@@ -86,7 +102,7 @@ impl EventLog {
                 closed: false,
             }),
             appended_tx: watch::Sender::new(0),
-            metrics: LogMetrics::default(),
+            observer,
         })
     }
 
@@ -100,34 +116,48 @@ impl EventLog {
 
     /// Appends an event and wakes subscribers; returns its sequence number.
     pub fn append(&self, shim_id: &Arc<str>, event: Event) -> u64 {
+        self.append_all(shim_id, [event])
+            .expect("one event was appended")
+    }
+
+    /// Appends `events` in order under consecutive sequence numbers (no other shim's event
+    /// comes between them) and wakes subscribers; returns the last one's (none: no events).
+    pub fn append_all(
+        &self,
+        shim_id: &Arc<str>,
+        events: impl IntoIterator<Item = Event>,
+    ) -> Option<u64> {
         let unix_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64);
-        let (envelope, evicted) = {
+        let mut appended = Vec::new();
+        {
             let mut state = self.lock();
-            state.last_seq += 1;
-            let evicted = state.entries.len() == state.capacity;
-            if evicted {
-                state.entries.pop_front();
-                state.evicted += 1;
+            for event in events {
+                state.last_seq += 1;
+                let evicted = state.entries.len() == state.capacity;
+                if evicted {
+                    state.entries.pop_front();
+                    state.evicted += 1;
+                }
+                let envelope = Arc::new(Envelope {
+                    seq: state.last_seq,
+                    shim_id: Arc::clone(shim_id),
+                    unix_ms,
+                    event,
+                });
+                state.entries.push_back(Arc::clone(&envelope));
+                appended.push((envelope, evicted));
             }
-            let envelope = Arc::new(Envelope {
-                seq: state.last_seq,
-                shim_id: Arc::clone(shim_id),
-                unix_ms,
-                event,
-            });
-            state.entries.push_back(Arc::clone(&envelope));
-            (envelope, evicted)
-        };
-        self.appended_tx.send_replace(envelope.seq);
-        self.metrics.appended(&envelope, evicted);
-        envelope.seq
-    }
-
-    /// The metrics bookkeeping of this log's events and shims.
-    pub(crate) fn metrics(&self) -> &LogMetrics {
-        &self.metrics
+        }
+        let last = appended.last()?.0.seq;
+        self.appended_tx.send_replace(last);
+        if let Some(observer) = &self.observer {
+            for (envelope, evicted) in &appended {
+                observer.appended(envelope, *evicted);
+            }
+        }
+        Some(last)
     }
 
     /// Sequence number of the newest event (0 when none was appended yet).

@@ -26,6 +26,8 @@ pub struct SendReceipt {
     pub id: String,
     /// True when it waits behind other work; false when typing started at once.
     pub queued: bool,
+    /// What was removed from the body before typing (escape sequences, controls), if any.
+    pub removed: Option<String>,
 }
 
 /// The state and how long it has lasted.

@@ -1,42 +1,38 @@
-//! One agent in a PTY, owned by a tokio actor.
+//! One agent in a PTY: a pure [`core::ShimCore`] that decides everything, inside an I/O shell
+//! (the actor) that alone owns the PTY and the process.
 //!
-//! [`spawn`] starts the agent process on a fresh PTY and an actor task that alone owns it, its
-//! screen, its driver, its state machine and its message queue; callers get a cloneable
+//! [`spawn`] starts the agent process on a fresh PTY and an actor task that owns it and the
+//! core (screen, driver, state machine, message queue); callers get a cloneable
 //! [`ShimHandle`]. Events go into an [`events::EventLog`] that any number of readers follow.
 
 mod actor;
 mod answer;
 pub mod classifier;
 mod config;
-mod delivery;
+pub mod core;
 mod error;
 pub mod events;
 mod handle;
 pub mod inject;
 pub mod keys;
-mod limits;
 pub mod process;
-mod questions;
 pub mod reset_time;
 pub mod screen;
-mod shutdown;
+mod session_log;
 pub mod state;
 mod terminal_queries;
 mod turn;
 pub mod usage;
-mod usage_watch;
 
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use crate::metrics::shims::ShimLifetime;
-
 pub use answer::Answer;
 pub use classifier::{AgentDriver, AgentKind, UnknownAgentKind};
 pub use config::{
-    DEFAULT_COLS, DEFAULT_QUEUE_CAPACITY, DEFAULT_ROWS, DEFAULT_SCROLLBACK, ShimSpec, Signals,
-    Timing,
+    DEFAULT_COLS, DEFAULT_QUEUE_CAPACITY, DEFAULT_ROWS, DEFAULT_SCROLLBACK, MAX_DIMENSION,
+    ShimSpec, Signals, Timing,
 };
 pub use error::{DeliveryRefused, ShimError};
 pub use handle::{OutgoingMessage, SendReceipt, ShimHandle, ShimStatus, StateReport};
@@ -49,20 +45,30 @@ const MAILBOX_CAPACITY: usize = 64;
 /// Starts the agent of `spec` and the actor that owns it. Must be called inside a tokio
 /// runtime. The agent runs until it exits, is shut down or killed, or every handle is dropped.
 pub fn spawn(spec: ShimSpec) -> Result<ShimHandle, ShimError> {
+    let (rows, cols) = (spec.process.rows, spec.process.cols);
+    if !(1..=MAX_DIMENSION).contains(&rows) || !(1..=MAX_DIMENSION).contains(&cols) {
+        return Err(ShimError::InvalidArgument(format!(
+            "rows and cols must be between 1 and {MAX_DIMENSION} (got {rows}x{cols})"
+        )));
+    }
     let log = spec.event_log();
-    let usage = usage_watch::UsageWatch::for_spec(&spec);
+    let started_wall = std::time::SystemTime::now();
+    let session_log = session_log::reader_for(&spec, started_wall);
     let (pty, process) = process::spawn(&spec.process)?;
-    let screen = screen::Screen::new(spec.process.rows, spec.process.cols, spec.scrollback);
     tracing::info!(shim = %spec.id, agent = %spec.agent, pid = process.pid(), "agent started");
-    let actor = actor::ShimActor::new(&spec, Arc::clone(&log), screen, process, usage);
-    let (requests_tx, requests_rx) = mpsc::channel(MAILBOX_CAPACITY);
     let id: Arc<str> = Arc::from(spec.id.as_str());
-    // Counted in the metrics for as long as the actor's task lives.
-    let lifetime = ShimLifetime::begin(&log, &id, spec.agent);
+    let started = tokio::time::Instant::now().into_std();
+    let actor = actor::ShimActor {
+        id: Arc::clone(&id),
+        core: core::ShimCore::new(&spec, started, started_wall, session_log.is_some()),
+        process,
+        log: Arc::clone(&log),
+        session_log,
+        last_event_seq: 0,
+        exit_waiters: Vec::new(),
+    };
+    let (requests_tx, requests_rx) = mpsc::channel(MAILBOX_CAPACITY);
     let handle = ShimHandle::new(id, requests_tx, log);
-    tokio::spawn(async move {
-        let _lifetime = lifetime;
-        actor.run(pty, requests_rx).await;
-    });
+    tokio::spawn(actor.run(pty, requests_rx));
     Ok(handle)
 }

@@ -16,16 +16,20 @@ pub const SUMMARY_LINES: usize = 5;
 /// size of text full of quotes or backslashes, so this keeps every event under the 1 MiB frame.
 pub const MAX_EVENT_TEXT: usize = 480 * 1024;
 
-/// `text`, or its tail of at most [`MAX_EVENT_TEXT`] bytes behind a note saying what was cut.
-pub fn clip_to_frame(text: String) -> String {
+/// `text`, or its tail of at most [`MAX_EVENT_TEXT`] bytes behind a note saying what was cut;
+/// and how many bytes were cut.
+pub fn clip_to_frame(text: String) -> (String, usize) {
     if text.len() <= MAX_EVENT_TEXT {
-        return text;
+        return (text, 0);
     }
     let mut start = text.len() - MAX_EVENT_TEXT;
     while !text.is_char_boundary(start) {
         start += 1;
     }
-    format!("[... {start} bytes omitted ...]\n{}", &text[start..])
+    (
+        format!("[... {start} bytes omitted ...]\n{}", &text[start..]),
+        start,
+    )
 }
 
 /// An immutable copy of the visible screen, as classifiers see it.
@@ -197,6 +201,12 @@ impl Screen {
         self.parser.callbacks().discarded_rows() + self.parser.screen().scrollback_len() as u64
     }
 
+    /// The oldest absolute row still retained (rows above it were dropped from the
+    /// scrollback).
+    pub fn oldest_retained_row(&self) -> u64 {
+        self.parser.callbacks().discarded_rows()
+    }
+
     /// The absolute row of the screen's last line.
     pub fn bottom_absolute_row(&self) -> u64 {
         self.rows_above_screen() + u64::from(self.size().0) - 1
@@ -275,7 +285,7 @@ impl Screen {
             lines.drain(..lines.len().saturating_sub(n));
         }
         Capture {
-            content: clip_to_frame(lines.join("\n")),
+            content: clip_to_frame(lines.join("\n")).0,
             cursor_row: snapshot.cursor_row,
             cursor_col: snapshot.cursor_col,
             rows,

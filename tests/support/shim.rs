@@ -136,6 +136,23 @@ impl EventReader {
         }
     }
 
+    /// Waits for `TurnInterrupted` of message `id`; returns its reason and partial response.
+    pub async fn interrupted(&mut self, id: &str) -> (String, String) {
+        let wanted =
+            |e: &Event| matches!(e, Event::TurnInterrupted { message_id: Some(m), .. } if m == id);
+        match self
+            .wait_for(&format!("TurnInterrupted of {id}"), wanted)
+            .await
+        {
+            Event::TurnInterrupted {
+                reason,
+                partial_response,
+                ..
+            } => (reason, partial_response),
+            _ => unreachable!(),
+        }
+    }
+
     /// Waits for the change into `Dead` and returns its summary.
     pub async fn died_summary(&mut self) -> String {
         match self

@@ -19,6 +19,17 @@ fn is_prompt(before: &str, cursor_col: u16) -> bool {
     spaced && text.ends_with(PROMPT_MARKERS)
 }
 
+/// The turn's lines after the echo, trailing blank lines removed.
+fn after_echo<'a>(turn: &TurnView<'a>) -> &'a [String] {
+    let mut lines = &turn.lines[turn.echo_lines.min(turn.lines.len())..];
+    while let Some((last, rest)) = lines.split_last()
+        && last.trim().is_empty()
+    {
+        lines = rest;
+    }
+    lines
+}
+
 impl AgentDriver for GenericDriver {
     fn classify(&self, observation: &Observation<'_>) -> Verdict {
         let screen = observation.screen;
@@ -35,13 +46,7 @@ impl AgentDriver for GenericDriver {
 
     fn extract_response(&self, turn: &TurnView<'_>) -> String {
         // After the echo, through the new prompt (the last non-blank line).
-        let mut after_echo = &turn.lines[turn.echo_lines..];
-        while let Some((last, rest)) = after_echo.split_last()
-            && last.trim().is_empty()
-        {
-            after_echo = rest;
-        }
-        let Some((prompt_line, output)) = after_echo.split_last() else {
+        let Some((prompt_line, output)) = after_echo(turn).split_last() else {
             return String::new();
         };
         let mut lines: Vec<&str> = output.iter().map(String::as_str).collect();
@@ -58,6 +63,11 @@ impl AgentDriver for GenericDriver {
             lines.pop();
         }
         lines.join("\n")
+    }
+
+    /// Everything after the echo: no prompt ends an interrupted turn.
+    fn partial_response(&self, turn: &TurnView<'_>) -> String {
+        after_echo(turn).join("\n")
     }
 
     fn exit_request(&self, state: ShimState) -> &'static [&'static [u8]] {

@@ -94,6 +94,14 @@ pub trait AgentDriver: Send + Sync + std::fmt::Debug {
     /// and before its new prompt, without UI chrome and trailing blank lines.
     fn extract_response(&self, turn: &TurnView<'_>) -> String;
 
+    /// What the agent had answered when its turn was cut off (it died, was stopped, ran out
+    /// of context): the turn's lines are not finished by a prompt. Default: what
+    /// [`Self::extract_response`] makes of them, for agents whose answers are found by their
+    /// markers rather than by the prompt that ends them.
+    fn partial_response(&self, turn: &TurnView<'_>) -> String {
+        self.extract_response(turn)
+    }
+
     /// Whether the agent took a submitted message: compares the screen when the submit key was
     /// pressed with the settled screen after it. Default: anything changed.
     fn accepted(&self, before: &ScreenSnapshot, after: &ScreenSnapshot) -> bool {

@@ -1,0 +1,1037 @@
+//! `ShimCore`: every decision of one shim, as one pure state machine (the sans-I/O shape of
+//! quinn-proto and rustls). Its inputs are the agent's output bytes, requests, the agent's
+//! exit, what the session log said, and the time, always passed in; its outputs are the bytes
+//! to type into the PTY ([`ShimCore::outbox`]), [`Effect`]s (events to emit, signals, a PTY
+//! resize, a session-log read) and the next deadline. It reads no clock and does no I/O, so
+//! tests drive it with a virtual clock; the actor (`super::actor`) is the I/O shell around it.
+//!
+//! What it decides:
+//! - **Admission** ([`ShimCore::gate`], the one rule): a message goes in at once only to an
+//!   idle agent with nothing in flight and no quota hold; it waits in the bounded FIFO queue
+//!   while the agent is busy or held; it is refused when the agent is dead, shutting down, out
+//!   of context, or held without auto-resume.
+//! - **Delivery** (`delivery`): type, wait for the echo, press the submit key once after the
+//!   driver's pause, and confirm (`MessageDelivered`) when the agent reacts.
+//! - **Turns**: the settled screen is classified by the driver; the turn's answer is cut from
+//!   the lines after the echo (`Completion`, preceded by `ResponseTruncated` when history was
+//!   lost or the text clipped).
+//! - **Questions, limits, usage** (`questions`, `quota`, `usage`): `InputRequested` and
+//!   answers, quota holds and their resumption, rate-limit warnings, context pressure, token
+//!   figures.
+//! - **The end** (`lifecycle`): staged shutdown, kill, exit, `Died`. Every accepted message
+//!   ends in exactly one terminal event (see [`crate::protocol::outcome`]): a shutdown or death
+//!   fails what was never submitted (`not delivered`), what was submitted but not confirmed
+//!   (`unconfirmed`), and interrupts the turn in progress (`TurnInterrupted`).
+
+mod delivery;
+mod effect;
+mod lifecycle;
+mod questions;
+mod quota;
+mod settle;
+mod usage;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+pub use effect::{AgentSignal, Effect};
+pub use lifecycle::ShutdownCause;
+
+use super::classifier::{AgentDriver, InputPrompt, LimitNotice, Observation, Verdict};
+use super::config::{MAX_DIMENSION, ShimSpec, Signals, Timing};
+use super::error::ShimError;
+use super::handle::{OutgoingMessage, SendReceipt};
+use super::inject::{sanitize_body, typing_bytes};
+use super::keys::{encode_keys, parse_keys};
+use super::screen::{Capture, SUMMARY_LINES, Screen, ScreenSnapshot, clip_to_frame};
+use super::state::{StateInput, StateMachine};
+use super::turn::{PromptMark, Turn};
+use super::usage::UsageSnapshot;
+use crate::protocol::outcome::DeliveryFailure;
+use crate::protocol::{Event, ShimState};
+use delivery::{Delivery, Phase};
+use lifecycle::{EXIT_DRAIN, Exit, ShutdownPlan};
+use questions::Questions;
+use quota::QuotaHold;
+use settle::Settle;
+use usage::{ReadPurpose, Uptime, UsageTracker};
+
+/// The core's view of the running shim (the shell adds the pid and the event seq).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CoreStatus {
+    pub state: ShimState,
+    /// How long the current state has lasted.
+    pub since: Duration,
+    /// Set once the agent has exited (and its code is known).
+    pub exit_code: Option<i32>,
+    pub queued_messages: usize,
+}
+
+/// What [`ShimCore::gate`] says about a message that comes now.
+#[derive(Debug)]
+enum Gate {
+    /// Type it now (when nothing waits before it).
+    Open,
+    /// Queue it; `held` says why when a quota holds it.
+    Wait { held: Option<String> },
+    /// Refuse it.
+    Closed(ShimError),
+}
+
+/// Everything one shim decides. See the module docs.
+pub struct ShimCore {
+    id: Arc<str>,
+    driver: &'static dyn AgentDriver,
+    timing: Timing,
+    signals: Signals,
+    screen: Screen,
+    machine: StateMachine,
+    queue: VecDeque<OutgoingMessage>,
+    queue_capacity: usize,
+    /// The message being typed and submitted, if any.
+    delivery: Option<Delivery>,
+    /// The turn in progress since a message was delivered (or the agent got busy by itself).
+    turn: Option<Turn>,
+    /// Where the agent was last seen at its prompt.
+    prompt_mark: PromptMark,
+    questions: Questions,
+    /// Messages are held while the agent's usage quota is used up.
+    quota: Option<QuotaHold>,
+    usage: UsageTracker,
+    settle: Settle,
+    shutdown: Option<ShutdownPlan>,
+    exit: Option<Exit>,
+    /// The PTY reported end of file: no more output will come.
+    pty_closed: bool,
+    /// Bytes waiting to be written to the PTY.
+    outbox: Vec<u8>,
+    effects: VecDeque<Effect>,
+    started: Instant,
+    /// The wall-clock time at `started`: quota reset times are wall-clock times.
+    started_wall: SystemTime,
+    output_bytes: u64,
+    last_output: Instant,
+    stale_warned: bool,
+    ready_warned: bool,
+    next_stats: Option<Instant>,
+}
+
+impl std::fmt::Debug for ShimCore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShimCore")
+            .field("id", &self.id)
+            .field("state", &self.machine.state())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ShimCore {
+    /// The core of the shim `spec` describes, its agent started at `now` (`wall` on the wall
+    /// clock); `has_session_log`: whether the agent's session log can be read.
+    pub fn new(spec: &ShimSpec, now: Instant, wall: SystemTime, has_session_log: bool) -> Self {
+        let (rows, cols) = (spec.process.rows, spec.process.cols);
+        Self {
+            id: Arc::from(spec.id.as_str()),
+            driver: spec.agent.driver(),
+            timing: spec.timing.clone(),
+            signals: spec.signals.clone(),
+            screen: Screen::new(rows, cols, spec.scrollback),
+            machine: StateMachine::new(now),
+            queue: VecDeque::new(),
+            queue_capacity: spec.queue_capacity,
+            delivery: None,
+            turn: None,
+            prompt_mark: PromptMark::default(),
+            questions: Questions::default(),
+            quota: None,
+            usage: UsageTracker::new(has_session_log, spec.signals.context_warning_pct),
+            settle: Settle::default(),
+            shutdown: None,
+            exit: None,
+            pty_closed: false,
+            outbox: Vec::new(),
+            effects: VecDeque::new(),
+            started: now,
+            started_wall: wall,
+            output_bytes: 0,
+            last_output: now,
+            stale_warned: false,
+            ready_warned: false,
+            next_stats: spec.timing.stats_interval.map(|every| now + every),
+        }
+    }
+
+    // ---- outputs ------------------------------------------------------------------------
+
+    /// Bytes to write to the PTY, in order.
+    pub fn outbox(&self) -> &[u8] {
+        &self.outbox
+    }
+
+    /// The first `count` bytes of the outbox were written.
+    pub fn wrote(&mut self, count: usize) {
+        self.outbox.drain(..count.min(self.outbox.len()));
+    }
+
+    /// The PTY cannot be written any more: what waits is dropped.
+    pub fn write_failed(&mut self) {
+        self.outbox.clear();
+    }
+
+    /// The next effect for the shell to carry out.
+    pub fn poll_effect(&mut self) -> Option<Effect> {
+        self.effects.pop_front()
+    }
+
+    /// When [`Self::tick`] must be called next, if anything is scheduled.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        if let Some(exit) = self.exit {
+            // Only the end of the drain matters once the agent is gone.
+            return (!exit.announced).then_some(exit.drain_until);
+        }
+        let state = self.state();
+        [
+            self.settle.deadline(),
+            self.delivery
+                .as_ref()
+                .map(|delivery| delivery.deadline(&self.timing)),
+            self.questions.deadline(),
+            self.quota.as_ref().map(|hold| hold.until),
+            self.usage.recheck_deadline(),
+            (state == ShimState::Working && !self.stale_warned)
+                .then(|| self.last_output + self.timing.stale_after),
+            (state == ShimState::Starting && !self.ready_warned)
+                .then(|| self.started + self.timing.ready_timeout),
+            self.next_stats,
+            self.shutdown.as_ref().and_then(ShutdownPlan::deadline),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    pub fn state(&self) -> ShimState {
+        self.machine.state()
+    }
+
+    pub fn status(&self, now: Instant) -> CoreStatus {
+        CoreStatus {
+            state: self.state(),
+            since: self.machine.elapsed(now),
+            exit_code: self.exit.and_then(|exit| exit.code),
+            queued_messages: self.queue.len(),
+        }
+    }
+
+    /// Whether the agent's death was announced (`Died` emitted): nothing happens any more.
+    pub fn finished(&self) -> bool {
+        self.exit.is_some_and(|exit| exit.announced)
+    }
+
+    /// The screen as a client sees it (see [`Screen::capture`]).
+    pub fn capture(&mut self, last_n_lines: Option<usize>, include_scrollback: bool) -> Capture {
+        self.screen.capture(last_n_lines, include_scrollback)
+    }
+
+    // ---- inputs from the agent ----------------------------------------------------------
+
+    /// The agent wrote `bytes` at `now`.
+    pub fn output(&mut self, now: Instant, bytes: &[u8]) {
+        self.output_bytes += bytes.len() as u64;
+        self.last_output = now;
+        self.stale_warned = false;
+        let replies = self.screen.feed(bytes);
+        self.outbox.extend_from_slice(&replies);
+        if let Some(delivery) = &mut self.delivery {
+            delivery.output_arrived();
+        }
+        self.settle
+            .output(now, self.driver.settle(), self.timing.max_settle);
+    }
+
+    /// The agent process exited at `now` with `code` (`None` when unknown). `Died` follows
+    /// once the PTY is drained ([`Self::pty_closed`]) or after a short drain.
+    pub fn exited(&mut self, now: Instant, code: Option<i32>) {
+        if self.exit.is_some() {
+            return;
+        }
+        // Whatever it left running goes with it.
+        self.effects.push_back(Effect::Signal(AgentSignal::KillAll));
+        // Output may still be on its way from the PTY; once it reported end of file, none is.
+        let drain = if self.pty_closed {
+            Duration::ZERO
+        } else {
+            EXIT_DRAIN
+        };
+        self.exit = Some(Exit {
+            code,
+            drain_until: now + drain,
+            announced: false,
+        });
+        self.tick(now);
+    }
+
+    /// Every holder of the terminal's other side is gone (end of file).
+    pub fn pty_closed(&mut self, now: Instant) {
+        self.pty_closed = true;
+        if let Some(exit) = self.exit.filter(|exit| !exit.announced) {
+            self.announce_death(now, exit);
+        }
+    }
+
+    /// The answer to an [`Effect::ReadUsage`]: what the session log says now (`None`: nothing
+    /// logged yet, or the log is gone).
+    pub fn usage_read(&mut self, now: Instant, snapshot: Option<UsageSnapshot>) {
+        if self.finished() {
+            return;
+        }
+        let events = self.usage.read(snapshot, self.uptime(now));
+        self.emit_all(events);
+    }
+
+    /// Runs everything due at `now`.
+    pub fn tick(&mut self, now: Instant) {
+        if let Some(exit) = self.exit {
+            if !exit.announced && now >= exit.drain_until {
+                self.announce_death(now, exit);
+            }
+            return;
+        }
+        if self.settle.take_due(now) {
+            self.on_settled(now);
+        }
+        self.on_delivery_deadline(now);
+        if self.questions.take_grace_over(now) && !self.settle.pending() {
+            // Judge the screen again: it may not have changed since the answer.
+            self.on_settled(now);
+        }
+        self.on_quota_deadline(now);
+        if self.usage.take_due_recheck(now) {
+            self.read_usage(ReadPurpose::Refresh, now);
+        }
+        self.watchdogs(now);
+        self.on_shutdown_deadlines(now);
+    }
+
+    // ---- requests -----------------------------------------------------------------------
+
+    /// Accepts a message: delivers it now, queues it, or refuses it.
+    pub fn send(
+        &mut self,
+        now: Instant,
+        mut message: OutgoingMessage,
+    ) -> Result<SendReceipt, ShimError> {
+        let (open, held) = match self.gate() {
+            Gate::Closed(error) => return Err(error),
+            Gate::Open => (true, None),
+            Gate::Wait { held } => (false, held),
+        };
+        if self.is_pending(&message.id) {
+            return Err(ShimError::DuplicateMessage(message.id));
+        }
+        let deliver_now = open && self.queue.is_empty();
+        if !deliver_now && self.queue.len() >= self.queue_capacity {
+            return Err(ShimError::QueueFull {
+                capacity: self.queue_capacity,
+            });
+        }
+        let clean = sanitize_body(&message.body);
+        let removed = clean.removed_summary();
+        if let Some(removed) = &removed {
+            tracing::warn!(shim = %self.id, id = ?message.id, removed, "escape sequences removed from message body");
+            self.emit(Event::Warning {
+                message: format!(
+                    "message {}: removed from its body before typing: {removed}",
+                    message.id
+                ),
+                idle_secs: None,
+            });
+        }
+        message.body = clean.text;
+        let receipt = SendReceipt {
+            id: message.id.clone(),
+            queued: !deliver_now,
+            removed,
+        };
+        if deliver_now {
+            self.start_delivery(message, now);
+        } else {
+            if let Some(reason) = held {
+                self.emit(Event::Warning {
+                    message: format!("message {} held: {reason}", message.id),
+                    idle_secs: None,
+                });
+            }
+            self.emit(Event::MessageQueued {
+                id: message.id.clone(),
+                position: u32::try_from(self.queue.len() + 1).unwrap_or(u32::MAX),
+            });
+            self.queue.push_back(message);
+        }
+        Ok(receipt)
+    }
+
+    /// Resizes the screen (and, through [`Effect::ResizePty`], the PTY).
+    pub fn resize(&mut self, rows: u16, cols: u16) -> Result<(), ShimError> {
+        let valid = 1..=MAX_DIMENSION;
+        if !valid.contains(&rows) || !valid.contains(&cols) {
+            return Err(ShimError::InvalidArgument(format!(
+                "rows and cols must be between 1 and {MAX_DIMENSION} (got {rows}x{cols})"
+            )));
+        }
+        if let Some(exit) = self.exit {
+            return Err(ShimError::AgentDead {
+                exit_code: exit.code,
+            });
+        }
+        self.screen.resize(rows, cols);
+        self.effects.push_back(Effect::ResizePty { rows, cols });
+        Ok(())
+    }
+
+    /// Picks `option` (1-based) of the open question; returns the option's text.
+    pub fn answer(&mut self, now: Instant, option: u32) -> Result<String, ShimError> {
+        self.check_input_allowed()?;
+        let Some(question) = self.questions.open_question() else {
+            return Err(ShimError::Unavailable {
+                state: self.state(),
+                detail: "no question is waiting for an answer".to_owned(),
+            });
+        };
+        let count = question.options.len();
+        let index = usize::try_from(option)
+            .ok()
+            .and_then(|option| option.checked_sub(1))
+            .filter(|&index| index < count);
+        let Some(index) = index else {
+            return Err(ShimError::InvalidArgument(if count == 0 {
+                "this question has no numbered options: answer it with SendKeys".to_owned()
+            } else {
+                format!(
+                    "option {option} is not a choice: pick 1 to {count} ({})",
+                    question.options.join(" | ")
+                )
+            }));
+        };
+        let chosen = question.options[index].clone();
+        tracing::info!(shim = %self.id, option, chosen = ?chosen, "answering");
+        let keys = self.driver.answer_keys(question, index);
+        self.outbox.extend_from_slice(&keys);
+        self.questions.answered(now);
+        self.transition(
+            now,
+            StateInput::Answered,
+            Some(format!("answered option {option}: {chosen}")),
+        );
+        Ok(chosen)
+    }
+
+    /// Types `keys` (text and named keys such as `<Enter>`) into the agent.
+    pub fn send_keys(&mut self, keys: &str) -> Result<(), ShimError> {
+        self.check_input_allowed()?;
+        if self.delivery.is_some() {
+            return Err(ShimError::Unavailable {
+                state: self.state(),
+                detail: "a message is being typed; send keys after its MessageDelivered".to_owned(),
+            });
+        }
+        let keys = parse_keys(keys).map_err(|e| ShimError::InvalidArgument(e.to_string()))?;
+        let bytes = encode_keys(&keys, self.screen.application_cursor());
+        self.outbox.extend_from_slice(&bytes);
+        Ok(())
+    }
+
+    /// Ends the agent within `timeout` (zero: kill it now). Returns the exit code when the
+    /// agent is already gone; otherwise [`Effect::Finished`] reports it later.
+    pub fn shutdown(
+        &mut self,
+        now: Instant,
+        timeout: Duration,
+        cause: ShutdownCause,
+    ) -> Option<Option<i32>> {
+        if let Some(exit) = self.exit.filter(|exit| exit.announced) {
+            return Some(exit.code);
+        }
+        tracing::info!(shim = %self.id, reason = cause.label(), ?timeout, "shutting down agent");
+        // A message being typed counts as work: the agent is not at an empty prompt.
+        let state = match self.delivery {
+            Some(_) => ShimState::Working,
+            None => self.state(),
+        };
+        let plan = ShutdownPlan::new(cause, now, timeout, self.driver.exit_request(state));
+        let first = self.shutdown.is_none() && self.exit.is_none();
+        if self
+            .shutdown
+            .as_ref()
+            .is_none_or(|old| old.is_sooner(&plan))
+        {
+            self.shutdown = Some(plan);
+        }
+        if first {
+            // A turn whose end is on screen but not yet settled ended before the shutdown.
+            if self.turn.is_some() && self.delivery.is_none() && self.settle.pending() {
+                self.settle.clear();
+                self.on_settled(now);
+            }
+            self.interrupt_pending(&cause.describe());
+        }
+        self.on_shutdown_deadlines(now);
+        None
+    }
+
+    // ---- the admission rule -------------------------------------------------------------
+
+    /// May a message that comes now go in? The one place that answers it.
+    fn gate(&self) -> Gate {
+        let state = self.state();
+        let closed = |detail: String| Gate::Closed(ShimError::Unavailable { state, detail });
+        if let Some(exit) = self.exit {
+            return Gate::Closed(ShimError::AgentDead {
+                exit_code: exit.code,
+            });
+        }
+        if self.shutdown.is_some() {
+            return closed("the agent is shutting down".to_owned());
+        }
+        if state == ShimState::ContextExhausted {
+            return closed("its context window is full; start a new session".to_owned());
+        }
+        match &self.quota {
+            Some(hold) if !self.signals.auto_resume => closed(hold.reason()),
+            Some(hold) => Gate::Wait {
+                held: Some(hold.reason()),
+            },
+            // A question is open while AwaitingInput: text typed into a menu would pick its
+            // options, so messages wait.
+            None if state != ShimState::Idle || self.delivery.is_some() => {
+                Gate::Wait { held: None }
+            }
+            None => Gate::Open,
+        }
+    }
+
+    /// Whether a message with `id` is queued, being delivered, or its turn is in progress.
+    fn is_pending(&self, id: &str) -> bool {
+        self.queue.iter().any(|message| message.id == id)
+            || self
+                .delivery
+                .as_ref()
+                .is_some_and(|delivery| delivery.message.id == id)
+            || self
+                .turn
+                .as_ref()
+                .is_some_and(|turn| turn.message_id.as_deref() == Some(id))
+    }
+
+    fn deliver_next(&mut self, now: Instant) {
+        if matches!(self.gate(), Gate::Open)
+            && let Some(message) = self.queue.pop_front()
+        {
+            self.start_delivery(message, now);
+        }
+    }
+}
+
+// ---- delivery, turns, questions, limits, the end ------------------------------------------
+impl ShimCore {
+    fn start_delivery(&mut self, message: OutgoingMessage, now: Instant) {
+        tracing::info!(shim = %self.id, id = ?message.id, from = ?message.from, "delivering message");
+        let snapshot = self.screen.snapshot();
+        let turn = Turn {
+            message_id: Some(message.id.clone()),
+            message: Some(message.body.clone()),
+            start_row: self.turn_start_row(&snapshot),
+            echo_end_row: self.screen.cursor_absolute_row(),
+            prompt: snapshot.cursor_line_split().0.to_owned(),
+            clears_at_start: self.screen.clears(),
+        };
+        let bracketed = self.screen.bracketed_paste();
+        let keys = typing_bytes(&message.body, bracketed);
+        // Nothing typed half-way is classified: the settle window restarts with the echo.
+        self.settle.clear();
+        self.outbox.extend_from_slice(&keys);
+        self.delivery = Some(Delivery::new(
+            message,
+            turn,
+            now,
+            !keys.is_empty(),
+            bracketed,
+        ));
+        self.on_delivery_deadline(now);
+    }
+
+    /// Output has paused: move the delivery on, or classify the screen.
+    fn on_settled(&mut self, now: Instant) {
+        let Some(delivery) = &self.delivery else {
+            self.classify(now);
+            return;
+        };
+        match &delivery.phase {
+            Phase::Typing {
+                echo_seen: true, ..
+            } => self.finish_typing(now),
+            Phase::Submitted { before, .. }
+                if self.driver.accepted(before, &self.screen.snapshot()) =>
+            {
+                self.confirm_delivery(now);
+            }
+            _ => {}
+        }
+    }
+
+    fn on_delivery_deadline(&mut self, now: Instant) {
+        let Some(delivery) = &self.delivery else {
+            return;
+        };
+        if now < delivery.deadline(&self.timing) {
+            return;
+        }
+        match delivery.phase {
+            // No echo in time: submit anyway.
+            Phase::Typing { .. } => self.finish_typing(now),
+            Phase::Pausing { .. } => self.submit(now),
+            Phase::Submitted { .. } => {
+                let waited = self.timing.accept_timeout.as_secs_f64();
+                if let Some(delivery) = self.delivery.take() {
+                    self.fail(
+                        delivery.message,
+                        DeliveryFailure::Unconfirmed,
+                        &format!(
+                            "the agent did not react to the submitted message within {waited:.1}s"
+                        ),
+                    );
+                }
+                self.classify(now);
+            }
+        }
+    }
+
+    fn finish_typing(&mut self, now: Instant) {
+        if let Some(delivery) = &mut self.delivery {
+            delivery.phase = Phase::Pausing {
+                at: now + self.driver.submit_pause(),
+            };
+        }
+        self.on_delivery_deadline(now);
+    }
+
+    fn submit(&mut self, now: Instant) {
+        let echo_end_row = self.screen.cursor_absolute_row();
+        let before = self.screen.snapshot();
+        if let Some(delivery) = &mut self.delivery {
+            self.outbox.extend_from_slice(self.driver.submit_key());
+            delivery.phase = Phase::Submitted {
+                at: now,
+                before,
+                echo_end_row,
+            };
+        }
+    }
+
+    fn confirm_delivery(&mut self, now: Instant) {
+        let Some(delivery) = self.delivery.take() else {
+            return;
+        };
+        let Phase::Submitted { echo_end_row, .. } = delivery.phase else {
+            self.delivery = Some(delivery);
+            return;
+        };
+        self.emit(Event::MessageDelivered {
+            id: delivery.message.id,
+        });
+        self.turn = Some(Turn {
+            echo_end_row,
+            ..delivery.turn
+        });
+        self.transition(now, StateInput::Delivered, None);
+        // A fast command may already be done: classify the same screen.
+        self.classify(now);
+    }
+
+    /// Classifies the settled screen and acts on the verdict.
+    fn classify(&mut self, now: Instant) {
+        if self.exit.is_some() {
+            return;
+        }
+        let snapshot = self.screen.snapshot();
+        let lines = self
+            .turn
+            .as_ref()
+            .map(|turn| turn.lines(&mut self.screen, true))
+            .unwrap_or_default();
+        let verdict = self.driver.classify(&Observation {
+            screen: &snapshot,
+            turn: self.turn.as_ref().map(|turn| turn.view(&lines)),
+            quiet_for: now.saturating_duration_since(self.last_output),
+        });
+        if !matches!(verdict, Verdict::AwaitingInput(_)) {
+            self.questions.clear();
+        }
+        let was = self.state();
+        match verdict {
+            Verdict::Idle => {
+                if self.transition(now, StateInput::SawIdle, None)
+                    && matches!(was, ShimState::Working | ShimState::AwaitingInput)
+                {
+                    self.complete_turn(now, &snapshot);
+                }
+                self.prompt_mark = PromptMark {
+                    row: self.turn_start_row(&snapshot),
+                    text: snapshot.cursor_line_split().0.to_owned(),
+                    clears: self.screen.clears(),
+                };
+                self.deliver_next(now);
+            }
+            Verdict::Working => {
+                if self.transition(now, StateInput::SawWorking, None)
+                    && was == ShimState::Idle
+                    && self.shutdown.is_none()
+                {
+                    // The agent got busy without a message of ours (typed by a person, or a
+                    // job of its own): its output since the last prompt is the turn.
+                    self.turn = Some(Turn::unprompted(&self.prompt_mark));
+                }
+            }
+            Verdict::ContextExhausted { message } => {
+                if self.transition(now, StateInput::SawContextExhausted, None) {
+                    if let Some(turn) = self.turn.take() {
+                        let lines = turn.lines(&mut self.screen, false);
+                        let view = turn.view(&lines);
+                        // A compaction that did not help comes before the exhaustion.
+                        let notices = self.driver.limit_notices(&view);
+                        let partial_response = self.driver.partial_response(&view);
+                        self.report_limits(now, notices);
+                        self.emit(Event::TurnInterrupted {
+                            message_id: turn.message_id,
+                            reason: format!("the agent's context window is full: {message}"),
+                            partial_response: clip_to_frame(partial_response).0,
+                        });
+                    }
+                    self.emit(Event::ContextExhausted {
+                        message,
+                        last_lines: snapshot.last_lines(SUMMARY_LINES),
+                    });
+                    self.fail_queued(
+                        DeliveryFailure::NotDelivered,
+                        "the agent's context window is full",
+                    );
+                }
+            }
+            Verdict::AwaitingInput(question) => self.question_shown(now, question),
+        }
+    }
+
+    /// The absolute row where a turn beginning on `snapshot` starts, as the driver sees it.
+    fn turn_start_row(&self, snapshot: &ScreenSnapshot) -> u64 {
+        let above_cursor = snapshot
+            .cursor_row
+            .saturating_sub(self.driver.turn_start_row(snapshot));
+        self.screen.cursor_absolute_row() - u64::from(above_cursor)
+    }
+
+    fn complete_turn(&mut self, now: Instant, snapshot: &ScreenSnapshot) {
+        let Some(mut turn) = self.turn.take() else {
+            return;
+        };
+        let mut lines = turn.lines(&mut self.screen, false);
+        if self.driver.turn_repainted(&turn.view(&lines)) {
+            turn = turn.read_from_screen_top(&self.screen);
+            lines = turn.lines(&mut self.screen, false);
+        }
+        let view = turn.view(&lines);
+        let notices = self.driver.limit_notices(&view);
+        let response = self.driver.extract_response(&view);
+        self.report_limits(now, notices);
+        let lines_lost = self
+            .screen
+            .oldest_retained_row()
+            .saturating_sub(turn.start_row);
+        let (response, bytes_omitted) = clip_to_frame(response);
+        let mut events = Vec::new();
+        if lines_lost > 0 || bytes_omitted > 0 {
+            tracing::info!(shim = %self.id, lines_lost, bytes_omitted, "response truncated");
+            events.push(Event::ResponseTruncated {
+                message_id: turn.message_id.clone(),
+                lines_lost,
+                bytes_omitted: bytes_omitted as u64,
+            });
+        }
+        events.push(Event::Completion {
+            message_id: turn.message_id,
+            response,
+            last_lines: snapshot.last_lines(SUMMARY_LINES),
+        });
+        self.effects.push_back(Effect::Emit(events));
+        if self.usage.has_log() {
+            self.read_usage(ReadPurpose::AfterTurn, now);
+        } else {
+            let events = self.usage.turn_without_log(self.uptime(now));
+            self.emit_all(events);
+        }
+    }
+
+    /// The classifier sees `question` on screen.
+    fn question_shown(&mut self, now: Instant, question: InputPrompt) {
+        if self.questions.answer_in_progress(&question, now) {
+            // Our answer is still being drawn: the agent is working on it.
+            return;
+        }
+        self.questions.forget_answer();
+        let entered = self.transition(now, StateInput::SawAwaitingInput, None);
+        let awaiting = self.state() == ShimState::AwaitingInput;
+        let asked_again = awaiting && self.questions.differs_from_open(&question);
+        if entered && let Some(turn) = &self.turn {
+            // A usage-limit menu or modal: the quota notice comes with the question.
+            let lines = turn.lines(&mut self.screen, true);
+            let quota = self
+                .driver
+                .limit_notices(&turn.view(&lines))
+                .into_iter()
+                .filter(|notice| matches!(notice, LimitNotice::Quota { .. }))
+                .collect();
+            self.report_limits(now, quota);
+        }
+        if entered || asked_again {
+            tracing::info!(shim = %self.id, prompt = ?question.prompt, "input requested");
+            self.emit(Event::InputRequested {
+                prompt: question.prompt.clone(),
+                options: question.options.clone(),
+            });
+        }
+        if awaiting {
+            self.questions.open(question);
+        }
+    }
+
+    /// Acts on the limits a turn reported, in screen order.
+    fn report_limits(&mut self, now: Instant, notices: Vec<LimitNotice>) {
+        for notice in notices {
+            match notice {
+                LimitNotice::Quota { message } => self.quota_blocked(now, message),
+                LimitNotice::RateLimited { message } => self.emit(Event::Warning {
+                    message: format!("rate limited: {message}"),
+                    idle_secs: None,
+                }),
+                LimitNotice::ContextPressure { message } => {
+                    let (input_tokens, output_tokens) = self.usage.token_totals();
+                    self.emit(Event::ContextApproaching {
+                        message,
+                        input_tokens,
+                        output_tokens,
+                    });
+                }
+            }
+        }
+    }
+
+    /// The quota is used up: report it once and hold messages until its reset time.
+    fn quota_blocked(&mut self, now: Instant, message: String) {
+        if self.quota.is_some() {
+            return;
+        }
+        let wall = self.started_wall + now.saturating_duration_since(self.started);
+        let (hold, event) = QuotaHold::begin(message, now, wall, self.signals.unknown_reset_hold);
+        tracing::info!(shim = %self.id, until = ?hold.until, "usage limit reached");
+        self.emit(event);
+        if !self.signals.auto_resume {
+            let reason = hold.reason();
+            self.fail_queued(DeliveryFailure::NotDelivered, &reason);
+        }
+        self.quota = Some(hold);
+    }
+
+    /// Past the reset time: report it and deliver what was held, in order.
+    fn on_quota_deadline(&mut self, now: Instant) {
+        if self.quota.as_ref().is_none_or(|hold| now < hold.until) {
+            return;
+        }
+        self.quota = None;
+        let held_messages = u32::try_from(self.queue.len()).unwrap_or(u32::MAX);
+        tracing::info!(shim = %self.id, held_messages, "usage limit reset");
+        self.emit(Event::QuotaResumed { held_messages });
+        self.deliver_next(now);
+    }
+
+    /// The stale and not-ready warnings and the periodic stats.
+    fn watchdogs(&mut self, now: Instant) {
+        let state = self.state();
+        if state == ShimState::Working
+            && !self.stale_warned
+            && now >= self.last_output + self.timing.stale_after
+        {
+            self.stale_warned = true;
+            let idle_secs = now.duration_since(self.last_output).as_secs();
+            self.emit(Event::Warning {
+                message: format!("agent has been working without output for {idle_secs}s"),
+                idle_secs: Some(idle_secs),
+            });
+        }
+        if state == ShimState::Starting
+            && !self.ready_warned
+            && now >= self.started + self.timing.ready_timeout
+        {
+            self.ready_warned = true;
+            self.emit(Event::Warning {
+                message: format!(
+                    "agent not ready after {}s: no prompt recognised yet",
+                    self.timing.ready_timeout.as_secs()
+                ),
+                idle_secs: Some(now.saturating_duration_since(self.last_output).as_secs()),
+            });
+        }
+        if let (Some(at), Some(every)) = (self.next_stats, self.timing.stats_interval)
+            && now >= at
+        {
+            self.next_stats = Some(now + every);
+            if self.usage.has_log() {
+                self.read_usage(ReadPurpose::Refresh, now);
+            } else {
+                let events = self.usage.tick_without_log(self.uptime(now));
+                self.emit_all(events);
+            }
+        }
+    }
+
+    fn on_shutdown_deadlines(&mut self, now: Instant) {
+        let Some(plan) = self.shutdown.as_mut() else {
+            return;
+        };
+        let steps = plan.due(now);
+        if let Some(keys) = steps.keys {
+            self.outbox.extend_from_slice(keys);
+        }
+        for signal in steps.signals {
+            self.effects.push_back(Effect::Signal(signal));
+        }
+    }
+
+    /// Ends everything in flight because the agent is going away (`cause`): the turn in
+    /// progress is interrupted, the message being delivered and the queued ones fail.
+    fn interrupt_pending(&mut self, cause: &str) {
+        if let Some(turn) = self.turn.take() {
+            let lines = turn.lines(&mut self.screen, false);
+            let partial_response = self.driver.partial_response(&turn.view(&lines));
+            tracing::info!(shim = %self.id, id = ?turn.message_id, cause, "turn interrupted");
+            self.emit(Event::TurnInterrupted {
+                message_id: turn.message_id,
+                reason: cause.to_owned(),
+                partial_response: clip_to_frame(partial_response).0,
+            });
+        }
+        if let Some(delivery) = self.delivery.take() {
+            let failure = delivery.failure();
+            let detail = match failure {
+                DeliveryFailure::NotDelivered => {
+                    format!("{cause} before the message was submitted")
+                }
+                DeliveryFailure::Unconfirmed => {
+                    format!("{cause} after the message was submitted, before the agent took it")
+                }
+            };
+            self.fail(delivery.message, failure, &detail);
+        }
+        self.fail_queued(
+            DeliveryFailure::NotDelivered,
+            &format!("{cause} before the message's turn came"),
+        );
+    }
+
+    /// Emits `StateChanged`/`Died` after ending what was in flight, and reports the exit.
+    fn announce_death(&mut self, now: Instant, mut exit: Exit) {
+        let code = exit.code.map_or("unknown".to_owned(), |c| c.to_string());
+        let cause = match &self.shutdown {
+            Some(plan) => plan.cause.describe(),
+            None => "agent exited".to_owned(),
+        };
+        self.interrupt_pending(&format!("{cause} (exit code {code})"));
+        exit.announced = true;
+        self.exit = Some(exit);
+        self.settle.clear();
+        self.shutdown = None;
+        let last_lines = self.screen.snapshot().last_lines(SUMMARY_LINES);
+        let summary = format!("{cause}, exit code {code}\n{last_lines}");
+        self.transition(now, StateInput::Exited, Some(summary));
+        self.emit(Event::Died {
+            exit_code: exit.code,
+            last_lines,
+        });
+        self.effects.push_back(Effect::Finished {
+            exit_code: exit.code,
+        });
+    }
+
+    // ---- small helpers ------------------------------------------------------------------
+
+    fn emit(&mut self, event: Event) {
+        self.effects.push_back(Effect::Emit(vec![event]));
+    }
+
+    fn emit_all(&mut self, events: Vec<Event>) {
+        if !events.is_empty() {
+            self.effects.push_back(Effect::Emit(events));
+        }
+    }
+
+    fn fail(&mut self, message: OutgoingMessage, failure: DeliveryFailure, detail: &str) {
+        tracing::info!(shim = %self.id, id = ?message.id, detail, "message failed");
+        self.emit(Event::DeliveryFailed {
+            id: message.id,
+            reason: failure.reason(detail),
+        });
+    }
+
+    fn fail_queued(&mut self, failure: DeliveryFailure, detail: &str) {
+        for message in std::mem::take(&mut self.queue) {
+            self.fail(message, failure, detail);
+        }
+    }
+
+    /// Applies `input` to the state machine and emits `Ready`/`StateChanged` for the change.
+    fn transition(&mut self, now: Instant, input: StateInput, summary: Option<String>) -> bool {
+        let Some(change) = self.machine.apply(input, now) else {
+            return false;
+        };
+        if change.first_ready {
+            self.emit(Event::Ready);
+        }
+        let summary = summary.unwrap_or_else(|| self.screen.snapshot().last_lines(SUMMARY_LINES));
+        tracing::info!(shim = %self.id, from = %change.from, to = %change.to, "state changed");
+        self.emit(Event::StateChanged {
+            from: change.from,
+            to: change.to,
+            summary,
+        });
+        true
+    }
+
+    fn read_usage(&mut self, purpose: ReadPurpose, now: Instant) {
+        self.usage.ask(purpose, now);
+        self.effects.push_back(Effect::ReadUsage);
+    }
+
+    fn uptime(&self, now: Instant) -> Uptime {
+        Uptime {
+            output_bytes: self.output_bytes,
+            uptime_secs: now.saturating_duration_since(self.started).as_secs(),
+        }
+    }
+
+    fn check_input_allowed(&self) -> Result<(), ShimError> {
+        if let Some(exit) = self.exit {
+            return Err(ShimError::AgentDead {
+                exit_code: exit.code,
+            });
+        }
+        if self.shutdown.is_some() {
+            return Err(ShimError::Unavailable {
+                state: self.state(),
+                detail: "the agent is shutting down".to_owned(),
+            });
+        }
+        Ok(())
+    }
+}
