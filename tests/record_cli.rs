@@ -74,8 +74,8 @@ fn a_scripted_recording_replays_to_the_answers() {
     // The cursor-position answer, the message as one bracketed paste, the submit key.
     assert_eq!(typed, ["\x1b[1;1R", "\x1b[200~Hi ✓\nthere\x1b[201~", "\r"]);
     let seen = replay::replay(&cast, AgentKind::Kiro);
-    assert_eq!(seen.responses, ["Hello back."]);
-    assert_eq!(seen.verdicts.first().map(String::as_str), Some("idle"));
+    assert_eq!(replay::responses(&seen), ["Hello back."]);
+    assert_eq!(seen.first().map(String::as_str), Some("Ready"));
 }
 
 #[test]
@@ -124,7 +124,7 @@ async fn an_interactive_recording_passes_keys_through_until_the_program_exits() 
             .any(|e| e.code == "i" && e.data.contains("Are you recorded?"))
     );
     assert_eq!(
-        replay::replay(&cast, AgentKind::Kiro).responses,
+        replay::responses(&replay::replay(&cast, AgentKind::Kiro)),
         ["Recorded live."]
     );
 }

@@ -1,10 +1,10 @@
 //! Replay tests: every recording `tests/fixtures/NAME.cast` (made with `agentshim record`) is fed
-//! through agentshim's screen and the driver named in `tests/fixtures/NAME.expect.json`
-//! (`{"agent": "kiro", "verdicts": [...], "responses": [...]}`) the way the shim actor would see
-//! it, and must give exactly the expected verdict sequence (repeats collapsed) and answers. A
-//! recording without an expectations file fails, printing what the replay saw, so expectations
-//! can be written from it once checked against the recording. Also: what the replay takes as
-//! typed text (terminal-query answers and keys are not part of a message).
+//! through the production `ShimCore` with the driver named in `tests/fixtures/NAME.expect.json`
+//! (`{"agent": "kiro", "events": [...]}`) on a virtual clock, and must give exactly the expected
+//! events (see `support/replay.rs` for how each is written). A recording without an
+//! expectations file fails, printing what the replay saw, so expectations can be written from
+//! it once checked against the recording. Also: what the replay takes as typed text
+//! (terminal-query answers and keys are not part of a message).
 
 #[path = "support/replay.rs"]
 mod replay;
@@ -38,8 +38,7 @@ fn check(cast: &Path) -> Result<(), String> {
         .parse()
         .map_err(|e| format!("{name}: {e}"))?;
     let seen = replay::replay(&replay::load(cast), kind);
-    let seen =
-        json!({"agent": kind.name(), "verdicts": seen.verdicts, "responses": seen.responses});
+    let seen = json!({"agent": kind.name(), "events": seen});
     if seen == expected {
         Ok(())
     } else {
@@ -50,7 +49,7 @@ fn check(cast: &Path) -> Result<(), String> {
 }
 
 #[test]
-fn every_recorded_fixture_replays_to_its_verdicts_and_answers() {
+fn every_recorded_fixture_replays_through_the_core_to_its_events() {
     let casts = fixtures();
     assert!(!casts.is_empty(), "no tests/fixtures/*.cast");
     let failures: Vec<String> = casts.iter().filter_map(|cast| check(cast).err()).collect();

@@ -1,22 +1,21 @@
-//! Replays an asciicast v2 recording (made with `agentshim record`) through agentshim's screen
-//! and an agent driver the way the shim actor does, on the recording's own clock: output is fed
-//! to a `Screen`; it is classified once it has paused for the driver's settle window (or after
-//! `max_settle` of continuous output); typed input (`"i"` events with text) starts a message
-//! turn at the row the driver names, the submit key ends its echo, the driver's `accepted`
-//! confirms it; an Idle verdict after Working completes the turn with `extract_response`. The
-//! result is the sequence of verdicts (repeats collapsed) and the answers, for
-//! `tests/replay_fixtures.rs`.
+//! Replays an asciicast v2 recording (made with `agentshim record`) through the product: the
+//! production [`ShimCore`] with the driver of the agent kind, on a virtual clock that follows
+//! the recording. The recorded output (`"o"`) is fed at its time; a recorded message (typed
+//! text in `"i"`) is sent to the core as a message, and the recording waits for the core:
+//! the agent's echo comes once the core typed, and its reaction to the submit key once the
+//! core pressed it (the rest of the recording shifts by however long the core took). Terminal
+//! answers and other keys in the recording are the core's own business and are skipped. What
+//! comes out is the core's events, for `tests/replay_fixtures.rs`.
 
 #![allow(dead_code)] // each test binary uses its own subset
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
-use agentshim::protocol::ShimState;
-use agentshim::shim::classifier::{AgentDriver, Observation, Verdict};
-use agentshim::shim::screen::{Screen, ScreenSnapshot};
-use agentshim::shim::state::{StateInput, next_state};
-use agentshim::shim::{AgentKind, DEFAULT_SCROLLBACK, Timing, Turn};
+use agentshim::protocol::Event;
+use agentshim::shim::core::{Effect, ShimCore};
+use agentshim::shim::inject::sanitize_body;
+use agentshim::shim::{AgentKind, OutgoingMessage, ShimSpec};
 
 /// One recorded event: seconds since the start, `o`/`i`/`r`/`m`, text.
 #[derive(Debug, Clone)]
@@ -62,25 +61,6 @@ pub fn load(path: &Path) -> Cast {
     }
 }
 
-/// What a replay saw.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Replay {
-    /// Each classification's verdict, consecutive repeats collapsed: `idle`, `working`,
-    /// `context_exhausted(MESSAGE)`, `blocked(DIALOG)`.
-    pub verdicts: Vec<String>,
-    /// The answer of each completed turn, in order.
-    pub responses: Vec<String>,
-}
-
-fn verdict_name(verdict: &Verdict) -> String {
-    match verdict {
-        Verdict::Idle => "idle".into(),
-        Verdict::Working => "working".into(),
-        Verdict::ContextExhausted { message } => format!("context_exhausted({message})"),
-        Verdict::AwaitingInput(question) => format!("awaiting_input({})", question.prompt),
-    }
-}
-
 /// The text typed by an input event: escape sequences (terminal-query answers, keys) removed,
 /// bracketed-paste markers dropped, control characters but newline and tab dropped.
 pub fn typed_text(data: &str) -> String {
@@ -112,219 +92,186 @@ pub fn typed_text(data: &str) -> String {
     text
 }
 
-/// Where a message is on its way in.
-enum Delivery {
-    Typing {
-        message: String,
-        start_row: u64,
-        prompt: String,
-    },
-    Submitted {
-        turn: Turn,
-        before: ScreenSnapshot,
-        at: f64,
-    },
+/// How long the recording waits for the core to type or submit before giving up.
+const CORE_PATIENCE: Duration = Duration::from_secs(15);
+
+/// What the replay saw: the core's events, rendered one per line (see [`render`]).
+pub type Replay = Vec<String>;
+
+/// An event as a fixture's expectations list it: its name and what identifies it. Stats
+/// (figures of the machine that replays) are left out.
+fn render(event: &Event) -> Option<String> {
+    Some(match event {
+        Event::SessionStats { .. } => return None,
+        Event::StateChanged { from, to, .. } => format!("StateChanged {from} -> {to}"),
+        Event::MessageDelivered { id } => format!("MessageDelivered {id}"),
+        Event::MessageQueued { id, position } => format!("MessageQueued {id} at {position}"),
+        Event::Completion {
+            message_id,
+            response,
+            ..
+        } => format!(
+            "Completion {}: {response}",
+            message_id.as_deref().unwrap_or("-")
+        ),
+        Event::TurnInterrupted {
+            message_id, reason, ..
+        } => format!(
+            "TurnInterrupted {}: {reason}",
+            message_id.as_deref().unwrap_or("-")
+        ),
+        Event::DeliveryFailed { id, reason } => format!("DeliveryFailed {id}: {reason}"),
+        Event::ContextExhausted { message, .. } => format!("ContextExhausted: {message}"),
+        Event::InputRequested { prompt, options } => {
+            format!("InputRequested: {prompt} [{}]", options.join(" | "))
+        }
+        Event::Warning { message, .. } => format!("Warning: {message}"),
+        Event::ContextApproaching { message, .. } => format!("ContextApproaching: {message}"),
+        Event::QuotaBlocked { message, .. } => format!("QuotaBlocked: {message}"),
+        other => other.name().to_owned(),
+    })
 }
 
+/// The answers of the replay's Completions, in order.
+pub fn responses(replay: &Replay) -> Vec<String> {
+    replay
+        .iter()
+        .filter_map(|line| line.strip_prefix("Completion "))
+        .map(|rest| {
+            rest.split_once(": ")
+                .map_or("", |(_, response)| response)
+                .to_owned()
+        })
+        .collect()
+}
+
+/// The core on a virtual clock: `start` plus the recording's time plus `shift`.
 struct Replayer {
-    driver: &'static dyn AgentDriver,
-    screen: Screen,
-    state: ShimState,
-    delivery: Option<Delivery>,
-    turn: Option<Turn>,
-    /// Where the agent was last idle: (absolute row, prompt text).
-    prompt_mark: (u64, String),
-    last_output: f64,
-    settle_at: Option<f64>,
-    unsettled_since: Option<f64>,
-    replay: Replay,
+    core: ShimCore,
+    start: Instant,
+    /// How much later than recorded the recording now runs (the core took its time).
+    shift: Duration,
+    now: Instant,
+    /// What the core typed and not yet looked at.
+    typed: String,
+    messages: usize,
+    seen: Replay,
 }
 
 impl Replayer {
-    /// The absolute row where a turn starting now begins, as `delivery.rs` computes it.
-    fn turn_start(&self, snapshot: &ScreenSnapshot) -> u64 {
-        let above = snapshot
-            .cursor_row
-            .saturating_sub(self.driver.turn_start_row(snapshot));
-        self.screen.cursor_absolute_row() - u64::from(above)
+    fn at(&self, recorded: f64) -> Instant {
+        self.start + Duration::from_secs_f64(recorded) + self.shift
     }
 
-    fn output(&mut self, time: f64, data: &str) {
-        self.screen.feed(data.as_bytes());
-        self.last_output = time;
-        let since = *self.unsettled_since.get_or_insert(time);
-        let settle = self.driver.settle().as_secs_f64();
-        let max_settle = Timing::default().max_settle.as_secs_f64();
-        self.settle_at = Some((time + settle).min(since + max_settle));
+    fn drain(&mut self) {
+        while let Some(effect) = self.core.poll_effect() {
+            match effect {
+                Effect::Emit(events) => self.seen.extend(events.iter().filter_map(render)),
+                Effect::ReadUsage => self.core.usage_read(self.now, None),
+                Effect::ResizePty { .. } | Effect::Signal(_) | Effect::Finished { .. } => {}
+            }
+        }
+        self.typed
+            .push_str(&String::from_utf8_lossy(self.core.outbox()));
+        let count = self.core.outbox().len();
+        self.core.wrote(count);
     }
 
-    fn input(&mut self, time: f64, data: &str) {
-        let submit = std::str::from_utf8(self.driver.submit_key()).unwrap_or("\r");
+    /// Runs the core's deadlines up to `until`.
+    fn advance_to(&mut self, until: Instant) {
+        loop {
+            self.drain();
+            match self.core.next_deadline() {
+                Some(at) if at <= until => {
+                    self.now = self.now.max(at);
+                    self.core.tick(self.now);
+                }
+                _ => break,
+            }
+        }
+        self.now = self.now.max(until);
+        self.core.tick(self.now);
+        self.drain();
+    }
+
+    /// Lets virtual time pass (shifting the rest of the recording) until the core typed
+    /// `wanted`; consumes what it typed up to there.
+    fn wait_for_core(&mut self, wanted: &str, what: &str) {
+        let give_up = self.now + CORE_PATIENCE;
+        loop {
+            if let Some(at) = self.typed.find(wanted) {
+                self.typed.drain(..at + wanted.len());
+                return;
+            }
+            let next = self
+                .core
+                .next_deadline()
+                .filter(|at| *at <= give_up)
+                .unwrap_or_else(|| panic!("the core never {what}; seen: {:#?}", self.seen));
+            let next = next.max(self.now);
+            self.shift += next - self.now;
+            self.advance_to(next);
+        }
+    }
+
+    fn input(&mut self, data: &str, submit: &str) {
+        if data == submit {
+            self.wait_for_core(submit, "pressed the submit key");
+            return;
+        }
         let text = typed_text(data);
-        match self.delivery.take() {
-            Some(Delivery::Typing {
-                message,
-                start_row,
-                prompt,
-            }) if data == submit => {
-                let echo_end = self.screen.cursor_absolute_row();
-                let turn = Turn::new(
-                    Some(message),
-                    start_row,
-                    echo_end,
-                    prompt,
-                    self.screen.clears(),
-                );
-                let before = self.screen.snapshot();
-                self.delivery = Some(Delivery::Submitted {
-                    turn,
-                    before,
-                    at: time,
-                });
-            }
-            Some(Delivery::Typing {
-                mut message,
-                start_row,
-                prompt,
-            }) => {
-                message.push_str(&text);
-                self.delivery = Some(Delivery::Typing {
-                    message,
-                    start_row,
-                    prompt,
-                });
-            }
-            None if !text.is_empty() => {
-                let snapshot = self.screen.snapshot();
-                let start_row = self.turn_start(&snapshot);
-                let prompt = snapshot.cursor_line_split().0.to_owned();
-                // Nothing typed half-way is classified.
-                (self.settle_at, self.unsettled_since) = (None, None);
-                self.delivery = Some(Delivery::Typing {
-                    message: text,
-                    start_row,
-                    prompt,
-                });
-            }
-            other => self.delivery = other,
+        if text.trim().is_empty() {
+            return;
         }
-    }
-
-    fn settled(&mut self, time: f64) {
-        (self.settle_at, self.unsettled_since) = (None, None);
-        match self.delivery.take() {
-            Some(Delivery::Submitted { turn, before, at }) => {
-                let accept_timeout = Timing::default().accept_timeout.as_secs_f64();
-                if self.driver.accepted(&before, &self.screen.snapshot()) {
-                    self.turn = Some(turn);
-                    self.apply(StateInput::Delivered);
-                    self.classify(time);
-                } else if time - at >= accept_timeout {
-                    self.classify(time);
-                } else {
-                    self.delivery = Some(Delivery::Submitted { turn, before, at });
-                }
-            }
-            Some(typing) => self.delivery = Some(typing),
-            None => self.classify(time),
-        }
-    }
-
-    fn apply(&mut self, input: StateInput) -> bool {
-        match next_state(self.state, input) {
-            Some(next) if next != self.state => {
-                self.state = next;
-                true
-            }
-            _ => false,
-        }
-    }
-
-    fn classify(&mut self, time: f64) {
-        let snapshot = self.screen.snapshot();
-        let lines = self
-            .turn
-            .as_ref()
-            .map(|turn| turn.lines(&mut self.screen, true));
-        let verdict = self.driver.classify(&Observation {
-            screen: &snapshot,
-            turn: self
-                .turn
-                .as_ref()
-                .zip(lines.as_ref())
-                .map(|(turn, lines)| turn.view(lines)),
-            quiet_for: Duration::from_secs_f64((time - self.last_output).max(0.0)),
-        });
-        let name = verdict_name(&verdict);
-        if self.replay.verdicts.last() != Some(&name) {
-            self.replay.verdicts.push(name);
-        }
-        let was = self.state;
-        match verdict {
-            Verdict::Idle => {
-                if self.apply(StateInput::SawIdle)
-                    && matches!(was, ShimState::Working | ShimState::AwaitingInput)
-                    && let Some(turn) = self.turn.take()
-                {
-                    let lines = turn.lines(&mut self.screen, false);
-                    self.replay
-                        .responses
-                        .push(self.driver.extract_response(&turn.view(&lines)));
-                }
-                let text = snapshot.cursor_line_split().0.to_owned();
-                self.prompt_mark = (self.turn_start(&snapshot), text);
-            }
-            Verdict::Working => {
-                if self.apply(StateInput::SawWorking) && was == ShimState::Idle {
-                    let (row, text) = self.prompt_mark.clone();
-                    self.turn = Some(Turn::new(None, row, row, text, self.screen.clears()));
-                }
-            }
-            Verdict::ContextExhausted { .. } => {
-                if self.apply(StateInput::SawContextExhausted) {
-                    self.turn = None;
-                }
-            }
-            Verdict::AwaitingInput(_) => {
-                self.apply(StateInput::SawAwaitingInput);
-            }
-        }
+        self.messages += 1;
+        let message = OutgoingMessage {
+            id: format!("m{}", self.messages),
+            from: "replay".into(),
+            body: text.clone(),
+        };
+        self.core
+            .send(self.now, message)
+            .unwrap_or_else(|e| panic!("message {text:?} refused: {e}"));
+        self.drain();
+        self.wait_for_core(&sanitize_body(&text).text, "typed the message");
     }
 }
 
-/// Replays `cast` with the driver of `kind`.
+/// Replays `cast` through a core with the driver of `kind`; returns its events.
 pub fn replay(cast: &Cast, kind: AgentKind) -> Replay {
+    let spec = ShimSpec::new("replay", "agent", [] as [&str; 0])
+        .agent(kind)
+        .size(cast.rows, cast.cols);
+    let start = Instant::now();
     let mut replayer = Replayer {
-        driver: kind.driver(),
-        screen: Screen::new(cast.rows, cast.cols, DEFAULT_SCROLLBACK),
-        state: ShimState::Starting,
-        delivery: None,
-        turn: None,
-        prompt_mark: (0, String::new()),
-        last_output: 0.0,
-        settle_at: None,
-        unsettled_since: None,
-        replay: Replay::default(),
+        core: ShimCore::new(&spec, start, SystemTime::now(), false),
+        start,
+        shift: Duration::ZERO,
+        now: start,
+        typed: String::new(),
+        messages: 0,
+        seen: Vec::new(),
     };
+    let submit = std::str::from_utf8(kind.driver().submit_key()).unwrap_or("\r");
     for event in &cast.events {
-        while let Some(at) = replayer.settle_at.filter(|at| *at <= event.time) {
-            replayer.settled(at);
-        }
+        let at = replayer.at(event.time);
+        replayer.advance_to(at);
         match event.code.as_str() {
-            "o" => replayer.output(event.time, &event.data),
-            "i" => replayer.input(event.time, &event.data),
+            "o" => {
+                replayer.core.output(at, event.data.as_bytes());
+                replayer.drain();
+            }
+            "i" => replayer.input(&event.data, submit),
             "r" => {
                 if let Some((cols, rows)) = event.data.split_once('x') {
-                    replayer
-                        .screen
-                        .resize(rows.parse().unwrap(), cols.parse().unwrap());
+                    let size = (rows.parse().unwrap(), cols.parse().unwrap());
+                    replayer.core.resize(size.0, size.1).expect("recorded size");
                 }
             }
             _ => {}
         }
     }
-    while let Some(at) = replayer.settle_at {
-        replayer.settled(at);
-    }
-    replayer.replay
+    let end = replayer.now + Duration::from_secs(5);
+    replayer.advance_to(end);
+    replayer.seen
 }
