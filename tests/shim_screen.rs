@@ -27,6 +27,25 @@ async fn output_much_longer_than_the_screen_comes_back_whole() {
 }
 
 #[tokio::test]
+async fn output_longer_than_the_history_is_marked_truncated() {
+    let (shim, _events) = ready_shim(bash_spec("cut").size(24, 80).scrollback(100)).await;
+    let answer = shim
+        .send_and_wait("test", "seq 1 1000", Some("long".into()))
+        .await
+        .unwrap();
+    // 124 rows are kept: the echo, 1000 numbers and the prompt make 1002.
+    assert_eq!(answer.truncated, Some((878, 0)));
+    assert_eq!(answer.response, numbers(878, 1000));
+    let mut events = shim.subscribe(0);
+    let mut order = Vec::new();
+    while let Ok(agentshim::shim::events::LogItem::Event(envelope)) = events.try_next() {
+        order.push(envelope.event.name());
+    }
+    let at = order.iter().position(|n| *n == "ResponseTruncated").unwrap();
+    assert_eq!(order[at + 1], "Completion", "{order:?}");
+}
+
+#[tokio::test]
 async fn lines_wider_than_the_screen_come_back_as_one_line() {
     let (shim, mut events) = ready_shim(bash_spec("wide").size(24, 80)).await;
     // 125 four-digit numbers: 500 characters on one line, wrapped over 7 rows.
@@ -110,9 +129,10 @@ async fn resize_reaches_the_program_and_the_capture() {
 }
 
 #[tokio::test]
-async fn resize_to_zero_is_refused_and_changes_nothing() {
+async fn resize_out_of_bounds_is_refused_and_changes_nothing() {
     let (shim, mut events) = ready_bash("resize-zero").await;
-    for (rows, cols) in [(0, 80), (24, 0)] {
+    // 5000x5000 once took 809 MB and 20000x20000 aborted the shim.
+    for (rows, cols) in [(0, 80), (24, 0), (5000, 5000), (20000, 20000), (1001, 80)] {
         let error = shim.resize(rows, cols).await.unwrap_err();
         assert!(matches!(error, ShimError::InvalidArgument(_)), "{error:?}");
     }
@@ -122,4 +142,12 @@ async fn resize_to_zero_is_refused_and_changes_nothing() {
         run(&shim, &mut events, "tput cols; tput lines").await,
         "220\n50"
     );
+}
+
+#[tokio::test]
+async fn a_shim_cannot_start_with_a_screen_out_of_bounds() {
+    for (rows, cols) in [(0, 80), (5000, 80), (24, 20000)] {
+        let error = agentshim::shim::spawn(bash_spec("too-big").size(rows, cols)).unwrap_err();
+        assert!(matches!(error, ShimError::InvalidArgument(_)), "{error:?}");
+    }
 }
