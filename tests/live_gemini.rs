@@ -266,7 +266,7 @@ async fn live_gemini_context_error_is_context_exhausted() {
     .expect_err("the turn ends in the context error");
     let why = refused.error.to_string();
     assert!(
-        why.contains("context window exhausted") && why.contains("exceeds the maximum number"),
+        why.contains("context window is full") && why.contains("exceeds the maximum number"),
         "{why}"
     );
     let state = gemini.shim.state().await.unwrap().state;

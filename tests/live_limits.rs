@@ -271,6 +271,57 @@ async fn live_gemini_context_error_is_context_exhausted() {
     context_error_exhausts(AgentCli::Gemini, test).await;
 }
 
+/// A context error in a session with earlier exchanges: Claude first compacts the
+/// conversation (it repaints its screen with `✻ Conversation compacted`), retries, and then
+/// shows `Context limit reached`. That is `ContextExhausted` (after `ContextApproaching`), and
+/// the turn ends interrupted, not with a Completion whose answer is the limit line.
+#[tokio::test]
+async fn live_claude_context_error_after_compaction_is_context_exhausted() {
+    let test = "live_claude_context_error_after_compaction_is_context_exhausted";
+    if !gate(test, AgentCli::Claude) {
+        return;
+    }
+    let mut agent = start(AgentCli::Claude, test, ClaudeAuth::ApiKey).await;
+    for n in 1..=3 {
+        agent
+            .server
+            .push(Reply::text(format!("Warm-up answer {n} ✓")));
+        let warm_up = agent.send(&format!("Warm up {n}")).await;
+        agent.events.completion_of(&warm_up).await;
+    }
+    // Too long; the compaction's summary works; the retry is too long again, and so on.
+    agent.server.push(Reply::error(ErrorKind::ContextTooLong));
+    agent
+        .server
+        .push(Reply::text("Summary of the conversation so far."));
+    agent
+        .server
+        .push(Reply::error(ErrorKind::ContextTooLong).forever());
+    let id = agent.send("This one is too long").await;
+    let ended = agent
+        .events
+        .wait_for("the end of the turn", |e| {
+            matches!(e, Event::Completion { .. } | Event::ContextExhausted { .. })
+        })
+        .await;
+    let report = format!("{}\n{}", agent.screen().await, agent.server.summary());
+    let Event::ContextExhausted { message, .. } = &ended.event else {
+        panic!("{:?}\n{report}", ended.event);
+    };
+    assert!(
+        message.contains("Context limit reached"),
+        "{message}\n{report}"
+    );
+    let interrupted = agent.events.seen.iter().any(
+        |e| matches!(&e.event, Event::TurnInterrupted { message_id: Some(m), .. } if *m == id),
+    );
+    assert!(interrupted, "{report}");
+    assert_eq!(
+        agent.shim.state().await.unwrap().state,
+        ShimState::ContextExhausted
+    );
+}
+
 /// Claude compacts the conversation after one context error and answers: `ContextApproaching`
 /// with the token figures of the session so far, then the turn's Completion.
 #[tokio::test]

@@ -72,9 +72,13 @@ async fn stop_right_after_a_send(stop: Stop) {
         let (shim, mut events) = ready_bash(&format!("{stop:?}-{round}")).await;
         let file = dir.path().join(format!("ran-{round}"));
         let id = format!("m{round}");
-        shim.send_message("test", format!("touch {}", file.display()), Some(id.clone()))
-            .await
-            .expect("accepted");
+        shim.send_message(
+            "test",
+            format!("touch {}", file.display()),
+            Some(id.clone()),
+        )
+        .await
+        .expect("accepted");
         // The moment of the stop is what this test varies.
         tokio::time::sleep(Duration::from_millis(delay)).await;
         let stopped = match stop {
@@ -88,7 +92,10 @@ async fn stop_right_after_a_send(stop: Stop) {
         events.died().await;
         *tally.entry(check(&events, &id, &file)).or_default() += 1;
     }
-    println!("{stop:?} right after a send, {} rounds: {tally:?}", DELAYS_MS.len());
+    println!(
+        "{stop:?} right after a send, {} rounds: {tally:?}",
+        DELAYS_MS.len()
+    );
 }
 
 #[tokio::test]

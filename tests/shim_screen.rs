@@ -41,7 +41,10 @@ async fn output_longer_than_the_history_is_marked_truncated() {
     while let Ok(agentshim::shim::events::LogItem::Event(envelope)) = events.try_next() {
         order.push(envelope.event.name());
     }
-    let at = order.iter().position(|n| *n == "ResponseTruncated").unwrap();
+    let at = order
+        .iter()
+        .position(|n| *n == "ResponseTruncated")
+        .unwrap();
     assert_eq!(order[at + 1], "Completion", "{order:?}");
 }
 

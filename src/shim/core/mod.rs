@@ -49,7 +49,7 @@ use super::inject::{sanitize_body, typing_bytes};
 use super::keys::{encode_keys, parse_keys};
 use super::screen::{Capture, SUMMARY_LINES, Screen, ScreenSnapshot, clip_to_frame};
 use super::state::{StateInput, StateMachine};
-use super::turn::{PromptMark, Turn};
+use super::turn::{PromptMark, Turn, TurnLines};
 use super::usage::UsageSnapshot;
 use crate::protocol::outcome::DeliveryFailure;
 use crate::protocol::{Event, ShimState};
@@ -658,11 +658,7 @@ impl ShimCore {
             return;
         }
         let snapshot = self.screen.snapshot();
-        let lines = self
-            .turn
-            .as_ref()
-            .map(|turn| turn.lines(&mut self.screen, true))
-            .unwrap_or_default();
+        let lines = self.turn_lines(true);
         let verdict = self.driver.classify(&Observation {
             screen: &snapshot,
             turn: self.turn.as_ref().map(|turn| turn.view(&lines)),
@@ -733,15 +729,28 @@ impl ShimCore {
         self.screen.cursor_absolute_row() - u64::from(above_cursor)
     }
 
+    /// The current turn's lines (none without a turn). When the agent repainted its screen so
+    /// that the rows where the turn began no longer hold it (the driver tells), the turn is
+    /// read from the top of the screen from now on.
+    fn turn_lines(&mut self, for_classifier: bool) -> TurnLines {
+        let Some(turn) = &self.turn else {
+            return TurnLines::default();
+        };
+        let lines = turn.lines(&mut self.screen, for_classifier);
+        if !self.driver.turn_repainted(&turn.view(&lines)) {
+            return lines;
+        }
+        let anchored = turn.read_from_screen_top(&self.screen);
+        let lines = anchored.lines(&mut self.screen, for_classifier);
+        self.turn = Some(anchored);
+        lines
+    }
+
     fn complete_turn(&mut self, now: Instant, snapshot: &ScreenSnapshot) {
-        let Some(mut turn) = self.turn.take() else {
+        let lines = self.turn_lines(false);
+        let Some(turn) = self.turn.take() else {
             return;
         };
-        let mut lines = turn.lines(&mut self.screen, false);
-        if self.driver.turn_repainted(&turn.view(&lines)) {
-            turn = turn.read_from_screen_top(&self.screen);
-            lines = turn.lines(&mut self.screen, false);
-        }
         let view = turn.view(&lines);
         let notices = self.driver.limit_notices(&view);
         let response = self.driver.extract_response(&view);
