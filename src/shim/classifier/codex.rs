@@ -30,6 +30,9 @@ use crate::shim::screen::ScreenSnapshot;
 /// Pause before Enter: Codex treats an Enter within 120 ms of a burst of typed characters as a
 /// newline, so the pause leaves a wide margin (bracketed pastes do not need it).
 const SUBMIT_PAUSE: Duration = Duration::from_millis(300);
+/// Codex draws its input box before it checks the folder's trust and draws the trust dialog
+/// over it (seen live: more than the settle window apart on a loaded machine).
+const READY_QUIET: Duration = Duration::from_millis(750);
 
 /// How the input box and echoed messages begin.
 const INPUT_MARK: &str = "› ";
@@ -265,6 +268,10 @@ impl AgentDriver for CodexDriver {
         };
         // Enter taken as a newline leaves the text in the input box.
         (!input_empty(before) && input_empty(after)) || dialog_on(&after.lines).is_some()
+    }
+
+    fn ready_quiet(&self) -> Duration {
+        READY_QUIET
     }
 
     fn submit_pause(&self) -> Duration {

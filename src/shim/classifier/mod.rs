@@ -113,6 +113,13 @@ pub trait AgentDriver: Send + Sync + std::fmt::Debug {
         Duration::from_millis(120)
     }
 
+    /// How long a first prompt must stay quiet before the agent counts as ready: a CLI that
+    /// draws its input box and only then a startup dialog over it would otherwise look ready
+    /// in between. Default: the settle window is enough.
+    fn ready_quiet(&self) -> Duration {
+        Duration::ZERO
+    }
+
     /// Pause between typing a message and the separate submit key.
     fn submit_pause(&self) -> Duration {
         Duration::ZERO

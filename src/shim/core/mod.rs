@@ -103,6 +103,9 @@ pub struct ShimCore {
     quota: Option<QuotaHold>,
     usage: UsageTracker,
     settle: Settle,
+    /// When a first prompt has been quiet long enough to count as ready (see
+    /// `AgentDriver::ready_quiet`).
+    ready_check: Option<Instant>,
     shutdown: Option<ShutdownPlan>,
     exit: Option<Exit>,
     /// The PTY reported end of file: no more output will come.
@@ -150,6 +153,7 @@ impl ShimCore {
             quota: None,
             usage: UsageTracker::new(has_session_log, spec.signals.context_warning_pct),
             settle: Settle::default(),
+            ready_check: None,
             shutdown: None,
             exit: None,
             pty_closed: false,
@@ -196,6 +200,7 @@ impl ShimCore {
         let state = self.state();
         [
             self.settle.deadline(),
+            self.ready_check,
             self.delivery
                 .as_ref()
                 .map(|delivery| delivery.deadline(&self.timing)),
@@ -301,7 +306,9 @@ impl ShimCore {
             }
             return;
         }
-        if self.settle.take_due(now) {
+        let ready_check = self.ready_check.is_some_and(|at| now >= at);
+        if self.settle.take_due(now) || ready_check {
+            self.ready_check = None;
             self.on_settled(now);
         }
         self.on_delivery_deadline(now);
@@ -659,16 +666,20 @@ impl ShimCore {
         }
         let snapshot = self.screen.snapshot();
         let lines = self.turn_lines(true);
+        let quiet = now.saturating_duration_since(self.last_output);
         let verdict = self.driver.classify(&Observation {
             screen: &snapshot,
             turn: self.turn.as_ref().map(|turn| turn.view(&lines)),
-            quiet_for: now.saturating_duration_since(self.last_output),
+            quiet_for: quiet,
         });
         if !matches!(verdict, Verdict::AwaitingInput(_)) {
             self.questions.clear();
         }
         let was = self.state();
         match verdict {
+            Verdict::Idle if was == ShimState::Starting && quiet < self.driver.ready_quiet() => {
+                self.ready_check = Some(self.last_output + self.driver.ready_quiet());
+            }
             Verdict::Idle => {
                 if self.transition(now, StateInput::SawIdle, None)
                     && matches!(was, ShimState::Working | ShimState::AwaitingInput)

@@ -652,3 +652,30 @@ impl Harness {
         harness
     }
 }
+
+#[test]
+fn a_startup_dialog_drawn_over_a_first_prompt_is_not_ready_in_between() {
+    let mut harness = Harness::new(
+        ShimSpec::new("t", "codex", [] as [&str; 0])
+            .agent(AgentKind::Codex)
+            .size(20, 100),
+    );
+    // Codex draws its input box, then (here 300 ms later) the folder-trust dialog over it.
+    harness.agent("\r\n  >_ OpenAI Codex (v0.169.0)\r\n\r\n› Ask Codex to do anything\r\n\r\n  ? for shortcuts\x1b[3;3H");
+    harness.advance(ms(300));
+    harness.agent("\x1b[2J\x1b[H  Folder access\r\n  Trust this folder?\r\n› 1. Trust and continue\r\n  2. Back\r\n  enter continue · esc back");
+    harness.advance(ms(2000));
+    assert!(!harness.names().contains(&"Ready"), "{:#?}", harness.events);
+    assert!(harness.names().contains(&"InputRequested"), "{:#?}", harness.events);
+    // Without a dialog, the input box is ready once it stayed quiet.
+    let mut quiet = Harness::new(
+        ShimSpec::new("t", "codex", [] as [&str; 0])
+            .agent(AgentKind::Codex)
+            .size(20, 100),
+    );
+    quiet.agent("\r\n  >_ OpenAI Codex (v0.169.0)\r\n\r\n› Ask Codex to do anything\r\n\r\n  ? for shortcuts\x1b[3;3H");
+    quiet.advance(ms(500));
+    assert!(!quiet.names().contains(&"Ready"));
+    quiet.advance(ms(500));
+    assert_eq!(quiet.names(), ["Ready", "StateChanged"]);
+}
