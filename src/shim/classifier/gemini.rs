@@ -17,6 +17,10 @@
 //! The turn starts at the top of the live region (`turn_start_row`), so its lines hold the echo
 //! and the whole answer; the answer is what follows the echo up to the live region, without
 //! the reply glyph, with Gemini's own line wrapping undone.
+//!
+//! The submit key waits [`SUBMIT_PAUSE`] after the echo: for 40 ms after a paste (a React
+//! state cleared by a timer, so later on a loaded machine) Gemini takes Enter as a newline in
+//! the pasted text (`recentUnsafePasteTime` in its input prompt; seen live under load).
 
 mod dialogs;
 
@@ -40,6 +44,8 @@ const QUEUE_TITLE: &str = "Queued (press ↑ to edit):";
 
 /// A turn with more lines than this and no echo in them has scrolled its echo out of view.
 const ECHO_OUT_OF_VIEW: usize = 400;
+/// How long the submit key waits after the echo of a pasted message settled.
+const SUBMIT_PAUSE: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// What marks a context-window error.
 const CONTEXT_ERROR: &str = "exceeds the maximum number of tokens allowed";
@@ -292,6 +298,10 @@ fn unboxed(line: &str) -> Option<String> {
 }
 
 impl AgentDriver for GeminiDriver {
+    fn submit_pause(&self) -> std::time::Duration {
+        SUBMIT_PAUSE
+    }
+
     fn classify(&self, observation: &Observation<'_>) -> Verdict {
         let screen = &observation.screen.lines;
         if let Some(prompt) = dialog_on(screen) {

@@ -666,7 +666,11 @@ fn a_startup_dialog_drawn_over_a_first_prompt_is_not_ready_in_between() {
     harness.agent("\x1b[2J\x1b[H  Folder access\r\n  Trust this folder?\r\n› 1. Trust and continue\r\n  2. Back\r\n  enter continue · esc back");
     harness.advance(ms(2000));
     assert!(!harness.names().contains(&"Ready"), "{:#?}", harness.events);
-    assert!(harness.names().contains(&"InputRequested"), "{:#?}", harness.events);
+    assert!(
+        harness.names().contains(&"InputRequested"),
+        "{:#?}",
+        harness.events
+    );
     // Without a dialog, the input box is ready once it stayed quiet.
     let mut quiet = Harness::new(
         ShimSpec::new("t", "codex", [] as [&str; 0])
