@@ -165,15 +165,18 @@ async fn reconnecting_after_the_last_seq_yields_exactly_the_missed_events() {
 #[tokio::test]
 async fn replaying_evicted_events_starts_with_events_lost() {
     let mut options = test_options();
-    options.event_log_capacity = 5;
+    // Big enough for the burst of one turn (a waiting send must not lose its answer), small
+    // enough to evict.
+    const CAPACITY: u64 = 10;
+    options.event_log_capacity = CAPACITY as usize;
     let server = TestServer::start(options).await;
     let mut client = server.client().await;
     create_ready(&mut client, "small").await;
-    for n in 0..4 {
+    for n in 0..6 {
         send_wait(&mut client, "small", &format!("echo {n}")).await;
     }
     let end = last_seq(&mut client, "small").await;
-    assert!(end >= 20, "only {end} events");
+    assert!(end >= 3 * CAPACITY, "only {end} events");
 
     for (filter, after_seq) in [("", 0), ("small", 0), ("", 3)] {
         let mut replay = Events::open(&mut client, filter, after_seq).await;
@@ -182,14 +185,14 @@ async fn replaying_evicted_events_starts_with_events_lost() {
             lost.event,
             Some(Pb::EventsLost(EventsLost {
                 first_seq: after_seq + 1,
-                last_seq: end - 5
+                last_seq: end - CAPACITY
             })),
             "{filter:?} after {after_seq}: {lost:?}"
         );
-        assert_eq!((lost.seq, lost.shim_id.as_str()), (end - 5, ""));
+        assert_eq!((lost.seq, lost.shim_id.as_str()), (end - CAPACITY, ""));
         replay.read_through(end).await;
         let retained: Vec<u64> = replay.seqs()[1..].to_vec();
-        assert_eq!(retained, (end - 4..=end).collect::<Vec<_>>());
+        assert_eq!(retained, (end - CAPACITY + 1..=end).collect::<Vec<_>>());
     }
 
     // The log keeps working after evicting: a new turn streams live, without loss.

@@ -14,7 +14,8 @@ use support::{ready_bash, send};
 async fn messages_sent_at_once_are_delivered_in_order_each_with_its_completion() {
     let (shim, mut events) = ready_bash("order").await;
     let mut receipts = Vec::new();
-    for body in ["echo one", "echo two", "echo three"] {
+    // The first one keeps bash busy while the others are sent.
+    for body in ["sleep 0.5; echo one", "echo two", "echo three"] {
         receipts.push(
             shim.send_message("test", body, None)
                 .await

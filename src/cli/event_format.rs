@@ -39,6 +39,7 @@ fn event_parts(event: Option<&Event>) -> (&'static str, Value) {
                 "response": e.response,
                 "last_lines": e.last_lines,
                 "truncated": e.truncated.as_ref().map(truncation_json),
+                "exit_code": e.exit_code,
             }),
         ),
         Event::Died(e) => (
@@ -108,6 +109,10 @@ fn event_parts(event: Option<&Event>) -> (&'static str, Value) {
             json!({"id": e.id, "reason": e.reason, "unconfirmed": e.unconfirmed}),
         ),
         Event::MessageQueued(e) => ("MessageQueued", json!({"id": e.id, "position": e.position})),
+        Event::CommandExited(e) => (
+            "CommandExited",
+            json!({"message_id": e.message_id, "exit_code": e.exit_code}),
+        ),
         Event::TurnInterrupted(e) => (
             "TurnInterrupted",
             json!({"message_id": e.message_id, "reason": e.reason, "partial_response": e.partial_response}),
@@ -163,10 +168,13 @@ pub fn event_text(envelope: &EventEnvelope) -> String {
         Some(Event::MessageDelivered(e)) => (e.id.clone(), None),
         Some(Event::Completion(e)) => {
             let answering = e.message_id.as_deref().unwrap_or("(no message)");
-            let detail = match &e.truncated {
-                Some(truncated) => format!("{answering} ({})", truncation_text(truncated)),
-                None => answering.to_owned(),
-            };
+            let mut detail = answering.to_owned();
+            if let Some(code) = e.exit_code {
+                detail.push_str(&format!(" (exit code {code})"));
+            }
+            if let Some(truncated) = &e.truncated {
+                detail.push_str(&format!(" ({})", truncation_text(truncated)));
+            }
             (detail, Some(e.response.clone()))
         }
         Some(Event::Died(e)) => (exit_text(e.exit_code), None),
@@ -228,6 +236,14 @@ pub fn event_text(envelope: &EventEnvelope) -> String {
             None => (e.message.clone(), None),
         },
         Some(Event::DeliveryFailed(e)) => (format!("{}: {}", e.id, e.reason), None),
+        Some(Event::CommandExited(e)) => (
+            format!(
+                "{}: exit code {}",
+                e.message_id.as_deref().unwrap_or("(no message)"),
+                e.exit_code
+            ),
+            None,
+        ),
         Some(Event::MessageQueued(e)) => (format!("{} (position {})", e.id, e.position), None),
         Some(Event::TurnInterrupted(e)) => {
             let message = e.message_id.as_deref().unwrap_or("(no message)");
@@ -293,12 +309,14 @@ mod tests {
                 response: "hi".into(),
                 last_lines: "$ ".into(),
                 truncated: None,
+                exit_code: None,
             }),
         ));
         assert_eq!(
             value,
             json!({"seq": 7, "shim_id": "a", "unix_ms": 3_723_456, "event": "Completion",
-                   "message_id": "m-1", "response": "hi", "last_lines": "$ ", "truncated": null})
+                   "message_id": "m-1", "response": "hi", "last_lines": "$ ", "truncated": null,
+                   "exit_code": null})
         );
     }
 
@@ -318,6 +336,7 @@ mod tests {
             response: "one\ntwo".into(),
             last_lines: String::new(),
             truncated: None,
+            exit_code: None,
         });
         assert_eq!(
             event_text(&envelope(4, completion)),

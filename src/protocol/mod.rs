@@ -187,6 +187,14 @@ pub enum Event {
         reason: String,
         partial_response: String,
     },
+    /// The command of the `Completion` that immediately follows (same `message_id`) exited
+    /// with `exit_code`, as the program reported it (a shell with semantic prompt marks). Not
+    /// part of the seed contract.
+    CommandExited {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message_id: Option<String>,
+        exit_code: i32,
+    },
     /// The `Completion` that immediately follows (same `message_id`) does not hold the whole
     /// answer: `lines_lost` rows of the turn (the echo of the message included) scrolled out
     /// of the retained history before it ended (the response then starts later than the
@@ -338,6 +346,7 @@ impl Event {
             Self::MessageQueued { .. } => "MessageQueued",
             Self::TurnInterrupted { .. } => "TurnInterrupted",
             Self::ResponseTruncated { .. } => "ResponseTruncated",
+            Self::CommandExited { .. } => "CommandExited",
         }
     }
 }

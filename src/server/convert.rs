@@ -72,35 +72,60 @@ pub fn completion_to_proto(
         response,
         last_lines,
         truncated: None,
+        exit_code: None,
     }
 }
 
-/// Converts the log items of one stream in order. A `ResponseTruncated` is always appended
-/// right before its `Completion` (one emission of the shim), so the Completion gets it as its
-/// `truncated` field too.
+/// Converts the log items of one stream in order. The events that describe a Completion
+/// (`CommandExited`, `ResponseTruncated`) are appended right before it, in one emission of the
+/// shim, so the Completion gets them as its fields too.
 #[derive(Debug, Default)]
 pub struct StreamConverter {
-    /// The `ResponseTruncated` just converted, with its shim.
-    truncation: Option<(Arc<str>, rpc::ResponseTruncated)>,
+    /// The shim whose describing events were just converted, and what they said.
+    pending: Option<(Arc<str>, CompletionNotes)>,
+}
+
+/// What the events right before a Completion say about it.
+#[derive(Debug, Default, Clone)]
+struct CompletionNotes {
+    message_id: Option<String>,
+    truncated: Option<rpc::ResponseTruncated>,
+    exit_code: Option<i32>,
 }
 
 impl StreamConverter {
     pub fn convert(&mut self, item: &LogItem) -> rpc::EventEnvelope {
         let mut envelope = log_item_to_proto(item);
-        let truncation = self.truncation.take();
+        let pending = self.pending.take();
         let LogItem::Event(logged) = item else {
             return envelope;
         };
+        let same_shim = pending.filter(|(shim, _)| *shim == logged.shim_id);
+        let notes = |message_id: &Option<String>| {
+            same_shim
+                .clone()
+                .map(|(_, notes)| notes)
+                .filter(|notes| notes.message_id == *message_id)
+                .unwrap_or_else(|| CompletionNotes {
+                    message_id: message_id.clone(),
+                    ..CompletionNotes::default()
+                })
+        };
         match &mut envelope.event {
             Some(Pb::ResponseTruncated(truncated)) => {
-                self.truncation = Some((Arc::clone(&logged.shim_id), truncated.clone()));
+                let mut kept = notes(&truncated.message_id);
+                kept.truncated = Some(truncated.clone());
+                self.pending = Some((Arc::clone(&logged.shim_id), kept));
+            }
+            Some(Pb::CommandExited(exited)) => {
+                let mut kept = notes(&exited.message_id);
+                kept.exit_code = Some(exited.exit_code);
+                self.pending = Some((Arc::clone(&logged.shim_id), kept));
             }
             Some(Pb::Completion(completion)) => {
-                completion.truncated = truncation
-                    .filter(|(shim, truncated)| {
-                        *shim == logged.shim_id && truncated.message_id == completion.message_id
-                    })
-                    .map(|(_, truncated)| truncated);
+                let kept = notes(&completion.message_id);
+                completion.truncated = kept.truncated;
+                completion.exit_code = kept.exit_code;
             }
             _ => {}
         }
@@ -250,6 +275,13 @@ pub fn event_to_proto(event: Event) -> Pb {
             unconfirmed: DeliveryFailure::of(&reason) == Some(DeliveryFailure::Unconfirmed),
             id,
             reason,
+        }),
+        Event::CommandExited {
+            message_id,
+            exit_code,
+        } => Pb::CommandExited(rpc::CommandExited {
+            message_id,
+            exit_code,
         }),
         Event::MessageQueued { id, position } => {
             Pb::MessageQueued(rpc::MessageQueued { id, position })

@@ -39,6 +39,9 @@ pub struct Profile {
     pub context_warning_pct: Option<u8>,
     /// The agent's context window in tokens (default: known per model).
     pub context_limit_tokens: Option<u64>,
+    /// Use what the agent tells about its own turns (a shell's semantic prompt marks) besides
+    /// the screen (default true); false: the screen alone decides.
+    pub turn_signals: Option<bool>,
 }
 
 fn default_agent() -> String {
@@ -158,6 +161,7 @@ impl Profiles {
                     quota_hold_secs: None,
                     context_warning_pct: None,
                     context_limit_tokens: None,
+                    turn_signals: None,
                 };
                 (name.to_owned(), profile)
             })

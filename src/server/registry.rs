@@ -143,6 +143,7 @@ impl Registry {
                     .signals()
                     .map_err(|e| ServiceError::InvalidArgument(e.to_string()))?,
             )
+            .turn_signals(profile.turn_signals.unwrap_or(true))
             .events(Arc::clone(&self.events));
         if let Some(cwd) = request
             .cwd

@@ -17,6 +17,8 @@ pub struct Answer {
     /// `(lines_lost, bytes_omitted)` when the response is not the whole answer (the
     /// `ResponseTruncated` before the Completion).
     pub truncated: Option<(u64, u64)>,
+    /// The command's exit code, when the program reported it (`CommandExited`).
+    pub exit_code: Option<i32>,
 }
 
 impl ShimHandle {
@@ -36,6 +38,7 @@ impl ShimHandle {
         };
         let ours = |id: &Option<String>| id.as_deref() == Some(receipt.id.as_str());
         let mut truncated = None;
+        let mut exit_code = None;
         while let Some(item) = events.next().await {
             let envelope = match item {
                 LogItem::Event(envelope) => envelope,
@@ -55,6 +58,10 @@ impl ShimHandle {
                     lines_lost,
                     bytes_omitted,
                 } if ours(message_id) => truncated = Some((*lines_lost, *bytes_omitted)),
+                Event::CommandExited {
+                    message_id,
+                    exit_code: code,
+                } if ours(message_id) => exit_code = Some(*code),
                 Event::Completion {
                     message_id,
                     response,
@@ -65,6 +72,7 @@ impl ShimHandle {
                         response: response.clone(),
                         last_lines: last_lines.clone(),
                         truncated,
+                        exit_code,
                     });
                 }
                 Event::TurnInterrupted {

@@ -87,6 +87,10 @@ pub struct ShimSpec {
     pub queue_capacity: usize,
     pub timing: Timing,
     pub signals: Signals,
+    /// Use what the agent tells about its own turns (a shell's semantic prompt marks, which
+    /// the shim sets up for bash) besides the screen: turn ends at once instead of after a
+    /// settle window. Off: the screen alone decides.
+    pub turn_signals: bool,
     /// Where events go; a shim without one gets its own log.
     pub events: Option<Arc<EventLog>>,
 }
@@ -114,6 +118,7 @@ impl ShimSpec {
             queue_capacity: DEFAULT_QUEUE_CAPACITY,
             timing: Timing::default(),
             signals: Signals::default(),
+            turn_signals: true,
             events: None,
         }
     }
@@ -161,6 +166,11 @@ impl ShimSpec {
 
     pub fn signals(mut self, signals: Signals) -> Self {
         self.signals = signals;
+        self
+    }
+
+    pub fn turn_signals(mut self, on: bool) -> Self {
+        self.turn_signals = on;
         self
     }
 

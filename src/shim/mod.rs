@@ -15,6 +15,7 @@ pub mod events;
 mod handle;
 pub mod inject;
 pub mod keys;
+pub mod marks;
 pub mod process;
 pub mod reset_time;
 pub mod screen;
@@ -54,7 +55,11 @@ pub fn spawn(spec: ShimSpec) -> Result<ShimHandle, ShimError> {
     let log = spec.event_log();
     let started_wall = std::time::SystemTime::now();
     let session_log = session_log::reader_for(&spec, started_wall);
-    let (pty, process) = process::spawn(&spec.process)?;
+    let mut program = spec.process.clone();
+    if spec.turn_signals {
+        spec.agent.driver().prepare_process(&mut program);
+    }
+    let (pty, process) = process::spawn(&program)?;
     tracing::info!(shim = %spec.id, agent = %spec.agent, pid = process.pid(), "agent started");
     let id: Arc<str> = Arc::from(spec.id.as_str());
     let started = tokio::time::Instant::now().into_std();

@@ -7,6 +7,7 @@
 
 use std::num::NonZeroU16;
 
+use super::marks::PlacedMark;
 use super::terminal_queries::TerminalCallbacks;
 
 /// How many trailing lines go into event summaries (`StateChanged`, `Completion.last_lines`).
@@ -139,6 +140,12 @@ impl Screen {
         self.parser.callbacks_mut().take_replies()
     }
 
+    /// The marks the program printed (OSC 133, 7501, 9;4) since the last call, with where
+    /// the cursor was at each.
+    pub fn take_marks(&mut self) -> Vec<PlacedMark> {
+        self.parser.callbacks_mut().take_marks()
+    }
+
     /// Whether `bytes` (after the previous output's tail) hold a clear of the whole screen.
     fn clears_in(&mut self, bytes: &[u8]) -> bool {
         let longest = CLEARS.iter().map(|clear| clear.len()).max().unwrap_or(1);
@@ -261,6 +268,29 @@ impl Screen {
             row += take as u64;
         }
         self.parser.screen_mut().set_scrollback(0);
+        lines
+    }
+
+    /// Logical lines from absolute row `from` up to the cursor position `to` (row, column),
+    /// not including what is at or after it (wrapped rows joined, trailing spaces removed):
+    /// what a program printed between two marks.
+    pub fn lines_before(&mut self, from: u64, to: (u64, u16)) -> Vec<String> {
+        let (row, col) = to;
+        let mut lines = self.lines_between(from, row);
+        let row_text = self.lines_between(row, row).pop().unwrap_or_default();
+        let after = row_text.chars().count().saturating_sub(usize::from(col));
+        if let Some(last) = lines.last_mut() {
+            let keep = last.chars().count().saturating_sub(after);
+            *last = last
+                .chars()
+                .take(keep)
+                .collect::<String>()
+                .trim_end()
+                .to_owned();
+        }
+        while lines.last().is_some_and(|line| line.is_empty()) {
+            lines.pop();
+        }
         lines
     }
 

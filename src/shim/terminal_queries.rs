@@ -3,9 +3,12 @@
 //! draw anything; a headless screen that stays silent makes them stall until a timeout. These
 //! callbacks run inside the `vt100` parser, so a cursor report reflects the cursor exactly at
 //! the point of the query in the byte stream. Replies are collected and written back to the PTY
-//! by the actor.
+//! by the actor. The marks a program prints about itself ([`super::marks`]) are collected here
+//! too, with the cursor's place at that point.
 
 use vt100::{Callbacks, Screen};
+
+use super::marks::{Mark, PlacedMark};
 
 /// Identity reported to `XTVERSION` (`CSI > q`).
 const TERMINAL_NAME: &str = concat!("agentshim ", env!("CARGO_PKG_VERSION"));
@@ -16,12 +19,18 @@ pub struct TerminalCallbacks {
     replies: Vec<u8>,
     /// Rows discarded from the top of the scrollback since the start.
     discarded_rows: u64,
+    marks: Vec<PlacedMark>,
 }
 
 impl TerminalCallbacks {
     /// Takes the replies produced since the last call.
     pub fn take_replies(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.replies)
+    }
+
+    /// Takes the marks printed since the last call, in order.
+    pub fn take_marks(&mut self) -> Vec<PlacedMark> {
+        std::mem::take(&mut self.marks)
     }
 
     pub fn discarded_rows(&self) -> u64 {
@@ -78,7 +87,17 @@ impl Callbacks for TerminalCallbacks {
         }
     }
 
-    fn unhandled_osc(&mut self, _screen: &mut Screen, params: &[&[u8]]) {
+    fn unhandled_osc(&mut self, screen: &mut Screen, params: &[&[u8]]) {
+        if let Some(mark) = Mark::parse(params) {
+            let (row, col) = screen.cursor_position();
+            let above = self.discarded_rows + screen.scrollback_len() as u64;
+            self.marks.push(PlacedMark {
+                mark,
+                row: above + u64::from(row),
+                col,
+            });
+            return;
+        }
         // Colour queries: OSC 10 (foreground) / 11 (background) with "?". Answer a light-on-dark
         // palette, the usual default of terminal emulators.
         match params {

@@ -33,6 +33,8 @@ pub struct Turn {
 pub struct TurnLines {
     lines: Vec<String>,
     echo_lines: usize,
+    /// The command's output between the program's marks, when the core knows it.
+    pub(super) marked_output: Option<String>,
 }
 
 /// Where the agent was last seen idle: the start of a turn it begins by itself.
@@ -100,6 +102,7 @@ impl Turn {
         TurnLines {
             lines: screen.lines_between(from, bottom),
             echo_lines,
+            marked_output: None,
         }
     }
 
@@ -120,6 +123,7 @@ impl Turn {
             echo_lines: lines.echo_lines.min(lines.lines.len()),
             message: self.message.as_deref(),
             prompt: &self.prompt,
+            marked_output: lines.marked_output.as_deref(),
         }
     }
 }

@@ -35,8 +35,10 @@ fn classify(rows: &[&str], cursor: (u16, u16), turn: Option<(usize, &str)>) -> V
                 echo_lines: 1,
                 message: Some(message),
                 prompt: "kiro> ",
+                marked_output: None,
             }),
         quiet_for: Duration::from_millis(200),
+        marks: Default::default(),
     })
 }
 
@@ -47,6 +49,7 @@ fn extract(rows: &[&str], message: Option<&str>) -> String {
         echo_lines: usize::from(message.is_some()),
         message,
         prompt: "kiro> ",
+        marked_output: None,
     })
 }
 

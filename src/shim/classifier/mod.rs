@@ -16,6 +16,8 @@ pub mod menu;
 
 use std::time::Duration;
 
+use super::marks::ProgramStatus;
+use super::process::ProcessSpec;
 use super::screen::ScreenSnapshot;
 use crate::protocol::ShimState;
 
@@ -67,6 +69,8 @@ pub struct Observation<'a> {
     pub turn: Option<TurnView<'a>>,
     /// Time since the agent last wrote anything.
     pub quiet_for: Duration,
+    /// What the program said about itself (empty when it says nothing or signals are off).
+    pub marks: ProgramMarks,
 }
 
 /// One turn as a driver sees it.
@@ -83,6 +87,21 @@ pub struct TurnView<'a> {
     pub message: Option<&'a str>,
     /// The cursor line's text before the cursor when typing began (a shell's prompt).
     pub prompt: &'a str,
+    /// What the program printed between its own marks for this turn's command (OSC 133 `C`
+    /// to the next prompt's `A`), when it printed them: its output, exactly.
+    pub marked_output: Option<&'a str>,
+}
+
+/// What the program said about itself through semantic prompt marks and status records
+/// ([`crate::shim::marks`]), as of this classification.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProgramMarks {
+    /// It printed its prompt and waits at its input (OSC 133 `B` since the last `C`).
+    pub at_input: bool,
+    /// A command it started has not finished (`C` without its `D`).
+    pub command_running: bool,
+    /// The state it last declared (OSC 7501).
+    pub status: Option<ProgramStatus>,
 }
 
 /// One agent kind's conventions. Every method is pure.
@@ -118,6 +137,20 @@ pub trait AgentDriver: Send + Sync + std::fmt::Debug {
     /// in between. Default: the settle window is enough.
     fn ready_quiet(&self) -> Duration {
         Duration::ZERO
+    }
+
+    /// Whether a message may be typed and submitted in one go, without waiting for its echo:
+    /// only for a program whose marks confirm that it read the line (`integrated`: it printed
+    /// semantic prompt marks). Default: never.
+    fn submit_with_text(&self, integrated: bool) -> bool {
+        let _ = integrated;
+        false
+    }
+
+    /// Adjusts the agent's process before it starts so the agent reports its own state (a
+    /// shell gets semantic prompt marks), when the shim uses such signals. Default: nothing.
+    fn prepare_process(&self, process: &mut ProcessSpec) {
+        let _ = process;
     }
 
     /// Pause between typing a message and the separate submit key.

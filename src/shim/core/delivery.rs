@@ -64,6 +64,39 @@ impl Delivery {
         }
     }
 
+    /// A delivery whose text and submit key went in one go at `now` (`before`: the screen
+    /// then; `echo_end_row`: the cursor's row then).
+    pub(super) fn submitted(
+        message: OutgoingMessage,
+        turn: Turn,
+        now: Instant,
+        before: ScreenSnapshot,
+        echo_end_row: u64,
+    ) -> Self {
+        Self {
+            message,
+            phase: Phase::Submitted {
+                at: now,
+                before,
+                echo_end_row,
+            },
+            turn,
+            newline_typed: false,
+        }
+    }
+
+    /// The program marked that it read a command line and runs it, its output starting at
+    /// `row`: true when that confirms this submitted message (the echo ends above `row`).
+    pub(super) fn command_started(&mut self, row: u64) -> bool {
+        match &mut self.phase {
+            Phase::Submitted { echo_end_row, .. } => {
+                *echo_end_row = row.saturating_sub(1).max(self.turn.start_row);
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Output arrived: while typing, it is the echo.
     pub(super) fn output_arrived(&mut self) {
         if let Phase::Typing { echo_seen, .. } = &mut self.phase {

@@ -26,6 +26,7 @@
 mod delivery;
 mod effect;
 mod lifecycle;
+mod prompt_marks;
 mod questions;
 mod quota;
 mod settle;
@@ -55,6 +56,7 @@ use crate::protocol::outcome::DeliveryFailure;
 use crate::protocol::{Event, ShimState};
 use delivery::{Delivery, Phase};
 use lifecycle::{EXIT_DRAIN, Exit, ShutdownPlan};
+use prompt_marks::{MarkEffect, PromptMarks};
 use questions::Questions;
 use quota::QuotaHold;
 use settle::Settle;
@@ -99,6 +101,10 @@ pub struct ShimCore {
     /// Where the agent was last seen at its prompt.
     prompt_mark: PromptMark,
     questions: Questions,
+    /// What the program says about its turns (semantic prompt marks), when `turn_signals`.
+    marks: PromptMarks,
+    /// Whether marks count (`ShimSpec::turn_signals`); off: the screen alone decides.
+    turn_signals: bool,
     /// Messages are held while the agent's usage quota is used up.
     quota: Option<QuotaHold>,
     usage: UsageTracker,
@@ -150,6 +156,8 @@ impl ShimCore {
             turn: None,
             prompt_mark: PromptMark::default(),
             questions: Questions::default(),
+            marks: PromptMarks::default(),
+            turn_signals: spec.turn_signals,
             quota: None,
             usage: UsageTracker::new(has_session_log, spec.signals.context_warning_pct),
             settle: Settle::default(),
@@ -256,6 +264,44 @@ impl ShimCore {
         }
         self.settle
             .output(now, self.driver.settle(), self.timing.max_settle);
+        let marks = self.screen.take_marks();
+        if self.turn_signals && !marks.is_empty() {
+            self.on_marks(now, &marks);
+        }
+    }
+
+    /// The program's own marks came: a read command line confirms the message being
+    /// delivered at once, a prompt waiting for input is judged at once (no settle window).
+    /// Not for a multi-line message, whose lines run as commands one after the other: each
+    /// brings its prompt back for a moment, so the settle window still tells its end.
+    fn on_marks(&mut self, now: Instant, marks: &[super::marks::PlacedMark]) {
+        let mut command_started = None;
+        let mut judge_now = false;
+        for placed in marks {
+            match self.marks.observe(placed) {
+                MarkEffect::CommandStarted { row } => command_started = Some(row),
+                MarkEffect::JudgeNow => judge_now = true,
+                MarkEffect::None => {}
+            }
+        }
+        let message = match (&self.delivery, &self.turn) {
+            (Some(delivery), _) => Some(delivery.message.body.as_str()),
+            (None, Some(turn)) => turn.message.as_deref(),
+            (None, None) => None,
+        };
+        if message.is_some_and(|body| body.contains('\n')) {
+            return;
+        }
+        if let Some(row) = command_started
+            && let Some(delivery) = &mut self.delivery
+            && delivery.command_started(row)
+        {
+            self.settle.clear();
+            self.confirm_delivery(now);
+        } else if judge_now && self.delivery.is_none() && self.exit.is_none() {
+            self.settle.clear();
+            self.classify(now);
+        }
     }
 
     /// The agent process exited at `now` with `code` (`None` when unknown). `Died` follows
@@ -560,14 +606,22 @@ impl ShimCore {
         let keys = typing_bytes(&message.body, bracketed);
         // Nothing typed half-way is classified: the settle window restarts with the echo.
         self.settle.clear();
+        self.marks.turn_started();
+        let at_once = self.turn_signals
+            && !keys.is_empty()
+            && (bracketed || !message.body.contains('\n'))
+            && self.driver.submit_with_text(self.marks.integrated());
         self.outbox.extend_from_slice(&keys);
-        self.delivery = Some(Delivery::new(
-            message,
-            turn,
-            now,
-            !keys.is_empty(),
-            bracketed,
-        ));
+        if at_once {
+            // The program's `C` mark confirms it read the line: no echo to wait for.
+            let echo_end_row = self.screen.cursor_absolute_row();
+            self.outbox.extend_from_slice(self.driver.submit_key());
+            let delivery = Delivery::submitted(message, turn, now, snapshot, echo_end_row);
+            self.delivery = Some(delivery);
+            return;
+        }
+        let typed = !keys.is_empty();
+        self.delivery = Some(Delivery::new(message, turn, now, typed, bracketed));
         self.on_delivery_deadline(now);
     }
 
@@ -671,6 +725,7 @@ impl ShimCore {
             screen: &snapshot,
             turn: self.turn.as_ref().map(|turn| turn.view(&lines)),
             quiet_for: quiet,
+            marks: self.marks.view(),
         });
         if !matches!(verdict, Verdict::AwaitingInput(_)) {
             self.questions.clear();
@@ -758,10 +813,13 @@ impl ShimCore {
     }
 
     fn complete_turn(&mut self, now: Instant, snapshot: &ScreenSnapshot) {
-        let lines = self.turn_lines(false);
+        let mut lines = self.turn_lines(false);
         let Some(turn) = self.turn.take() else {
             return;
         };
+        if let Some((start, end)) = self.marks.output_span() {
+            lines.marked_output = Some(self.screen.lines_before(start, end).join("\n"));
+        }
         let view = turn.view(&lines);
         let notices = self.driver.limit_notices(&view);
         let response = self.driver.extract_response(&view);
@@ -772,6 +830,12 @@ impl ShimCore {
             .saturating_sub(turn.start_row);
         let (response, bytes_omitted) = clip_to_frame(response);
         let mut events = Vec::new();
+        if let Some(exit_code) = self.marks.exit_code() {
+            events.push(Event::CommandExited {
+                message_id: turn.message_id.clone(),
+                exit_code,
+            });
+        }
         if lines_lost > 0 || bytes_omitted > 0 {
             tracing::info!(shim = %self.id, lines_lost, bytes_omitted, "response truncated");
             events.push(Event::ResponseTruncated {

@@ -683,3 +683,88 @@ fn a_startup_dialog_drawn_over_a_first_prompt_is_not_ready_in_between() {
     quiet.advance(ms(500));
     assert_eq!(quiet.names(), ["Ready", "StateChanged"]);
 }
+
+/// What bash with the shim's integration prints around a prompt: the end of the last command
+/// (with its exit code), the prompt between its start and input marks.
+fn marked_prompt(exit_code: i32, prompt: &str) -> String {
+    format!("\x1b]133;D;{exit_code}\x07\x1b]133;A\x07{prompt}\x1b]133;B\x07")
+}
+
+#[test]
+fn marks_make_a_shell_ready_and_its_turns_end_at_once() {
+    let mut harness = Harness::new(ShimSpec::new("t", "bash", [] as [&str; 0]).size(10, 40));
+    // A prompt without any marker character: the marks alone say it waits for input.
+    harness.agent(&marked_prompt(0, "λ"));
+    assert_eq!(
+        harness.names(),
+        ["Ready", "StateChanged"],
+        "no settle window"
+    );
+    harness.events.clear();
+    harness.send("m1", "ls nowhere").unwrap();
+    assert_eq!(
+        harness.typed(),
+        "ls nowhere\r",
+        "typed and submitted in one go"
+    );
+    harness.agent("ls nowhere\r\n\x1b]133;C\x07ls: cannot access 'nowhere'\r\n");
+    assert_eq!(harness.names(), ["MessageDelivered", "StateChanged"]);
+    harness.agent(&marked_prompt(2, "λ"));
+    match &harness.events[2..] {
+        [
+            Event::StateChanged { .. },
+            Event::CommandExited {
+                message_id,
+                exit_code: 2,
+            },
+            Event::Completion { response, .. },
+            Event::SessionStats { .. },
+        ] => {
+            assert_eq!(message_id.as_deref(), Some("m1"));
+            assert_eq!(response, "ls: cannot access 'nowhere'");
+        }
+        other => panic!("{other:#?}"),
+    }
+}
+
+#[test]
+fn a_multi_line_message_still_ends_by_the_settle_window() {
+    let mut harness = Harness::new(ShimSpec::new("t", "bash", [] as [&str; 0]).size(10, 40));
+    harness.agent(&format!("\x1b[?2004h{}", marked_prompt(0, "$ ")));
+    harness.events.clear();
+    harness.send("m1", "echo a\necho b").unwrap();
+    assert_eq!(harness.typed(), "\x1b[200~echo a\necho b\x1b[201~\r");
+    // Each line runs as a command of its own, the prompt back in between.
+    harness.agent("echo a\r\n\x1b]133;C\x07a\r\n");
+    harness.agent(&marked_prompt(0, "$ "));
+    harness.agent("echo b\r\n\x1b]133;C\x07b\r\n");
+    assert!(!harness.names().contains(&"Completion"));
+    harness.agent(&marked_prompt(0, "$ "));
+    harness.advance(ms(200));
+    match harness.only_outcome("m1") {
+        Event::Completion { response, .. } => assert_eq!(response, "a\n$ echo b\nb"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn with_turn_signals_off_the_marks_are_ignored() {
+    let spec = ShimSpec::new("t", "bash", [] as [&str; 0])
+        .size(10, 40)
+        .turn_signals(false);
+    let mut harness = Harness::new(spec);
+    harness.agent(&marked_prompt(0, "$ "));
+    assert!(harness.names().is_empty(), "only the settle window decides");
+    harness.advance(ms(200));
+    assert_eq!(harness.names(), ["Ready", "StateChanged"]);
+    harness.events.clear();
+    harness.send("m1", "true").unwrap();
+    assert_eq!(harness.typed(), "true", "the echo is awaited");
+    harness.agent("true");
+    harness.advance(ms(200));
+    assert_eq!(harness.typed(), "\r");
+    harness.agent(&format!("\r\n\x1b]133;C\x07{}", marked_prompt(0, "$ ")));
+    harness.advance(ms(200));
+    assert!(!harness.names().contains(&"CommandExited"));
+    assert!(harness.names().contains(&"Completion"));
+}

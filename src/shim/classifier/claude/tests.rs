@@ -42,6 +42,7 @@ pub(super) fn view<'a>(lines: &'a [String], message: &'a str) -> TurnView<'a> {
         echo_lines: 0,
         message: Some(message),
         prompt: "",
+        marked_output: None,
     }
 }
 
@@ -51,6 +52,7 @@ fn classify_screen(screen: &str) -> Verdict {
         screen: &snapshot(screen),
         turn: None,
         quiet_for: Duration::from_millis(200),
+        marks: Default::default(),
     })
 }
 
@@ -61,6 +63,7 @@ pub(super) fn classify_turn(screen: &str, turn: &str, message: &str) -> Verdict 
         screen: &snapshot(screen),
         turn: Some(view(&turn, message)),
         quiet_for: Duration::from_millis(200),
+        marks: Default::default(),
     })
 }
 
@@ -373,6 +376,7 @@ fn a_turn_whose_rows_hold_only_the_input_box_was_repainted() {
             echo_lines: 0,
             message: Some("Keep going"),
             prompt: "",
+            marked_output: None,
         }
     }
     let repainted = lines(

@@ -30,6 +30,7 @@ fn view<'a>(lines: &'a [String], message: Option<&'a str>) -> TurnView<'a> {
         echo_lines: 0,
         message,
         prompt: "",
+        marked_output: None,
     }
 }
 
@@ -40,6 +41,7 @@ fn classify(text: &str, in_turn: bool) -> Verdict {
         screen: &screen,
         turn: in_turn.then(|| view(&screen.lines, Some("msg"))),
         quiet_for: Duration::from_secs(1),
+        marks: Default::default(),
     })
 }
 

@@ -72,11 +72,13 @@ fn classify(screen: &str, turn_lines: Option<(&str, Option<&str>)>) -> Verdict {
         echo_lines: 0,
         message: *message,
         prompt: "",
+        marked_output: None,
     });
     GeminiDriver.classify(&Observation {
         screen: &snapshot,
         turn: view,
         quiet_for: Duration::from_millis(200),
+        marks: Default::default(),
     })
 }
 
@@ -92,6 +94,7 @@ fn extract(turn: &str, message: &str) -> String {
         echo_lines: 0,
         message: Some(message),
         prompt: "",
+        marked_output: None,
     })
 }
 

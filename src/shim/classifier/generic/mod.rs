@@ -1,9 +1,38 @@
 //! The generic driver, for shells and REPLs (bash, zsh, sh, python, node, ...): the agent is
 //! idle when the cursor sits right after a prompt marker (`$ `, `# `, `% `, `> `, `❯ `, ...)
 //! with nothing after it, once output has settled; anything else is work in progress.
+//!
+//! A program that prints OSC 133 semantic prompt marks is believed at once: idle when it
+//! waits at its input (`B`, whatever its prompt looks like), its answer exactly the output
+//! between its marks, and a message goes in with its Enter in one go (the `C` mark confirms
+//! it). An interactive bash gets those marks from the shim (`bash_integration.sh`, run by its
+//! first `PROMPT_COMMAND` after the user's rc files); a program that declares its state with
+//! OSC 7501 is believed the same way.
+
+use std::ffi::OsStr;
+use std::path::Path;
 
 use super::{AgentDriver, Observation, TurnView, Verdict};
 use crate::protocol::ShimState;
+use crate::shim::marks::ProgramStatus;
+use crate::shim::process::ProcessSpec;
+
+/// What bash evaluates at its first prompt to print semantic prompt marks.
+const BASH_INTEGRATION: &str = include_str!("bash_integration.sh");
+
+/// Options after which bash is still an interactive shell reading commands from its terminal
+/// (and so runs `PROMPT_COMMAND`); anything else (`-c`, a script) is not integrated.
+const INTERACTIVE_BASH_OPTIONS: &[&str] = &["-i", "--norc", "--noprofile", "--noediting"];
+
+/// Whether `process` runs an interactive, non-login bash (`bash`, `bash -i --norc`, ...).
+fn is_interactive_bash(process: &ProcessSpec) -> bool {
+    let name = Path::new(&process.program).file_name();
+    name == Some(OsStr::new("bash"))
+        && process
+            .args
+            .iter()
+            .all(|arg| INTERACTIVE_BASH_OPTIONS.iter().any(|option| arg == *option))
+}
 
 /// Characters that end a prompt (followed by at least one space before the cursor).
 const PROMPT_MARKERS: &[char] = &['$', '#', '%', '>', '❯', '›', '»', '➜', ':'];
@@ -34,35 +63,55 @@ impl AgentDriver for GenericDriver {
     fn classify(&self, observation: &Observation<'_>) -> Verdict {
         let screen = observation.screen;
         let (before, after) = screen.cursor_line_split();
-        if !screen.alternate_screen
-            && after.trim().is_empty()
-            && is_prompt(before, screen.cursor_col)
-        {
+        let waiting = !screen.alternate_screen && after.trim().is_empty();
+        let marks = observation.marks;
+        let declared_idle = match marks.status {
+            Some(ProgramStatus::Working) => return Verdict::Working,
+            status => matches!(status, Some(ProgramStatus::Idle | ProgramStatus::Done)),
+        };
+        if waiting && (marks.at_input || declared_idle || is_prompt(before, screen.cursor_col)) {
             Verdict::Idle
         } else {
             Verdict::Working
         }
     }
 
+    /// With marks, the output between them; else after the echo, through the new prompt.
     fn extract_response(&self, turn: &TurnView<'_>) -> String {
-        // After the echo, through the new prompt (the last non-blank line).
-        let Some((prompt_line, output)) = after_echo(turn).split_last() else {
-            return String::new();
-        };
-        let mut lines: Vec<&str> = output.iter().map(String::as_str).collect();
-        // Output without a final newline shares its last line with the new prompt.
-        let prompt = turn.prompt.trim_end();
-        if let Some(unterminated) = prompt_line
-            .trim_end()
-            .strip_suffix(prompt)
-            .filter(|rest| !prompt.is_empty() && !rest.is_empty())
-        {
-            lines.push(unterminated);
+        if let Some(output) = turn.marked_output {
+            return output.to_owned();
         }
-        while lines.last().is_some_and(|l| l.trim().is_empty()) {
-            lines.pop();
+        prompt_ended_output(turn)
+    }
+
+    fn submit_with_text(&self, integrated: bool) -> bool {
+        integrated
+    }
+
+    /// An interactive bash gets the semantic prompt marks (unless it is a login shell, whose
+    /// profile files may not keep `PROMPT_COMMAND`).
+    fn prepare_process(&self, process: &mut ProcessSpec) {
+        if !is_interactive_bash(process) {
+            return;
         }
-        lines.join("\n")
+        let inherited = process
+            .env_set
+            .iter()
+            .rev()
+            .find(|(key, _)| key == "PROMPT_COMMAND")
+            .map(|(_, value)| value.clone())
+            .or_else(|| std::env::var_os("PROMPT_COMMAND"));
+        let mut prompt_command = std::ffi::OsString::from("eval \"$AGENTSHIM_BASH_INIT\"");
+        if let Some(earlier) = inherited.filter(|value| !value.is_empty()) {
+            prompt_command.push("; ");
+            prompt_command.push(earlier);
+        }
+        process
+            .env_set
+            .push(("AGENTSHIM_BASH_INIT".into(), BASH_INTEGRATION.into()));
+        process
+            .env_set
+            .push(("PROMPT_COMMAND".into(), prompt_command));
     }
 
     /// Everything after the echo: no prompt ends an interrupted turn.
@@ -78,6 +127,28 @@ impl AgentDriver for GenericDriver {
             _ => &[b"\x03", b"\x04"],
         }
     }
+}
+
+/// The output of a turn that ended at a prompt: after the echo, through the new prompt (the
+/// last non-blank line), which is not part of it.
+fn prompt_ended_output(turn: &TurnView<'_>) -> String {
+    let Some((prompt_line, output)) = after_echo(turn).split_last() else {
+        return String::new();
+    };
+    let mut lines: Vec<&str> = output.iter().map(String::as_str).collect();
+    // Output without a final newline shares its last line with the new prompt.
+    let prompt = turn.prompt.trim_end();
+    if let Some(unterminated) = prompt_line
+        .trim_end()
+        .strip_suffix(prompt)
+        .filter(|rest| !prompt.is_empty() && !rest.is_empty())
+    {
+        lines.push(unterminated);
+    }
+    while lines.last().is_some_and(|l| l.trim().is_empty()) {
+        lines.pop();
+    }
+    lines.join("\n")
 }
 
 #[cfg(test)]
@@ -97,6 +168,7 @@ mod tests {
             screen: &screen,
             turn: None,
             quiet_for: Duration::from_secs(1),
+            marks: Default::default(),
         })
     }
 
@@ -128,6 +200,7 @@ mod tests {
             echo_lines: 1,
             message: Some("cmd"),
             prompt,
+            marked_output: None,
         })
     }
 
