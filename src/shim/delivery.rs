@@ -17,6 +17,7 @@ use super::screen::{SUMMARY_LINES, ScreenSnapshot, clip_to_frame};
 use super::state::StateInput;
 use super::turn::{PromptMark, Turn, TurnLines};
 use crate::protocol::{Event, ShimState};
+use crate::untrusted::Untrusted;
 
 /// Where a message is on its way into the agent.
 #[derive(Debug)]
@@ -90,10 +91,10 @@ impl ShimActor {
     fn start_delivery(&mut self, message: OutgoingMessage, now: Instant) {
         let clean = sanitize_body(&message.body);
         if clean.removed > 0 {
-            tracing::warn!(shim = %self.id, id = %message.id, removed = clean.removed,
+            tracing::warn!(shim = %self.id, id = %Untrusted(&message.id), removed = clean.removed,
                 "control characters removed from message body");
         }
-        tracing::info!(shim = %self.id, id = %message.id, from = %message.from, "delivering message");
+        tracing::info!(shim = %self.id, id = %Untrusted(&message.id), from = %Untrusted(&message.from), "delivering message");
         let snapshot = self.screen.snapshot();
         let start_row = self.turn_start_row(&snapshot);
         let turn = Turn {
