@@ -11,13 +11,19 @@
 //!   the generated protobuf types and stubs.
 //! - [`metrics`]: what agentshim measures, and the Prometheus endpoint of `agentshim serve`.
 //! - [`cli`]: the `agentshim` command line (used by the binary).
+//! - [`runtime_dir`]: the per-user runtime directory where servers keep generated tokens for
+//!   their own user's clients; [`unix_socket`]: private Unix socket listeners; [`owned_path`]:
+//!   files removed again when done; [`untrusted`]: client strings made safe for logs.
 
 pub mod cli;
 pub mod client;
 pub mod frontend;
 pub mod metrics;
+pub mod owned_path;
 pub mod protocol;
 pub mod rpc;
+pub mod runtime_dir;
 pub mod server;
 pub mod shim;
-mod unix_socket;
+pub mod unix_socket;
+pub mod untrusted;

@@ -1,13 +1,17 @@
-//! The `agentshim` binary: parse the command line, set up logging, run, map errors to exit
-//! codes. Everything else lives in the library.
+//! The `agentshim` binary: parse the command line, keep the server's secrets from its agents,
+//! set up logging, build the runtime, run, map errors to exit codes. Everything else lives in
+//! the library.
 
 use clap::Parser;
 
-use agentshim::cli::{Cli, LogFormat, run};
+use agentshim::cli::{Cli, CliCommand, LogFormat, run};
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    if let Err(error) = protect_secrets(&cli) {
+        eprintln!("agentshim: cannot protect the server's memory from its agents: {error}");
+        return std::process::ExitCode::FAILURE;
+    }
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("agentshim=info"));
     let logs = tracing_subscriber::fmt()
@@ -17,11 +21,38 @@ async fn main() -> std::process::ExitCode {
         LogFormat::Text => logs.init(),
         LogFormat::Json => logs.json().init(),
     }
-    match run(cli).await {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("agentshim: cannot start the async runtime: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("agentshim: {error:#}");
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// Agents run as the server's uid, so without this they could read the token from
+/// `/proc/<server>/environ` or `/proc/<server>/mem`. Must run while the process has one thread.
+fn protect_secrets(cli: &Cli) -> nix::Result<()> {
+    // clap has copied AGENTSHIM_TOKEN into the arguments; the environment need not keep it.
+    // (Agents never inherit it either: the shim removes it from theirs.)
+    // SAFETY: no other thread exists yet: nothing before this point starts one, and the
+    // runtime, the first thing that does, is built after it.
+    unsafe { std::env::remove_var("AGENTSHIM_TOKEN") };
+    if matches!(cli.command, CliCommand::Serve(_)) {
+        // A process that is not dumpable has its /proc/PID/{environ,mem,maps,fd,...} owned by
+        // root and closed to processes without CAP_SYS_PTRACE, the same uid included, and it
+        // cannot be ptraced or dump core. Agents become dumpable again when they exec.
+        nix::sys::prctl::set_dumpable(false)?;
+    }
+    Ok(())
 }

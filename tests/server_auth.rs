@@ -10,6 +10,7 @@ mod server_support;
 
 use agentshim::rpc::agent_shim_client::AgentShimClient;
 use agentshim::rpc::{ListShimsRequest, StreamEventsRequest};
+use agentshim::server::Auth;
 use server_support::{Events, TestServer, assert_status, bash_request, send_wait, test_options};
 use tonic::Code;
 use tonic::metadata::MetadataValue;
@@ -20,7 +21,7 @@ use tonic_health::pb::health_client::HealthClient;
 
 async fn token_server() -> TestServer {
     let mut options = test_options();
-    options.token = Some("secret".to_owned());
+    options.auth = Auth::Token("secret".to_owned());
     TestServer::start(options).await
 }
 

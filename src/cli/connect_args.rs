@@ -1,6 +1,7 @@
 //! `--addr`, `--token`, `--tls-ca`, `--tls-domain` and `--json`: the arguments every client
 //! command flattens in, and how they become a connected [`Client`] (or a bare channel, for
-//! `agentshim health`). The token is never printed (not by `--help`, not by `Debug`).
+//! `agentshim health`). The token is never printed (not by `--help`, not by `Debug`); without
+//! one, the client finds the token a local server generated (see [`crate::runtime_dir`]).
 
 use std::fmt;
 use std::path::PathBuf;
@@ -11,7 +12,7 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
 use crate::client::{
-    BearerAuth, Client, ClientError, ConnectOptions, Target, open_channel, with_causes,
+    BearerAuth, Client, ClientError, ConnectOptions, Target, bearer_auth, open_channel, with_causes,
 };
 
 /// The address client commands use when neither `--addr` nor `AGENTSHIM_ADDR` is given.
@@ -24,7 +25,8 @@ pub struct ConnectArgs {
     #[arg(long, env = "AGENTSHIM_ADDR", default_value = DEFAULT_ADDR, value_name = "ADDR")]
     addr: String,
     /// Bearer token the server requires (prefer the environment variable: arguments are
-    /// visible to other users in `ps`).
+    /// visible to other users in `ps`). Without one, the token a server on this host
+    /// generated for a loopback address is read from the runtime directory.
     #[arg(
         long,
         env = "AGENTSHIM_TOKEN",
@@ -75,10 +77,9 @@ impl ConnectArgs {
         connect_timeout: Duration,
     ) -> anyhow::Result<InterceptedService<Channel, BearerAuth>> {
         let options = self.options(Some(connect_timeout));
-        let auth = BearerAuth::new(options.token.as_deref()).map_err(explain)?;
-        let channel = open_channel(&self.target()?, &options)
-            .await
-            .map_err(explain)?;
+        let target = self.target()?;
+        let auth = bearer_auth(&target, &options).map_err(explain)?;
+        let channel = open_channel(&target, &options).await.map_err(explain)?;
         Ok(InterceptedService::new(channel, auth))
     }
 

@@ -1,7 +1,13 @@
 //! `agentshim serve`: the gRPC server. Prints `agentshim listening on ADDR` on stdout once it
 //! accepts connections (scripts and tests read the real port from it when `:0` was asked for),
-//! then `agentshim metrics on ADDR` when `--metrics-listen` is given, and stops gracefully on
-//! SIGINT/SIGTERM.
+//! then `agentshim metrics on ADDR` when `--metrics-listen` is given, then `agentshim token in
+//! FILE (...)` with the grpcurl incantation when it generated its token, and stops gracefully
+//! on SIGINT/SIGTERM.
+//!
+//! Auth: `--token-file` or `AGENTSHIM_TOKEN` (`--token`) give the token; without one, a
+//! loopback address gets a generated token and a Unix socket its 0600 mode
+//! ([`Auth::Generated`]); `--no-auth` turns authentication off on loopback, `--insecure` also
+//! on a network address.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -12,7 +18,7 @@ use clap::Args;
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::server::profiles::{Profiles, load_config};
-use crate::server::{ListenAddr, ServerOptions, bind};
+use crate::server::{Auth, ListenAddr, ServerOptions, bind};
 use crate::shim::events::DEFAULT_LOG_CAPACITY;
 
 #[derive(Debug, Args)]
@@ -23,19 +29,25 @@ pub struct ServeArgs {
     /// TOML file with `[profiles.NAME]` tables and `event_log_capacity`.
     #[arg(long)]
     config: Option<PathBuf>,
-    /// File holding the bearer token every RPC must present (health checks excepted).
+    /// File holding the bearer token every RPC must present (health checks excepted). Without
+    /// a token, one is generated for a loopback address (see the README).
     #[arg(long, conflicts_with = "token")]
     token_file: Option<PathBuf>,
     /// The bearer token itself (prefer --token-file or the environment).
     #[arg(long, env = "AGENTSHIM_TOKEN", hide_env_values = true)]
     token: Option<String>,
+    /// Serve with no token at all: every local user can then run programs as you. Only for a
+    /// host whose users are all trusted.
+    #[arg(long, conflicts_with_all = ["token_file", "token"])]
+    no_auth: bool,
     /// PEM certificate chain for TLS (with --tls-key).
     #[arg(long, requires = "tls_key")]
     tls_cert: Option<PathBuf>,
     /// PEM private key for TLS (with --tls-cert).
     #[arg(long, requires = "tls_cert")]
     tls_key: Option<PathBuf>,
-    /// Allow listening on a non-loopback address without a token.
+    /// Allow listening on a non-loopback address without a token (authentication is then off,
+    /// as with --no-auth, unless a token is given).
     #[arg(long)]
     insecure: bool,
     /// Let clients choose the program of a shim (CreateShim `command`).
@@ -55,6 +67,14 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
+    fn auth(&self) -> anyhow::Result<Auth> {
+        Ok(match self.token()? {
+            Some(token) => Auth::Token(token),
+            None if self.no_auth || self.insecure => Auth::Disabled,
+            None => Auth::Generated,
+        })
+    }
+
     fn token(&self) -> anyhow::Result<Option<String>> {
         let token = match &self.token_file {
             Some(path) => Some(
@@ -76,7 +96,7 @@ impl ServeArgs {
             None => Profiles::builtin(),
         };
         let mut options = ServerOptions::new(self.listen.clone());
-        options.token = self.token()?;
+        options.auth = self.auth()?;
         options.tls = self.tls_cert.clone().zip(self.tls_key.clone());
         options.insecure = self.insecure;
         options.profiles = profiles;
@@ -96,6 +116,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     println!("agentshim listening on {}", server.local_addr());
     if let Some(addr) = server.metrics_addr() {
         println!("agentshim metrics on {addr}");
+    }
+    if let Some(file) = server.token_file() {
+        let file = file.display();
+        println!(
+            "agentshim token in {file} (the agentshim CLI reads it by itself; grpcurl: \
+             grpcurl -plaintext -H \"authorization: Bearer $(cat {file})\" {} list)",
+            server.local_addr()
+        );
     }
     tracing::info!(addr = server.local_addr(), "serving");
     let mut terminate = signal(SignalKind::terminate())?;

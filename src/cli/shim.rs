@@ -9,7 +9,7 @@
 //! event. SIGINT/SIGTERM shut the agent down (reason `daemon_stop`) in both modes.
 
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -126,12 +126,11 @@ async fn serve_inherited(stream: UnixStream, handle: &ShimHandle) -> anyhow::Res
     Ok(())
 }
 
-async fn serve_listening(path: &PathBuf, handle: &ShimHandle) -> anyhow::Result<()> {
-    let listener = crate::unix_socket::bind_replacing_stale(path)
-        .with_context(|| format!("cannot listen on {path:?}"))?;
-    let result = accept_clients(&listener, handle).await;
-    let _ = std::fs::remove_file(path);
-    result
+async fn serve_listening(path: &Path, handle: &ShimHandle) -> anyhow::Result<()> {
+    // The socket file goes when `_socket_file` drops, after the last client.
+    let (listener, _socket_file) =
+        crate::unix_socket::listen_private(path).context("cannot listen")?;
+    accept_clients(&listener, handle).await
 }
 
 async fn accept_clients(listener: &UnixListener, handle: &ShimHandle) -> anyhow::Result<()> {

@@ -1,9 +1,11 @@
 //! Where a client connects and how: parsing a server address ([`Target`]), the connection
 //! options ([`ConnectOptions`]: bearer token, TLS trust, timeouts, keepalive), opening the tonic
 //! [`Channel`] over TCP, TLS or a Unix socket, and the interceptor that puts
-//! `authorization: Bearer <token>` on every request.
+//! `authorization: Bearer <token>` on every request, with the token given or, without one, the
+//! token a server on this host generated for that address ([`bearer_auth`]).
 
 use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
@@ -90,7 +92,9 @@ impl fmt::Display for Target {
 #[derive(Clone, Default)]
 pub struct ConnectOptions {
     /// Sent as `authorization: Bearer <token>` on every request. Never printed (not even by
-    /// `Debug`).
+    /// `Debug`). Without it, a server on a loopback address (an IP or `localhost`) that
+    /// generated its token gets that one, read from the runtime directory
+    /// ([`crate::runtime_dir`]).
     pub token: Option<String>,
     /// PEM file with the CA certificate(s) that signed the server's certificate (`https://`
     /// only). Without it, only the roots compiled into tonic's TLS (if any) are trusted.
@@ -170,6 +174,40 @@ impl Interceptor for BearerAuth {
         }
         Ok(request)
     }
+}
+
+/// The interceptor for `target`: with `options.token`, or else with the token a server on
+/// this host generated for that address, if there is one.
+pub fn bearer_auth(target: &Target, options: &ConnectOptions) -> Result<BearerAuth, ClientError> {
+    let token = match &options.token {
+        Some(token) => Some(token.clone()),
+        None => generated_token(target)?,
+    };
+    BearerAuth::new(token.as_deref())
+}
+
+/// The token a server listening on `target` generated, when `target` is on loopback.
+fn generated_token(target: &Target) -> Result<Option<String>, ClientError> {
+    let (tls, uri) = match target {
+        Target::Http(uri) => (false, uri),
+        Target::Https(uri) => (true, uri),
+        Target::Unix(_) => return Ok(None),
+    };
+    let host = uri.host().unwrap_or_default();
+    let ips: Vec<IpAddr> = match host.trim_start_matches('[').trim_end_matches(']').parse() {
+        Ok(ip) if IpAddr::is_loopback(&ip) => vec![ip],
+        Ok(_) => return Ok(None),
+        Err(_) if host.eq_ignore_ascii_case("localhost") => {
+            vec![Ipv4Addr::LOCALHOST.into(), Ipv6Addr::LOCALHOST.into()]
+        }
+        Err(_) => return Ok(None),
+    };
+    let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
+    let addrs: Vec<SocketAddr> = ips
+        .into_iter()
+        .map(|ip| SocketAddr::new(ip, port))
+        .collect();
+    Ok(crate::runtime_dir::find_token(&addrs)?)
 }
 
 /// Opens an HTTP/2 channel to `target` (eagerly, so an unreachable server fails here).
@@ -283,6 +321,17 @@ mod tests {
                 matches!(error, ClientError::InvalidTarget { .. }),
                 "{bad}: {error}"
             );
+        }
+    }
+
+    #[test]
+    fn only_loopback_targets_look_for_a_generated_token() {
+        for remote in [
+            "http://192.0.2.1:50051",
+            "https://example.com:1",
+            "unix:/tmp/x",
+        ] {
+            assert_eq!(generated_token(&parse(remote).unwrap()).unwrap(), None);
         }
     }
 

@@ -16,7 +16,8 @@
 //!
 //! Addresses are `http://host:port`, `host:port`, `https://host:port` or `unix:/path`
 //! ([`Target`]). A token in [`ConnectOptions`] is sent as `authorization: Bearer <token>` on
-//! every request. Failures are [`ClientError`]s; a server refusal keeps its `tonic::Status`.
+//! every request; without one, a server on loopback that generated its token gets that token,
+//! read from the user's runtime directory. Failures are [`ClientError`]s; a server refusal keeps its `tonic::Status`.
 //! [`Client`] is cheap to clone: clones share one HTTP/2 connection, which reconnects by
 //! itself on the next call after it broke.
 //!
@@ -38,7 +39,9 @@ use tonic::codegen::InterceptedService;
 use tonic::transport::Channel;
 
 pub use causes::with_causes;
-pub use connect::{BearerAuth, ConnectOptions, DEFAULT_CONNECT_TIMEOUT, Target, open_channel};
+pub use connect::{
+    BearerAuth, ConnectOptions, DEFAULT_CONNECT_TIMEOUT, Target, bearer_auth, open_channel,
+};
 pub use events::EventStream;
 pub use resume::{ResumableEvents, ResumeItem, ResumeOptions};
 
@@ -50,6 +53,7 @@ use crate::rpc::{
     SendMessageResponse, ServerInfo, ShimInfo, ShutdownReason, ShutdownRequest, StateResponse,
     StreamEventsRequest,
 };
+use crate::runtime_dir::RuntimeDirError;
 
 /// Why a client call failed.
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +64,9 @@ pub enum ClientError {
     /// The token cannot be sent in an HTTP header (it is not shown here on purpose).
     #[error("invalid token: it must be printable ASCII")]
     InvalidToken,
+    /// The runtime directory, where a local server's generated token would be, is unusable.
+    #[error(transparent)]
+    TokenFile(#[from] RuntimeDirError),
     /// The TLS CA certificate file could not be read.
     #[error("cannot read TLS CA file {}", path.display())]
     TlsCaFile {
@@ -201,7 +208,7 @@ impl Client {
         target: &Target,
         options: &ConnectOptions,
     ) -> Result<Self, ClientError> {
-        let auth = BearerAuth::new(options.token.as_deref())?;
+        let auth = bearer_auth(target, options)?;
         let channel = open_channel(target, options).await?;
         Ok(Self::from_channel(channel, auth))
     }

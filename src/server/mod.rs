@@ -1,7 +1,12 @@
 //! The gRPC server: hosts many shims behind the `agentshim.v1.AgentShim` service, with
 //! `grpc.health.v1` health, server reflection (v1 and v1alpha, so grpcurl 1.8.6 works),
-//! optional bearer-token auth and TLS, on TCP or a Unix socket. Each serving process has a boot
+//! bearer-token auth and optional TLS, on TCP or a Unix socket. Each serving process has a boot
 //! id (`identity.rs`) that tells clients whether it restarted.
+//!
+//! Nobody but the server's own user gets in by default ([`Auth::Generated`]): on loopback TCP
+//! a token is generated into the runtime directory, a Unix socket is created 0600
+//! ([`crate::unix_socket`]), and a network address needs a token. Connections on a Unix socket
+//! are read through `authority_repair.rs`, so grpcurl and gRPC C-core clients work there too.
 //!
 //! Stopping is graceful: health turns NOT_SERVING, new shims are refused, every shim is shut
 //! down (reason `daemon_stop`) within the deadline so its final events reach open streams, the
@@ -11,6 +16,7 @@
 //! long as the server runs (see [`crate::metrics`]).
 
 pub mod auth;
+mod authority_repair;
 pub mod convert;
 pub mod identity;
 pub mod profiles;
@@ -19,11 +25,12 @@ mod service;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::{TcpListener, UnixListener};
+use tokio_stream::StreamExt;
 use tokio_stream::wrappers::{TcpListenerStream, UnixListenerStream};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Identity, Server, ServerTlsConfig};
@@ -31,10 +38,15 @@ use tonic::transport::{Identity, Server, ServerTlsConfig};
 use crate::metrics::MetricsError;
 use crate::metrics::http::MetricsEndpoint;
 use crate::metrics::shims::LogMetrics;
+use crate::owned_path::OwnedPath;
 use crate::rpc::agent_shim_server::AgentShimServer;
+use crate::runtime_dir::RuntimeDirError;
 use crate::shim::ShimError;
 use crate::shim::events::{DEFAULT_LOG_CAPACITY, EventLog};
+use crate::unix_socket::UnixSocketError;
+pub use auth::Auth;
 use auth::TokenCheck;
+use authority_repair::RepairedStream;
 use identity::ServerIdentity;
 use profiles::Profiles;
 use registry::Registry;
@@ -89,11 +101,11 @@ impl std::str::FromStr for ListenAddr {
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
     pub listen: ListenAddr,
-    /// Bearer token every RPC must present (health excepted).
-    pub token: Option<String>,
+    /// Who may call (health excepted); by default only the server's own user.
+    pub auth: Auth,
     /// PEM certificate chain and private key for TLS.
     pub tls: Option<(PathBuf, PathBuf)>,
-    /// Allow a non-loopback listener without a token.
+    /// Allow a non-loopback listener with [`Auth::Disabled`].
     pub insecure: bool,
     pub profiles: Profiles,
     /// Let clients choose the program of a shim.
@@ -111,11 +123,11 @@ pub struct ServerOptions {
 }
 
 impl ServerOptions {
-    /// Loopback TCP on `listen`, built-in profiles, no token, no TLS.
+    /// Serving on `listen` with built-in profiles, [`Auth::Generated`], no TLS.
     pub fn new(listen: ListenAddr) -> Self {
         Self {
             listen,
-            token: None,
+            auth: Auth::Generated,
             tls: None,
             insecure: false,
             profiles: Profiles::builtin(),
@@ -142,6 +154,10 @@ pub enum ServerError {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    UnixSocket(#[from] UnixSocketError),
+    #[error(transparent)]
+    TokenFile(#[from] RuntimeDirError),
     #[error("cannot read TLS file {path}: {source}")]
     TlsFile {
         path: PathBuf,
@@ -158,24 +174,35 @@ pub enum ServerError {
 
 enum Listener {
     Tcp(TcpListener),
-    Unix(UnixListener, PathBuf),
+    /// With the socket file, removed when serving ends.
+    Unix(UnixListener, OwnedPath),
 }
 
 /// A server whose socket is bound (so its address is known) but not yet serving.
 pub struct BoundServer {
     listener: Listener,
     local_addr: String,
+    /// The token calls must present, if any.
+    token: Option<String>,
+    /// The generated token's file, removed when the server stops (or is dropped unserved).
+    token_file: Option<OwnedPath>,
     metrics: Option<MetricsEndpoint>,
     options: ServerOptions,
 }
 
-/// Binds the listening socket, refusing an unprotected non-loopback address, and the metrics
-/// endpoint if one is asked for.
+/// Binds the listening socket, refusing an unprotected non-loopback address, generates the
+/// token of [`Auth::Generated`], and binds the metrics endpoint if one is asked for.
 pub async fn bind(options: ServerOptions) -> Result<BoundServer, ServerError> {
     let bind_error = |addr: String| move |source| ServerError::Bind { addr, source };
-    let (listener, local_addr) = match &options.listen {
+    let (listener, local_addr, token, token_file) = match &options.listen {
         ListenAddr::Tcp(addr) => {
-            if !addr.ip().is_loopback() && options.token.is_none() && !options.insecure {
+            let open_network = !addr.ip().is_loopback()
+                && match options.auth {
+                    Auth::Generated => true,
+                    Auth::Disabled => !options.insecure,
+                    Auth::Token(_) => false,
+                };
+            if open_network {
                 return Err(ServerError::InsecureListen(*addr));
             }
             let listener = TcpListener::bind(addr)
@@ -184,13 +211,22 @@ pub async fn bind(options: ServerOptions) -> Result<BoundServer, ServerError> {
             let local = listener
                 .local_addr()
                 .map_err(bind_error(addr.to_string()))?;
-            (Listener::Tcp(listener), local.to_string())
+            let (token, token_file) = tcp_token(&options.auth, local)?;
+            (
+                Listener::Tcp(listener),
+                local.to_string(),
+                token,
+                token_file,
+            )
         }
         ListenAddr::Unix(path) => {
+            let (listener, socket_file) = crate::unix_socket::listen_private(path)?;
+            let token = match &options.auth {
+                Auth::Token(token) => Some(token.clone()),
+                Auth::Generated | Auth::Disabled => None,
+            };
             let shown = format!("unix:{}", path.display());
-            let listener = crate::unix_socket::bind_replacing_stale(path)
-                .map_err(bind_error(shown.clone()))?;
-            (Listener::Unix(listener, path.clone()), shown)
+            (Listener::Unix(listener, socket_file), shown, token, None)
         }
     };
     let metrics = match options.metrics_listen {
@@ -200,8 +236,34 @@ pub async fn bind(options: ServerOptions) -> Result<BoundServer, ServerError> {
     Ok(BoundServer {
         listener,
         local_addr,
+        token,
+        token_file,
         metrics,
         options,
+    })
+}
+
+/// The token calls to a TCP listener on `local` must present, and the file of a generated one.
+fn tcp_token(
+    auth: &Auth,
+    local: SocketAddr,
+) -> Result<(Option<String>, Option<OwnedPath>), ServerError> {
+    Ok(match auth {
+        Auth::Token(token) => (Some(token.clone()), None),
+        Auth::Generated => {
+            let token = crate::runtime_dir::generate_token()?;
+            let file = crate::runtime_dir::write_token(local, &token)?;
+            tracing::info!(file = %file.path().display(), "generated the bearer token");
+            (Some(token), Some(file))
+        }
+        Auth::Disabled => {
+            tracing::warn!(
+                addr = %local,
+                "AUTHENTICATION IS OFF: every local user (and anyone who reaches this address) \
+                 can run programs as this server's user"
+            );
+            (None, None)
+        }
     })
 }
 
@@ -209,6 +271,11 @@ impl BoundServer {
     /// `IP:PORT` (the real port when 0 was asked for) or `unix:PATH`.
     pub fn local_addr(&self) -> &str {
         &self.local_addr
+    }
+
+    /// The file holding the token this server generated ([`Auth::Generated`] on TCP).
+    pub fn token_file(&self) -> Option<&Path> {
+        self.token_file.as_ref().map(OwnedPath::path)
     }
 
     /// Where metrics are served (the real port when 0 was asked for), if they are.
@@ -222,6 +289,8 @@ impl BoundServer {
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
         let options = self.options;
+        // Removed when serving is over, whichever way it ends.
+        let _token_file = self.token_file;
         let metrics = Arc::new(LogMetrics::default());
         let events = EventLog::observed(options.event_log_capacity, metrics.clone());
         let registry = Arc::new(Registry::new(
@@ -232,7 +301,7 @@ impl BoundServer {
         ));
         let identity = Arc::new(ServerIdentity::new());
         tracing::info!(boot_id = identity.boot_id(), "server identity");
-        let auth = TokenCheck::new(options.token.as_deref());
+        let auth = TokenCheck::new(self.token.as_deref());
         let (health, health_service) = tonic_health::server::health_reporter();
         health
             .set_serving::<AgentShimServer<AgentShimService>>()
@@ -316,14 +385,15 @@ impl BoundServer {
                     () = drain_deadline => {}
                 }
             }
-            Listener::Unix(listener, path) => {
-                let serving = router
-                    .serve_with_incoming_shutdown(UnixListenerStream::new(listener), graceful);
+            Listener::Unix(listener, socket_file) => {
+                let connections = UnixListenerStream::new(listener)
+                    .map(|accepted| accepted.map(RepairedStream::new));
+                let serving = router.serve_with_incoming_shutdown(connections, graceful);
                 let served = tokio::select! {
                     served = serving => served,
                     () = drain_deadline => Ok(()),
                 };
-                let _ = std::fs::remove_file(path);
+                drop(socket_file);
                 served?;
             }
         }

@@ -1,7 +1,9 @@
 //! Helpers for the CLI end-to-end tests: a real `agentshim serve` child process (its address
-//! read from the `agentshim listening on ADDR` line it prints), and the `agentshim` binary run
-//! as a user would, with a deadline on every run so a hung command fails the test instead of
-//! hanging it.
+//! read from the `agentshim listening on ADDR` line it prints; with the default auth, so it
+//! generates its token into its scratch directory, which is its and its clients'
+//! `XDG_RUNTIME_DIR`), and the `agentshim` binary run as a user would (finding that token by
+//! itself), with a deadline on every run so a hung command fails the test instead of hanging
+//! it.
 
 #![allow(dead_code)] // each test binary uses its own subset
 
@@ -89,6 +91,7 @@ impl Server {
             .args(extra_args)
             .env("SHELL", "/bin/bash")
             .env("RUST_LOG", "agentshim=debug")
+            .env("XDG_RUNTIME_DIR", &dir)
             .env_remove("AGENTSHIM_TOKEN")
             .env_remove("AGENTSHIM_ADDR")
             .stdin(Stdio::null())
@@ -125,19 +128,28 @@ impl Server {
         std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default()
     }
 
-    /// `agentshim ARGS... --addr ADDR`, with no token in the environment.
+    /// `agentshim ARGS... --addr ADDR`, with no token in the environment, as the server's
+    /// user (with its runtime directory).
     pub fn cli(&self, args: &[&str]) -> Run {
         self.cli_with_env(args, &[])
     }
 
     /// Like [`Server::cli`], with extra environment variables.
     pub fn cli_with_env(&self, args: &[&str], envs: &[(&str, &str)]) -> Run {
-        let mut command = cli_command(args);
-        command.env("AGENTSHIM_ADDR", &self.addr);
+        let mut command = self.command(args);
         for (key, value) in envs {
             command.env(key, value);
         }
         run(command)
+    }
+
+    /// The command [`Server::cli`] runs, to be run some other way.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = cli_command(args);
+        command
+            .env("AGENTSHIM_ADDR", &self.addr)
+            .env("XDG_RUNTIME_DIR", &self.dir);
+        command
     }
 
     /// Polls `agentshim state ID` until it starts with `state`.

@@ -1,6 +1,7 @@
 //! A real `agentshim serve` child process for integration tests (it prints its address,
-//! is stopped with signals, and is killed on drop), and temp dirs holding its config file.
-//! Used together with `server.rs`, included as `server_support`.
+//! is stopped with signals, and is killed on drop), with a runtime directory of its own (where
+//! it keeps a generated token), and temp dirs holding its config file. Used together with
+//! `server.rs`, included as `server_support`.
 
 #![allow(dead_code)] // each test binary uses its own subset
 
@@ -51,20 +52,29 @@ pub struct ServeProcess {
     pub addr: String,
     /// The lines it prints on stdout after the address line.
     lines: Receiver<std::io::Result<String>>,
+    /// Its `XDG_RUNTIME_DIR` unless the command set one: its own, so no two servers (or test
+    /// runs) share token files.
+    _runtime: TempDir,
 }
 
 impl ServeProcess {
-    /// Starts `agentshim serve ARGS` and waits for `agentshim listening on ADDR`.
+    /// Starts `agentshim serve --no-auth ARGS`, for tests of anything but auth (as the
+    /// in-process servers of `server.rs`), and waits for `agentshim listening on ADDR`.
     pub fn start(args: &[&str]) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_agentshim"));
-        command.arg("serve").args(args);
+        command.arg("serve").arg("--no-auth").args(args);
         Self::spawn(command)
     }
 
     /// Starts `command`, an `agentshim serve` (possibly behind a wrapper that execs it, such as
-    /// `ip netns exec NS`), without a token in its environment, and waits for its address.
+    /// `ip netns exec NS`), without a token in its environment and with its own runtime
+    /// directory (unless `command` names one), and waits for its address.
     pub fn spawn(mut command: Command) -> Self {
         let shown = format!("{command:?}");
+        let runtime = TempDir::new("runtime");
+        if !command.get_envs().any(|(key, _)| key == "XDG_RUNTIME_DIR") {
+            command.env("XDG_RUNTIME_DIR", &runtime.0);
+        }
         command
             .env("RUST_LOG", "warn")
             .env_remove("AGENTSHIM_TOKEN")
@@ -91,7 +101,24 @@ impl ServeProcess {
             .strip_prefix("agentshim listening on ")
             .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
             .to_owned();
-        Self { child, addr, lines }
+        Self {
+            child,
+            addr,
+            lines,
+            _runtime: runtime,
+        }
+    }
+
+    /// The token the server generated, from the file its next line names: `agentshim token in
+    /// FILE (...)`.
+    pub fn generated_token(&self) -> String {
+        let line = self.next_line();
+        let file = line
+            .strip_prefix("agentshim token in ")
+            .and_then(|rest| rest.split(" (").next())
+            .unwrap_or_else(|| panic!("not a token line: {line:?}"));
+        let token = std::fs::read_to_string(file).expect("read the token file");
+        token.trim().to_owned()
     }
 
     /// The next line the server prints on stdout, within [`TIMEOUT`].

@@ -13,7 +13,7 @@ use agentshim::rpc::{
     self, CreateShimRequest, EventEnvelope, SendMessageRequest, ShimInfo, StreamEventsRequest,
 };
 use agentshim::server::profiles::{ConfigFile, Profiles};
-use agentshim::server::{ListenAddr, ServerError, ServerOptions, bind};
+use agentshim::server::{Auth, ListenAddr, ServerError, ServerOptions, bind};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
@@ -43,10 +43,13 @@ pub fn test_profiles() -> Profiles {
     Profiles::with_config(&config).expect("test profiles are valid")
 }
 
-/// Loopback on an ephemeral port with the test profiles.
+/// Loopback on an ephemeral port with the test profiles, and no token: these servers live
+/// inside the test process, for tests of everything but auth (`server_auth.rs` and
+/// `security_default_auth.rs` test auth, the default included).
 pub fn test_options() -> ServerOptions {
     let mut options = ServerOptions::new(ListenAddr::Tcp("127.0.0.1:0".parse().unwrap()));
     options.profiles = test_profiles();
+    options.auth = Auth::Disabled;
     options
 }
 

@@ -54,6 +54,7 @@ use super::turn::{PromptMark, Turn, TurnLines};
 use super::usage::UsageSnapshot;
 use crate::protocol::outcome::DeliveryFailure;
 use crate::protocol::{Event, ShimState};
+use crate::untrusted::Untrusted;
 use delivery::{Delivery, Phase};
 use lifecycle::{EXIT_DRAIN, Exit, ShutdownPlan};
 use prompt_marks::{MarkEffect, PromptMarks};
@@ -395,7 +396,7 @@ impl ShimCore {
         let clean = sanitize_body(&message.body);
         let removed = clean.removed_summary();
         if let Some(removed) = &removed {
-            tracing::warn!(shim = %self.id, id = ?message.id, removed, "escape sequences removed from message body");
+            tracing::warn!(shim = %self.id, id = %Untrusted(&message.id), removed, "escape sequences removed from message body");
             self.emit(Event::Warning {
                 message: format!(
                     "message {}: removed from its body before typing: {removed}",
@@ -471,7 +472,7 @@ impl ShimCore {
             }));
         };
         let chosen = question.options[index].clone();
-        tracing::info!(shim = %self.id, option, chosen = ?chosen, "answering");
+        tracing::info!(shim = %self.id, option, chosen = %Untrusted(&chosen), "answering");
         let keys = self.driver.answer_keys(question, index);
         self.outbox.extend_from_slice(&keys);
         self.questions.answered(now);
@@ -592,7 +593,7 @@ impl ShimCore {
 // ---- delivery, turns, questions, limits, the end ------------------------------------------
 impl ShimCore {
     fn start_delivery(&mut self, message: OutgoingMessage, now: Instant) {
-        tracing::info!(shim = %self.id, id = ?message.id, from = ?message.from, "delivering message");
+        tracing::info!(shim = %self.id, id = %Untrusted(&message.id), from = %Untrusted(&message.from), "delivering message");
         let snapshot = self.screen.snapshot();
         let turn = Turn {
             message_id: Some(message.id.clone()),
@@ -880,7 +881,7 @@ impl ShimCore {
             self.report_limits(now, quota);
         }
         if entered || asked_again {
-            tracing::info!(shim = %self.id, prompt = ?question.prompt, "input requested");
+            tracing::info!(shim = %self.id, prompt = %Untrusted(&question.prompt), "input requested");
             self.emit(Event::InputRequested {
                 prompt: question.prompt.clone(),
                 options: question.options.clone(),
@@ -999,7 +1000,7 @@ impl ShimCore {
         if let Some(turn) = self.turn.take() {
             let lines = turn.lines(&mut self.screen, false);
             let partial_response = self.driver.partial_response(&turn.view(&lines));
-            tracing::info!(shim = %self.id, id = ?turn.message_id, cause, "turn interrupted");
+            tracing::info!(shim = %self.id, id = %Untrusted(turn.message_id.as_deref().unwrap_or("")), cause, "turn interrupted");
             self.emit(Event::TurnInterrupted {
                 message_id: turn.message_id,
                 reason: cause.to_owned(),
@@ -1061,7 +1062,7 @@ impl ShimCore {
     }
 
     fn fail(&mut self, message: OutgoingMessage, failure: DeliveryFailure, detail: &str) {
-        tracing::info!(shim = %self.id, id = ?message.id, detail, "message failed");
+        tracing::info!(shim = %self.id, id = %Untrusted(&message.id), detail, "message failed");
         self.emit(Event::DeliveryFailed {
             id: message.id,
             reason: failure.reason(detail),
