@@ -7,11 +7,9 @@
 //!   showing it (captures every 20 ms). The difference between the two agentshim figures is
 //!   the settle window plus Claude's output after its first idle frame (terminal probes,
 //!   redraws).
-//! - Completion-detection latency: from the last change of the screen to the `Completion`
-//!   event. The last change is approximated by polling the shim's screen every 20 ms during
-//!   the turn: the time the first poll that saw the final screen returned. The screen changed
-//!   up to one poll interval earlier, so the figure may be low by about 20 ms. It includes the
-//!   driver's settle window (120 ms of quiet before a screen is judged).
+//! - Completion-detection latency, as the shim's `explain` records it for the decision that
+//!   ended each turn: from Claude's turn-end signal (its Stop hook's OSC 7501 record) and from
+//!   its last frame (the last output before the decision) to the decision.
 //!
 //! Live: runs only inside a private loopback-only network namespace (`scripts/live-agents.sh`);
 //! elsewhere it skips loudly, or fails with `AGENTSHIM_LIVE=1`.
@@ -26,10 +24,9 @@ mod live_claude;
 mod live_tmux;
 
 use std::io::Write;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
-use agentshim::protocol::Event;
+use agentshim::protocol::{Event, ShimState};
 use fake_model::{FakeModelServer, Reply};
 use live_agents::{AgentCli, ClaudeAuth};
 use live_claude::{ClaudeShim, LIVE_TIMEOUT};
@@ -140,49 +137,40 @@ async fn live_claude_completion_latency() {
         return;
     }
     let (mut claude, _) = ClaudeShim::ready("claude-bench-latency").await;
-    let mut latencies = Vec::new();
+    let (mut after_signal, mut after_frame) = (Vec::new(), Vec::new());
     for turn in 1..=LATENCY_TURNS {
         let answer = format!("Answer number {turn} ✓\nwith a second line");
         claude
             .server
             .push(Reply::text(&answer).slow(Duration::from_millis(300), Duration::from_millis(50)));
-        // (time the poll returned, screen) of each change seen.
-        let changes: Arc<Mutex<Vec<(Instant, String)>>> = Arc::default();
-        let poller = tokio::spawn({
-            let (shim, changes) = (claude.shim.clone(), changes.clone());
-            async move {
-                loop {
-                    let Ok(capture) = shim.capture(None).await else {
-                        return;
-                    };
-                    {
-                        let mut changes = changes.lock().unwrap();
-                        if changes.last().is_none_or(|(_, s)| *s != capture.content) {
-                            changes.push((Instant::now(), capture.content));
-                        }
-                    }
-                    tokio::time::sleep(POLL).await;
-                }
-            }
-        });
         let id = claude.send(&format!("Question {turn}")).await;
-        let (response, done) = claude.completion(&id).await;
-        poller.abort();
+        let (response, _) = claude.completion(&id).await;
         assert_eq!(response, answer, "{}", claude.report().await);
-        // The final screen, and the first poll that saw it.
-        let last = claude.shim.capture(None).await.expect("capture").content;
-        let changes = changes.lock().unwrap();
-        let last_change = changes
+        // The shim's own record of the decision: when it came, the agent's last output and
+        // its last signal (the Stop hook) before it.
+        let explanation = claude.shim.explain().await.expect("explain");
+        let done = explanation
+            .decisions
             .iter()
-            .find(|(_, screen)| *screen == last)
-            .map(|(at, _)| *at)
-            .expect("the poller saw the final screen");
-        latencies.push((done.duration_since(last_change)).as_secs_f64() * 1000.0);
+            .rev()
+            .find(|d| d.from == ShimState::Working && d.to == ShimState::Idle)
+            .expect("the turn's end is a decision");
+        let ms = |earlier: SystemTime| {
+            done.at
+                .duration_since(earlier)
+                .unwrap_or_default()
+                .as_secs_f64()
+                * 1000.0
+        };
+        after_frame.push(ms(done.last_output));
+        let signal = done.last_signal.expect("Claude's hooks signalled");
+        after_signal.push(ms(signal));
+        say(&format!("turn {turn}: decided by {}", done.cause));
     }
     say(&format!(
-        "\n== live claude completion latency (last screen change → Completion, {LATENCY_TURNS} turns, \
-         {}-ms polling): {}",
-        POLL.as_millis(),
-        summary(&latencies)
+        "\n== live claude completion latency, {LATENCY_TURNS} turns: after the Stop hook's signal \
+         {}; after the last frame {}",
+        summary(&after_signal),
+        summary(&after_frame)
     ));
 }

@@ -97,6 +97,15 @@ async fn live_codex_completion_detection_latency() {
         let (done_ms, response) = codex.events.completion_of(&id).await;
         assert_eq!(response, answer);
         latencies.push(done_ms.saturating_sub(shown_ms) as f64 / 1000.0);
+        let explanation = codex.handle.explain().await.expect("explain");
+        let done = explanation.decisions.last().expect("a decision");
+        say(&format!(
+            "run {run}: decided by {}; last output {:?} before, last signal {:?}",
+            done.cause,
+            done.at.duration_since(done.last_output).unwrap_or_default(),
+            done.last_signal
+                .map(|at| done.at.duration_since(at).unwrap_or_default())
+        ));
     }
     say(&format!(
         "\n== codex completion-detection latency, s (end line on screen → Completion; min / median / max of {RUNS}): {}\n   {latencies:.3?}",

@@ -1,5 +1,5 @@
 //! The client commands (`spawn`, `ls`, `send`, `capture`, `state`, `resize`, `shutdown`,
-//! `kill`, `ping`, `events`, `answer`, `keys`, `rm`): each connects to a server with
+//! `kill`, `ping`, `events`, `answer`, `keys`, `rm`, `info`, `explain`): each connects to a server with
 //! [`crate::client::Client`], makes one call (or, for `events`, reads a stream) and prints the
 //! result.
 //!
@@ -18,6 +18,7 @@ use serde_json::json;
 
 use super::connect_args::ConnectArgs;
 use super::events_cmd::{self, EventsArgs};
+use super::explain_cmd;
 use super::input_cmds::{self, AnswerArgs, KeysArgs};
 use super::output::{
     capture_json, completion_json, print_json, print_line, print_text, shim_json, shims_table,
@@ -56,6 +57,8 @@ pub enum ClientCommand {
     Keys(KeysArgs),
     /// Kill (if alive) and forget shims.
     Rm(RmArgs),
+    /// Print why a shim is in its state: its last state changes and what decided each.
+    Explain(explain_cmd::ExplainArgs),
     /// Print who the server is: its boot id (a new one after every restart, when old event
     /// seqs and shims are gone), version and start time.
     Info(ConnectOnly),
@@ -204,6 +207,7 @@ pub async fn run(command: ClientCommand) -> anyhow::Result<()> {
         ClientCommand::Keys(args) => input_cmds::keys(args).await,
         ClientCommand::Rm(args) => rm(args).await,
         ClientCommand::Info(args) => info(args).await,
+        ClientCommand::Explain(args) => explain_cmd::run(args).await,
     }
 }
 

@@ -5,6 +5,7 @@ mod client_cmds;
 mod connect_args;
 pub mod event_format;
 mod events_cmd;
+mod explain_cmd;
 mod health;
 mod input_cmds;
 mod output;

@@ -47,11 +47,11 @@ pub use resume::{ResumableEvents, ResumeItem, ResumeOptions};
 
 use crate::rpc::agent_shim_client::AgentShimClient;
 use crate::rpc::{
-    AnswerRequest, CaptureScreenRequest, CreateShimRequest, DeleteShimRequest,
-    GetServerInfoRequest, GetShimRequest, GetStateRequest, KillRequest, ListShimsRequest,
-    PingRequest, ResizeRequest, ScreenCapture, SendKeysRequest, SendMessageRequest,
-    SendMessageResponse, ServerInfo, ShimInfo, ShutdownReason, ShutdownRequest, StateResponse,
-    StreamEventsRequest,
+    AnswerRequest, CaptureScreenRequest, CreateShimRequest, DeleteShimRequest, ExplainRequest,
+    ExplainResponse, GetServerInfoRequest, GetShimRequest, GetStateRequest, KillRequest,
+    ListShimsRequest, PingRequest, ResizeRequest, ScreenCapture, SendKeysRequest,
+    SendMessageRequest, SendMessageResponse, ServerInfo, ShimInfo, ShutdownReason, ShutdownRequest,
+    StateResponse, StreamEventsRequest,
 };
 use crate::runtime_dir::RuntimeDirError;
 
@@ -355,6 +355,14 @@ impl Client {
         let started = Instant::now();
         self.rpc.ping(request).await?;
         Ok(started.elapsed())
+    }
+
+    /// Why the shim is in its state: its last state changes with their evidence.
+    pub async fn explain(&mut self, shim_id: &str) -> Result<ExplainResponse, ClientError> {
+        let request = ExplainRequest {
+            shim_id: shim_id.to_owned(),
+        };
+        Ok(self.rpc.explain(request).await?.into_inner())
     }
 
     /// Streams events of one shim (or of every shim with `None`): the retained ones with a

@@ -11,6 +11,7 @@ use crate::protocol::outcome::DeliveryFailure;
 use crate::protocol::{Event, ShimState, ShutdownReason};
 use crate::rpc::{self, event_envelope::Event as Pb};
 use crate::shim::ShimError;
+use crate::shim::core::Explanation;
 use crate::shim::events::{Envelope, LogItem};
 
 impl From<ServiceError> for Status {
@@ -46,6 +47,34 @@ pub fn state_to_proto(state: ShimState) -> rpc::ShimState {
         ShimState::Dead => rpc::ShimState::Dead,
         ShimState::ContextExhausted => rpc::ShimState::ContextExhausted,
         ShimState::AwaitingInput => rpc::ShimState::AwaitingInput,
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+fn unix_ms(at: std::time::SystemTime) -> u64 {
+    at.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+pub fn explanation_to_proto(explanation: Explanation) -> rpc::ExplainResponse {
+    rpc::ExplainResponse {
+        state: state_to_proto(explanation.state).into(),
+        since_ms: explanation.since.as_millis() as u64,
+        marks_seen: explanation.marks_seen,
+        decisions: explanation
+            .decisions
+            .into_iter()
+            .map(|decision| rpc::Decision {
+                from: state_to_proto(decision.from).into(),
+                to: state_to_proto(decision.to).into(),
+                unix_ms: unix_ms(decision.at),
+                cause: decision.cause.to_string(),
+                verdict: decision.verdict,
+                screen: decision.screen,
+                last_output_unix_ms: unix_ms(decision.last_output),
+                last_signal_unix_ms: decision.last_signal.map(unix_ms),
+            })
+            .collect(),
     }
 }
 

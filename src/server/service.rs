@@ -10,7 +10,9 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use super::ServiceError;
-use super::convert::{StreamConverter, completion_to_proto, reason_from_proto, state_to_proto};
+use super::convert::{
+    StreamConverter, completion_to_proto, explanation_to_proto, reason_from_proto, state_to_proto,
+};
 use super::identity::ServerIdentity;
 use super::registry::{CreateShim, Registry, ShimEntry};
 use crate::rpc::{self, agent_shim_server::AgentShim};
@@ -317,6 +319,15 @@ impl AgentShim for AgentShimService {
             .metadata_mut()
             .insert(rpc::BOOT_ID_HEADER, self.identity.boot_id_header());
         Ok(response)
+    }
+
+    async fn explain(
+        &self,
+        request: Request<rpc::ExplainRequest>,
+    ) -> Result<Response<rpc::ExplainResponse>, Status> {
+        let handle = self.handle(&request.into_inner().shim_id)?;
+        let explanation = handle.explain().await.map_err(ServiceError::from)?;
+        Ok(Response::new(explanation_to_proto(explanation)))
     }
 
     async fn get_server_info(

@@ -142,6 +142,9 @@ impl ShimActor {
             Request::SendKeys { keys, reply } => {
                 let _ = reply.send(self.core.send_keys(&keys));
             }
+            Request::Explain { reply } => {
+                let _ = reply.send(Ok(self.core.explain(now)));
+            }
         }
     }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::core::Explanation;
 use super::error::{DeliveryRefused, ShimError};
 use super::events::{EventLog, Subscription};
 use super::screen::Capture;
@@ -91,6 +92,9 @@ pub(super) enum Request {
     SendKeys {
         keys: String,
         reply: Reply<()>,
+    },
+    Explain {
+        reply: Reply<Explanation>,
     },
 }
 
@@ -225,6 +229,12 @@ impl ShimHandle {
     pub async fn send_keys(&self, keys: impl Into<String>) -> Result<(), ShimError> {
         let keys = keys.into();
         self.call(|reply| Request::SendKeys { keys, reply }).await
+    }
+
+    /// The state and the evidence of its last changes: what decided each (a signal, the
+    /// settled screen, a request, a timer), the screen then, when output last came.
+    pub async fn explain(&self) -> Result<Explanation, ShimError> {
+        self.call(|reply| Request::Explain { reply }).await
     }
 
     /// Succeeds when the actor answers (proves it is alive and not stuck).

@@ -22,6 +22,46 @@ pub enum Mark {
     Progress { state: u8, percent: Option<u8> },
 }
 
+impl std::fmt::Display for Mark {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::PromptStart => f.write_str("OSC 133;A"),
+            Self::InputStart => f.write_str("OSC 133;B"),
+            Self::CommandStart => f.write_str("OSC 133;C"),
+            Self::CommandEnd {
+                exit_code: Some(code),
+            } => write!(f, "OSC 133;D;{code}"),
+            Self::CommandEnd { exit_code: None } => f.write_str("OSC 133;D"),
+            Self::Status(status) => write!(f, "OSC 7501 state={}", status.name()),
+            Self::Progress { state, .. } => write!(f, "OSC 9;4;{state}"),
+        }
+    }
+}
+
+impl ProgramStatus {
+    /// The name as OSC 7501 writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Idle => "idle",
+            Self::Working => "working",
+            Self::Done => "done",
+            Self::Blocked => "blocked",
+            Self::Error => "error",
+        }
+    }
+}
+
+/// A shell command that a hook of the agent (a child process without the terminal, whose
+/// parent is the agent) runs to declare `status` on the agent's terminal: it writes the OSC
+/// 7501 record to the agent's own stdout, which is the shim's PTY, so the record arrives in
+/// order with the agent's screen output.
+pub fn status_command(status: ProgramStatus, source: &str) -> String {
+    format!(
+        "printf '\\033]7501;state={};source={source}\\007' > /proc/$PPID/fd/1 2>/dev/null || true",
+        status.name()
+    )
+}
+
 /// The states a program declares with OSC 7501.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProgramStatus {
@@ -57,14 +97,15 @@ impl Mark {
             },
             ("7501", _) => params[1..].iter().find_map(|param| {
                 let value = std::str::from_utf8(param).ok()?.strip_prefix("state=")?;
-                let status = match value {
-                    "idle" => ProgramStatus::Idle,
-                    "working" => ProgramStatus::Working,
-                    "done" => ProgramStatus::Done,
-                    "blocked" => ProgramStatus::Blocked,
-                    "error" => ProgramStatus::Error,
-                    _ => return None,
-                };
+                let status = [
+                    ProgramStatus::Idle,
+                    ProgramStatus::Working,
+                    ProgramStatus::Done,
+                    ProgramStatus::Blocked,
+                    ProgramStatus::Error,
+                ]
+                .into_iter()
+                .find(|status| status.name() == value)?;
                 Some(Self::Status(status))
             }),
             ("9", Some("4")) => Some(Self::Progress {
@@ -101,6 +142,16 @@ mod tests {
         assert_eq!(parse("133;A;aid=14"), Some(Mark::PromptStart));
         assert_eq!(parse("133;Z"), None);
         assert_eq!(parse("133"), None);
+    }
+
+    #[test]
+    fn a_status_command_prints_the_record_it_parses_to() {
+        let command = status_command(ProgramStatus::Done, "test-hook");
+        let output = std::process::Command::new("sh")
+            .args(["-c", &command.replace("/proc/$PPID/fd/1", "/dev/stdout")])
+            .output()
+            .unwrap();
+        assert_eq!(output.stdout, b"\x1b]7501;state=done;source=test-hook\x07");
     }
 
     #[test]

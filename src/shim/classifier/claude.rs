@@ -31,7 +31,32 @@ use layout::{
 
 use super::{AgentDriver, LimitNotice, Observation, TurnView, Verdict, limits};
 use crate::protocol::ShimState;
+use crate::shim::marks::{ProgramStatus, status_command};
+use crate::shim::process::ProcessSpec;
 use crate::shim::screen::ScreenSnapshot;
+
+/// Hooks of Claude Code's lifecycle that tell the shim, through the terminal, what Claude is
+/// doing: each prints an OSC 7501 status record to the controlling terminal, where the shim
+/// reads it in order with the screen.
+const HOOKS: &[(&str, ProgramStatus)] = &[
+    ("UserPromptSubmit", ProgramStatus::Working),
+    ("Stop", ProgramStatus::Done),
+    ("StopFailure", ProgramStatus::Error),
+    ("Notification", ProgramStatus::Blocked),
+];
+
+/// `--settings` JSON with [`HOOKS`] (added to the user's own settings, never written to them).
+fn hook_settings() -> String {
+    let hooks: serde_json::Map<String, serde_json::Value> = HOOKS
+        .iter()
+        .map(|(event, status)| {
+            let command = status_command(*status, "claude-hook");
+            let hook = serde_json::json!([{"hooks": [{"type": "command", "command": command}]}]);
+            ((*event).to_owned(), hook)
+        })
+        .collect();
+    serde_json::json!({ "hooks": hooks }).to_string()
+}
 
 /// Result lines that end a turn because the context window is full.
 const CONTEXT_LIMIT: &[&str] = &["Context limit reached", "Prompt is too long"];
@@ -160,6 +185,12 @@ impl AgentDriver for ClaudeDriver {
         input_box(&screen.lines)
             .and_then(|input| u16::try_from(input.top).ok())
             .map_or(screen.cursor_row, |top| top.min(screen.cursor_row))
+    }
+
+    /// Claude's own lifecycle hooks report turn edges at once (see [`HOOKS`]).
+    fn prepare_process(&self, process: &mut ProcessSpec) {
+        process.args.push("--settings".into());
+        process.args.push(hook_settings().into());
     }
 
     fn exit_request(&self, state: ShimState) -> &'static [&'static [u8]] {

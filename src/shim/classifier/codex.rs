@@ -25,6 +25,8 @@ use std::time::Duration;
 use super::menu::{InputPrompt, arrow_keys, is_option_line, numbered_menu};
 use super::{AgentDriver, LimitNotice, Observation, TurnView, Verdict, limits};
 use crate::protocol::ShimState;
+use crate::shim::marks::{ProgramStatus, status_command};
+use crate::shim::process::ProcessSpec;
 use crate::shim::screen::ScreenSnapshot;
 
 /// Pause before Enter: Codex treats an Enter within 120 ms of a burst of typed characters as a
@@ -280,6 +282,15 @@ impl AgentDriver for CodexDriver {
 
     fn turn_start_row(&self, _screen: &ScreenSnapshot) -> u16 {
         0
+    }
+
+    /// Codex runs its `notify` program when a turn is complete: it declares the turn done on
+    /// the terminal (a `-c` override; the user's config is not touched).
+    fn prepare_process(&self, process: &mut ProcessSpec) {
+        let command = status_command(ProgramStatus::Done, "codex-notify");
+        let notify = serde_json::json!(["sh", "-c", command, "agentshim-notify"]);
+        process.args.push("-c".into());
+        process.args.push(format!("notify={notify}").into());
     }
 
     fn exit_request(&self, state: ShimState) -> &'static [&'static [u8]] {

@@ -38,6 +38,19 @@ pub enum Verdict {
     AwaitingInput(InputPrompt),
 }
 
+impl Verdict {
+    /// A short name for explanations: `idle`, `working`, `context_exhausted`,
+    /// `awaiting_input`.
+    pub fn label(&self) -> String {
+        match self {
+            Self::Idle => "idle".to_owned(),
+            Self::Working => "working".to_owned(),
+            Self::ContextExhausted { .. } => "context_exhausted".to_owned(),
+            Self::AwaitingInput(question) => format!("awaiting_input ({})", question.prompt),
+        }
+    }
+}
+
 #[cfg(test)]
 impl Verdict {
     /// The question of a verdict that must be one (driver tests).

@@ -97,6 +97,11 @@ impl Delivery {
         }
     }
 
+    /// Whether the submit key was pressed.
+    pub(super) fn is_submitted(&self) -> bool {
+        matches!(self.phase, Phase::Submitted { .. })
+    }
+
     /// Output arrived: while typing, it is the echo.
     pub(super) fn output_arrived(&mut self) {
         if let Phase::Typing { echo_seen, .. } = &mut self.phase {
@@ -116,7 +121,7 @@ impl Delivery {
     /// What failing this message now means: it may have run once the submit key went (or a
     /// newline was typed plainly); before that it certainly did not.
     pub(super) fn failure(&self) -> DeliveryFailure {
-        if matches!(self.phase, Phase::Submitted { .. }) || self.newline_typed {
+        if self.is_submitted() || self.newline_typed {
             DeliveryFailure::Unconfirmed
         } else {
             DeliveryFailure::NotDelivered

@@ -25,6 +25,7 @@
 
 mod delivery;
 mod effect;
+mod explain;
 mod lifecycle;
 mod prompt_marks;
 mod questions;
@@ -40,6 +41,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 pub use effect::{AgentSignal, Effect};
+pub use explain::{Cause, Decision, Explanation};
 pub use lifecycle::ShutdownCause;
 
 use super::classifier::{AgentDriver, InputPrompt, LimitNotice, Observation, Verdict};
@@ -56,12 +58,17 @@ use crate::protocol::outcome::DeliveryFailure;
 use crate::protocol::{Event, ShimState};
 use crate::untrusted::Untrusted;
 use delivery::{Delivery, Phase};
+use explain::DecisionLog;
 use lifecycle::{EXIT_DRAIN, Exit, ShutdownPlan};
 use prompt_marks::{MarkEffect, PromptMarks};
 use questions::Questions;
 use quota::QuotaHold;
 use settle::Settle;
 use usage::{ReadPurpose, Uptime, UsageTracker};
+
+/// How long output must pause before the screen is judged once the program declared its
+/// turn over: only long enough for a frame written in several reads to be whole.
+const SIGNALLED_SETTLE: Duration = Duration::from_millis(5);
 
 /// The core's view of the running shim (the shell adds the pid and the event seq).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,8 +128,15 @@ pub struct ShimCore {
     outbox: Vec<u8>,
     effects: VecDeque<Effect>,
     started: Instant,
-    /// The wall-clock time at `started`: quota reset times are wall-clock times.
-    started_wall: SystemTime,
+    /// The state changes and their evidence, for `explain`; also the wall clock (quota reset
+    /// times and decisions are wall-clock times).
+    decisions: DecisionLog,
+    /// What made the core act now, for the decision it may take.
+    cause: Cause,
+    /// The driver's verdict on the screen at the last classification.
+    verdict: Option<String>,
+    /// When the program's last signal came.
+    last_signal: Option<Instant>,
     output_bytes: u64,
     last_output: Instant,
     stale_warned: bool,
@@ -169,7 +183,10 @@ impl ShimCore {
             outbox: Vec::new(),
             effects: VecDeque::new(),
             started: now,
-            started_wall: wall,
+            decisions: DecisionLog::new((now, wall)),
+            cause: Cause::Timer("start"),
+            verdict: None,
+            last_signal: None,
             output_bytes: 0,
             last_output: now,
             stale_warned: false,
@@ -246,6 +263,16 @@ impl ShimCore {
         self.exit.is_some_and(|exit| exit.announced)
     }
 
+    /// The state and the evidence of the last state changes.
+    pub fn explain(&self, now: Instant) -> Explanation {
+        Explanation {
+            state: self.state(),
+            since: self.machine.elapsed(now),
+            marks_seen: self.marks.integrated(),
+            decisions: self.decisions.decisions(),
+        }
+    }
+
     /// The screen as a client sees it (see [`Screen::capture`]).
     pub fn capture(&mut self, last_n_lines: Option<usize>, include_scrollback: bool) -> Capture {
         self.screen.capture(last_n_lines, include_scrollback)
@@ -263,9 +290,13 @@ impl ShimCore {
         if let Some(delivery) = &mut self.delivery {
             delivery.output_arrived();
         }
-        self.settle
-            .output(now, self.driver.settle(), self.timing.max_settle);
         let marks = self.screen.take_marks();
+        let pause = if self.turn_signals && self.marks.turn_over_declared() {
+            SIGNALLED_SETTLE
+        } else {
+            self.driver.settle()
+        };
+        self.settle.output(now, pause, self.timing.max_settle);
         if self.turn_signals && !marks.is_empty() {
             self.on_marks(now, &marks);
         }
@@ -277,10 +308,15 @@ impl ShimCore {
     /// brings its prompt back for a moment, so the settle window still tells its end.
     fn on_marks(&mut self, now: Instant, marks: &[super::marks::PlacedMark]) {
         let mut command_started = None;
+        let mut working = false;
         let mut judge_now = false;
+        let shown: Vec<String> = marks.iter().map(|placed| placed.mark.to_string()).collect();
+        self.cause = Cause::Signal(shown.join(", "));
+        self.last_signal = Some(now);
         for placed in marks {
             match self.marks.observe(placed) {
                 MarkEffect::CommandStarted { row } => command_started = Some(row),
+                MarkEffect::Working => working = true,
                 MarkEffect::JudgeNow => judge_now = true,
                 MarkEffect::None => {}
             }
@@ -293,10 +329,12 @@ impl ShimCore {
         if message.is_some_and(|body| body.contains('\n')) {
             return;
         }
-        if let Some(row) = command_started
-            && let Some(delivery) = &mut self.delivery
-            && delivery.command_started(row)
-        {
+        let accepted = match (&mut self.delivery, command_started) {
+            (Some(delivery), Some(row)) => delivery.command_started(row),
+            (Some(delivery), None) => working && delivery.is_submitted(),
+            (None, _) => false,
+        };
+        if accepted {
             self.settle.clear();
             self.confirm_delivery(now);
         } else if judge_now && self.delivery.is_none() && self.exit.is_none() {
@@ -354,15 +392,26 @@ impl ShimCore {
             return;
         }
         let ready_check = self.ready_check.is_some_and(|at| now >= at);
-        if self.settle.take_due(now) || ready_check {
+        let settled = self.settle.take_due(now);
+        if settled || ready_check {
             self.ready_check = None;
+            self.cause = if settled {
+                Cause::Settled {
+                    quiet: now.saturating_duration_since(self.last_output),
+                }
+            } else {
+                Cause::Timer("first prompt's quiet")
+            };
             self.on_settled(now);
         }
+        self.cause = Cause::Timer("delivery deadline");
         self.on_delivery_deadline(now);
         if self.questions.take_grace_over(now) && !self.settle.pending() {
             // Judge the screen again: it may not have changed since the answer.
+            self.cause = Cause::Timer("answer grace");
             self.on_settled(now);
         }
+        self.cause = Cause::Timer("quota reset");
         self.on_quota_deadline(now);
         if self.usage.take_due_recheck(now) {
             self.read_usage(ReadPurpose::Refresh, now);
@@ -472,6 +521,7 @@ impl ShimCore {
             }));
         };
         let chosen = question.options[index].clone();
+        self.cause = Cause::Request(format!("Answer {option}"));
         tracing::info!(shim = %self.id, option, chosen = %Untrusted(&chosen), "answering");
         let keys = self.driver.answer_keys(question, index);
         self.outbox.extend_from_slice(&keys);
@@ -511,6 +561,7 @@ impl ShimCore {
             return Some(exit.code);
         }
         tracing::info!(shim = %self.id, reason = cause.label(), ?timeout, "shutting down agent");
+        self.cause = Cause::Request(format!("Shutdown ({})", cause.label()));
         // A message being typed counts as work: the agent is not at an empty prompt.
         let state = match self.delivery {
             Some(_) => ShimState::Working,
@@ -728,6 +779,7 @@ impl ShimCore {
             quiet_for: quiet,
             marks: self.marks.view(),
         });
+        self.verdict = Some(verdict.label());
         if !matches!(verdict, Verdict::AwaitingInput(_)) {
             self.questions.clear();
         }
@@ -918,7 +970,7 @@ impl ShimCore {
         if self.quota.is_some() {
             return;
         }
-        let wall = self.started_wall + now.saturating_duration_since(self.started);
+        let wall = self.decisions.wall(now);
         let (hold, event) = QuotaHold::begin(message, now, wall, self.signals.unknown_reset_hold);
         tracing::info!(shim = %self.id, until = ?hold.until, "usage limit reached");
         self.emit(event);
@@ -1027,6 +1079,7 @@ impl ShimCore {
 
     /// Emits `StateChanged`/`Died` after ending what was in flight, and reports the exit.
     fn announce_death(&mut self, now: Instant, mut exit: Exit) {
+        self.cause = Cause::Exit;
         let code = exit.code.map_or("unknown".to_owned(), |c| c.to_string());
         let cause = match &self.shutdown {
             Some(plan) => plan.cause.describe(),
@@ -1083,8 +1136,19 @@ impl ShimCore {
         if change.first_ready {
             self.emit(Event::Ready);
         }
-        let summary = summary.unwrap_or_else(|| self.screen.snapshot().last_lines(SUMMARY_LINES));
-        tracing::info!(shim = %self.id, from = %change.from, to = %change.to, "state changed");
+        let screen = self.screen.snapshot().last_lines(SUMMARY_LINES);
+        let summary = summary.unwrap_or_else(|| screen.clone());
+        tracing::info!(shim = %self.id, from = %change.from, to = %change.to, cause = %self.cause, "state changed");
+        self.decisions.record(Decision {
+            from: change.from,
+            to: change.to,
+            at: self.decisions.wall(now),
+            cause: self.cause.clone(),
+            verdict: self.verdict.take(),
+            screen,
+            last_output: self.decisions.wall(self.last_output),
+            last_signal: self.last_signal.map(|at| self.decisions.wall(at)),
+        });
         self.emit(Event::StateChanged {
             from: change.from,
             to: change.to,

@@ -14,6 +14,8 @@ pub(super) enum MarkEffect {
     None,
     /// The command line was read and runs: a submitted message was taken.
     CommandStarted { row: u64 },
+    /// The program declared that it works (it took the submitted message).
+    Working,
     /// The program waits for input (or declared a state): judge the screen now.
     JudgeNow,
 }
@@ -67,7 +69,10 @@ impl PromptMarks {
             }
             Mark::Status(status) => {
                 self.status = Some(*status);
-                MarkEffect::JudgeNow
+                match status {
+                    ProgramStatus::Working => MarkEffect::Working,
+                    _ => MarkEffect::JudgeNow,
+                }
             }
             Mark::Progress { .. } => MarkEffect::None,
         }
@@ -84,6 +89,16 @@ impl PromptMarks {
         self.output_start = None;
         self.exit_code = None;
         self.prompt_start = None;
+        self.status = None;
+    }
+
+    /// The program declared its turn over (done, failed, idle): what it draws now is its
+    /// final frame, judged after a short pause instead of the driver's settle window.
+    pub(super) fn turn_over_declared(&self) -> bool {
+        matches!(
+            self.status,
+            Some(ProgramStatus::Done | ProgramStatus::Error | ProgramStatus::Idle)
+        )
     }
 
     /// What the classifier sees of them.

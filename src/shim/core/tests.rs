@@ -768,3 +768,60 @@ fn with_turn_signals_off_the_marks_are_ignored() {
     assert!(!harness.names().contains(&"CommandExited"));
     assert!(harness.names().contains(&"Completion"));
 }
+
+#[test]
+fn every_state_change_keeps_what_decided_it() {
+    let mut harness = Harness::new(ShimSpec::new("t", "bash", [] as [&str; 0]).size(10, 40));
+    harness.agent(PROMPT);
+    harness.advance(ms(200));
+    harness.send("m1", "true").unwrap();
+    harness.echo_and_submit("true");
+    harness.agent("\r\n");
+    harness.advance(ms(200));
+    harness.agent(&marked_prompt(0, PROMPT));
+    harness.send("m2", "true").unwrap();
+    assert_eq!(
+        harness.typed(),
+        "true\r",
+        "marks seen: typed and submitted in one go"
+    );
+    harness.agent("true\r\n\x1b]133;C\x07");
+    harness.agent(&marked_prompt(0, PROMPT));
+    let explanation = harness.core.explain(harness.now);
+    assert!(explanation.marks_seen);
+    let causes: Vec<(ShimState, String, Option<String>)> = explanation
+        .decisions
+        .iter()
+        .map(|d| (d.to, d.cause.to_string(), d.verdict.clone()))
+        .collect();
+    assert_eq!(
+        causes,
+        [
+            (
+                ShimState::Idle,
+                "screen after 120 ms without output".to_owned(),
+                Some("idle".to_owned())
+            ),
+            // The message's delivery decides: its echo and the agent's reaction on screen.
+            (
+                ShimState::Working,
+                "screen after 120 ms without output".to_owned(),
+                None
+            ),
+            (
+                ShimState::Idle,
+                "signal OSC 133;D;0, OSC 133;A, OSC 133;B".to_owned(),
+                Some("idle".to_owned())
+            ),
+            (ShimState::Working, "signal OSC 133;C".to_owned(), None),
+            (
+                ShimState::Idle,
+                "signal OSC 133;D;0, OSC 133;A, OSC 133;B".to_owned(),
+                Some("idle".to_owned())
+            ),
+        ]
+    );
+    let last = explanation.decisions.last().unwrap();
+    assert!(last.last_signal.is_some());
+    assert_eq!(last.screen, "$ true\n$ true\n$");
+}
