@@ -137,6 +137,49 @@ fn every_event_round_trips_between_seed_and_agentshim() {
     }
 }
 
+/// The variants added to the seed contract speak its dialect: tagged and named like the seed's
+/// own, absent options left out, read back the same.
+#[test]
+fn additive_variants_are_tagged_named_and_read_back_like_the_seed() {
+    for command in samples::ours::additive_commands() {
+        assert_eq!(
+            tags(&[&command], "cmd").pop_first().unwrap(),
+            command.name()
+        );
+        assert_reserializes_as::<protocol::Command>(&command);
+    }
+    for event in samples::ours::additive_events() {
+        assert_eq!(tags(&[&event], "event").pop_first().unwrap(), event.name());
+        let wire = assert_reserializes_as::<protocol::Event>(&event);
+        assert!(
+            !wire.contains("null"),
+            "absent options are left out: {wire}"
+        );
+    }
+    assert_eq!(
+        json(&protocol::Event::MessageQueued {
+            id: "m3".into(),
+            position: 2
+        }),
+        r#"{"event":"MessageQueued","id":"m3","position":2}"#
+    );
+}
+
+/// Every event, of the seed and added, goes through the gRPC types and comes back the same:
+/// the conversions are made from one list of the variants and their fields.
+#[test]
+fn every_event_survives_the_grpc_round_trip() {
+    use agentshim::server::convert::{event_from_proto, event_to_proto};
+    let events = samples::ours::events()
+        .into_iter()
+        .chain(samples::ours::additive_events());
+    for event in events {
+        let before = json(&event);
+        let back = event_from_proto(event_to_proto(event)).expect("a protocol event");
+        assert_eq!(json(&back), before);
+    }
+}
+
 /// Parses `wire` with the seed type and with ours and asserts both re-serialise identically.
 fn assert_parses_alike<Seed, Ours>(wire: &str)
 where

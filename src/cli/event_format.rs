@@ -1,9 +1,10 @@
 //! How `agentshim events` prints one [`EventEnvelope`].
 //!
 //! **JSON** (`--json`): one object per event, the envelope's `seq`, `shim_id` and `unix_ms`
-//! plus the event flattened in, tagged like the seed protocol's events (`"event"` holds the
-//! variant name, the other keys are the variant's fields; states are snake_case names, absent
-//! optional fields are `null`):
+//! plus the event exactly as the framed protocol writes it (`"event"` holds the variant name,
+//! the other keys are the variant's fields, states are snake_case names, absent options are
+//! left out), plus what only the gRPC stream carries: a Completion's `truncated` and
+//! `exit_code`, a DeliveryFailed's `unconfirmed`, a ScreenCapture's `rows` and `cols`:
 //!
 //! ```json
 //! {"seq":7,"shim_id":"a","unix_ms":1700000000000,"event":"Completion","message_id":"m-1","response":"hi","last_lines":"hi\n$ "}
@@ -16,113 +17,22 @@
 
 use serde_json::{Map, Value, json};
 
-use super::output::{clock_time, state_name};
-use crate::rpc::event_envelope::Event;
+use super::output::clock_time;
+use crate::protocol::Event;
+use crate::rpc::event_envelope::Event as Pb;
 use crate::rpc::{EventEnvelope, ResponseTruncated};
+use crate::server::convert::event_from_proto;
 
-/// The variant name (`"Completion"`) and its fields as a JSON object.
-fn event_parts(event: Option<&Event>) -> (&'static str, Value) {
-    let Some(event) = event else {
-        return ("Unknown", json!({}));
-    };
-    match event {
-        Event::Ready(_) => ("Ready", json!({})),
-        Event::StateChanged(e) => (
-            "StateChanged",
-            json!({"from": state_name(e.from), "to": state_name(e.to), "summary": e.summary}),
-        ),
-        Event::MessageDelivered(e) => ("MessageDelivered", json!({"id": e.id})),
-        Event::Completion(e) => (
-            "Completion",
-            json!({
-                "message_id": e.message_id,
-                "response": e.response,
-                "last_lines": e.last_lines,
-                "truncated": e.truncated.as_ref().map(truncation_json),
-                "exit_code": e.exit_code,
-            }),
-        ),
-        Event::Died(e) => (
-            "Died",
-            json!({"exit_code": e.exit_code, "last_lines": e.last_lines}),
-        ),
-        Event::InputRequested(e) => (
-            "InputRequested",
-            json!({"prompt": e.prompt, "options": e.options}),
-        ),
-        Event::QuotaResumed(e) => ("QuotaResumed", json!({"held_messages": e.held_messages})),
-        Event::ContextExhausted(e) => (
-            "ContextExhausted",
-            json!({"message": e.message, "last_lines": e.last_lines}),
-        ),
-        Event::ContextWarning(e) => (
-            "ContextWarning",
-            json!({
-                "model": e.model,
-                "output_bytes": e.output_bytes,
-                "uptime_secs": e.uptime_secs,
-                "input_tokens": e.input_tokens,
-                "cached_input_tokens": e.cached_input_tokens,
-                "cache_creation_input_tokens": e.cache_creation_input_tokens,
-                "cache_read_input_tokens": e.cache_read_input_tokens,
-                "output_tokens": e.output_tokens,
-                "reasoning_output_tokens": e.reasoning_output_tokens,
-                "used_tokens": e.used_tokens,
-                "context_limit_tokens": e.context_limit_tokens,
-                "usage_pct": e.usage_pct,
-            }),
-        ),
-        Event::ContextApproaching(e) => (
-            "ContextApproaching",
-            json!({"message": e.message, "input_tokens": e.input_tokens, "output_tokens": e.output_tokens}),
-        ),
-        Event::QuotaBlocked(e) => (
-            "QuotaBlocked",
-            json!({
-                "message": e.message,
-                "retry_at_epoch_secs": e.retry_at_epoch_secs,
-                "retry_at_label": e.retry_at_label,
-            }),
-        ),
-        Event::ScreenCapture(e) => ("ScreenCapture", super::output::capture_json(e)),
-        Event::State(e) => (
-            "State",
-            json!({"state": state_name(e.state), "since_secs": e.since_secs}),
-        ),
-        Event::SessionStats(e) => (
-            "SessionStats",
-            json!({
-                "output_bytes": e.output_bytes,
-                "uptime_secs": e.uptime_secs,
-                "input_tokens": e.input_tokens,
-                "output_tokens": e.output_tokens,
-                "context_usage_pct": e.context_usage_pct,
-            }),
-        ),
-        Event::Pong(_) => ("Pong", json!({})),
-        Event::Warning(e) => (
-            "Warning",
-            json!({"message": e.message, "idle_secs": e.idle_secs}),
-        ),
-        Event::DeliveryFailed(e) => (
-            "DeliveryFailed",
-            json!({"id": e.id, "reason": e.reason, "unconfirmed": e.unconfirmed}),
-        ),
-        Event::MessageQueued(e) => ("MessageQueued", json!({"id": e.id, "position": e.position})),
-        Event::CommandExited(e) => (
-            "CommandExited",
-            json!({"message_id": e.message_id, "exit_code": e.exit_code}),
-        ),
-        Event::TurnInterrupted(e) => (
-            "TurnInterrupted",
-            json!({"message_id": e.message_id, "reason": e.reason, "partial_response": e.partial_response}),
-        ),
-        Event::ResponseTruncated(e) => ("ResponseTruncated", truncation_json(e)),
-        Event::Error(e) => ("Error", json!({"command": e.command, "reason": e.reason})),
-        Event::EventsLost(e) => (
-            "EventsLost",
-            json!({"first_seq": e.first_seq, "last_seq": e.last_seq}),
-        ),
+/// What only the gRPC stream says about an event, as JSON fields.
+fn wire_only_fields(wire: &Pb) -> Value {
+    match wire {
+        Pb::Completion(e) => json!({
+            "truncated": e.truncated.as_ref().map(truncation_json),
+            "exit_code": e.exit_code,
+        }),
+        Pb::DeliveryFailed(e) => json!({"unconfirmed": e.unconfirmed}),
+        Pb::ScreenCapture(e) => json!({"rows": e.rows, "cols": e.cols}),
+        _ => json!({}),
     }
 }
 
@@ -136,125 +46,162 @@ fn truncation_json(truncated: &ResponseTruncated) -> Value {
 
 /// The envelope as one JSON object (see the module docs for the shape).
 pub fn event_json(envelope: &EventEnvelope) -> Value {
-    let (name, fields) = event_parts(envelope.event.as_ref());
     let mut object = Map::new();
     object.insert("seq".into(), envelope.seq.into());
     object.insert("shim_id".into(), envelope.shim_id.clone().into());
     object.insert("unix_ms".into(), envelope.unix_ms.into());
-    object.insert("event".into(), name.into());
+    let fields = match &envelope.event {
+        Some(Pb::EventsLost(lost)) => json!({
+            "event": "EventsLost", "first_seq": lost.first_seq, "last_seq": lost.last_seq,
+        }),
+        Some(wire) => {
+            let mut fields = event_from_proto(wire.clone())
+                .and_then(|event| serde_json::to_value(event).ok())
+                .unwrap_or_else(|| json!({"event": "Unknown"}));
+            if let (Value::Object(fields), Value::Object(extra)) =
+                (&mut fields, wire_only_fields(wire))
+            {
+                fields.extend(extra.into_iter().filter(|(_, value)| !value.is_null()));
+            }
+            fields
+        }
+        None => json!({"event": "Unknown"}),
+    };
     if let Value::Object(fields) = fields {
         object.extend(fields);
     }
     Value::Object(object)
 }
 
-/// The envelope as human text (one line, plus indented lines for multi-line payloads).
-pub fn event_text(envelope: &EventEnvelope) -> String {
-    if let Some(Event::EventsLost(lost)) = &envelope.event {
-        return format!(
-            "----- events {}..={} lost: the server evicted them before this stream read them -----",
-            lost.first_seq, lost.last_seq
-        );
-    }
-    let (name, _) = event_parts(envelope.event.as_ref());
-    let (detail, body) = match &envelope.event {
-        None | Some(Event::Ready(_) | Event::Pong(_) | Event::EventsLost(_)) => {
-            (String::new(), None)
-        }
-        Some(Event::StateChanged(e)) => (
-            format!("{} -> {}", state_name(e.from), state_name(e.to)),
-            None,
+/// The details and multi-line body of an event, as the human line shows them.
+fn describe(shim_id: &str, event: &Event) -> (String, Option<String>) {
+    match event {
+        Event::Ready | Event::Pong => (String::new(), None),
+        Event::StateChanged { from, to, .. } => (format!("{from} -> {to}"), None),
+        Event::MessageDelivered { id } => (id.clone(), None),
+        Event::Completion {
+            message_id,
+            response,
+            ..
+        } => (
+            message_id.as_deref().unwrap_or("(no message)").to_owned(),
+            Some(response.clone()),
         ),
-        Some(Event::MessageDelivered(e)) => (e.id.clone(), None),
-        Some(Event::Completion(e)) => {
-            let answering = e.message_id.as_deref().unwrap_or("(no message)");
-            let mut detail = answering.to_owned();
-            if let Some(code) = e.exit_code {
-                detail.push_str(&format!(" (exit code {code})"));
-            }
-            if let Some(truncated) = &e.truncated {
-                detail.push_str(&format!(" ({})", truncation_text(truncated)));
-            }
-            (detail, Some(e.response.clone()))
+        Event::Died { exit_code, .. } => (exit_text(*exit_code), None),
+        Event::ContextExhausted { message, .. } | Event::ContextApproaching { message, .. } => {
+            (message.clone(), None)
         }
-        Some(Event::Died(e)) => (exit_text(e.exit_code), None),
-        Some(Event::ContextExhausted(e)) => (e.message.clone(), None),
-        Some(Event::InputRequested(e)) => {
-            let how = match e.options.len() {
+        Event::InputRequested { prompt, options } => {
+            let how = match options.len() {
                 0 => "answer with `agentshim keys`".to_owned(),
-                count => format!(
-                    "answer with `agentshim answer {} 1..{count}`",
-                    envelope.shim_id
-                ),
+                count => format!("answer with `agentshim answer {shim_id} 1..{count}`"),
             };
-            let options = (1..).zip(&e.options).map(|(n, o)| format!("  {n}. {o}"));
-            let body: Vec<String> = e.prompt.lines().map(str::to_owned).chain(options).collect();
+            let options = (1..).zip(options).map(|(n, o)| format!("  {n}. {o}"));
+            let body: Vec<String> = prompt.lines().map(str::to_owned).chain(options).collect();
             (how, Some(body.join("\n")))
         }
-        Some(Event::QuotaResumed(e)) => (
-            format!("delivering {} held message(s)", e.held_messages),
+        Event::QuotaResumed { held_messages } => {
+            (format!("delivering {held_messages} held message(s)"), None)
+        }
+        Event::ContextWarning {
+            usage_pct,
+            used_tokens,
+            context_limit_tokens,
+            ..
+        } => (
+            format!("context {usage_pct}% used ({used_tokens} of {context_limit_tokens} tokens)"),
             None,
         ),
-        Some(Event::ContextWarning(e)) => (
-            format!(
-                "context {}% used ({} of {} tokens)",
-                e.usage_pct, e.used_tokens, e.context_limit_tokens
-            ),
-            None,
-        ),
-        Some(Event::ContextApproaching(e)) => (e.message.clone(), None),
-        Some(Event::QuotaBlocked(e)) => match &e.retry_at_label {
-            Some(label) => (format!("{} (retry at {label})", e.message), None),
-            None => (e.message.clone(), None),
+        Event::QuotaBlocked {
+            message,
+            retry_at_label,
+            ..
+        } => match retry_at_label {
+            Some(label) => (format!("{message} (retry at {label})"), None),
+            None => (message.clone(), None),
         },
-        Some(Event::ScreenCapture(e)) => (
-            format!(
-                "{}x{}, cursor at {},{}",
-                e.rows, e.cols, e.cursor_row, e.cursor_col
-            ),
-            Some(e.content.clone()),
+        Event::ScreenCapture {
+            content,
+            cursor_row,
+            cursor_col,
+        } => (
+            format!("cursor at {cursor_row},{cursor_col}"),
+            Some(content.clone()),
         ),
-        Some(Event::State(e)) => (
-            format!("{} for {}s", state_name(e.state), e.since_secs),
-            None,
-        ),
-        Some(Event::SessionStats(e)) => (
+        Event::State { state, since_secs } => (format!("{state} for {since_secs}s"), None),
+        Event::SessionStats {
+            output_bytes,
+            uptime_secs,
+            input_tokens,
+            output_tokens,
+            context_usage_pct,
+        } => (
             format!(
-                "{} bytes out, up {}s, tokens {} in / {} out{}",
-                e.output_bytes,
-                e.uptime_secs,
-                e.input_tokens,
-                e.output_tokens,
-                e.context_usage_pct
+                "{output_bytes} bytes out, up {uptime_secs}s, tokens {input_tokens} in / \
+                 {output_tokens} out{}",
+                context_usage_pct
                     .map(|pct| format!(", context {pct}%"))
                     .unwrap_or_default()
             ),
             None,
         ),
-        Some(Event::Warning(e)) => match e.idle_secs {
-            Some(idle) => (format!("{} (idle {idle}s)", e.message), None),
-            None => (e.message.clone(), None),
+        Event::Warning { message, idle_secs } => match idle_secs {
+            Some(idle) => (format!("{message} (idle {idle}s)"), None),
+            None => (message.clone(), None),
         },
-        Some(Event::DeliveryFailed(e)) => (format!("{}: {}", e.id, e.reason), None),
-        Some(Event::CommandExited(e)) => (
+        Event::DeliveryFailed { id, reason } => (format!("{id}: {reason}"), None),
+        Event::Error { command, reason } => (format!("{command}: {reason}"), None),
+        Event::TurnInterrupted {
+            message_id,
+            reason,
+            partial_response,
+        } => (
             format!(
-                "{}: exit code {}",
-                e.message_id.as_deref().unwrap_or("(no message)"),
-                e.exit_code
+                "{}: {reason}",
+                message_id.as_deref().unwrap_or("(no message)")
+            ),
+            Some(partial_response.clone()),
+        ),
+        Event::ResponseTruncated {
+            message_id,
+            lines_lost,
+            bytes_omitted,
+        } => (
+            format!(
+                "{}: {lines_lost} rows lost from history, {bytes_omitted} bytes omitted",
+                message_id.as_deref().unwrap_or("(no message)")
             ),
             None,
         ),
-        Some(Event::MessageQueued(e)) => (format!("{} (position {})", e.id, e.position), None),
-        Some(Event::TurnInterrupted(e)) => {
-            let message = e.message_id.as_deref().unwrap_or("(no message)");
-            (
-                format!("{message}: {}", e.reason),
-                Some(e.partial_response.clone()),
-            )
-        }
-        Some(Event::ResponseTruncated(e)) => (truncation_text(e), None),
-        Some(Event::Error(e)) => (format!("{}: {}", e.command, e.reason), None),
-    };
+        Event::MessageQueued { id, position } => (format!("{id} (position {position})"), None),
+        Event::CommandExited {
+            message_id,
+            exit_code,
+        } => (
+            format!(
+                "{}: exit code {exit_code}",
+                message_id.as_deref().unwrap_or("(no message)")
+            ),
+            None,
+        ),
+    }
+}
+
+/// The envelope as human text (one line, plus indented lines for multi-line payloads).
+pub fn event_text(envelope: &EventEnvelope) -> String {
+    let wire = envelope.event.clone();
+    if let Some(Pb::EventsLost(lost)) = &wire {
+        return format!(
+            "----- events {}..={} lost: the server evicted them before this stream read them -----",
+            lost.first_seq, lost.last_seq
+        );
+    }
+    let event = wire.and_then(event_from_proto);
+    let name = event.as_ref().map_or("Unknown", Event::name);
+    let (detail, body) = event
+        .as_ref()
+        .map(|event| describe(&envelope.shim_id, event))
+        .unwrap_or_default();
     let mut text = format!(
         "{:>6} {} {} {name}",
         envelope.seq,
@@ -272,13 +219,6 @@ pub fn event_text(envelope: &EventEnvelope) -> String {
     text
 }
 
-fn truncation_text(truncated: &ResponseTruncated) -> String {
-    format!(
-        "truncated: {} lines lost from history, {} bytes omitted",
-        truncated.lines_lost, truncated.bytes_omitted
-    )
-}
-
 fn exit_text(exit_code: Option<i32>) -> String {
     match exit_code {
         Some(code) => format!("exit code {code}"),
@@ -289,6 +229,7 @@ fn exit_text(exit_code: Option<i32>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rpc::event_envelope::Event;
     use crate::rpc::{Completion, EventsLost, InputRequested, ShimState, StateChanged};
 
     fn envelope(seq: u64, event: Event) -> EventEnvelope {
@@ -315,9 +256,30 @@ mod tests {
         assert_eq!(
             value,
             json!({"seq": 7, "shim_id": "a", "unix_ms": 3_723_456, "event": "Completion",
-                   "message_id": "m-1", "response": "hi", "last_lines": "$ ", "truncated": null,
-                   "exit_code": null})
+                   "message_id": "m-1", "response": "hi", "last_lines": "$ "})
         );
+        // The same shape as the framed protocol's JSON of the event.
+        let framed = serde_json::to_value(crate::protocol::Event::Completion {
+            message_id: Some("m-1".into()),
+            response: "hi".into(),
+            last_lines: "$ ".into(),
+        })
+        .unwrap();
+        for (key, field) in framed.as_object().unwrap() {
+            assert_eq!(&value[key], field, "{key}");
+        }
+        let exited = event_json(&envelope(
+            8,
+            Event::Completion(Completion {
+                message_id: None,
+                response: String::new(),
+                last_lines: String::new(),
+                truncated: None,
+                exit_code: Some(3),
+            }),
+        ));
+        assert_eq!(exited["exit_code"], 3);
+        assert!(exited.get("message_id").is_none());
     }
 
     #[test]

@@ -190,152 +190,102 @@ pub fn envelope_to_proto(envelope: &Envelope) -> rpc::EventEnvelope {
     }
 }
 
-/// One proto message per protocol event, with the same field names.
-pub fn event_to_proto(event: Event) -> Pb {
-    match event {
-        Event::Ready => Pb::Ready(rpc::Ready {}),
-        Event::StateChanged { from, to, summary } => Pb::StateChanged(rpc::StateChanged {
-            from: state_to_proto(from).into(),
-            to: state_to_proto(to).into(),
-            summary,
-        }),
-        Event::MessageDelivered { id } => Pb::MessageDelivered(rpc::MessageDelivered { id }),
-        Event::Completion {
-            message_id,
-            response,
-            last_lines,
-        } => Pb::Completion(completion_to_proto(message_id, response, last_lines)),
-        Event::Died {
-            exit_code,
-            last_lines,
-        } => Pb::Died(rpc::Died {
-            exit_code,
-            last_lines,
-        }),
-        Event::ContextExhausted {
-            message,
-            last_lines,
-        } => Pb::ContextExhausted(rpc::ContextExhausted {
-            message,
-            last_lines,
-        }),
-        Event::ContextWarning {
-            model,
-            output_bytes,
-            uptime_secs,
-            input_tokens,
-            cached_input_tokens,
-            cache_creation_input_tokens,
-            cache_read_input_tokens,
-            output_tokens,
-            reasoning_output_tokens,
-            used_tokens,
-            context_limit_tokens,
-            usage_pct,
-        } => Pb::ContextWarning(rpc::ContextWarning {
-            model,
-            output_bytes,
-            uptime_secs,
-            input_tokens,
-            cached_input_tokens,
-            cache_creation_input_tokens,
-            cache_read_input_tokens,
-            output_tokens,
-            reasoning_output_tokens,
-            used_tokens,
-            context_limit_tokens,
-            usage_pct: usage_pct.into(),
-        }),
-        Event::ContextApproaching {
-            message,
-            input_tokens,
-            output_tokens,
-        } => Pb::ContextApproaching(rpc::ContextApproaching {
-            message,
-            input_tokens,
-            output_tokens,
-        }),
-        Event::QuotaBlocked {
-            message,
-            retry_at_epoch_secs,
-            retry_at_label,
-        } => Pb::QuotaBlocked(rpc::QuotaBlocked {
-            message,
-            retry_at_epoch_secs,
-            retry_at_label,
-        }),
-        Event::ScreenCapture {
-            content,
-            cursor_row,
-            cursor_col,
-        } => Pb::ScreenCapture(rpc::ScreenCapture {
-            content,
-            cursor_row: cursor_row.into(),
-            cursor_col: cursor_col.into(),
-            rows: 0,
-            cols: 0,
-        }),
-        Event::InputRequested { prompt, options } => {
-            Pb::InputRequested(rpc::InputRequested { prompt, options })
-        }
-        Event::QuotaResumed { held_messages } => {
-            Pb::QuotaResumed(rpc::QuotaResumed { held_messages })
-        }
-        Event::State { state, since_secs } => Pb::State(rpc::State {
-            state: state_to_proto(state).into(),
-            since_secs,
-        }),
-        Event::SessionStats {
-            output_bytes,
-            uptime_secs,
-            input_tokens,
-            output_tokens,
-            context_usage_pct,
-        } => Pb::SessionStats(rpc::SessionStats {
-            output_bytes,
-            uptime_secs,
-            input_tokens,
-            output_tokens,
-            context_usage_pct: context_usage_pct.map(u32::from),
-        }),
-        Event::Pong => Pb::Pong(rpc::Pong {}),
-        Event::Warning { message, idle_secs } => Pb::Warning(rpc::Warning { message, idle_secs }),
-        Event::DeliveryFailed { id, reason } => Pb::DeliveryFailed(rpc::DeliveryFailed {
-            unconfirmed: DeliveryFailure::of(&reason) == Some(DeliveryFailure::Unconfirmed),
-            id,
-            reason,
-        }),
-        Event::CommandExited {
-            message_id,
-            exit_code,
-        } => Pb::CommandExited(rpc::CommandExited {
-            message_id,
-            exit_code,
-        }),
-        Event::MessageQueued { id, position } => {
-            Pb::MessageQueued(rpc::MessageQueued { id, position })
-        }
-        Event::TurnInterrupted {
-            message_id,
-            reason,
-            partial_response,
-        } => Pb::TurnInterrupted(rpc::TurnInterrupted {
-            message_id,
-            reason,
-            partial_response,
-        }),
-        Event::ResponseTruncated {
-            message_id,
-            lines_lost,
-            bytes_omitted,
-        } => Pb::ResponseTruncated(rpc::ResponseTruncated {
-            message_id,
-            lines_lost,
-            bytes_omitted,
-        }),
-        Event::Error { command, reason } => Pb::Error(rpc::Error { command, reason }),
+/// A field's value as the wire carries it, and back: protocol states are proto enums, small
+/// numbers are wider on the wire, the rest is the same.
+trait Wire<P>: Sized {
+    fn to_wire(self) -> P;
+    fn from_wire(wire: P) -> Self;
+}
+
+impl<T> Wire<T> for T {
+    fn to_wire(self) -> T {
+        self
+    }
+    fn from_wire(wire: T) -> Self {
+        wire
     }
 }
+
+impl Wire<i32> for ShimState {
+    fn to_wire(self) -> i32 {
+        state_to_proto(self).into()
+    }
+    fn from_wire(wire: i32) -> Self {
+        state_from_proto(wire)
+    }
+}
+
+impl Wire<u32> for u8 {
+    fn to_wire(self) -> u32 {
+        self.into()
+    }
+    fn from_wire(wire: u32) -> Self {
+        wire.try_into().unwrap_or(u8::MAX)
+    }
+}
+
+impl Wire<u32> for u16 {
+    fn to_wire(self) -> u32 {
+        self.into()
+    }
+    fn from_wire(wire: u32) -> Self {
+        wire.try_into().unwrap_or(u16::MAX)
+    }
+}
+
+impl Wire<Option<u32>> for Option<u8> {
+    fn to_wire(self) -> Option<u32> {
+        self.map(u32::from)
+    }
+    fn from_wire(wire: Option<u32>) -> Self {
+        wire.map(u8::from_wire)
+    }
+}
+
+/// The protocol state of a proto state (unknown values read as `starting`).
+pub fn state_from_proto(value: i32) -> ShimState {
+    match rpc::ShimState::try_from(value).unwrap_or_default() {
+        rpc::ShimState::Unspecified | rpc::ShimState::Starting => ShimState::Starting,
+        rpc::ShimState::Idle => ShimState::Idle,
+        rpc::ShimState::Working => ShimState::Working,
+        rpc::ShimState::Dead => ShimState::Dead,
+        rpc::ShimState::ContextExhausted => ShimState::ContextExhausted,
+        rpc::ShimState::AwaitingInput => ShimState::AwaitingInput,
+    }
+}
+
+macro_rules! impl_event_conversions {
+    ($($variant:ident { $($field:ident),* }),* $(,)?) => {
+        /// One proto message per protocol event, with the same field names (proto-only fields
+        /// at their defaults, but `DeliveryFailed.unconfirmed`, which its reason states).
+        pub fn event_to_proto(event: Event) -> Pb {
+            let mut wire = match event {
+                $(Event::$variant { $($field),* } => Pb::$variant(rpc::$variant {
+                    $($field: Wire::to_wire($field),)*
+                    ..Default::default()
+                }),)*
+            };
+            if let Pb::DeliveryFailed(failed) = &mut wire {
+                failed.unconfirmed =
+                    DeliveryFailure::of(&failed.reason) == Some(DeliveryFailure::Unconfirmed);
+            }
+            wire
+        }
+
+        /// The protocol event of a proto one (`None` for what only the gRPC stream has: a
+        /// report of lost events).
+        pub fn event_from_proto(wire: Pb) -> Option<Event> {
+            match wire {
+                $(Pb::$variant(_message) => Some(Event::$variant {
+                    $($field: Wire::from_wire(_message.$field),)*
+                }),)*
+                Pb::EventsLost(_) => None,
+            }
+        }
+    };
+}
+
+crate::for_each_event!(impl_event_conversions);
 
 #[cfg(test)]
 mod tests {

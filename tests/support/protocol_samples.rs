@@ -8,6 +8,8 @@
 //! and the strings carry the characters that JSON must escape (quotes, backslashes, control
 //! characters, ANSI escapes, non-ASCII).
 
+#![allow(dead_code)] // each test binary uses its own subset
+
 /// Expands to `pub fn commands() -> Vec<Command>` and `pub fn events() -> Vec<Event>` in a module
 /// where `Command`, `Event`, `ShimState` and `ShutdownReason` are in scope.
 macro_rules! protocol_samples {
@@ -195,4 +197,48 @@ pub mod ours {
     use agentshim::protocol::{Command, Event, ShimState, ShutdownReason};
 
     protocol_samples!();
+
+    /// The commands added to the seed contract (new variants only).
+    pub fn additive_commands() -> Vec<Command> {
+        vec![
+            Command::Answer { option: 2 },
+            Command::SendKeys {
+                keys: "<Down><Enter>".to_string(),
+            },
+        ]
+    }
+
+    /// The events added to the seed contract (new variants only), every option both ways.
+    pub fn additive_events() -> Vec<Event> {
+        vec![
+            Event::InputRequested {
+                prompt: "Bash command\ntouch a.txt\nDo you want to proceed?".to_string(),
+                options: vec!["Yes".to_string(), "No, and tell Claude".to_string()],
+            },
+            Event::QuotaResumed { held_messages: 3 },
+            Event::TurnInterrupted {
+                message_id: Some("m1".to_string()),
+                reason: "killed".to_string(),
+                partial_response: "1\n2".to_string(),
+            },
+            Event::TurnInterrupted {
+                message_id: None,
+                reason: "agent exited (exit code 0)".to_string(),
+                partial_response: String::new(),
+            },
+            Event::ResponseTruncated {
+                message_id: Some("m2".to_string()),
+                lines_lost: 77,
+                bytes_omitted: 0,
+            },
+            Event::MessageQueued {
+                id: "m3".to_string(),
+                position: 2,
+            },
+            Event::CommandExited {
+                message_id: None,
+                exit_code: 130,
+            },
+        ]
+    }
 }
