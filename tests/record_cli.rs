@@ -73,7 +73,7 @@ fn a_scripted_recording_replays_to_the_answers() {
         .collect();
     // The cursor-position answer, the message as one bracketed paste, the submit key.
     assert_eq!(typed, ["\x1b[1;1R", "\x1b[200~Hi ✓\nthere\x1b[201~", "\r"]);
-    let seen = replay::replay(&cast, AgentKind::Kiro);
+    let seen = replay::replay(&cast, AgentKind::Kiro, true);
     assert_eq!(replay::responses(&seen), ["Hello back."]);
     assert_eq!(seen.first().map(String::as_str), Some("Ready"));
 }
@@ -124,7 +124,7 @@ async fn an_interactive_recording_passes_keys_through_until_the_program_exits() 
             .any(|e| e.code == "i" && e.data.contains("Are you recorded?"))
     );
     assert_eq!(
-        replay::responses(&replay::replay(&cast, AgentKind::Kiro)),
+        replay::responses(&replay::replay(&cast, AgentKind::Kiro, true)),
         ["Recorded live."]
     );
 }

@@ -4,7 +4,9 @@
 //! events (see `support/replay.rs` for how each is written). A recording without an
 //! expectations file fails, printing what the replay saw, so expectations can be written from
 //! it once checked against the recording. Also: what the replay takes as typed text
-//! (terminal-query answers and keys are not part of a message).
+//! (terminal-query answers and keys are not part of a message). Each fixture is replayed again
+//! with turn signals off: the screen alone must come to the same events, less what only the
+//! signals tell (exit codes).
 
 #[path = "support/replay.rs"]
 mod replay;
@@ -37,15 +39,27 @@ fn check(cast: &Path) -> Result<(), String> {
         .ok_or(format!("{name}: `agent` missing"))?
         .parse()
         .map_err(|e| format!("{name}: {e}"))?;
-    let seen = replay::replay(&replay::load(cast), kind);
-    let seen = json!({"agent": kind.name(), "events": seen});
-    if seen == expected {
-        Ok(())
-    } else {
-        Err(format!(
+    let recording = replay::load(cast);
+    let events = replay::replay(&recording, kind, true);
+    let seen = json!({"agent": kind.name(), "events": events});
+    if seen != expected {
+        return Err(format!(
             "{name}: expected\n{expected:#}\nreplay saw\n{seen:#}"
-        ))
+        ));
     }
+    // The screen alone comes to the same verdicts and answers, only later (and without the
+    // exit codes only the marks tell).
+    let without_marks: Vec<&String> = events
+        .iter()
+        .filter(|event| !event.starts_with("CommandExited"))
+        .collect();
+    let screen_only = replay::replay(&recording, kind, false);
+    if screen_only.iter().collect::<Vec<_>>() != without_marks {
+        return Err(format!(
+            "{name}: with turn signals off the replay saw\n{screen_only:#?}\ninstead of\n{without_marks:#?}"
+        ));
+    }
+    Ok(())
 }
 
 #[test]

@@ -27,7 +27,7 @@ use tokio::time::Instant;
 use super::record_cast::Cast;
 use super::record_script::Script;
 use crate::shim::process::{self, AgentProcess, ProcessSpec};
-use crate::shim::{DEFAULT_COLS, DEFAULT_ROWS};
+use crate::shim::{AgentKind, DEFAULT_COLS, DEFAULT_ROWS};
 
 /// How long output is still recorded after the program exited.
 pub(super) const EXIT_DRAIN: Duration = Duration::from_millis(500);
@@ -57,6 +57,11 @@ pub struct RecordArgs {
     /// Title written into the recording's header.
     #[arg(long)]
     title: Option<String>,
+    /// Start the program as a shim of this agent kind would with its turn signals (an
+    /// interactive bash gets its semantic prompt marks, Claude Code its hooks, Codex its
+    /// notify program), so the recording holds what the shim would see.
+    #[arg(long, value_name = "KIND")]
+    agent: Option<AgentKind>,
     /// The program and its arguments.
     #[arg(last = true, required = true, value_name = "PROGRAM [ARGS]...")]
     program: Vec<String>,
@@ -77,7 +82,7 @@ pub async fn run(args: RecordArgs) -> anyhow::Result<()> {
     let (rows, cols) = terminal.unwrap_or((DEFAULT_ROWS, DEFAULT_COLS));
     let size = (args.rows.unwrap_or(rows), args.cols.unwrap_or(cols));
     let (program, program_args) = args.program.split_first().context("no program given")?;
-    let spec = ProcessSpec {
+    let mut spec = ProcessSpec {
         program: program.into(),
         args: program_args.iter().map(Into::into).collect(),
         cwd: args.cwd.clone(),
@@ -86,6 +91,9 @@ pub async fn run(args: RecordArgs) -> anyhow::Result<()> {
         rows: size.0,
         cols: size.1,
     };
+    if let Some(agent) = args.agent {
+        agent.driver().prepare_process(&mut spec);
+    }
     let mut cast = Cast::create(
         &args.out,
         size,

@@ -121,6 +121,13 @@ fn render(event: &Event) -> Option<String> {
             message_id.as_deref().unwrap_or("-")
         ),
         Event::DeliveryFailed { id, reason } => format!("DeliveryFailed {id}: {reason}"),
+        Event::CommandExited {
+            message_id,
+            exit_code,
+        } => format!(
+            "CommandExited {}: {exit_code}",
+            message_id.as_deref().unwrap_or("-")
+        ),
         Event::ContextExhausted { message, .. } => format!("ContextExhausted: {message}"),
         Event::InputRequested { prompt, options } => {
             format!("InputRequested: {prompt} [{}]", options.join(" | "))
@@ -237,11 +244,13 @@ impl Replayer {
     }
 }
 
-/// Replays `cast` through a core with the driver of `kind`; returns its events.
-pub fn replay(cast: &Cast, kind: AgentKind) -> Replay {
+/// Replays `cast` through a core with the driver of `kind`, with or without its turn signals
+/// (the program's own marks); returns its events.
+pub fn replay(cast: &Cast, kind: AgentKind, turn_signals: bool) -> Replay {
     let spec = ShimSpec::new("replay", "agent", [] as [&str; 0])
         .agent(kind)
-        .size(cast.rows, cast.cols);
+        .size(cast.rows, cast.cols)
+        .turn_signals(turn_signals);
     let start = Instant::now();
     let mut replayer = Replayer {
         core: ShimCore::new(&spec, start, SystemTime::now(), false),
