@@ -13,6 +13,7 @@ pub mod core;
 mod error;
 pub mod events;
 mod handle;
+pub mod history;
 pub mod inject;
 pub mod keys;
 pub mod marks;

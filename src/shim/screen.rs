@@ -1,17 +1,22 @@
 //! The headless terminal: every byte the agent writes goes through a `vt100` parser, which keeps
-//! the visible screen and a scrollback. This module turns that state into what the rest of the
-//! shim needs: snapshots for classifiers, captures for clients, summaries for events, and the
-//! lines printed between two points in time (for a turn's answer), addressed by *absolute row*:
-//! the count of rows that have scrolled off the top plus the row on screen, which stays stable
-//! while output scrolls.
+//! the visible screen; the rows that scroll off its top go to a compact [`History`] of text.
+//! This module turns both into what the rest of the shim needs: snapshots for classifiers,
+//! captures for clients, summaries for events, and the lines printed between two points in
+//! time (for a turn's answer), addressed by *absolute row*: the count of rows that have
+//! scrolled off the top plus the row on screen, which stays stable while output scrolls.
 
 use std::num::NonZeroU16;
 
+use super::history::History;
 use super::marks::PlacedMark;
 use super::terminal_queries::TerminalCallbacks;
 
 /// How many trailing lines go into event summaries (`StateChanged`, `Completion.last_lines`).
 pub const SUMMARY_LINES: usize = 5;
+
+/// The most bytes of history a screen keeps by default (besides its row bound): 5000 rows of
+/// 220 full columns take about 1.2 MB.
+pub const DEFAULT_HISTORY_BYTES: usize = 16 * 1024 * 1024;
 
 /// Largest text put into one event (a Completion's response, a capture). JSON may double the
 /// size of text full of quotes or backslashes, so this keeps every event under the 1 MiB frame.
@@ -116,13 +121,25 @@ fn non_zero(value: u16) -> NonZeroU16 {
 }
 
 impl Screen {
+    /// A screen of `rows`×`cols` that keeps `scrollback` rows of history (and at most
+    /// [`DEFAULT_HISTORY_BYTES`] of their text).
     pub fn new(rows: u16, cols: u16, scrollback: usize) -> Self {
+        Self::with_history_bytes(rows, cols, scrollback, DEFAULT_HISTORY_BYTES)
+    }
+
+    /// Like [`Screen::new`], the history bounded by `history_bytes` too.
+    pub fn with_history_bytes(
+        rows: u16,
+        cols: u16,
+        scrollback: usize,
+        history_bytes: usize,
+    ) -> Self {
         Self {
             parser: vt100::Parser::new_with_callbacks(
                 non_zero(rows),
                 non_zero(cols),
-                scrollback,
-                TerminalCallbacks::default(),
+                0,
+                TerminalCallbacks::new(History::new(scrollback, history_bytes)),
             ),
             clears: 0,
             clear_top: 0,
@@ -203,15 +220,24 @@ impl Screen {
         }
     }
 
-    /// Rows that have left the visible screen so far (discarded + in scrollback).
+    /// Rows that have left the visible screen so far (dropped from history or kept in it).
     fn rows_above_screen(&self) -> u64 {
-        self.parser.callbacks().discarded_rows() + self.parser.screen().scrollback_len() as u64
+        self.history().end_row()
+    }
+
+    fn history(&self) -> &History {
+        self.parser.callbacks().history()
+    }
+
+    /// Bytes the history keeps.
+    pub fn history_bytes(&self) -> usize {
+        self.history().bytes()
     }
 
     /// The oldest absolute row still retained (rows above it were dropped from the
     /// scrollback).
     pub fn oldest_retained_row(&self) -> u64 {
-        self.parser.callbacks().discarded_rows()
+        self.history().first_row()
     }
 
     /// The absolute row of the screen's last line.
@@ -243,31 +269,31 @@ impl Screen {
     /// wrapped rows joined into one line and trailing spaces removed.
     pub fn lines_between(&mut self, from: u64, to: u64) -> Vec<String> {
         let above = self.rows_above_screen();
-        let retained_from = above - self.parser.screen().scrollback_len() as u64;
         let (rows, cols) = self.size();
         let to = to.min(above + u64::from(rows) - 1);
         let mut lines: Vec<String> = Vec::new();
         let mut continuing = false;
-        let mut row = from.max(retained_from);
-        while row <= to {
-            // Show the window whose top is `row` (or the live screen once `row` is on it).
-            let offset = above.saturating_sub(row) as usize;
-            let screen = self.parser.screen_mut();
-            screen.set_scrollback(offset);
-            let window_top = above - screen.scrollback() as u64;
-            let skip = (row - window_top) as usize;
-            let take = (to - row + 1).min(u64::from(rows) - skip as u64) as usize;
-            for (index, text) in screen.rows(0, cols).enumerate().skip(skip).take(take) {
-                let text = text.trim_end();
-                match lines.last_mut() {
-                    Some(last) if continuing => last.push_str(text),
-                    _ => lines.push(text.to_owned()),
-                }
-                continuing = screen.row_wrapped(index as u16);
+        let mut add = |text: &str, wrapped: bool| {
+            match lines.last_mut() {
+                Some(last) if continuing => last.push_str(text),
+                _ => lines.push(text.to_owned()),
             }
-            row += take as u64;
+            continuing = wrapped;
+        };
+        if from > to {
+            return Vec::new();
         }
-        self.parser.screen_mut().set_scrollback(0);
+        for (text, wrapped) in self.history().rows(from, to + 1) {
+            add(text, wrapped);
+        }
+        if to >= above {
+            let screen = self.parser.screen();
+            let skip = from.saturating_sub(above) as usize;
+            let take = (to - above.max(from) + 1) as usize;
+            for (index, text) in screen.rows(0, cols).enumerate().skip(skip).take(take) {
+                add(text.trim_end(), screen.row_wrapped(index as u16));
+            }
+        }
         lines
     }
 

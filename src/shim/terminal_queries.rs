@@ -6,23 +6,33 @@
 //! by the actor. The marks a program prints about itself ([`super::marks`]) are collected here
 //! too, with the cursor's place at that point.
 
+use vt100::capture::{BasicFormattedCaptureState, RowContents, basic_formatted_to_plain};
 use vt100::{Callbacks, Screen};
 
+use super::history::History;
 use super::marks::{Mark, PlacedMark};
 
 /// Identity reported to `XTVERSION` (`CSI > q`).
 const TERMINAL_NAME: &str = concat!("agentshim ", env!("CARGO_PKG_VERSION"));
 
-/// Collects replies to terminal queries and counts rows that fall off the scrollback.
-#[derive(Debug, Default)]
+/// Collects replies to terminal queries and marks, and keeps the rows that leave the top of
+/// the main screen in the [`History`].
+#[derive(Debug)]
 pub struct TerminalCallbacks {
     replies: Vec<u8>,
-    /// Rows discarded from the top of the scrollback since the start.
-    discarded_rows: u64,
+    history: History,
     marks: Vec<PlacedMark>,
 }
 
 impl TerminalCallbacks {
+    pub fn new(history: History) -> Self {
+        Self {
+            replies: Vec::new(),
+            history,
+            marks: Vec::new(),
+        }
+    }
+
     /// Takes the replies produced since the last call.
     pub fn take_replies(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.replies)
@@ -33,13 +43,28 @@ impl TerminalCallbacks {
         std::mem::take(&mut self.marks)
     }
 
-    pub fn discarded_rows(&self) -> u64 {
-        self.discarded_rows
+    /// The rows that left the top of the main screen.
+    pub fn history(&self) -> &History {
+        &self.history
     }
 
     fn reply(&mut self, text: &str) {
         self.replies.extend_from_slice(text.as_bytes());
     }
+}
+
+/// A row's text and whether it wraps into the next. vt100 only writes a row out (formatted);
+/// writing it once more with the same state starts with a newline unless the row wrapped.
+fn row_text(contents: &RowContents<'_>) -> (String, bool) {
+    let mut state = BasicFormattedCaptureState::default();
+    let mut formatted = String::new();
+    let mut probe = String::new();
+    let written = contents
+        .write_formatted_basic(&mut formatted, &mut state)
+        .and_then(|()| contents.write_formatted_basic(&mut probe, &mut state));
+    debug_assert!(written.is_ok(), "writing to a String cannot fail");
+    let text = basic_formatted_to_plain(&formatted).collect();
+    (text, !probe.starts_with('\n'))
 }
 
 fn first_param(params: &[&[u16]]) -> Option<u16> {
@@ -90,7 +115,7 @@ impl Callbacks for TerminalCallbacks {
     fn unhandled_osc(&mut self, screen: &mut Screen, params: &[&[u8]]) {
         if let Some(mark) = Mark::parse(params) {
             let (row, col) = screen.cursor_position();
-            let above = self.discarded_rows + screen.scrollback_len() as u64;
+            let above = self.history.end_row();
             self.marks.push(PlacedMark {
                 mark,
                 row: above + u64::from(row),
@@ -107,9 +132,10 @@ impl Callbacks for TerminalCallbacks {
         }
     }
 
-    fn on_scroll(&mut self, _contents: vt100::capture::RowContents<'_>, alternate_screen: bool) {
+    fn on_scroll(&mut self, contents: RowContents<'_>, alternate_screen: bool) {
         if !alternate_screen {
-            self.discarded_rows += 1;
+            let (text, wrapped) = row_text(&contents);
+            self.history.push(&text, wrapped);
         }
     }
 }
@@ -124,7 +150,7 @@ mod tests {
             NonZeroU16::new(24).unwrap(),
             NonZeroU16::new(80).unwrap(),
             0,
-            TerminalCallbacks::default(),
+            TerminalCallbacks::new(History::new(0, 0)),
         );
         parser.process(input);
         String::from_utf8(parser.callbacks_mut().take_replies()).unwrap()

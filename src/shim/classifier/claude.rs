@@ -29,7 +29,7 @@ use layout::{
     Bottom, REPLY_GLYPH, current_turn, input_box, is_prompt_line, is_status, is_tip, result_text,
 };
 
-use super::{AgentDriver, LimitNotice, Observation, TurnView, Verdict, limits};
+use super::{AgentDriver, LimitNotice, Observation, TurnView, Verdict, limits, runs_program};
 use crate::protocol::ShimState;
 use crate::shim::marks::{ProgramStatus, status_command};
 use crate::shim::process::ProcessSpec;
@@ -187,8 +187,12 @@ impl AgentDriver for ClaudeDriver {
             .map_or(screen.cursor_row, |top| top.min(screen.cursor_row))
     }
 
-    /// Claude's own lifecycle hooks report turn edges at once (see [`HOOKS`]).
+    /// Claude's own lifecycle hooks report turn edges at once (see [`HOOKS`]); only when the
+    /// process runs `claude` itself.
     fn prepare_process(&self, process: &mut ProcessSpec) {
+        if !runs_program(process, "claude") {
+            return;
+        }
         process.args.push("--settings".into());
         process.args.push(hook_settings().into());
     }

@@ -23,7 +23,7 @@
 use std::time::Duration;
 
 use super::menu::{InputPrompt, arrow_keys, is_option_line, numbered_menu};
-use super::{AgentDriver, LimitNotice, Observation, TurnView, Verdict, limits};
+use super::{AgentDriver, LimitNotice, Observation, TurnView, Verdict, limits, runs_program};
 use crate::protocol::ShimState;
 use crate::shim::marks::{ProgramStatus, status_command};
 use crate::shim::process::ProcessSpec;
@@ -287,6 +287,9 @@ impl AgentDriver for CodexDriver {
     /// Codex runs its `notify` program when a turn is complete: it declares the turn done on
     /// the terminal (a `-c` override; the user's config is not touched).
     fn prepare_process(&self, process: &mut ProcessSpec) {
+        if !runs_program(process, "codex") {
+            return;
+        }
         let command = status_command(ProgramStatus::Done, "codex-notify");
         let notify = serde_json::json!(["sh", "-c", command, "agentshim-notify"]);
         process.args.push("-c".into());

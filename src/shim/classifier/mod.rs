@@ -24,6 +24,27 @@ use crate::protocol::ShimState;
 pub use generic::GenericDriver;
 pub use menu::InputPrompt;
 
+/// Whether `process` runs the program called `name`: itself, or through `env`
+/// (`env -i KEY=VALUE … name ARGS`). A driver prepares only the CLI it knows, never a wrapper
+/// script whose arguments mean something else.
+pub(crate) fn runs_program(process: &ProcessSpec, name: &str) -> bool {
+    let called = |path: &std::ffi::OsStr| {
+        std::path::Path::new(path).file_name() == Some(std::ffi::OsStr::new(name))
+    };
+    if called(&process.program) {
+        return true;
+    }
+    let through_env =
+        std::path::Path::new(&process.program).file_name() == Some(std::ffi::OsStr::new("env"));
+    through_env
+        && process
+            .args
+            .iter()
+            .map(|arg| arg.to_string_lossy())
+            .find(|arg| !arg.starts_with('-') && !arg.contains('='))
+            .is_some_and(|command| called(std::ffi::OsStr::new(command.as_ref())))
+}
+
 /// What a driver concludes about the agent from its screen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
@@ -291,6 +312,36 @@ impl std::fmt::Display for AgentKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_driver_prepares_only_the_program_it_knows() {
+        let spec = |program: &str, args: &[&str]| ProcessSpec {
+            program: program.into(),
+            args: args.iter().map(Into::into).collect(),
+            cwd: None,
+            env_set: Vec::new(),
+            env_remove: Vec::new(),
+            rows: 24,
+            cols: 80,
+        };
+        assert!(runs_program(&spec("claude", &[]), "claude"));
+        assert!(runs_program(
+            &spec("/opt/bin/claude", &["--resume"]),
+            "claude"
+        ));
+        assert!(runs_program(
+            &spec("/usr/bin/env", &["-i", "HOME=/h", "/x/claude"]),
+            "claude"
+        ));
+        assert!(!runs_program(
+            &spec("python3", &["fake_agent.py"]),
+            "claude"
+        ));
+        assert!(!runs_program(
+            &spec("env", &["-i", "X=1", "my-wrapper"]),
+            "claude"
+        ));
+    }
 
     #[test]
     fn every_kind_round_trips_through_its_name() {
