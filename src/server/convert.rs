@@ -258,6 +258,7 @@ macro_rules! impl_event_conversions {
     ($($variant:ident { $($field:ident),* }),* $(,)?) => {
         /// One proto message per protocol event, with the same field names (proto-only fields
         /// at their defaults, but `DeliveryFailed.unconfirmed`, which its reason states).
+        #[allow(clippy::needless_update)] // most proto messages have exactly the event's fields
         pub fn event_to_proto(event: Event) -> Pb {
             let mut wire = match event {
                 $(Event::$variant { $($field),* } => Pb::$variant(rpc::$variant {
