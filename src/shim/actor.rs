@@ -2,7 +2,8 @@
 //! and process (DESIGN rule 1). One `select!` loop waits on the mailbox, PTY output, PTY
 //! writability (writes never block the loop), the child's exit and the core's next deadline;
 //! every wake-up hands what happened to the core, with the time, and carries out the effects
-//! it returns. Nothing is decided here and nothing is polled.
+//! it returns. Nothing is decided here and nothing is polled; reading the agent's session log
+//! (file system calls) runs on the blocking pool and comes back as another input.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +17,7 @@ use super::core::{AgentSignal, Effect, ShimCore, ShutdownCause};
 use super::events::EventLog;
 use super::handle::{Request, ShimStatus, StateReport};
 use super::process::{AgentProcess, exit_code};
-use super::usage::SessionLogReader;
+use super::usage::{SessionLogReader, UsageSnapshot};
 
 type ExitWaiter = oneshot::Sender<Result<Option<i32>, ShimError>>;
 
@@ -31,8 +32,11 @@ pub(super) struct ShimActor {
     pub(super) process: AgentProcess,
     /// Where the core's events go; subscribers hold readers of it.
     pub(super) log: Arc<EventLog>,
-    /// The agent CLI's session log, read when the core asks.
+    /// The agent CLI's session log, read when the core asks (off the loop: while a read runs
+    /// on the blocking pool, the reader is with it).
     pub(super) session_log: Option<SessionLogReader>,
+    /// Reads the core asked for that have not started yet.
+    pub(super) usage_reads_wanted: usize,
     /// Seq of the newest event this shim emitted.
     pub(super) last_event_seq: u64,
     /// Callers of `Shutdown`/`Kill` waiting for the agent's exit code.
@@ -51,8 +55,13 @@ impl ShimActor {
         let mut mailbox_open = true;
         let mut pty_open = true;
         let mut reaped = false;
+        // The session-log read in flight: it gives the reader back with what it read.
+        let mut usage_read: Option<UsageRead> = None;
         loop {
             self.carry_out_effects(&writer);
+            if usage_read.is_none() && self.usage_reads_wanted > 0 {
+                usage_read = self.start_usage_read();
+            }
             if !mailbox_open && self.core.finished() {
                 break;
             }
@@ -88,6 +97,18 @@ impl ShimActor {
                     let code = status.ok().and_then(exit_code);
                     tracing::info!(shim = %self.id, ?code, "agent exited");
                     self.core.exited(now(), code);
+                },
+                read = wait_for(&mut usage_read), if usage_read.is_some() => {
+                    usage_read = None;
+                    match read {
+                        Ok((reader, snapshot)) => {
+                            self.session_log = Some(reader);
+                            self.core.usage_read(now(), snapshot);
+                        }
+                        Err(error) => {
+                            tracing::warn!(shim = %self.id, %error, "session log read failed");
+                        }
+                    }
                 },
                 () = sleep_until(deadline) => {}
             }
@@ -191,6 +212,34 @@ impl ShimActor {
                 }
             }
         }
+    }
+}
+
+/// A session-log read on the blocking pool (file system calls never run on the loop).
+type UsageRead = tokio::task::JoinHandle<(SessionLogReader, Option<UsageSnapshot>)>;
+
+impl ShimActor {
+    /// Starts the next wanted read, if the reader is here (an agent without a session log
+    /// gets its answer at once).
+    fn start_usage_read(&mut self) -> Option<UsageRead> {
+        self.usage_reads_wanted -= 1;
+        let Some(mut reader) = self.session_log.take() else {
+            self.core.usage_read(now(), None);
+            return None;
+        };
+        Some(tokio::task::spawn_blocking(move || {
+            let snapshot = reader.poll();
+            (reader, snapshot)
+        }))
+    }
+}
+
+async fn wait_for(
+    read: &mut Option<UsageRead>,
+) -> Result<(SessionLogReader, Option<UsageSnapshot>), tokio::task::JoinError> {
+    match read {
+        Some(task) => task.await,
+        None => std::future::pending().await,
     }
 }
 

@@ -70,6 +70,7 @@ pub fn spawn(spec: ShimSpec) -> Result<ShimHandle, ShimError> {
         process,
         log: Arc::clone(&log),
         session_log,
+        usage_reads_wanted: 0,
         last_event_seq: 0,
         exit_waiters: Vec::new(),
     };
