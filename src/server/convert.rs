@@ -27,6 +27,7 @@ impl From<ServiceError> for Status {
                 ShimError::InvalidArgument(_) => Code::InvalidArgument,
                 ShimError::QueueFull { .. } => Code::ResourceExhausted,
                 ShimError::DuplicateMessage(_) => Code::AlreadyExists,
+                ShimError::OutOfFiles { .. } => Code::ResourceExhausted,
                 ShimError::Spawn { .. }
                 | ShimError::AgentDead { .. }
                 | ShimError::Unavailable { .. }

@@ -5,6 +5,12 @@ use crate::protocol::ShimState;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ShimError {
+    /// The process has no file descriptor left for another agent (its PTY and pipes).
+    #[error(
+        "no file descriptors left for another agent: this process may open {limit} files \
+         (RLIMIT_NOFILE); stop some shims or raise the limit"
+    )]
+    OutOfFiles { limit: u64 },
     /// The agent program could not be started.
     #[error("cannot start `{program}`: {source}")]
     Spawn {

@@ -60,7 +60,13 @@ pub fn spawn(spec: ShimSpec) -> Result<ShimHandle, ShimError> {
     if spec.turn_signals {
         spec.agent.driver().prepare_process(&mut program);
     }
-    let (pty, process) = process::spawn(&program)?;
+    let out_of_files = |error: &std::io::Error| matches!(error.raw_os_error(), Some(code) if code == nix::libc::EMFILE || code == nix::libc::ENFILE);
+    let (pty, process) = process::spawn(&program).map_err(|error| match error {
+        ShimError::Spawn { source, .. } if out_of_files(&source) => ShimError::OutOfFiles {
+            limit: process::open_files_limit().unwrap_or(0),
+        },
+        other => other,
+    })?;
     tracing::info!(shim = %spec.id, agent = %spec.agent, pid = process.pid(), "agent started");
     let id: Arc<str> = Arc::from(spec.id.as_str());
     let started = tokio::time::Instant::now().into_std();

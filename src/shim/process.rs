@@ -162,6 +162,28 @@ impl Drop for AgentProcess {
     }
 }
 
+/// Raises this process's soft limit of open files to its hard limit: each shim holds a PTY
+/// and pipes, and the usual soft limit of 1024 would stop a server at a few hundred shims.
+/// Logs what it did (or could not do).
+pub fn raise_open_files_limit() {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    match getrlimit(Resource::RLIMIT_NOFILE) {
+        Ok((soft, hard)) if soft < hard => match setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
+            Ok(()) => tracing::debug!(from = soft, to = hard, "open files limit raised"),
+            Err(errno) => tracing::warn!(soft, hard, %errno, "cannot raise the open files limit"),
+        },
+        Ok(_) => {}
+        Err(errno) => tracing::warn!(%errno, "cannot read the open files limit"),
+    }
+}
+
+/// How many files this process may open (its soft limit), if known.
+pub fn open_files_limit() -> Option<u64> {
+    nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+        .ok()
+        .map(|(soft, _)| soft)
+}
+
 /// The `io::Error` behind a `pty-process` error.
 pub fn pty_io_error(error: pty_process::Error) -> std::io::Error {
     match error {
