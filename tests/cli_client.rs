@@ -95,6 +95,7 @@ fn a_shell_is_driven_end_to_end() {
     let mut follower = server
         .command(&["events", "cli1", "--follow", "--json", "--after", &newest])
         .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("start events --follow");
     let (line_tx, line_rx) = mpsc::channel();
@@ -123,8 +124,6 @@ fn a_shell_is_driven_end_to_end() {
     };
     assert_eq!(completion["message_id"], message_id.as_str());
     assert_eq!(completion["response"], "again");
-    follower.kill().expect("stop the follower");
-    follower.wait().unwrap();
 
     // Who the server is: the same boot id every time while it runs.
     let info = server.cli(&["info", "--json"]);
@@ -159,6 +158,27 @@ fn a_shell_is_driven_end_to_end() {
         "{killed:?}"
     );
     server.wait_for_state("cli1", "dead");
+    // The follower prints the Died and exits by itself, saying why.
+    let last = loop {
+        match line_rx.recv_timeout(TIMEOUT) {
+            Ok(line) => {
+                let event: serde_json::Value = serde_json::from_str(&line).expect("JSON event");
+                if event["event"] == "Died" {
+                    break event;
+                }
+            }
+            Err(error) => panic!("no Died followed ({error}); log:\n{}", server.log()),
+        }
+    };
+    assert_eq!(last["shim_id"], "cli1");
+    assert!(
+        line_rx.recv_timeout(TIMEOUT).is_err(),
+        "the follower printed after Died"
+    );
+    let followed = follower.wait_with_output().expect("the follower's end");
+    let why = String::from_utf8_lossy(&followed.stderr);
+    assert!(followed.status.success(), "{followed:?}");
+    assert!(why.contains("shim `cli1` died (exit code"), "{why}");
     let listed = server.cli(&["ls", "--json"]);
     assert_eq!(json_lines(listed.expect_ok("ls"))[0]["state"], "dead");
 

@@ -4,16 +4,24 @@
 //! reconnects with `after_seq` = the last seq it saw gets exactly what it missed, then follows
 //! live; and a replay of events the bounded log already evicted starts with an `events_lost`
 //! envelope naming the lost range. A per-shim stream of a reused id carries only the new
-//! shim's events.
+//! shim's events; it ends after its shim's `Died` (a stream of a dead shim with nothing left
+//! ends at once), so it never carries a later shim's. A stream asked to start after a seq the
+//! server never reached (a client back from a restarted server) is OUT_OF_RANGE, naming the
+//! newest seq and the boot id.
 
 #[path = "support/server.rs"]
 mod server_support;
 
 use agentshim::rpc::event_envelope::Event as Pb;
-use agentshim::rpc::{DeleteShimRequest, EventEnvelope, EventsLost, GetShimRequest, ShimState};
-use server_support::{
-    Client, Events, TestServer, bash_request, create_ready, send, send_wait, test_options,
+use agentshim::rpc::{
+    DeleteShimRequest, EventEnvelope, EventsLost, GetServerInfoRequest, GetShimRequest,
+    ShimState, StreamEventsRequest,
 };
+use server_support::{
+    Client, Events, TestServer, assert_status, bash_request, create_ready, send, send_wait,
+    test_options,
+};
+use tonic::Code;
 
 const SHIMS: [&str; 3] = ["s1", "s2", "s3"];
 
@@ -235,4 +243,66 @@ async fn a_reused_id_streams_only_the_new_shims_events() {
         first.seq > marker,
         "the new shim's stream replays its predecessor's events: {first:?} (marker at {marker})"
     );
+}
+
+#[tokio::test]
+async fn a_shims_stream_ends_after_its_death_and_never_reaches_its_successor() {
+    let server = TestServer::start_default().await;
+    let mut client = server.client().await;
+    create_ready(&mut client, "mortal").await;
+    let mut live = Events::open(&mut client, "mortal", 0).await;
+    live.wait_for("Ready", |e| matches!(e, Pb::Ready(_))).await;
+    let request = DeleteShimRequest {
+        shim_id: "mortal".into(),
+    };
+    client.delete_shim(request).await.unwrap();
+    let rest = live.until_end().await;
+    assert!(
+        matches!(rest.last().and_then(|e| e.event.as_ref()), Some(Pb::Died(_))),
+        "the stream must end with Died: {:?}",
+        live.kinds()
+    );
+
+    // A successor under the same id is not the old stream's business, nor a replay's.
+    create_ready(&mut client, "mortal").await;
+    let mut replay = Events::open(&mut client, "mortal", 0).await;
+    replay.wait_for("Ready", |e| matches!(e, Pb::Ready(_))).await;
+    assert!(
+        !replay.seen.iter().any(|e| matches!(e.event, Some(Pb::Died(_)))),
+        "{:?}",
+        replay.kinds()
+    );
+
+    // A dead shim's stream after its last event has nothing to wait for: it ends at once.
+    send(&mut client, "mortal", "exit 3", "bye").await;
+    let died = replay.wait_for("Died", |e| matches!(e, Pb::Died(_))).await;
+    let mut after_death = Events::open(&mut client, "mortal", died.seq).await;
+    assert_eq!(after_death.until_end().await, vec![]);
+}
+
+#[tokio::test]
+async fn a_stream_after_a_seq_the_server_never_reached_is_out_of_range() {
+    let server = TestServer::start_default().await;
+    let mut client = server.client().await;
+    create_ready(&mut client, "young").await;
+    let newest = last_seq(&mut client, "young").await;
+    let boot_id = client
+        .get_server_info(GetServerInfoRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .boot_id;
+    for shim_id in ["", "young"] {
+        let request = StreamEventsRequest {
+            shim_id: shim_id.into(),
+            after_seq: newest + 1000,
+        };
+        let result = client.stream_events(request).await;
+        let newest = newest.to_string();
+        assert_status(result, Code::OutOfRange, &[&newest, &boot_id]);
+    }
+    // The newest seq itself is a valid cursor: the stream follows live.
+    let mut events = Events::open(&mut client, "young", newest).await;
+    send(&mut client, "young", "echo later", "later").await;
+    events.completion_of("later").await;
 }

@@ -9,7 +9,8 @@
 //! only show when a live shim has a newer event, or with `--follow`.
 //!
 //! With `--follow` it keeps printing live events until interrupted or until the server ends
-//! the stream. An `EventsLost` envelope (the server evicted events before this stream read
+//! the stream: for one shim, after its `Died` (or when it is removed, or at once for a dead
+//! shim that has nothing after SEQ), saying so on stderr. An `EventsLost` envelope (the server evicted events before this stream read
 //! them) prints as a gap line naming the lost range.
 
 use clap::Args;
@@ -49,7 +50,11 @@ pub async fn run(args: EventsArgs) -> anyhow::Result<()> {
         Some(newest)
     };
     let mut events = client.stream_events(shim_id, args.after).await?;
+    let mut died = None;
     while let Some(envelope) = events.next_event().await? {
+        if let Some(Event::Died(dead)) = &envelope.event {
+            died = Some(dead.exit_code);
+        }
         let printed = if args.connect.json {
             print_json(&event_json(&envelope))
         } else {
@@ -66,7 +71,21 @@ pub async fn run(args: EventsArgs) -> anyhow::Result<()> {
         }
     }
     if args.follow {
-        eprintln!("agentshim: the server ended the event stream");
+        match (shim_id, died) {
+            (Some(shim_id), Some(exit_code)) => {
+                let exit_code = exit_code.map_or("unknown".to_owned(), |c| c.to_string());
+                eprintln!(
+                    "agentshim: shim `{shim_id}` died (exit code {exit_code}): no more events"
+                );
+            }
+            (Some(shim_id), None) => {
+                eprintln!(
+                    "agentshim: the server ended the events of shim `{shim_id}` (it is dead, \
+                     was removed, or the server stopped)"
+                )
+            }
+            (None, _) => eprintln!("agentshim: the server ended the event stream"),
+        }
     }
     Ok(())
 }

@@ -26,13 +26,17 @@ pub struct EventStream {
     boot_id: Option<String>,
 }
 
+/// The server's boot id in a response's (or an error status's) metadata.
+pub(super) fn boot_id_of(metadata: &tonic::metadata::MetadataMap) -> Option<String> {
+    metadata
+        .get(BOOT_ID_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned)
+}
+
 impl EventStream {
     pub(super) fn new(response: tonic::Response<tonic::Streaming<EventEnvelope>>) -> Self {
-        let boot_id = response
-            .metadata()
-            .get(BOOT_ID_HEADER)
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_owned);
+        let boot_id = boot_id_of(response.metadata());
         Self {
             inner: response.into_inner(),
             last_seq: 0,

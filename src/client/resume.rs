@@ -225,22 +225,39 @@ impl ResumableEvents {
         let (mut after_seq, mut expected) = (self.after_seq, self.boot_id.clone());
         let mut restarted_from = None;
         let (stream, boot_id) = loop {
-            let stream = self
+            let opened = self
                 .client
                 .clone()
                 .stream_events(self.shim_id.as_deref(), after_seq)
-                .await?;
-            let boot_id = stream.boot_id().map(str::to_owned);
-            if !self.boot_known || boot_id == expected {
-                break (stream, boot_id);
+                .await;
+            let (stream, boot_id) = match opened {
+                Ok(stream) => {
+                    let boot_id = stream.boot_id().map(str::to_owned);
+                    (Some(stream), boot_id)
+                }
+                // OUT_OF_RANGE: `after_seq` is ahead of the server's log, which happens when
+                // our seqs come from the process before it.
+                Err(ClientError::Status(status))
+                    if status.code() == tonic::Code::OutOfRange && self.boot_known =>
+                {
+                    let boot_id = super::events::boot_id_of(status.metadata());
+                    if boot_id == expected {
+                        return Err(ClientError::Status(status));
+                    }
+                    (None, boot_id)
+                }
+                Err(error) => return Err(error),
+            };
+            let same_server = !self.boot_known || boot_id == expected;
+            if !same_server {
+                // Another server process: its seqs have nothing to do with ours.
+                let previous = std::mem::replace(&mut expected, boot_id.clone());
+                restarted_from.get_or_insert((previous, after_seq));
             }
-            // Another server process: its seqs have nothing to do with ours.
-            let previous = std::mem::replace(&mut expected, boot_id.clone());
-            restarted_from.get_or_insert((previous, after_seq));
-            if after_seq == 0 {
-                break (stream, boot_id);
+            match stream {
+                Some(stream) if same_server || after_seq == 0 => break (stream, boot_id),
+                _ => after_seq = 0,
             }
-            after_seq = 0;
         };
         let outage = self
             .broke_at
@@ -326,6 +343,7 @@ fn is_retryable(error: &ClientError) -> bool {
                 | Code::Unauthenticated
                 | Code::PermissionDenied
                 | Code::InvalidArgument
+                | Code::OutOfRange
                 | Code::Unimplemented
         )
     )

@@ -8,6 +8,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use tokio::sync::watch;
+
 use super::ServiceError;
 use super::profiles::{DEFAULT_PROFILE, Profiles};
 use crate::metrics::shims::{LogMetrics, ShimLifetime};
@@ -45,6 +47,16 @@ pub struct ShimEntry {
     pub created_after_seq: u64,
     /// Counts the shim in the metrics while the server hosts it.
     _counted: ShimLifetime,
+    /// The log's last seq when the shim was removed (`None` while hosted): per-shim event
+    /// streams end there.
+    removed: watch::Sender<Option<u64>>,
+}
+
+impl ShimEntry {
+    /// Tells when the shim is removed, with the log's last seq at that moment.
+    pub fn removal(&self) -> watch::Receiver<Option<u64>> {
+        self.removed.subscribe()
+    }
 }
 
 /// Every shim of the server.
@@ -173,6 +185,7 @@ impl Registry {
             agent,
             created_unix_ms: unix_ms_now(),
             created_after_seq,
+            removed: watch::Sender::new(None),
         });
         shims.insert(id, Arc::clone(&entry));
         Ok(entry)
@@ -198,6 +211,7 @@ impl Registry {
     pub async fn remove(&self, id: &str) -> Result<(), ServiceError> {
         let entry = self.get(id)?;
         entry.handle.kill().await?;
+        entry.removed.send_replace(Some(self.events.last_seq()));
         self.lock().remove(id);
         Ok(())
     }

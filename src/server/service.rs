@@ -5,7 +5,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
@@ -15,8 +15,10 @@ use super::convert::{
 };
 use super::identity::ServerIdentity;
 use super::registry::{CreateShim, Registry, ShimEntry};
+use crate::protocol::{Event, ShimState};
 use crate::rpc::{self, agent_shim_server::AgentShim};
 use crate::shim::ShimHandle;
+use crate::shim::events::{LogItem, Subscription};
 
 /// Envelopes buffered per event stream before the stream's reader task waits for the client.
 const STREAM_BUFFER: usize = 256;
@@ -47,6 +49,21 @@ impl AgentShimService {
             queued_messages: status.queued_messages as u32,
             boot_id: self.identity.boot_id().to_owned(),
         })
+    }
+
+    /// OUT_OF_RANGE for a stream asked to start after `after_seq`, beyond the log's `newest`:
+    /// the client's seqs come from another server process (it restarted), so resuming by seq
+    /// would wait in silence for events that are not the ones it missed.
+    fn ahead_of_log(&self, after_seq: u64, newest: u64) -> Status {
+        let boot_id = self.identity.boot_id();
+        let mut status = Status::out_of_range(format!(
+            "after_seq {after_seq} is ahead of this server's newest event {newest} (boot id \
+             {boot_id}): those seqs came from another server process; start again from 0"
+        ));
+        status
+            .metadata_mut()
+            .insert(rpc::BOOT_ID_HEADER, self.identity.boot_id_header());
+        status
     }
 
     fn handle(&self, shim_id: &str) -> Result<ShimHandle, Status> {
@@ -282,37 +299,29 @@ impl AgentShim for AgentShimService {
         request: Request<rpc::StreamEventsRequest>,
     ) -> Result<Response<Self::StreamEventsStream>, Status> {
         let request = request.into_inner();
+        let newest = self.registry.events().last_seq();
+        if request.after_seq > newest {
+            return Err(self.ahead_of_log(request.after_seq, newest));
+        }
         // A per-shim stream starts no earlier than the shim itself: events of an earlier shim
         // with the same id are not this shim's.
-        let (shim_filter, after_seq) = if request.shim_id.is_empty() {
-            (None, request.after_seq)
+        let (shim_filter, after_seq, removal, finished) = if request.shim_id.is_empty() {
+            (None, request.after_seq, None, false)
         } else {
             let entry = self.registry.get(&request.shim_id)?;
             let after_seq = request.after_seq.max(entry.created_after_seq);
-            (Some(Arc::from(entry.handle.id())), after_seq)
+            // A dead shim whose last event (its `Died`) is behind the cursor has nothing more.
+            let status = entry.handle.status().await.map_err(ServiceError::from)?;
+            let finished =
+                status.state.state == ShimState::Dead && after_seq >= status.last_event_seq;
+            let shim = Some(Arc::from(entry.handle.id()));
+            (shim, after_seq, Some(entry.removal()), finished)
         };
-        let mut subscription = self.registry.events().subscribe(after_seq, shim_filter);
         let (envelopes_tx, envelopes_rx) = mpsc::channel(STREAM_BUFFER);
-        // The reader task ends when the log closes or the client goes away (its receiver is
-        // dropped), releasing the subscription at once.
-        tokio::spawn(async move {
-            let _subscriber = crate::metrics::StreamSubscriber::open();
-            let mut converter = StreamConverter::default();
-            loop {
-                let item = tokio::select! {
-                    item = subscription.next() => item,
-                    () = envelopes_tx.closed() => return,
-                };
-                let Some(item) = item else { return };
-                if envelopes_tx
-                    .send(Ok(converter.convert(&item)))
-                    .await
-                    .is_err()
-                {
-                    return;
-                }
-            }
-        });
+        if !finished {
+            let subscription = self.registry.events().subscribe(after_seq, shim_filter);
+            tokio::spawn(forward_events(subscription, envelopes_tx, removal));
+        }
         let mut response =
             Response::new(Box::pin(ReceiverStream::new(envelopes_rx)) as EventStream);
         response
@@ -335,5 +344,59 @@ impl AgentShim for AgentShimService {
         _request: Request<rpc::GetServerInfoRequest>,
     ) -> Result<Response<rpc::ServerInfo>, Status> {
         Ok(Response::new(self.identity.to_proto()))
+    }
+}
+
+/// Sends `subscription`'s items to a stream's client, converted. Ends when the log closes, the
+/// client goes away (its receiver is dropped; the subscription is released at once) or, on a
+/// per-shim stream (`removal` given), after the shim's `Died` (nothing follows it; a later shim
+/// with the same id is another one), or once the shim was removed and what it left in the log
+/// up to then was sent.
+async fn forward_events(
+    mut subscription: Subscription,
+    envelopes: mpsc::Sender<Result<rpc::EventEnvelope, Status>>,
+    mut removal: Option<watch::Receiver<Option<u64>>>,
+) {
+    let _subscriber = crate::metrics::StreamSubscriber::open();
+    let mut converter = StreamConverter::default();
+    let mut removed_after = None;
+    loop {
+        let item = match removed_after {
+            Some(last_seq) => match subscription.try_next() {
+                Ok(item) if item_seq(&item) <= last_seq => Some(item),
+                _ => return,
+            },
+            None => tokio::select! {
+                item = subscription.next() => item,
+                () = envelopes.closed() => return,
+                last_seq = removed(&mut removal) => {
+                    removed_after = Some(last_seq);
+                    continue;
+                }
+            },
+        };
+        let Some(item) = item else { return };
+        let died = removal.is_some()
+            && matches!(&item, LogItem::Event(envelope) if matches!(envelope.event, Event::Died { .. }));
+        if envelopes.send(Ok(converter.convert(&item))).await.is_err() || died {
+            return;
+        }
+    }
+}
+
+/// The log's last seq when the shim watched by `removal` was removed (never, without one).
+async fn removed(removal: &mut Option<watch::Receiver<Option<u64>>>) -> u64 {
+    if let Some(removal) = removal
+        && let Ok(last_seq) = removal.wait_for(Option::is_some).await
+    {
+        return last_seq.expect("waited for a seq");
+    }
+    std::future::pending().await
+}
+
+fn item_seq(item: &LogItem) -> u64 {
+    match item {
+        LogItem::Event(envelope) => envelope.seq,
+        LogItem::Gap { last_lost, .. } => *last_lost,
     }
 }
