@@ -21,7 +21,8 @@ COPY proto ./proto
 RUN mkdir -p src benches \
  && echo 'fn main() {}' > src/main.rs \
  && touch src/lib.rs \
- && echo 'fn main() {}' > benches/completion_latency.rs \
+ && for bench in $(grep -A1 '^\[\[bench\]\]' Cargo.toml | sed -n 's/^name = "\(.*\)"$/\1/p'); do \
+      echo 'fn main() {}' > "benches/$bench.rs"; done \
  && cargo build --release --locked --bin agentshim \
  && rm -rf src benches
 COPY src ./src

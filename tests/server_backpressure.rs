@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use agentshim::rpc::event_envelope::Event as Pb;
 use agentshim::rpc::{EventEnvelope, GetShimRequest, PingRequest, SendMessageRequest};
+use agentshim::shim::events::LogBounds;
 use server_support::{Client, Events, TestServer, create_ready, send, send_wait, test_options};
 use tonic::transport::Endpoint;
 
@@ -175,7 +176,7 @@ async fn a_stalled_stream_blocks_neither_other_clients_nor_actors_and_loses_noth
 #[tokio::test]
 async fn a_stream_the_log_overtakes_is_told_exactly_what_it_lost() {
     let mut options = test_options();
-    options.event_log_capacity = 20;
+    options.event_log = LogBounds::events(20);
     let server = TestServer::start(options).await;
     let mut client = server.client().await;
     for shim in NOISY {

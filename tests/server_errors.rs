@@ -1,8 +1,10 @@
 //! Every error status of the server (DESIGN rule 5), each with a message a human can act on:
 //! NOT_FOUND for an unknown shim on every shim RPC, INVALID_ARGUMENT for bad sizes, ids and
 //! profiles, ALREADY_EXISTS for a taken id, FAILED_PRECONDITION for a message to a dead agent,
-//! RESOURCE_EXHAUSTED for a full queue, and PERMISSION_DENIED for a client-chosen program
-//! unless the server allows any command (then it runs). Refused requests create nothing.
+//! RESOURCE_EXHAUSTED for a full queue or the shim limit, and PERMISSION_DENIED for a
+//! client-chosen program unless the server allows any command (then it runs) and for an
+//! environment variable the profile does not let clients set. Refused requests create nothing;
+//! errors echo client strings escaped and bounded (a 10 KB id stays NOT_FOUND).
 
 #[path = "support/server.rs"]
 mod server_support;
@@ -114,7 +116,47 @@ async fn bad_input_is_an_invalid_argument_and_creates_nothing() {
     assert_status(
         create(bash_request("a b")).await,
         Code::InvalidArgument,
-        &["`a b`"],
+        &["\"a b\""],
+    );
+    for id in [".", "..", "-rf", ".hidden"] {
+        assert_status(
+            create(bash_request(id)).await,
+            Code::InvalidArgument,
+            &["invalid shim id", "starting with a letter or digit"],
+        );
+    }
+    let missing_cwd = CreateShimRequest {
+        cwd: "/nonexistent/agentshim-dir".into(),
+        ..bash_request("nowhere")
+    };
+    assert_status(
+        create(missing_cwd).await,
+        Code::InvalidArgument,
+        &[
+            "cwd",
+            "/nonexistent/agentshim-dir",
+            "No such file or directory",
+        ],
+    );
+    for key in ["", "A=B"] {
+        let bad_env = CreateShimRequest {
+            env: [(key.to_owned(), "x".to_owned())].into(),
+            ..bash_request("env")
+        };
+        assert_status(
+            create(bad_env).await,
+            Code::InvalidArgument,
+            &["environment variable name"],
+        );
+    }
+    let too_much_history = CreateShimRequest {
+        scrollback: Some(10_000_000),
+        ..bash_request("hoard")
+    };
+    assert_status(
+        create(too_much_history).await,
+        Code::InvalidArgument,
+        &["scrollback 10000000", "limits.max_scrollback"],
     );
     let long = "x".repeat(65);
     assert_status(
@@ -348,5 +390,78 @@ async fn a_client_chosen_command_is_refused_unless_allowed() {
     assert_eq!(
         send_wait(&mut c, "custom", "echo via-$((1 + 1))").await,
         "via-2"
+    );
+}
+
+#[tokio::test]
+async fn clients_set_only_the_environment_their_profile_allows() {
+    let server = TestServer::start_default().await;
+    let mut c = server.client().await;
+    for key in ["LD_PRELOAD", "NODE_OPTIONS", "PATH", "BASH_ENV"] {
+        let request = CreateShimRequest {
+            env: [(key.to_owned(), "/tmp/x".to_owned())].into(),
+            ..bash_request("hijack")
+        };
+        assert_status(
+            c.create_shim(request).await,
+            Code::PermissionDenied,
+            &[key, "env_allow"],
+        );
+    }
+    assert_eq!(shim_count(&mut c).await, 0);
+    let allowed = CreateShimRequest {
+        env: [("TZ".to_owned(), "Europe/Paris".to_owned())].into(),
+        ..bash_request("zoned")
+    };
+    create_ready_with(&mut c, allowed).await;
+    assert_eq!(send_wait(&mut c, "zoned", "echo $TZ").await, "Europe/Paris");
+}
+
+#[tokio::test]
+async fn operator_limits_refuse_with_their_name() {
+    let mut options = test_options();
+    options.limits.max_shims = 1;
+    options.limits.max_message_bytes = 100;
+    options.limits.max_message_id_bytes = 40;
+    let server = TestServer::start(options).await;
+    let mut c = server.client().await;
+    create_ready(&mut c, "only").await;
+    assert_status(
+        c.create_shim(bash_request("second")).await,
+        Code::ResourceExhausted,
+        &["1 shims", "limits.max_shims"],
+    );
+    let mut big = message("only", &"x".repeat(101), false);
+    assert_status(
+        c.send_message(big.clone()).await,
+        Code::InvalidArgument,
+        &["message body is 101 bytes", "limit of 100"],
+    );
+    big.body = "echo fits".into();
+    big.message_id = "i".repeat(41);
+    assert_status(
+        c.send_message(big).await,
+        Code::InvalidArgument,
+        &["message id is 41 bytes", "limit of 40"],
+    );
+    assert_eq!(
+        send_wait(&mut c, "only", "echo still-here").await,
+        "still-here"
+    );
+
+    // A huge id is echoed bounded: the status stays NOT_FOUND, not a transport error.
+    let huge = "i".repeat(10_000);
+    let status = c
+        .get_state(GetStateRequest {
+            shim_id: huge.clone(),
+        })
+        .await
+        .expect_err("no such shim");
+    assert_eq!(status.code(), Code::NotFound, "{status:?}");
+    assert!(status.message().len() < 400, "{}", status.message().len());
+    assert!(
+        status.message().contains("more bytes"),
+        "{}",
+        status.message()
     );
 }

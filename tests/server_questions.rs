@@ -16,7 +16,8 @@ mod server_support;
 use agentshim::client::{Client, ClientError, ConnectOptions, SendOptions};
 use agentshim::rpc::ShimState;
 use agentshim::rpc::event_envelope::Event as Pb;
-use agentshim::server::profiles::{ConfigFile, Profiles};
+use agentshim::server::config::ConfigFile;
+use agentshim::server::profiles::Profiles;
 use cli_common::{Server, json_lines};
 use fake_agent::FakeAgent;
 use fake_questions::{APPROVED_TEXT, COMMAND, FILE, Permission};
@@ -106,7 +107,7 @@ fn the_cli_shows_answers_and_refuses_questions() {
             ["keys", "q1", "<Nope>"],
             ["unknown key `<Nope>`", "(InvalidArgument)"],
         ),
-        (["answer", "nope", "1"], ["`nope`", "(NotFound)"]),
+        (["answer", "nope", "1"], ["\"nope\"", "(NotFound)"]),
     ] {
         let run = server.cli(&args);
         let stderr = run.expect_err(&args.join(" "));

@@ -2,6 +2,7 @@
 //! on `127.0.0.1:0` driven by the generated client, with bash shims that have a fixed prompt:
 //! create (given and generated ids), list, get, delete (the agent's pid is gone afterwards),
 //! send with and without `wait`, capture (screen, size, last lines from the scrollback), state,
+//! a long answer (whole with a CreateShim scrollback override, marked truncated without),
 //! resize (the program in the terminal sees the new size), shutdown (exit code, reason in the
 //! final state change), kill (exit code 137) and ping.
 
@@ -10,9 +11,9 @@ mod server_support;
 
 use agentshim::rpc::event_envelope::Event as Pb;
 use agentshim::rpc::{
-    CaptureScreenRequest, CreateShimRequest, DeleteShimRequest, GetShimRequest, GetStateRequest,
-    KillRequest, ListShimsRequest, PingRequest, ResizeRequest, SendMessageRequest, ShimState,
-    ShutdownReason, ShutdownRequest,
+    CaptureScreenRequest, Completion, CreateShimRequest, DeleteShimRequest, GetShimRequest,
+    GetStateRequest, KillRequest, ListShimsRequest, PingRequest, ResizeRequest, SendMessageRequest,
+    ShimState, ShutdownReason, ShutdownRequest,
 };
 use server_support::{
     BASH, Events, PROMPT, Proc, TestServer, assert_gone, assert_status, bash_request, create_ready,
@@ -186,6 +187,43 @@ async fn send_with_wait_returns_the_answer() {
         send_wait(&mut client, "waiter", "echo $((6 * 7))").await,
         "42"
     );
+}
+
+/// The Completion of `body`, sent with `wait` to `shim_id`.
+async fn answer(client: &mut server_support::Client, shim_id: &str, body: &str) -> Completion {
+    let request = SendMessageRequest {
+        shim_id: shim_id.into(),
+        from: "test".into(),
+        body: body.into(),
+        message_id: String::new(),
+        wait: true,
+    };
+    let response = client.send_message(request).await.unwrap().into_inner();
+    response.completion.expect("completion")
+}
+
+#[tokio::test]
+async fn a_long_answer_is_whole_with_enough_scrollback_and_marked_truncated_without() {
+    let server = TestServer::start_default().await;
+    let mut client = server.client().await;
+    let roomy = CreateShimRequest {
+        scrollback: Some(12_000),
+        ..bash_request("roomy")
+    };
+    create_ready_with(&mut client, roomy).await;
+    let whole = answer(&mut client, "roomy", "seq 1 10000").await;
+    let lines: Vec<&str> = whole.response.lines().collect();
+    assert_eq!(
+        (lines.len(), lines.first(), lines.last()),
+        (10_000, Some(&"1"), Some(&"10000"))
+    );
+    assert_eq!(whole.truncated, None);
+
+    create_ready(&mut client, "cramped").await;
+    let cut = answer(&mut client, "cramped", "seq 1 10000").await;
+    let truncated = cut.truncated.expect("marked truncated");
+    assert!(truncated.lines_lost > 4000, "{truncated:?}");
+    assert!(cut.response.ends_with("10000"), "{}", cut.response.len());
 }
 
 #[tokio::test]

@@ -14,9 +14,10 @@ mod server_support;
 
 use agentshim::rpc::event_envelope::Event as Pb;
 use agentshim::rpc::{
-    DeleteShimRequest, EventEnvelope, EventsLost, GetServerInfoRequest, GetShimRequest,
-    ShimState, StreamEventsRequest,
+    DeleteShimRequest, EventEnvelope, EventsLost, GetServerInfoRequest, GetShimRequest, ShimState,
+    StreamEventsRequest,
 };
+use agentshim::shim::events::LogBounds;
 use server_support::{
     Client, Events, TestServer, assert_status, bash_request, create_ready, send, send_wait,
     test_options,
@@ -176,7 +177,7 @@ async fn replaying_evicted_events_starts_with_events_lost() {
     // Big enough for the burst of one turn (a waiting send must not lose its answer), small
     // enough to evict.
     const CAPACITY: u64 = 10;
-    options.event_log_capacity = CAPACITY as usize;
+    options.event_log = LogBounds::events(CAPACITY as usize);
     let server = TestServer::start(options).await;
     let mut client = server.client().await;
     create_ready(&mut client, "small").await;
@@ -258,7 +259,10 @@ async fn a_shims_stream_ends_after_its_death_and_never_reaches_its_successor() {
     client.delete_shim(request).await.unwrap();
     let rest = live.until_end().await;
     assert!(
-        matches!(rest.last().and_then(|e| e.event.as_ref()), Some(Pb::Died(_))),
+        matches!(
+            rest.last().and_then(|e| e.event.as_ref()),
+            Some(Pb::Died(_))
+        ),
         "the stream must end with Died: {:?}",
         live.kinds()
     );
@@ -266,9 +270,14 @@ async fn a_shims_stream_ends_after_its_death_and_never_reaches_its_successor() {
     // A successor under the same id is not the old stream's business, nor a replay's.
     create_ready(&mut client, "mortal").await;
     let mut replay = Events::open(&mut client, "mortal", 0).await;
-    replay.wait_for("Ready", |e| matches!(e, Pb::Ready(_))).await;
+    replay
+        .wait_for("Ready", |e| matches!(e, Pb::Ready(_)))
+        .await;
     assert!(
-        !replay.seen.iter().any(|e| matches!(e.event, Some(Pb::Died(_)))),
+        !replay
+            .seen
+            .iter()
+            .any(|e| matches!(e.event, Some(Pb::Died(_)))),
         "{:?}",
         replay.kinds()
     );

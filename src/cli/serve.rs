@@ -17,16 +17,17 @@ use anyhow::{Context, bail};
 use clap::Args;
 use tokio::signal::unix::{SignalKind, signal};
 
-use crate::server::profiles::{Profiles, load_config};
+use crate::server::config::load_config;
+use crate::server::profiles::Profiles;
 use crate::server::{Auth, ListenAddr, ServerOptions, bind};
-use crate::shim::events::DEFAULT_LOG_CAPACITY;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// HOST:PORT (an IP address) or unix:PATH.
     #[arg(long, default_value = "127.0.0.1:50051")]
     listen: ListenAddr,
-    /// TOML file with `[profiles.NAME]` tables and `event_log_capacity`.
+    /// TOML file with `[profiles.NAME]` tables, `[limits]`, `builtin_profiles`,
+    /// `default_profile` and `event_log_capacity` (see the README).
     #[arg(long)]
     config: Option<PathBuf>,
     /// File holding the bearer token every RPC must present (health checks excepted). Without
@@ -101,9 +102,10 @@ impl ServeArgs {
         options.insecure = self.insecure;
         options.profiles = profiles;
         options.allow_any_command = self.allow_any_command;
-        options.event_log_capacity = config
-            .and_then(|c| c.event_log_capacity)
-            .unwrap_or(DEFAULT_LOG_CAPACITY);
+        if let Some(config) = &config {
+            options.limits = config.limits;
+            options.event_log = config.log_bounds();
+        }
         options.shutdown_timeout = Duration::from_secs(self.shutdown_timeout);
         options.metrics_listen = self.metrics_listen;
         options.keepalive = Duration::from_secs(self.keepalive);

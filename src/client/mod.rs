@@ -105,7 +105,7 @@ impl ClientError {
     }
 }
 
-/// `"<server's message> (<Code>)"`, e.g. ``shim `x` not found (NotFound)``. A transport
+/// `"<server's message> (<Code>)"`, e.g. `shim "x" not found (NotFound)`. A transport
 /// failure adds its causes, each once: `tcp connect error: Network is unreachable (os error
 /// 101) (Unavailable)`.
 fn describe_status(status: &tonic::Status) -> String {
@@ -120,7 +120,7 @@ fn describe_status(status: &tonic::Status) -> String {
 /// What to create: a server-side profile plus the overrides a client may make.
 #[derive(Clone, Debug, Default)]
 pub struct NewShim {
-    /// Profile name (`shell` is built in); empty means `shell`.
+    /// Profile name (`shell` is built in); empty means the server's default profile.
     pub profile: String,
     /// The shim's id; the server generates one when `None`.
     pub id: Option<String>,
@@ -130,6 +130,8 @@ pub struct NewShim {
     pub env: HashMap<String, String>,
     /// Terminal size override (rows, cols).
     pub size: Option<(u16, u16)>,
+    /// Rows of history override.
+    pub scrollback: Option<u32>,
     /// Program and arguments replacing the profile's (the server must allow it).
     pub command: Vec<String>,
 }
@@ -165,6 +167,7 @@ impl NewShim {
             rows: rows.into(),
             cols: cols.into(),
             command: self.command,
+            scrollback: self.scrollback,
         }
     }
 }

@@ -64,15 +64,12 @@ impl LogMetrics {
 }
 
 impl LogObserver for LogMetrics {
-    /// Notes `envelope`, just appended; `evicted`: the oldest event made room for it.
-    fn appended(&self, envelope: &Envelope, evicted: bool) {
+    /// Notes `envelope`, just appended; `evicted`: how many of the oldest events made room.
+    fn appended(&self, envelope: &Envelope, evicted: usize) {
         let mut book = self.lock();
-        if evicted {
-            counter!(EVENT_LOG_EVICTIONS).increment(1);
-        } else {
-            book.retained += 1;
-            gauge!(EVENT_LOG_EVENTS).increment(1.0);
-        }
+        counter!(EVENT_LOG_EVICTIONS).increment(evicted as u64);
+        book.retained = book.retained + 1 - evicted as u64;
+        gauge!(EVENT_LOG_EVENTS).increment(1.0 - evicted as f64);
         if let Some(shim) = book.shims.get_mut(&envelope.shim_id) {
             shim.observe(envelope);
         }

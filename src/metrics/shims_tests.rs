@@ -3,7 +3,7 @@
 
 use super::super::{sample, with_test_recorder};
 use super::*;
-use crate::shim::events::EventLog;
+use crate::shim::events::{EventLog, LogBounds};
 use metrics_exporter_prometheus::PrometheusHandle;
 
 /// The rendered series name of the shims gauge for `agent` and `state`.
@@ -30,7 +30,7 @@ impl Feed<'_> {
             unix_ms,
             event,
         };
-        self.metrics.appended(&envelope, false);
+        self.metrics.appended(&envelope, 0);
     }
 
     fn change(&mut self, from: ShimState, to: ShimState) {
@@ -156,7 +156,7 @@ fn state_labels_are_the_serialized_names() {
 fn a_log_counts_its_events_and_evictions_and_gives_them_back_when_dropped() {
     with_test_recorder(|handle| {
         let metrics = Arc::new(LogMetrics::default());
-        let log = EventLog::observed(3, metrics.clone());
+        let log = EventLog::observed(LogBounds::events(3), metrics.clone());
         let id: Arc<str> = Arc::from("s");
         let lifetime = ShimLifetime::begin(&metrics, &id, AgentKind::Generic);
         for _ in 0..5 {

@@ -19,12 +19,13 @@ impl From<ServiceError> for Status {
         let code = match &error {
             ServiceError::NotFound(_) => Code::NotFound,
             ServiceError::AlreadyExists(_) => Code::AlreadyExists,
+            ServiceError::ResourceExhausted(_) => Code::ResourceExhausted,
             ServiceError::InvalidArgument(_) => Code::InvalidArgument,
             ServiceError::PermissionDenied(_) => Code::PermissionDenied,
             ServiceError::Unauthenticated(_) => Code::Unauthenticated,
             ServiceError::Unavailable(_) => Code::Unavailable,
             ServiceError::Shim(shim) => match shim {
-                ShimError::InvalidArgument(_) => Code::InvalidArgument,
+                ShimError::InvalidArgument(_) | ShimError::TooLarge { .. } => Code::InvalidArgument,
                 ShimError::QueueFull { .. } => Code::ResourceExhausted,
                 ShimError::DuplicateMessage(_) => Code::AlreadyExists,
                 ShimError::OutOfFiles { .. } => Code::ResourceExhausted,

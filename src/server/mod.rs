@@ -15,8 +15,10 @@
 //! With `metrics_listen`, Prometheus metrics are served over HTTP on their own address for as
 //! long as the server runs (see [`crate::metrics`]).
 
+mod admission;
 pub mod auth;
 mod authority_repair;
+pub mod config;
 pub mod convert;
 pub mod identity;
 pub mod profiles;
@@ -42,11 +44,13 @@ use crate::owned_path::OwnedPath;
 use crate::rpc::agent_shim_server::AgentShimServer;
 use crate::runtime_dir::RuntimeDirError;
 use crate::shim::ShimError;
-use crate::shim::events::{DEFAULT_LOG_CAPACITY, EventLog};
+use crate::shim::events::{DEFAULT_LOG_CAPACITY, EventLog, LogBounds};
 use crate::unix_socket::UnixSocketError;
+use crate::untrusted::Untrusted;
 pub use auth::Auth;
 use auth::TokenCheck;
 use authority_repair::RepairedStream;
+use config::Limits;
 use identity::ServerIdentity;
 use profiles::Profiles;
 use registry::Registry;
@@ -60,10 +64,12 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 /// Why a request failed; converted to a gRPC status in `convert.rs`.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
-    #[error("shim `{0}` not found")]
+    #[error("shim {} not found", Untrusted(.0))]
     NotFound(String),
-    #[error("shim `{0}` already exists")]
+    #[error("shim {} already exists", Untrusted(.0))]
     AlreadyExists(String),
+    #[error("{0}")]
+    ResourceExhausted(String),
     #[error("{0}")]
     InvalidArgument(String),
     #[error("{0}")]
@@ -110,7 +116,8 @@ pub struct ServerOptions {
     pub profiles: Profiles,
     /// Let clients choose the program of a shim.
     pub allow_any_command: bool,
-    pub event_log_capacity: usize,
+    pub limits: Limits,
+    pub event_log: LogBounds,
     /// How long shims get to exit when the server stops.
     pub shutdown_timeout: Duration,
     /// Serve Prometheus metrics over HTTP here (unauthenticated); installs the process's
@@ -132,7 +139,8 @@ impl ServerOptions {
             insecure: false,
             profiles: Profiles::builtin(),
             allow_any_command: false,
-            event_log_capacity: DEFAULT_LOG_CAPACITY,
+            limits: Limits::default(),
+            event_log: LogBounds::events(DEFAULT_LOG_CAPACITY),
             shutdown_timeout: Duration::from_secs(10),
             keepalive: Duration::from_secs(30),
             metrics_listen: None,
@@ -292,12 +300,13 @@ impl BoundServer {
         // Removed when serving is over, whichever way it ends.
         let _token_file = self.token_file;
         let metrics = Arc::new(LogMetrics::default());
-        let events = EventLog::observed(options.event_log_capacity, metrics.clone());
+        let events = EventLog::observed(options.event_log, metrics.clone());
         let registry = Arc::new(Registry::new(
             options.profiles.clone(),
             Arc::clone(&events),
             metrics,
             options.allow_any_command,
+            options.limits,
         ));
         let identity = Arc::new(ServerIdentity::new());
         tracing::info!(boot_id = identity.boot_id(), "server identity");

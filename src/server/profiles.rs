@@ -1,7 +1,9 @@
 //! Server-side profiles: named recipes for shims (`[profiles.NAME]` in the TOML config), so a
 //! remote client picks what runs instead of supplying a program. Built in: `shell` (the user's
 //! `$SHELL`, else `bash`), which makes a server useful without any config, and one profile per
-//! agent driver (`claude`, `codex`, `gemini`, `kiro`) running that CLI from `PATH`.
+//! agent driver (`claude`, `codex`, `gemini`, `kiro`) running that CLI from `PATH`. The config
+//! may keep only some built-ins (`builtin_profiles`) and name the default profile. A config
+//! profile is checked when the server starts: its program must be found and its cwd exist.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -9,10 +11,30 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::shim::{AgentKind, DEFAULT_COLS, DEFAULT_ROWS, Signals};
+use super::config::{ConfigError, ConfigFile, Limits};
+use crate::shim::{AgentKind, DEFAULT_COLS, DEFAULT_ROWS, DEFAULT_SCROLLBACK, Signals};
 
-/// The profile used when a request names none.
+/// The profile used when a request names none, unless the config names another.
 pub const DEFAULT_PROFILE: &str = "shell";
+
+/// The environment variables a client may set for a profile that has no `env_allow`: locale,
+/// time zone, terminal colours and git identity, none of which makes a program run other code
+/// (unlike `LD_PRELOAD`, `NODE_OPTIONS`, `PATH`, `BASH_ENV`, ...). A trailing `*` matches any
+/// suffix.
+pub const DEFAULT_CLIENT_ENV: &[&str] = &[
+    "LANG",
+    "LANGUAGE",
+    "LC_*",
+    "TZ",
+    "TERM",
+    "COLORTERM",
+    "NO_COLOR",
+    "FORCE_COLOR",
+    "GIT_AUTHOR_NAME",
+    "GIT_AUTHOR_EMAIL",
+    "GIT_COMMITTER_NAME",
+    "GIT_COMMITTER_EMAIL",
+];
 
 /// One profile as written in the config file.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -28,8 +50,14 @@ pub struct Profile {
     /// Environment variables added for the agent.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// The variables a client may set in CreateShim `env` (names; a trailing `*` matches any
+    /// suffix; default [`DEFAULT_CLIENT_ENV`]). A server with `--allow-any-command` lets its
+    /// clients set any.
+    pub env_allow: Option<Vec<String>>,
     pub rows: Option<u16>,
     pub cols: Option<u16>,
+    /// Rows of history kept beyond the screen (default 5000; at most `limits.max_scrollback`).
+    pub scrollback: Option<usize>,
     /// Deliver messages held by a used-up usage quota by itself once it resets (default
     /// true); false: they fail, and new ones are refused until then.
     pub auto_resume: Option<bool>,
@@ -64,6 +92,51 @@ impl Profile {
         self.cols.unwrap_or(DEFAULT_COLS)
     }
 
+    pub fn scrollback(&self) -> usize {
+        self.scrollback.unwrap_or(DEFAULT_SCROLLBACK)
+    }
+
+    /// Whether a client may set the variable `key` for this profile.
+    pub fn client_may_set(&self, key: &str) -> bool {
+        let matches = |pattern: &str| match pattern.strip_suffix('*') {
+            Some(prefix) => key.starts_with(prefix),
+            None => key == pattern,
+        };
+        match &self.env_allow {
+            Some(allowed) => allowed.iter().any(|pattern| matches(pattern)),
+            None => DEFAULT_CLIENT_ENV.iter().any(|pattern| matches(pattern)),
+        }
+    }
+
+    /// Whether the profile can start here: its program is found (on `PATH`, the profile's own
+    /// if it sets one, unless the program is a path) and its cwd is a directory.
+    fn check_runnable(&self, name: &str) -> Result<(), ConfigError> {
+        let invalid = |what: String| Err(ConfigError::Invalid(format!("profile `{name}`: {what}")));
+        if let Some(cwd) = &self.cwd
+            && !cwd.is_dir()
+        {
+            return invalid(format!("cwd {} is not a directory", cwd.display()));
+        }
+        let program = &self.command[0];
+        let search_path = self
+            .env
+            .get("PATH")
+            .cloned()
+            .or_else(|| std::env::var("PATH").ok())
+            .unwrap_or_default();
+        if find_program(program, self.cwd.as_deref(), &search_path).is_none() {
+            return invalid(format!(
+                "program `{program}` is not an executable file{}",
+                if program.contains('/') {
+                    String::new()
+                } else {
+                    format!(" on PATH ({search_path})")
+                }
+            ));
+        }
+        Ok(())
+    }
+
     /// How the shim acts on limits the agent reports, defaults filled in.
     pub fn signals(&self) -> Result<Signals, ConfigError> {
         let defaults = Signals::default();
@@ -86,39 +159,32 @@ impl Profile {
     }
 }
 
-/// The server's config file.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ConfigFile {
-    #[serde(default)]
-    pub profiles: BTreeMap<String, Profile>,
-    /// Events the server keeps for replay (default 10,000).
-    pub event_log_capacity: Option<usize>,
-}
-
-/// A config that cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("invalid config {path}: {source}")]
-    Parse {
-        path: PathBuf,
-        #[source]
-        source: Box<toml::de::Error>,
-    },
-    #[error("invalid config: {0}")]
-    Invalid(String),
+/// Where `program` is found: itself when it names a path (relative to `cwd`), else the first
+/// executable file of that name on `search_path`.
+fn find_program(program: &str, cwd: Option<&Path>, search_path: &str) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |path: &Path| {
+        path.metadata()
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if program.contains('/') {
+        let path = match cwd {
+            Some(cwd) => cwd.join(program),
+            None => PathBuf::from(program),
+        };
+        return executable(&path).then_some(path);
+    }
+    std::env::split_paths(search_path)
+        .map(|dir| dir.join(program))
+        .find(|path| executable(path))
 }
 
 /// The profiles a server offers: built-ins, overridden or extended by the config file.
 #[derive(Debug, Clone)]
 pub struct Profiles {
     by_name: BTreeMap<String, Profile>,
+    /// The profile of a request that names none; `None`: such requests are refused.
+    default: Option<String>,
 }
 
 impl Profiles {
@@ -155,8 +221,10 @@ impl Profiles {
                     command: command.into_iter().map(str::to_owned).collect(),
                     cwd: None,
                     env: BTreeMap::new(),
+                    env_allow: None,
                     rows: None,
                     cols: None,
+                    scrollback: None,
                     auto_resume: None,
                     quota_hold_secs: None,
                     context_warning_pct: None,
@@ -166,12 +234,28 @@ impl Profiles {
                 (name.to_owned(), profile)
             })
             .collect();
-        Self { by_name }
+        Self {
+            by_name,
+            default: Some(DEFAULT_PROFILE.to_owned()),
+        }
     }
 
-    /// Built-ins plus the profiles of `config` (a config profile replaces a built-in one).
+    /// The built-ins `config` keeps plus its profiles (a config profile replaces a built-in
+    /// one), each checked: a profile that cannot start here is an error now, not at the first
+    /// CreateShim.
     pub fn with_config(config: &ConfigFile) -> Result<Self, ConfigError> {
+        config.limits.check()?;
         let mut profiles = Self::builtin();
+        if let Some(kept) = &config.builtin_profiles {
+            if let Some(unknown) = kept.iter().find(|name| profiles.get(name).is_none()) {
+                let known: Vec<&str> = profiles.names().collect();
+                return Err(ConfigError::Invalid(format!(
+                    "builtin_profiles: there is no built-in profile `{unknown}` (built in: {})",
+                    known.join(", ")
+                )));
+            }
+            profiles.by_name.retain(|name, _| kept.contains(name));
+        }
         for (name, profile) in &config.profiles {
             profile.signals()?;
             if profile.command.first().is_none_or(|p| p.is_empty()) {
@@ -180,8 +264,22 @@ impl Profiles {
                 )));
             }
             profile.agent_kind()?;
+            check_scrollback(profile.scrollback(), &config.limits)
+                .map_err(|e| ConfigError::Invalid(format!("profile `{name}`: {e}")))?;
+            profile.check_runnable(name)?;
             profiles.by_name.insert(name.clone(), profile.clone());
         }
+        profiles.default = match &config.default_profile {
+            Some(name) if profiles.get(name).is_none() => {
+                return Err(ConfigError::Invalid(format!(
+                    "default_profile `{name}` is not a profile of this server"
+                )));
+            }
+            Some(name) => Some(name.clone()),
+            None => profiles
+                .get(DEFAULT_PROFILE)
+                .map(|_| DEFAULT_PROFILE.to_owned()),
+        };
         Ok(profiles)
     }
 
@@ -189,21 +287,25 @@ impl Profiles {
         self.by_name.get(name)
     }
 
+    /// The profile of a request that names none, if the server has one.
+    pub fn default_name(&self) -> Option<&str> {
+        self.default.as_deref()
+    }
+
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.by_name.keys().map(String::as_str)
     }
 }
 
-/// Reads and parses a config file.
-pub fn load_config(path: &Path) -> Result<ConfigFile, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    toml::from_str(&text).map_err(|source| ConfigError::Parse {
-        path: path.to_owned(),
-        source: Box::new(source),
-    })
+/// Refuses more rows of history than `limits` allow.
+pub fn check_scrollback(rows: usize, limits: &Limits) -> Result<(), String> {
+    if rows > limits.max_scrollback {
+        return Err(format!(
+            "scrollback {rows} is over the limit of {} rows (limits.max_scrollback)",
+            limits.max_scrollback
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -246,5 +348,71 @@ mod tests {
         assert!(
             toml::from_str::<ConfigFile>("[profiles.x]\ncommand = [\"sh\"]\ntypo = 1").is_err()
         );
+    }
+
+    fn profiles_of(toml_text: &str) -> Result<Profiles, ConfigError> {
+        Profiles::with_config(&toml::from_str(toml_text).unwrap())
+    }
+
+    #[test]
+    fn a_profile_that_cannot_start_is_refused_when_the_server_starts() {
+        let error = profiles_of("[profiles.x]\ncommand = [\"agentshim-no-such-program\"]")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("program `agentshim-no-such-program` is not an executable file on PATH"),
+            "{error}"
+        );
+        let error = profiles_of("[profiles.x]\ncommand = [\"/nonexistent/prog\"]")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("`/nonexistent/prog`"), "{error}");
+        let error = profiles_of("[profiles.x]\ncommand = [\"sh\"]\ncwd = \"/nonexistent/dir\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("cwd /nonexistent/dir is not a directory"),
+            "{error}"
+        );
+        let error = profiles_of("[profiles.x]\ncommand = [\"sh\"]\nscrollback = 999999999")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("limits.max_scrollback"), "{error}");
+        assert!(profiles_of("[profiles.x]\ncommand = [\"sh\"]\ncwd = \"/\"").is_ok());
+    }
+
+    #[test]
+    fn the_operator_chooses_the_builtins_and_the_default() {
+        let none = profiles_of("builtin_profiles = []").unwrap();
+        assert_eq!(none.names().count(), 0);
+        assert_eq!(none.default_name(), None);
+        let agents = profiles_of(
+            "builtin_profiles = [\"claude\"]\ndefault_profile = \"py\"\n\
+             [profiles.py]\ncommand = [\"sh\"]",
+        )
+        .unwrap();
+        assert_eq!(agents.names().collect::<Vec<_>>(), ["claude", "py"]);
+        assert_eq!(agents.default_name(), Some("py"));
+        let error = profiles_of("builtin_profiles = [\"nope\"]")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("no built-in profile `nope`"), "{error}");
+        let error = profiles_of("builtin_profiles = []\ndefault_profile = \"shell\"")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("default_profile `shell`"), "{error}");
+    }
+
+    #[test]
+    fn a_profiles_env_allow_replaces_the_default_list() {
+        let profiles = profiles_of(
+            "[profiles.x]\ncommand = [\"sh\"]\nenv_allow = [\"ANTHROPIC_API_KEY\", \"MY_*\"]",
+        )
+        .unwrap();
+        let x = profiles.get("x").unwrap();
+        assert!(x.client_may_set("ANTHROPIC_API_KEY"));
+        assert!(x.client_may_set("MY_SETTING"));
+        assert!(!x.client_may_set("LANG"));
+        assert!(profiles.get("shell").unwrap().client_may_set("LANG"));
     }
 }

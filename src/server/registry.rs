@@ -11,14 +11,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::watch;
 
 use super::ServiceError;
-use super::profiles::{DEFAULT_PROFILE, Profiles};
+use super::admission::{check_cwd, check_env, check_id};
+use super::config::Limits;
+use super::profiles::{Profiles, check_scrollback};
 use crate::metrics::shims::{LogMetrics, ShimLifetime};
 use crate::protocol::ShutdownReason;
 use crate::shim::events::EventLog;
 use crate::shim::{AgentKind, ShimHandle, ShimSpec};
-
-/// Longest shim id accepted.
-const MAX_ID_LEN: usize = 64;
+use crate::untrusted::Untrusted;
 
 /// A request to create a shim, already decoded from the wire.
 #[derive(Debug, Clone, Default)]
@@ -31,6 +31,8 @@ pub struct CreateShim {
     pub env: Vec<(String, String)>,
     pub rows: Option<u16>,
     pub cols: Option<u16>,
+    /// Rows of history, replacing the profile's.
+    pub scrollback: Option<usize>,
     /// Replaces the profile's command (only with `allow_any_command`).
     pub command: Vec<String>,
 }
@@ -68,6 +70,7 @@ pub struct Registry {
     metrics: Arc<LogMetrics>,
     profiles: Profiles,
     allow_any_command: bool,
+    limits: Limits,
     /// Set once the server stops: no new shims.
     closing: std::sync::atomic::AtomicBool,
 }
@@ -78,6 +81,7 @@ impl Registry {
         events: Arc<EventLog>,
         metrics: Arc<LogMetrics>,
         allow_any_command: bool,
+        limits: Limits,
     ) -> Self {
         Self {
             shims: Mutex::new(HashMap::new()),
@@ -85,6 +89,7 @@ impl Registry {
             metrics,
             profiles,
             allow_any_command,
+            limits,
             closing: Default::default(),
         }
     }
@@ -108,15 +113,23 @@ impl Registry {
             ));
         }
         let profile_name = if request.profile.is_empty() {
-            DEFAULT_PROFILE.to_owned()
+            self.profiles
+                .default_name()
+                .map(str::to_owned)
+                .ok_or_else(|| {
+                    ServiceError::InvalidArgument(format!(
+                        "this server has no default profile: name one of {}",
+                        self.known_profiles()
+                    ))
+                })?
         } else {
             request.profile.clone()
         };
         let profile = self.profiles.get(&profile_name).ok_or_else(|| {
-            let known: Vec<&str> = self.profiles.names().collect();
             ServiceError::InvalidArgument(format!(
-                "unknown profile `{profile_name}` (known: {})",
-                known.join(", ")
+                "unknown profile {} (known: {})",
+                Untrusted(&profile_name),
+                self.known_profiles()
             ))
         })?;
         if !request.command.is_empty() && !self.allow_any_command {
@@ -129,9 +142,19 @@ impl Registry {
         let id = if request.id.is_empty() {
             uuid::Uuid::new_v4().to_string()
         } else {
-            validate_id(&request.id)?;
+            check_id(&request.id)?;
             request.id.clone()
         };
+        check_env(&profile_name, profile, &request.env, self.allow_any_command)?;
+        let cwd = request
+            .cwd
+            .map(PathBuf::from)
+            .or_else(|| profile.cwd.clone());
+        if let Some(cwd) = &cwd {
+            check_cwd(cwd)?;
+        }
+        let scrollback = request.scrollback.unwrap_or(profile.scrollback());
+        check_scrollback(scrollback, &self.limits).map_err(ServiceError::InvalidArgument)?;
         let agent = profile
             .agent_kind()
             .map_err(|e| ServiceError::InvalidArgument(e.to_string()))?;
@@ -150,6 +173,9 @@ impl Registry {
                 request.rows.unwrap_or(profile.rows()),
                 request.cols.unwrap_or(profile.cols()),
             )
+            .scrollback(scrollback)
+            .history_bytes(self.limits.history_bytes_per_shim)
+            .message_limits(self.limits.messages())
             .signals(
                 profile
                     .signals()
@@ -157,11 +183,7 @@ impl Registry {
             )
             .turn_signals(profile.turn_signals.unwrap_or(true))
             .events(Arc::clone(&self.events));
-        if let Some(cwd) = request
-            .cwd
-            .map(PathBuf::from)
-            .or_else(|| profile.cwd.clone())
-        {
+        if let Some(cwd) = cwd {
             spec = spec.cwd(cwd);
         }
         for (key, value) in profile
@@ -174,6 +196,12 @@ impl Registry {
         let mut shims = self.lock();
         if shims.contains_key(&id) {
             return Err(ServiceError::AlreadyExists(id));
+        }
+        if shims.len() >= self.limits.max_shims {
+            return Err(ServiceError::ResourceExhausted(format!(
+                "this server hosts {} shims, its limit (limits.max_shims); delete some first",
+                shims.len()
+            )));
         }
         let created_after_seq = self.events.last_seq();
         let handle = crate::shim::spawn(spec)?;
@@ -189,6 +217,10 @@ impl Registry {
         });
         shims.insert(id, Arc::clone(&entry));
         Ok(entry)
+    }
+
+    fn known_profiles(&self) -> String {
+        self.profiles.names().collect::<Vec<_>>().join(", ")
     }
 
     pub fn get(&self, id: &str) -> Result<Arc<ShimEntry>, ServiceError> {
@@ -232,16 +264,6 @@ impl Registry {
         });
         futures_util::future::join_all(shutdowns).await;
     }
-}
-
-fn validate_id(id: &str) -> Result<(), ServiceError> {
-    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
-    if id.len() > MAX_ID_LEN || !id.chars().all(allowed) {
-        return Err(ServiceError::InvalidArgument(format!(
-            "invalid shim id `{id}`: use at most {MAX_ID_LEN} letters, digits, '-', '_' or '.'"
-        )));
-    }
-    Ok(())
 }
 
 fn unix_ms_now() -> u64 {

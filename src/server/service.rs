@@ -98,6 +98,7 @@ impl AgentShim for AgentShimService {
             env: request.env.into_iter().collect(),
             rows: dimension(request.rows, "rows")?,
             cols: dimension(request.cols, "cols")?,
+            scrollback: request.scrollback.map(|rows| rows as usize),
             command: request.command,
         })?;
         Ok(Response::new(self.shim_info(&entry).await?))

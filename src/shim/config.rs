@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::classifier::AgentKind;
 use super::events::{DEFAULT_LOG_CAPACITY, EventLog};
 use super::process::ProcessSpec;
+use super::screen::DEFAULT_HISTORY_BYTES;
 
 pub const DEFAULT_ROWS: u16 = 50;
 pub const DEFAULT_COLS: u16 = 220;
@@ -18,6 +19,25 @@ pub const DEFAULT_SCROLLBACK: usize = 5000;
 pub const MAX_DIMENSION: u16 = 1000;
 /// Messages that may wait while the agent is busy.
 pub const DEFAULT_QUEUE_CAPACITY: usize = 16;
+
+/// How large a message a shim accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MessageLimits {
+    /// Bytes of a body (UTF-8).
+    pub max_body_bytes: usize,
+    /// Bytes of a message id, and of a `from`.
+    pub max_id_bytes: usize,
+}
+
+impl Default for MessageLimits {
+    /// 256 KiB bodies (a long prompt; a frame holds 1 MiB), 128-byte ids.
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 256 * 1024,
+            max_id_bytes: 128,
+        }
+    }
+}
 
 /// The timers of a shim. Every one of them is a deadline the actor sleeps until, never a
 /// polling interval.
@@ -84,7 +104,10 @@ pub struct ShimSpec {
     pub process: ProcessSpec,
     /// Lines of scrollback kept beyond the visible screen.
     pub scrollback: usize,
+    /// The most bytes that scrollback may take.
+    pub history_bytes: usize,
     pub queue_capacity: usize,
+    pub message_limits: MessageLimits,
     pub timing: Timing,
     pub signals: Signals,
     /// Use what the agent tells about its own turns (a shell's semantic prompt marks, which
@@ -115,7 +138,9 @@ impl ShimSpec {
                 cols: DEFAULT_COLS,
             },
             scrollback: DEFAULT_SCROLLBACK,
+            history_bytes: DEFAULT_HISTORY_BYTES,
             queue_capacity: DEFAULT_QUEUE_CAPACITY,
+            message_limits: MessageLimits::default(),
             timing: Timing::default(),
             signals: Signals::default(),
             turn_signals: true,
@@ -151,6 +176,16 @@ impl ShimSpec {
 
     pub fn scrollback(mut self, lines: usize) -> Self {
         self.scrollback = lines;
+        self
+    }
+
+    pub fn history_bytes(mut self, bytes: usize) -> Self {
+        self.history_bytes = bytes;
+        self
+    }
+
+    pub fn message_limits(mut self, limits: MessageLimits) -> Self {
+        self.message_limits = limits;
         self
     }
 

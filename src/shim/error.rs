@@ -2,6 +2,7 @@
 //! maps each to a status code in one place).
 
 use crate::protocol::ShimState;
+use crate::untrusted::Untrusted;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ShimError {
@@ -28,8 +29,15 @@ pub enum ShimError {
     #[error("agent is {state}: {detail}")]
     Unavailable { state: ShimState, detail: String },
     /// A message with this id is already queued, being delivered or being answered.
-    #[error("a message with id `{0}` is already queued or in progress; ids must be unique")]
+    #[error("a message with id {} is already queued or in progress; ids must be unique", Untrusted(.0))]
     DuplicateMessage(String),
+    /// A value is larger than the shim accepts (`what` names it, and the setting).
+    #[error("{what} is {bytes} bytes, over the limit of {limit}")]
+    TooLarge {
+        what: &'static str,
+        bytes: usize,
+        limit: usize,
+    },
     /// The message queue is full.
     #[error("message queue is full ({capacity} messages waiting); retry after a Completion")]
     QueueFull { capacity: usize },

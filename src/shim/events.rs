@@ -2,7 +2,8 @@
 //! in a bounded, in-order log that any number of subscribers read at their own pace.
 //!
 //! Appending never waits for a subscriber (DESIGN rule 2): the writer takes a short lock, pushes,
-//! evicts the oldest entry when full and bumps a `watch` counter. A subscriber replays what is
+//! evicts the oldest entries while the log holds more events or more bytes (each event counted
+//! at its JSON size) than its [`LogBounds`], and bumps a `watch` counter. A subscriber replays what is
 //! still retained after its cursor, then follows live. If it asks for, or falls behind to,
 //! sequence numbers that were already evicted, it receives an explicit [`LogItem::Gap`] naming
 //! the lost range instead of silently skipping. One log may be shared by many shims (the server
@@ -19,6 +20,27 @@ use crate::protocol::Event;
 
 /// Default number of events a log retains.
 pub const DEFAULT_LOG_CAPACITY: usize = 10_000;
+/// Default number of bytes of events a log retains (10,000 full-size Completions would take
+/// almost 5 GB).
+pub const DEFAULT_LOG_BYTES: usize = 64 * 1024 * 1024;
+
+/// How much a log retains: at most `events` events of at most `bytes` bytes together (the
+/// newest event is always kept, whatever its size).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogBounds {
+    pub events: usize,
+    pub bytes: usize,
+}
+
+impl LogBounds {
+    /// At most `events` events, and the default bytes.
+    pub fn events(events: usize) -> Self {
+        Self {
+            events,
+            bytes: DEFAULT_LOG_BYTES,
+        }
+    }
+}
 
 /// One logged event.
 #[derive(Debug, Clone)]
@@ -43,8 +65,11 @@ pub enum LogItem {
 }
 
 struct LogState {
-    entries: VecDeque<Arc<Envelope>>,
-    capacity: usize,
+    /// Each entry with its size in bytes.
+    entries: VecDeque<(Arc<Envelope>, usize)>,
+    bounds: LogBounds,
+    /// The sizes of `entries`, summed.
+    bytes: usize,
     last_seq: u64,
     evicted: u64,
     closed: bool,
@@ -53,15 +78,17 @@ struct LogState {
 impl LogState {
     /// Sequence number of the oldest retained entry (or the next one, when empty).
     fn first_retained_seq(&self) -> u64 {
-        self.entries.front().map_or(self.last_seq + 1, |e| e.seq)
+        self.entries
+            .front()
+            .map_or(self.last_seq + 1, |(e, _)| e.seq)
     }
 }
 
 /// Watches every event appended to a log (it is called right after the append, outside the
 /// log's lock, in append order per shim).
 pub trait LogObserver: Send + Sync {
-    /// `envelope` was appended; `evicted`: the oldest event made room for it.
-    fn appended(&self, envelope: &Envelope, evicted: bool);
+    /// `envelope` was appended; `evicted`: how many of the oldest events made room for it.
+    fn appended(&self, envelope: &Envelope, evicted: usize);
 }
 
 /// A bounded, shareable, sequence-numbered event log.
@@ -81,22 +108,26 @@ impl std::fmt::Debug for EventLog {
 }
 
 impl EventLog {
-    /// A log that keeps at most `capacity` events (at least one).
+    /// A log that keeps at most `capacity` events (at least one), of the default bytes.
     pub fn new(capacity: usize) -> Arc<Self> {
-        Self::build(capacity, None)
+        Self::build(LogBounds::events(capacity), None)
     }
 
-    /// A log like [`Self::new`] whose appends `observer` watches.
-    pub fn observed(capacity: usize, observer: Arc<dyn LogObserver>) -> Arc<Self> {
-        Self::build(capacity, Some(observer))
+    /// A log within `bounds` whose appends `observer` watches.
+    pub fn observed(bounds: LogBounds, observer: Arc<dyn LogObserver>) -> Arc<Self> {
+        Self::build(bounds, Some(observer))
     }
 
-    fn build(capacity: usize, observer: Option<Arc<dyn LogObserver>>) -> Arc<Self> {
-        let capacity = capacity.max(1);
+    fn build(bounds: LogBounds, observer: Option<Arc<dyn LogObserver>>) -> Arc<Self> {
+        let bounds = LogBounds {
+            events: bounds.events.max(1),
+            ..bounds
+        };
         Arc::new(Self {
             state: Mutex::new(LogState {
-                entries: VecDeque::with_capacity(capacity.min(1024)),
-                capacity,
+                entries: VecDeque::with_capacity(bounds.events.min(1024)),
+                bounds,
+                bytes: 0,
                 last_seq: 0,
                 evicted: 0,
                 closed: false,
@@ -135,18 +166,25 @@ impl EventLog {
             let mut state = self.lock();
             for event in events {
                 state.last_seq += 1;
-                let evicted = state.entries.len() == state.capacity;
-                if evicted {
-                    state.entries.pop_front();
-                    state.evicted += 1;
+                let size = json_size(&event);
+                let mut evicted = 0;
+                while !state.entries.is_empty()
+                    && (state.entries.len() == state.bounds.events
+                        || state.bytes + size > state.bounds.bytes)
+                {
+                    let (_, oldest) = state.entries.pop_front().expect("not empty");
+                    state.bytes -= oldest;
+                    evicted += 1;
                 }
+                state.evicted += evicted as u64;
                 let envelope = Arc::new(Envelope {
                     seq: state.last_seq,
                     shim_id: Arc::clone(shim_id),
                     unix_ms,
                     event,
                 });
-                state.entries.push_back(Arc::clone(&envelope));
+                state.entries.push_back((Arc::clone(&envelope), size));
+                state.bytes += size;
                 appended.push((envelope, evicted));
             }
         }
@@ -175,6 +213,11 @@ impl EventLog {
         self.len() == 0
     }
 
+    /// Bytes of the events currently retained (at their JSON size).
+    pub fn bytes(&self) -> usize {
+        self.lock().bytes
+    }
+
     /// Number of events evicted so far because the log was full.
     pub fn evicted(&self) -> u64 {
         self.lock().evicted
@@ -195,6 +238,24 @@ impl EventLog {
             shim_id,
         }
     }
+}
+
+/// The size of `event` in the framed protocol's JSON, counted without building it.
+fn json_size(event: &Event) -> usize {
+    struct Counter(usize);
+    impl std::io::Write for Counter {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    // Serializing an event into a writer that never fails cannot fail.
+    let _ = serde_json::to_writer(&mut counter, event);
+    counter.0
 }
 
 /// A reader of an [`EventLog`] with its own cursor. Dropping it frees everything it held.
@@ -241,7 +302,7 @@ impl Subscription {
             return Ok(gap);
         }
         let start = (self.cursor + 1 - first) as usize;
-        for entry in state.entries.range(start.min(state.entries.len())..) {
+        for (entry, _) in state.entries.range(start.min(state.entries.len())..) {
             self.cursor = entry.seq;
             if self.shim_id.as_ref().is_none_or(|id| *id == entry.shim_id) {
                 return Ok(LogItem::Event(Arc::clone(entry)));
@@ -338,5 +399,38 @@ mod tests {
         }
         log.close();
         assert_eq!(reader.await.unwrap(), vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn a_log_keeps_at_most_its_bytes_and_always_the_newest_event() {
+        let shim: Arc<str> = Arc::from("s");
+        let warning = |size: usize| Event::Warning {
+            message: "x".repeat(size),
+            idle_secs: None,
+        };
+        let one = json_size(&warning(1000));
+        let log = EventLog::build(
+            LogBounds {
+                events: 100,
+                bytes: 3 * one,
+            },
+            None,
+        );
+        for _ in 0..5 {
+            log.append(&shim, warning(1000));
+        }
+        assert_eq!((log.len(), log.bytes(), log.evicted()), (3, 3 * one, 2));
+        // An event larger than the whole bound replaces everything.
+        log.append(&shim, warning(10_000));
+        assert_eq!(log.len(), 1);
+        assert_eq!(log.evicted(), 5);
+        let mut reader = log.subscribe(0, None);
+        assert!(matches!(
+            reader.try_next(),
+            Ok(LogItem::Gap {
+                first_lost: 1,
+                last_lost: 5
+            })
+        ));
     }
 }

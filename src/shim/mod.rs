@@ -34,7 +34,7 @@ pub use answer::Answer;
 pub use classifier::{AgentDriver, AgentKind, UnknownAgentKind};
 pub use config::{
     DEFAULT_COLS, DEFAULT_QUEUE_CAPACITY, DEFAULT_ROWS, DEFAULT_SCROLLBACK, MAX_DIMENSION,
-    ShimSpec, Signals, Timing,
+    MessageLimits, ShimSpec, Signals, Timing,
 };
 pub use error::{DeliveryRefused, ShimError};
 pub use handle::{OutgoingMessage, SendReceipt, ShimHandle, ShimStatus, StateReport};

@@ -12,7 +12,8 @@ use agentshim::rpc::event_envelope::Event as Pb;
 use agentshim::rpc::{
     self, CreateShimRequest, EventEnvelope, SendMessageRequest, ShimInfo, StreamEventsRequest,
 };
-use agentshim::server::profiles::{ConfigFile, Profiles};
+use agentshim::server::config::ConfigFile;
+use agentshim::server::profiles::Profiles;
 use agentshim::server::{Auth, ListenAddr, ServerError, ServerOptions, bind};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;

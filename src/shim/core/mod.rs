@@ -45,7 +45,7 @@ pub use explain::{Cause, Decision, Explanation};
 pub use lifecycle::ShutdownCause;
 
 use super::classifier::{AgentDriver, InputPrompt, LimitNotice, Observation, Verdict};
-use super::config::{MAX_DIMENSION, ShimSpec, Signals, Timing};
+use super::config::{MAX_DIMENSION, MessageLimits, ShimSpec, Signals, Timing};
 use super::error::ShimError;
 use super::handle::{OutgoingMessage, SendReceipt};
 use super::inject::{sanitize_body, typing_bytes};
@@ -102,6 +102,7 @@ pub struct ShimCore {
     machine: StateMachine,
     queue: VecDeque<OutgoingMessage>,
     queue_capacity: usize,
+    message_limits: MessageLimits,
     /// The message being typed and submitted, if any.
     delivery: Option<Delivery>,
     /// The turn in progress since a message was delivered (or the agent got busy by itself).
@@ -163,7 +164,8 @@ impl ShimCore {
             driver: spec.agent.driver(),
             timing: spec.timing.clone(),
             signals: spec.signals.clone(),
-            screen: Screen::new(rows, cols, spec.scrollback),
+            screen: Screen::with_history_bytes(rows, cols, spec.scrollback, spec.history_bytes),
+            message_limits: spec.message_limits,
             machine: StateMachine::new(now),
             queue: VecDeque::new(),
             queue_capacity: spec.queue_capacity,
@@ -428,6 +430,7 @@ impl ShimCore {
         now: Instant,
         mut message: OutgoingMessage,
     ) -> Result<SendReceipt, ShimError> {
+        self.check_size(&message)?;
         let (open, held) = match self.gate() {
             Gate::Closed(error) => return Err(error),
             Gate::Open => (true, None),
@@ -616,6 +619,20 @@ impl ShimCore {
                 Gate::Wait { held: None }
             }
             None => Gate::Open,
+        }
+    }
+
+    /// Refuses a message larger than the shim's [`MessageLimits`].
+    fn check_size(&self, message: &OutgoingMessage) -> Result<(), ShimError> {
+        let limits = self.message_limits;
+        let fields = [
+            ("message body", message.body.len(), limits.max_body_bytes),
+            ("message id", message.id.len(), limits.max_id_bytes),
+            ("message `from`", message.from.len(), limits.max_id_bytes),
+        ];
+        match fields.into_iter().find(|(_, bytes, limit)| bytes > limit) {
+            Some((what, bytes, limit)) => Err(ShimError::TooLarge { what, bytes, limit }),
+            None => Ok(()),
         }
     }
 

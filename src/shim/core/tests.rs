@@ -285,6 +285,35 @@ fn a_message_id_in_use_is_refused() {
 }
 
 #[test]
+fn a_message_over_the_size_limits_is_refused_and_leaves_no_trace() {
+    let limits = MessageLimits {
+        max_body_bytes: 16,
+        max_id_bytes: 4,
+    };
+    let spec = ShimSpec::new("t", "sh", [] as [&str; 0])
+        .size(10, 40)
+        .message_limits(limits);
+    let mut harness = Harness::ready(spec);
+    let refused = |result: Result<SendReceipt, ShimError>| match result {
+        Err(ShimError::TooLarge { what, bytes, limit }) => (what, bytes, limit),
+        other => panic!("not refused as too large: {other:?}"),
+    };
+    assert_eq!(
+        refused(harness.send("m1", &"x".repeat(17))),
+        ("message body", 17, 16)
+    );
+    assert_eq!(
+        refused(harness.send("m-long", "echo ok")),
+        ("message id", 6, 4)
+    );
+    assert!(harness.events.is_empty(), "{:#?}", harness.events);
+    assert_eq!(harness.typed(), "");
+    // At the limits, exactly: accepted.
+    harness.send("m1", &"x".repeat(16)).unwrap();
+    assert_eq!(harness.typed(), "x".repeat(16));
+}
+
+#[test]
 fn a_shutdown_while_typing_fails_the_message_as_not_delivered() {
     let mut harness = Harness::shell();
     harness.send("m1", "touch x").unwrap();
