@@ -21,7 +21,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use agentshim::client::{Client, ConnectOptions, NewShim, SendOptions};
 use agentshim::protocol::Event;
-use agentshim::server::profiles::{ConfigFile, Profiles};
+use agentshim::server::config::ConfigFile;
+use agentshim::server::profiles::Profiles;
 use agentshim::server::{ListenAddr, ServerOptions};
 use agentshim::shim::events::LogItem;
 use agentshim::shim::{ShimHandle, ShimSpec};
