@@ -1,12 +1,11 @@
 //! `agentshim shim`: one agent, served over the framed-JSON protocol, either on an inherited
 //! socket (`--fd N`, the way a parent daemon hands its child a socketpair end) or on a Unix
-//! socket it listens on (`--socket PATH`, one client at a time: another one waits until the
-//! current one leaves; a client that reconnects continues with the same agent and receives the
-//! events it missed).
+//! socket it listens on (`--socket PATH`, several clients at once, each bounded by
+//! `--client-write-timeout` and `--max-clients`; the sharing rules are in [`crate::frontend`]).
 //!
 //! With `--fd`, the agent is shut down (reason `daemon_stop`) when the client goes away. With
-//! `--socket`, the shim exits once the agent is dead and a client has received its `Died`
-//! event. SIGINT/SIGTERM shut the agent down (reason `daemon_stop`) in both modes.
+//! `--socket`, the shim exits once the agent is dead and a client that received its `Died`
+//! event has left. SIGINT/SIGTERM shut the agent down (reason `daemon_stop`) in both modes.
 
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
@@ -15,12 +14,14 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::Args;
 use nix::fcntl::{FcntlArg, FdFlag, fcntl};
-use tokio::net::{UnixListener, UnixStream};
+use tokio::net::UnixStream;
 use tokio::signal::unix::{SignalKind, signal};
 
-use crate::frontend::serve_connection;
-use crate::protocol::{Event, ShutdownReason};
-use crate::shim::events::LogItem;
+use crate::frontend::clients::{DEFAULT_MAX_CLIENTS, DEFAULT_WRITE_TIMEOUT};
+use crate::frontend::{
+    ClientRules, ClientsEnd, ConnectionOptions, serve_clients, serve_connection,
+};
+use crate::protocol::ShutdownReason;
 use crate::shim::{AgentKind, ShimHandle, ShimSpec};
 
 /// How long the agent gets to exit when the shim itself is told to stop.
@@ -54,6 +55,24 @@ pub struct ShimArgs {
     /// Listen on this Unix socket path.
     #[arg(long)]
     socket: Option<PathBuf>,
+    /// With --socket: clients served at once; one more closes the one quiet for the longest.
+    #[arg(
+        long,
+        requires = "socket",
+        default_value_t = DEFAULT_MAX_CLIENTS,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1024),
+    )]
+    max_clients: usize,
+    /// With --socket: a client that has not taken an event frame after this many seconds is
+    /// not reading, and is closed.
+    #[arg(
+        long,
+        value_name = "SECS",
+        requires = "socket",
+        default_value_t = DEFAULT_WRITE_TIMEOUT.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..=86_400),
+    )]
+    client_write_timeout: u64,
     /// The agent program and its arguments.
     #[arg(last = true, required = true, value_name = "PROGRAM [ARGS]...")]
     program: Vec<String>,
@@ -84,6 +103,13 @@ impl ShimArgs {
         }
         spec
     }
+
+    fn client_rules(&self) -> ClientRules {
+        ClientRules {
+            max_clients: self.max_clients,
+            write_timeout: Duration::from_secs(self.client_write_timeout),
+        }
+    }
 }
 
 pub async fn run(args: ShimArgs) -> anyhow::Result<()> {
@@ -92,7 +118,7 @@ pub async fn run(args: ShimArgs) -> anyhow::Result<()> {
     let handle = crate::shim::spawn(args.spec()).context("cannot start the agent")?;
     match (inherited, &args.socket) {
         (Some(stream), _) => serve_inherited(stream, &handle).await,
-        (None, Some(path)) => serve_listening(path, &handle).await,
+        (None, Some(path)) => serve_listening(path, &handle, args.client_rules()).await,
         (None, None) => bail!("either --fd or --socket is required"),
     }
 }
@@ -113,10 +139,10 @@ fn adopt_socket(fd: RawFd) -> anyhow::Result<UnixStream> {
 }
 
 async fn serve_inherited(stream: UnixStream, handle: &ShimHandle) -> anyhow::Result<()> {
-    let mut delivered_seq = 0;
+    // The one client: no write timeout (a slow parent only falls behind), never displaced.
     tokio::select! {
-        end = serve_connection(stream, handle, &mut delivered_seq) => {
-            tracing::info!(?end, "client gone; shutting the agent down");
+        served = serve_connection(stream, handle, ConnectionOptions::default()) => {
+            tracing::info!(end = ?served.end, "client gone; shutting the agent down");
         }
         () = stop_signal() => tracing::info!("stop signal; shutting the agent down"),
     }
@@ -126,49 +152,23 @@ async fn serve_inherited(stream: UnixStream, handle: &ShimHandle) -> anyhow::Res
     Ok(())
 }
 
-async fn serve_listening(path: &Path, handle: &ShimHandle) -> anyhow::Result<()> {
+async fn serve_listening(
+    path: &Path,
+    handle: &ShimHandle,
+    rules: ClientRules,
+) -> anyhow::Result<()> {
     // The socket file goes when `_socket_file` drops, after the last client.
     let (listener, _socket_file) =
         crate::unix_socket::listen_private(path).context("cannot listen")?;
-    accept_clients(&listener, handle).await
-}
-
-async fn accept_clients(listener: &UnixListener, handle: &ShimHandle) -> anyhow::Result<()> {
-    let mut delivered_seq = 0;
-    let mut death = handle.subscribe(0);
-    let mut died_seq = None;
-    let stop = stop_signal();
-    tokio::pin!(stop);
-    loop {
-        if died_seq.is_some_and(|seq| delivered_seq >= seq) {
-            return Ok(());
-        }
-        tokio::select! {
-            accepted = listener.accept() => {
-                let (stream, _) = accepted.context("accept failed")?;
-                // Served to its end before the next accept: a client connecting meanwhile waits
-                // in the listen backlog, so a quick reconnect is never refused.
-                tokio::select! {
-                    end = serve_connection(stream, handle, &mut delivered_seq) => {
-                        tracing::info!(?end, "client disconnected");
-                    }
-                    () = &mut stop => {
-                        handle.shutdown(STOP_TIMEOUT, ShutdownReason::DaemonStop).await?;
-                        return Ok(());
-                    }
-                }
-            }
-            item = death.next(), if died_seq.is_none() => match item {
-                Some(LogItem::Event(envelope)) if matches!(envelope.event, Event::Died { .. }) => {
-                    died_seq = Some(envelope.seq);
-                }
-                Some(_) => {}
-                None => return Ok(()),
-            },
-            () = &mut stop => {
-                handle.shutdown(STOP_TIMEOUT, ShutdownReason::DaemonStop).await?;
-                return Ok(());
-            }
+    match serve_clients(&listener, handle, rules, stop_signal()).await {
+        ClientsEnd::AgentGone => Ok(()),
+        ClientsEnd::Stopped => {
+            tracing::info!("stop signal; shutting the agent down");
+            handle
+                .shutdown(STOP_TIMEOUT, ShutdownReason::DaemonStop)
+                .await
+                .map(drop)
+                .map_err(anyhow::Error::from)
         }
     }
 }

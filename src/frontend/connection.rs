@@ -1,0 +1,305 @@
+//! One framed-JSON connection to a shim: commands read from the client are applied to the
+//! shim and answered directly (`ScreenCapture`, `State`, `Pong`, `DeliveryFailed` for a refused
+//! message, `Error` for a command that cannot be applied); everything the shim emits by itself
+//! comes from its event log, read by this connection's own subscription from
+//! [`ConnectionOptions::after_seq`] on, in order, with an evicted range reported as a `Warning`.
+//!
+//! A malformed or unknown command gets an `Error` and the connection stays usable; an oversize
+//! frame gets an `Error` and the connection is closed. Whoever admitted the connection bounds
+//! it: a write timeout for a client that does not read, and a signal that closes it to make
+//! room for another client ([`super::clients`]). [`Served::delivered_seq`] says how far the
+//! client got: the seq of the last event whose frame was written to it.
+
+use std::time::{Duration, Instant};
+
+use futures_util::{FutureExt, SinkExt, StreamExt};
+use tokio::io::{AsyncRead, AsyncWrite, WriteHalf};
+use tokio::sync::{oneshot, watch};
+use tokio_util::codec::{FramedRead, FramedWrite};
+
+use crate::protocol::codec::{FrameError, JsonFrameCodec, MalformedFrame};
+use crate::protocol::{Command, Event};
+use crate::shim::ShimHandle;
+use crate::shim::events::LogItem;
+
+/// How a connection ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionEnd {
+    /// The client closed its side.
+    ClientClosed,
+    /// The client sent an oversize frame; the connection was closed after an `Error`.
+    ProtocolViolation,
+    /// The connection failed (reset, broken pipe, end of file in the middle of a frame).
+    Failed,
+    /// The event log was closed: the shim is going away.
+    ShimClosed,
+    /// A frame could not be written within the write timeout: the client is not reading.
+    NotReading,
+    /// Closed to make room for another client.
+    Displaced,
+}
+
+impl ConnectionEnd {
+    /// True when the client ended the connection (it closed it, broke it, or broke the
+    /// protocol), false when the shim did.
+    pub fn client_left(self) -> bool {
+        matches!(
+            self,
+            Self::ClientClosed | Self::ProtocolViolation | Self::Failed
+        )
+    }
+}
+
+/// How a connection is served. The default: from the first retained event, no write timeout,
+/// never displaced.
+#[derive(Debug, Default)]
+pub struct ConnectionOptions {
+    /// Events with a greater seq are sent first (0: everything retained), then live ones.
+    pub after_seq: u64,
+    /// A frame that cannot be written within this long closes the connection.
+    pub write_timeout: Option<Duration>,
+    /// A reason to close the connection for; the admitting side holds the sender.
+    pub displace: Option<oneshot::Receiver<String>>,
+    /// Set to the time of every frame the client sends; the admitting side holds the receiver
+    /// to tell which client has been quiet for the longest.
+    pub activity: Option<watch::Sender<Instant>>,
+}
+
+/// How a connection ended and how far its client got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Served {
+    pub end: ConnectionEnd,
+    /// Seq of the last event whose frame was written to the client (`after_seq` if none).
+    pub delivered_seq: u64,
+}
+
+type EventSink<S> = FramedWrite<WriteHalf<S>, JsonFrameCodec<Command>>;
+
+/// Serves `handle` over `stream` until the connection ends.
+pub async fn serve_connection<S>(
+    stream: S,
+    handle: &ShimHandle,
+    options: ConnectionOptions,
+) -> Served
+where
+    S: AsyncRead + AsyncWrite,
+{
+    let ConnectionOptions {
+        after_seq,
+        write_timeout,
+        displace,
+        activity,
+    } = options;
+    let (read_half, write_half) = tokio::io::split(stream);
+    let mut commands = FramedRead::new(read_half, JsonFrameCodec::<Command>::new());
+    let mut events = FramedWrite::new(write_half, JsonFrameCodec::<Command>::new());
+    let mut subscription = handle.subscribe(after_seq);
+    let mut delivered_seq = after_seq;
+    let displaced = async move {
+        match displace {
+            Some(reason) => reason.await.unwrap_or_default(),
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(displaced);
+    loop {
+        // Each outgoing event with the log seq it brings the client to (none for answers).
+        let outgoing: Vec<(Event, Option<u64>)> = tokio::select! {
+            reason = &mut displaced => {
+                say_farewell(&mut events, reason);
+                return Served { end: ConnectionEnd::Displaced, delivered_seq };
+            }
+            frame = commands.next() => {
+                if let Some(activity) = &activity {
+                    activity.send_replace(Instant::now());
+                }
+                match frame {
+                    None => return Served { end: ConnectionEnd::ClientClosed, delivered_seq },
+                    Some(Ok(Ok(command))) => {
+                        apply(handle, command).await.into_iter().map(|e| (e, None)).collect()
+                    }
+                    Some(Ok(Err(malformed))) => vec![(malformed_error(&malformed), None)],
+                    Some(Err(FrameError::TooLarge { len })) => {
+                        let error = Event::Error {
+                            command: "unknown".to_owned(),
+                            reason: format!(
+                                "frame of {len} bytes exceeds the 1 MiB limit; closing the \
+                                 connection"
+                            ),
+                        };
+                        let _ = write_within(&mut events, &error, write_timeout).await;
+                        return Served { end: ConnectionEnd::ProtocolViolation, delivered_seq };
+                    }
+                    Some(Err(error)) => {
+                        tracing::debug!(%error, "client connection failed");
+                        return Served { end: ConnectionEnd::Failed, delivered_seq };
+                    }
+                }
+            }
+            item = subscription.next() => match item {
+                None => return Served { end: ConnectionEnd::ShimClosed, delivered_seq },
+                Some(LogItem::Event(envelope)) => {
+                    vec![(envelope.event.clone(), Some(envelope.seq))]
+                }
+                Some(LogItem::Gap { first_lost, last_lost }) => vec![(
+                    Event::Warning {
+                        message: format!(
+                            "events {first_lost}..={last_lost} were evicted from the event log \
+                             before this client read them"
+                        ),
+                        idle_secs: None,
+                    },
+                    Some(last_lost),
+                )],
+            },
+        };
+        for (event, seq) in &outgoing {
+            tokio::select! {
+                reason = &mut displaced => {
+                    say_farewell(&mut events, reason);
+                    return Served { end: ConnectionEnd::Displaced, delivered_seq };
+                }
+                written = write_within(&mut events, event, write_timeout) => match written {
+                    Ok(()) => delivered_seq = seq.unwrap_or(delivered_seq),
+                    Err(end) => return Served { end, delivered_seq },
+                },
+            }
+        }
+    }
+}
+
+/// Writes `event`, failing with how the connection ends when it cannot.
+async fn write_within<S: AsyncWrite>(
+    events: &mut EventSink<S>,
+    event: &Event,
+    write_timeout: Option<Duration>,
+) -> Result<(), ConnectionEnd> {
+    let Some(limit) = write_timeout else {
+        return send_event(events, event)
+            .await
+            .map_err(|_| ConnectionEnd::Failed);
+    };
+    match tokio::time::timeout(limit, send_event(events, event)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(ConnectionEnd::Failed),
+        Err(_) => {
+            tracing::warn!(
+                timeout = ?limit,
+                "a client did not read a {} event in time; closing its connection",
+                event.name()
+            );
+            Err(ConnectionEnd::NotReading)
+        }
+    }
+}
+
+/// Tells a displaced client why, if its socket takes the frame at once (it is closed anyway).
+fn say_farewell<S: AsyncWrite>(events: &mut EventSink<S>, reason: String) {
+    tracing::warn!(%reason, "closing a client connection");
+    let error = Event::Error {
+        command: "unknown".to_owned(),
+        reason,
+    };
+    let _ = send_event(events, &error).now_or_never();
+}
+
+async fn send_event<S: AsyncWrite>(
+    events: &mut EventSink<S>,
+    event: &Event,
+) -> Result<(), FrameError> {
+    match events.send(event).await {
+        Err(FrameError::TooLarge { len }) => {
+            // Events are clipped to fit a frame; should one still not, say so instead.
+            let error = Event::Error {
+                command: event.name().to_owned(),
+                reason: format!(
+                    "{} event of {len} bytes exceeds the frame limit",
+                    event.name()
+                ),
+            };
+            events.send(&error).await
+        }
+        other => other,
+    }
+}
+
+fn malformed_error(malformed: &MalformedFrame) -> Event {
+    let command = malformed
+        .string_field("cmd")
+        .unwrap_or_else(|| "unknown".to_owned());
+    Event::Error {
+        command,
+        reason: format!("cannot parse command: {}", malformed.source),
+    }
+}
+
+/// Runs one command against the shim and returns the events that answer it directly.
+pub async fn apply(handle: &ShimHandle, command: Command) -> Vec<Event> {
+    let name = command.name();
+    let error = |reason: String| {
+        vec![Event::Error {
+            command: name.to_owned(),
+            reason,
+        }]
+    };
+    match command {
+        Command::SendMessage {
+            from,
+            body,
+            message_id,
+        } => match handle.send_message(from, body, message_id).await {
+            Ok(_) => Vec::new(),
+            Err(refused) => vec![Event::DeliveryFailed {
+                id: refused.id,
+                reason: refused.error.to_string(),
+            }],
+        },
+        Command::CaptureScreen { last_n_lines } => match handle.capture(last_n_lines).await {
+            Ok(capture) => vec![Event::ScreenCapture {
+                content: capture.content,
+                cursor_row: capture.cursor_row,
+                cursor_col: capture.cursor_col,
+            }],
+            Err(e) => error(e.to_string()),
+        },
+        Command::GetState => match handle.state().await {
+            Ok(report) => vec![Event::State {
+                state: report.state,
+                since_secs: report.since.as_secs(),
+            }],
+            Err(e) => error(e.to_string()),
+        },
+        Command::Resize { rows, cols } => match handle.resize(rows, cols).await {
+            Ok(()) => Vec::new(),
+            Err(e) => error(e.to_string()),
+        },
+        Command::Shutdown {
+            timeout_secs,
+            reason,
+        } => {
+            // The outcome arrives as StateChanged/Died events; don't hold the connection.
+            let handle = handle.clone();
+            let timeout = Duration::from_secs(timeout_secs.into());
+            tokio::spawn(async move { handle.shutdown(timeout, reason).await });
+            Vec::new()
+        }
+        Command::Kill => {
+            let handle = handle.clone();
+            tokio::spawn(async move { handle.kill().await });
+            Vec::new()
+        }
+        Command::Ping => match handle.ping().await {
+            Ok(()) => vec![Event::Pong],
+            Err(e) => error(e.to_string()),
+        },
+        // The outcome shows in the events (StateChanged, then the turn's Completion).
+        Command::Answer { option } => match handle.answer(option).await {
+            Ok(_) => Vec::new(),
+            Err(e) => error(e.to_string()),
+        },
+        Command::SendKeys { keys } => match handle.send_keys(keys).await {
+            Ok(()) => Vec::new(),
+            Err(e) => error(e.to_string()),
+        },
+    }
+}
