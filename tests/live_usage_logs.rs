@@ -104,14 +104,10 @@ async fn check_cli(cli: AgentCli) {
             None,
         ),
     };
-    let mut reader = SessionLogReader::for_agent(
-        kind,
-        agent.home_path(),
-        codex_home.as_deref(),
-        &agent.cwd,
-        SystemTime::now(),
-    )
-    .expect("a reader for this CLI");
+    let env = |key: &str| codex_home.clone().filter(|_| key == "CODEX_HOME");
+    let mut reader =
+        SessionLogReader::for_agent(kind, agent.home_path(), &env, &agent.cwd, SystemTime::now())
+            .expect("a reader for this CLI");
     let report = |what: &str, screen: &str| {
         format!(
             "{test}: {what}\n-- screen:\n{screen}\n-- server saw:\n{}",

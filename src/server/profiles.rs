@@ -1,7 +1,7 @@
 //! Server-side profiles: named recipes for shims (`[profiles.NAME]` in the TOML config), so a
 //! remote client picks what runs instead of supplying a program. Built in: `shell` (the user's
 //! `$SHELL`, else `bash`), which makes a server useful without any config, and one profile per
-//! agent driver (`claude`, `codex`, `gemini`, `kiro`) running that CLI from `PATH`. The config
+//! agent (`claude`, `codex`, `gemini`, `kiro`) running the command its module declares. The config
 //! may keep only some built-ins (`builtin_profiles`) and name the default profile. A config
 //! profile is checked when the server starts: its program must be found and its cwd exist.
 
@@ -194,25 +194,11 @@ impl Profiles {
             .ok()
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| "bash".to_owned());
-        let builtins = [
-            (DEFAULT_PROFILE, AgentKind::Generic, vec![shell.as_str()]),
-            (AgentKind::Claude.name(), AgentKind::Claude, vec!["claude"]),
-            // Inline mode: Codex's transcript scrolls into the terminal's scrollback (on the
-            // alternate screen an answer longer than the screen would be cut to its last page).
-            // No shared `codex app-server` daemon: it would outlive the agent.
-            (
-                AgentKind::Codex.name(),
-                AgentKind::Codex,
-                vec!["codex", "--no-alt-screen", "--no-daemon"],
-            ),
-            (AgentKind::Gemini.name(), AgentKind::Gemini, vec!["gemini"]),
-            // `kiro-cli` alone is short for `kiro-cli chat`; the subcommand is spelled out.
-            (
-                AgentKind::Kiro.name(),
-                AgentKind::Kiro,
-                vec!["kiro-cli", "chat"],
-            ),
-        ];
+        // `shell` for the generic kind; every agent's own command, from its module.
+        let builtins = AgentKind::all().map(|kind| match kind.descriptor().builtin_command {
+            Some(command) => (kind.name(), kind, command.to_vec()),
+            None => (DEFAULT_PROFILE, kind, vec![shell.as_str()]),
+        });
         let by_name = builtins
             .into_iter()
             .map(|(name, agent, command)| {

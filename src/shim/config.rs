@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::classifier::AgentKind;
+use super::agents::AgentKind;
 use super::events::{DEFAULT_LOG_CAPACITY, EventLog};
 use super::process::ProcessSpec;
 use super::screen::DEFAULT_HISTORY_BYTES;

@@ -6,8 +6,8 @@
 //! [`ShimHandle`]. Events go into an [`events::EventLog`] that any number of readers follow.
 
 mod actor;
+pub mod agents;
 mod answer;
-pub mod classifier;
 mod config;
 pub mod core;
 mod error;
@@ -30,8 +30,8 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
+pub use agents::{AgentDriver, AgentKind, UnknownAgentKind};
 pub use answer::Answer;
-pub use classifier::{AgentDriver, AgentKind, UnknownAgentKind};
 pub use config::{
     DEFAULT_COLS, DEFAULT_QUEUE_CAPACITY, DEFAULT_ROWS, DEFAULT_SCROLLBACK, MAX_DIMENSION,
     MessageLimits, ShimSpec, Signals, Timing,

@@ -1,6 +1,6 @@
 //! Which session log the agent of a spec will write: the reader is made before the agent
-//! starts (so only logs created from then on are its own), from the agent's HOME,
-//! `CODEX_HOME` and working directory as the agent will see them. The actor reads it when the
+//! starts (so only logs created from then on are its own), from the agent's HOME, environment
+//! and working directory as the agent will see them. The actor reads it when the
 //! core asks ([`super::core::Effect::ReadUsage`]).
 
 use std::ffi::OsStr;
@@ -32,14 +32,8 @@ pub(super) fn reader_for(spec: &ShimSpec, started: SystemTime) -> Option<Session
         .clone()
         .or_else(|| std::env::current_dir().ok())?;
     let home = agent_env(spec, "HOME")?;
-    let codex_home = agent_env(spec, "CODEX_HOME");
-    let reader = SessionLogReader::for_agent(
-        spec.agent,
-        &home,
-        codex_home.as_deref(),
-        Path::new(&cwd),
-        started,
-    )?;
+    let env = |key: &str| agent_env(spec, key);
+    let reader = SessionLogReader::for_agent(spec.agent, &home, &env, Path::new(&cwd), started)?;
     Some(match spec.signals.context_limit_tokens {
         Some(limit) => reader.with_context_limit(limit),
         None => reader,

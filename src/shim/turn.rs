@@ -3,7 +3,7 @@
 //! current turn (old busy markers and errors higher up do not count) and cut its answer from
 //! the lines below, even when they scrolled into the scrollback.
 
-use super::classifier::TurnView;
+use super::agents::TurnView;
 use super::screen::Screen;
 
 /// Rows of a turn's tail shown to a classifier: enough to judge, cheap to copy at each settle.

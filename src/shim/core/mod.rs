@@ -44,7 +44,7 @@ pub use effect::{AgentSignal, Effect};
 pub use explain::{Cause, Decision, Explanation};
 pub use lifecycle::ShutdownCause;
 
-use super::classifier::{AgentDriver, InputPrompt, LimitNotice, Observation, Verdict};
+use super::agents::{AgentDriver, InputPrompt, LimitNotice, Observation, Verdict};
 use super::config::{MAX_DIMENSION, MessageLimits, ShimSpec, Signals, Timing};
 use super::error::ShimError;
 use super::handle::{OutgoingMessage, SendReceipt};

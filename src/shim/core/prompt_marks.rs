@@ -4,7 +4,7 @@
 //! (OSC 7501). Once a program has printed a mark it is trusted to print them: its turn edges
 //! then need no settle window.
 
-use crate::shim::classifier::ProgramMarks;
+use crate::shim::agents::ProgramMarks;
 use crate::shim::marks::{Mark, PlacedMark, ProgramStatus};
 
 /// What a mark means for the core right away.

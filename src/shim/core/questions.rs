@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::shim::classifier::InputPrompt;
+use crate::shim::agents::InputPrompt;
 
 /// How long the question just answered may still show before it counts as asked again.
 pub(super) const ANSWER_GRACE: Duration = Duration::from_millis(1500);

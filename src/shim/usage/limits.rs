@@ -1,51 +1,30 @@
-//! Context windows of known models, for CLIs whose log does not state it (Claude Code, Gemini
-//! CLI). Figures as the pinned CLIs use them: Claude Code 2.1.197's model table (1M tokens for
-//! the Opus 4.7/4.8, Sonnet 5, Fable 5 and Mythos 5 families and any `[1m]` model, 200k for the
-//! others) and Gemini CLI 0.61.0's `tokenLimit` (1,048,576 for Gemini models, 256k for Gemma 4).
-//! Codex logs its window (`model_context_window`), so its row here is only a fallback.
+//! Context windows, for CLIs whose log does not state it (Claude Code, Gemini CLI): each
+//! agent's module lists the windows of the models it runs ([`crate::shim::agents::Agent`]);
+//! Codex logs its window (`model_context_window`), so its row is only a fallback.
 
 use crate::shim::AgentKind;
+use crate::shim::agents::ONE_MILLION;
 
-/// The window when neither the log, the table nor the caller knows better.
-pub const DEFAULT_CONTEXT_LIMIT: u64 = 200_000;
-
-const ONE_MILLION: u64 = 1_000_000;
-/// Gemini CLI's limit for Gemini models (and its default).
-const GEMINI_LIMIT: u64 = 1_048_576;
-
-/// Model name prefixes and their windows; the first match wins.
-const WINDOWS: &[(&str, u64)] = &[
-    ("claude-opus-4-7", ONE_MILLION),
-    ("claude-opus-4-8", ONE_MILLION),
-    ("claude-sonnet-5", ONE_MILLION),
-    ("claude-fable-5", ONE_MILLION),
-    ("claude-mythos-5", ONE_MILLION),
-    ("claude-", 200_000),
-    ("gemma-4", 256_000),
-    ("gemini-", GEMINI_LIMIT),
-    // What Codex 0.169.0 logs for gpt-5.5 (95 % of 272k).
-    ("gpt-5", 258_400),
-];
-
-/// The context window of `model` as run by an agent of `kind`.
+/// The context window of `model` as run by an agent of `kind`: a `[1m]` model (Claude Code's
+/// notation for the long-context variant) has one million tokens, others what the agent's
+/// table says, else the agent's default.
 pub fn context_window(kind: AgentKind, model: Option<&str>) -> u64 {
+    let agent = kind.descriptor();
     let model = model.unwrap_or_default().to_ascii_lowercase();
     if model.contains("[1m]") {
         return ONE_MILLION;
     }
-    WINDOWS
+    agent
+        .context_windows
         .iter()
         .find(|(prefix, _)| model.starts_with(prefix))
-        .map(|&(_, window)| window)
-        .unwrap_or(match kind {
-            AgentKind::Gemini => GEMINI_LIMIT,
-            _ => DEFAULT_CONTEXT_LIMIT,
-        })
+        .map_or(agent.default_context_window, |&(_, window)| window)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::shim::agents::DEFAULT_CONTEXT_WINDOW;
 
     #[test]
     fn known_models_and_defaults() {
@@ -57,16 +36,16 @@ mod tests {
         assert_eq!(claude("claude-haiku-4-5-20251001"), 200_000);
         assert_eq!(
             context_window(AgentKind::Claude, None),
-            DEFAULT_CONTEXT_LIMIT
+            DEFAULT_CONTEXT_WINDOW
         );
         let gemini = |m| context_window(AgentKind::Gemini, m);
-        assert_eq!(gemini(Some("gemini-3.8-flash")), GEMINI_LIMIT);
+        assert_eq!(gemini(Some("gemini-3.8-flash")), 1_048_576);
         assert_eq!(gemini(Some("gemma-4-31b-it")), 256_000);
-        assert_eq!(gemini(None), GEMINI_LIMIT);
+        assert_eq!(gemini(None), 1_048_576);
         assert_eq!(context_window(AgentKind::Codex, Some("gpt-5.5")), 258_400);
         assert_eq!(
             context_window(AgentKind::Codex, Some("o9")),
-            DEFAULT_CONTEXT_LIMIT
+            DEFAULT_CONTEXT_WINDOW
         );
     }
 }

@@ -3,8 +3,9 @@
 //! [`SessionLogReader`] finds the log the CLI writes for this session, reads only what was
 //! appended since the last [`SessionLogReader::poll`] and returns a [`UsageSnapshot`]: token
 //! totals, the last request's figures and how full the context window is. Parsing is pure
-//! (`claude`, `codex`, `gemini`: one log line in, one `Record` out); files are found by
-//! `discovery` and read by `tail`.
+//! (each agent's `session_log` module, under [`crate::shim::agents`]: one log line in, one
+//! `Record` out); each agent's module also says where its files are ([`SessionLogs`]); they are
+//! read by `tail`.
 //!
 //! | CLI | log | figures |
 //! |---|---|---|
@@ -27,10 +28,7 @@
 //! caller's override, the window the log states (Codex's `model_context_window`), the
 //! per-model table in `limits`.
 
-mod claude;
-mod codex;
 mod discovery;
-mod gemini;
 pub mod limits;
 mod reader;
 mod tail;
@@ -38,6 +36,7 @@ mod tail;
 use std::collections::HashMap;
 use std::ops::{Add, AddAssign};
 
+pub(crate) use discovery::{LocateLogs, SessionLogs, SessionPlace, files_in, same_path};
 pub use reader::SessionLogReader;
 
 /// Token figures, with the meanings given in the module doc.
@@ -114,7 +113,7 @@ impl UsageSnapshot {
 
 /// What one log line tells about usage.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Record {
+pub(crate) enum Record {
     /// One model request. Lines with the same `id` describe the same request (Claude writes a
     /// line per content block of a message, Gemini rewrites a message): the last one counts.
     Request {

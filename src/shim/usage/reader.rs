@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use super::discovery::Locator;
+use super::discovery::{SessionLogs, SessionPlace};
 use super::tail::Tail;
 use super::{Accumulator, TokenCounts, UsageSnapshot, limits};
 use crate::shim::AgentKind;
@@ -24,7 +24,7 @@ use crate::shim::AgentKind;
 #[derive(Debug)]
 pub struct SessionLogReader {
     kind: AgentKind,
-    locator: Locator,
+    locator: Box<dyn SessionLogs>,
     /// Files already considered: other sessions', and the ones bound so far.
     seen: HashSet<PathBuf>,
     tail: Option<Tail>,
@@ -35,17 +35,23 @@ pub struct SessionLogReader {
 }
 
 impl SessionLogReader {
-    /// A reader for an agent of `kind` running in `cwd` with the given HOME (and `CODEX_HOME`,
-    /// default `home/.codex`), started at `started`. `None` for agents that keep no usage log
-    /// (generic shells, Kiro).
+    /// A reader for an agent of `kind` running in `cwd` with the given HOME and environment
+    /// (`env` gives a variable's value, e.g. `CODEX_HOME`), started at `started`. `None` for
+    /// agents that keep no usage log (generic shells, Kiro).
     pub fn for_agent(
         kind: AgentKind,
         home: &Path,
-        codex_home: Option<&Path>,
+        env: &dyn Fn(&str) -> Option<PathBuf>,
         cwd: &Path,
         started: SystemTime,
     ) -> Option<Self> {
-        let locator = Locator::new(kind, home, codex_home, cwd, started)?;
+        let place = SessionPlace {
+            home,
+            cwd,
+            started,
+            env,
+        };
+        let locator = (kind.descriptor().session_logs?)(&place);
         let seen = locator
             .files(SystemTime::now())
             .into_iter()

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 
 use super::*;
 use crate::shim::AgentKind;
+use crate::shim::agents::claude::session_log as claude;
 
 const CLAUDE_LOG: &str = include_str!("testdata/claude.jsonl");
 const CODEX_LOG: &str = include_str!("testdata/codex.jsonl");
@@ -39,7 +40,7 @@ impl Home {
     /// A reader for an agent started after everything written so far.
     fn reader(&self, kind: AgentKind) -> SessionLogReader {
         let started = SystemTime::now() + Duration::from_secs(1);
-        SessionLogReader::for_agent(kind, self.path(), None, &self.cwd, started).unwrap()
+        SessionLogReader::for_agent(kind, self.path(), &|_| None, &self.cwd, started).unwrap()
     }
 
     /// A captured log with its cwd replaced by this one.
@@ -143,14 +144,10 @@ fn codex_rollout_with_an_unfinished_first_line_is_bound_once_complete() {
         .join("rollout-x.jsonl");
     let started = SystemTime::now();
     let codex_home = home.path().join("codex-home");
-    let mut reader = SessionLogReader::for_agent(
-        AgentKind::Codex,
-        home.path(),
-        Some(&codex_home),
-        &home.cwd,
-        started,
-    )
-    .unwrap();
+    let env = |key: &str| (key == "CODEX_HOME").then(|| codex_home.clone());
+    let mut reader =
+        SessionLogReader::for_agent(AgentKind::Codex, home.path(), &env, &home.cwd, started)
+            .unwrap();
     let log = home.log(CODEX_LOG);
     let (head, rest) = log.split_at(log.char_indices().nth(100).unwrap().0);
     append(&rollout, head);
@@ -197,6 +194,8 @@ fn context_limit_override_and_agents_without_logs() {
     assert_eq!(snapshot.usage_pct(), 79);
     for kind in [AgentKind::Generic, AgentKind::Kiro] {
         let started = SystemTime::now();
-        assert!(SessionLogReader::for_agent(kind, home.path(), None, &home.cwd, started).is_none());
+        assert!(
+            SessionLogReader::for_agent(kind, home.path(), &|_| None, &home.cwd, started).is_none()
+        );
     }
 }

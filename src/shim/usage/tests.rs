@@ -8,6 +8,9 @@
 //! creation tokens are plain input.
 
 use super::*;
+use crate::shim::agents::claude::session_log as claude;
+use crate::shim::agents::codex::session_log as codex;
+use crate::shim::agents::gemini::session_log as gemini;
 
 const CLAUDE_LOG: &str = include_str!("testdata/claude.jsonl");
 const CODEX_LOG: &str = include_str!("testdata/codex.jsonl");

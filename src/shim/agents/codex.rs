@@ -23,7 +23,10 @@
 use std::time::Duration;
 
 use super::menu::{InputPrompt, arrow_keys, is_option_line, numbered_menu};
-use super::{AgentDriver, LimitNotice, Observation, TurnView, Verdict, limits, runs_program};
+use super::{
+    Agent, AgentDriver, AgentKind, DEFAULT_CONTEXT_WINDOW, LimitNotice, Observation, TurnView,
+    Verdict, limits, runs_program,
+};
 use crate::protocol::ShimState;
 use crate::shim::marks::{ProgramStatus, status_command};
 use crate::shim::process::ProcessSpec;
@@ -56,6 +59,21 @@ const INDENT: &str = "  ";
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CodexDriver;
+
+/// Codex CLI: its driver, run inline without a shared daemon (`--no-alt-screen`: the
+/// transcript scrolls into the terminal's scrollback, where an answer longer than the screen
+/// stays whole; `--no-daemon`: a `codex app-server` would outlive the agent), its rollouts
+/// under `$CODEX_HOME/sessions/`. Its log states the window (`model_context_window`); the
+/// table is a fallback: what Codex 0.169.0 logs for gpt-5.5 (95 % of 272k).
+pub static AGENT: Agent = Agent {
+    kind: AgentKind::Codex,
+    name: "codex",
+    driver: &CodexDriver,
+    builtin_command: Some(&["codex", "--no-alt-screen", "--no-daemon"]),
+    context_windows: &[("gpt-5", 258_400)],
+    default_context_window: DEFAULT_CONTEXT_WINDOW,
+    session_logs: Some(session_log::locate),
+};
 
 /// How a turn ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -308,5 +326,6 @@ impl AgentDriver for CodexDriver {
 
 #[cfg(test)]
 mod screens;
+pub(crate) mod session_log;
 #[cfg(test)]
 mod tests;

@@ -6,16 +6,43 @@
 //! true`; error placeholders have the model `<synthetic>` and no real usage.
 
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use serde_json::Value;
 
-use super::{Record, TokenCounts};
+use crate::shim::usage::{Record, SessionLogs, SessionPlace, TokenCounts, files_in};
 
 /// Claude Code's cut-off for project directory names: longer ones are cut and get a hash.
 const MAX_PROJECT_DIR_LEN: usize = 200;
 
+/// This session's logs: the `.jsonl` files of its project directories.
+#[derive(Debug)]
+struct ClaudeLogs {
+    dirs: Vec<PathBuf>,
+}
+
+impl SessionLogs for ClaudeLogs {
+    fn files(&self, _now: SystemTime) -> Vec<PathBuf> {
+        self.dirs
+            .iter()
+            .flat_map(|dir| files_in(dir, |name| name.ends_with(".jsonl")))
+            .collect()
+    }
+
+    fn parse_line(&self, line: &str) -> Option<Record> {
+        parse_line(line)
+    }
+}
+
+/// The logs of a Claude Code session in `place` (`~/.claude/projects/<project dir>/`).
+pub(in crate::shim) fn locate(place: &SessionPlace<'_>) -> Box<dyn SessionLogs> {
+    Box::new(ClaudeLogs {
+        dirs: project_dirs(&place.home.join(".claude"), place.cwd),
+    })
+}
+
 /// What one line of the log tells, if anything.
-pub(super) fn parse_line(line: &str) -> Option<Record> {
+pub(crate) fn parse_line(line: &str) -> Option<Record> {
     let entry: Value = serde_json::from_str(line).ok()?;
     if entry["type"] != "assistant" {
         return None;
@@ -52,7 +79,7 @@ pub(super) fn parse_line(line: &str) -> Option<Record> {
 
 /// The directories Claude Code keeps `cwd`'s sessions in, under `config_dir` (`~/.claude`):
 /// for `cwd` as given and, when different, its canonical form.
-pub(super) fn project_dirs(config_dir: &Path, cwd: &Path) -> Vec<PathBuf> {
+fn project_dirs(config_dir: &Path, cwd: &Path) -> Vec<PathBuf> {
     let mut forms = vec![cwd.to_path_buf()];
     if let Ok(real) = cwd.canonicalize()
         && real != cwd
@@ -72,7 +99,7 @@ pub(super) fn project_dirs(config_dir: &Path, cwd: &Path) -> Vec<PathBuf> {
 /// Claude Code's directory name for a project path: every UTF-16 unit that is not an ASCII
 /// letter or digit becomes `-`; past 200 units the name is cut and the absolute value of a
 /// 32-bit string hash is appended in base 36.
-pub(super) fn project_dir_name(path: &str) -> String {
+pub(crate) fn project_dir_name(path: &str) -> String {
     let units: Vec<u16> = path.encode_utf16().collect();
     let name: String = units
         .iter()

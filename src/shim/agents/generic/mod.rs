@@ -12,7 +12,9 @@
 use std::ffi::OsStr;
 use std::path::Path;
 
-use super::{AgentDriver, Observation, TurnView, Verdict};
+use super::{
+    Agent, AgentDriver, AgentKind, DEFAULT_CONTEXT_WINDOW, Observation, TurnView, Verdict,
+};
 use crate::protocol::ShimState;
 use crate::shim::marks::ProgramStatus;
 use crate::shim::process::ProcessSpec;
@@ -39,6 +41,17 @@ const PROMPT_MARKERS: &[char] = &['$', '#', '%', '>', '❯', '›', '»', '➜',
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct GenericDriver;
+
+/// Shells and REPLs: the generic driver; the built-in `shell` profile runs `$SHELL`.
+pub static AGENT: Agent = Agent {
+    kind: AgentKind::Generic,
+    name: "generic",
+    driver: &GenericDriver,
+    builtin_command: None,
+    context_windows: &[],
+    default_context_window: DEFAULT_CONTEXT_WINDOW,
+    session_logs: None,
+};
 
 /// True when `before` (the cursor line up to the cursor, which sits at `cursor_col`) ends with
 /// a prompt marker followed by a space.

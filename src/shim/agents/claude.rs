@@ -22,6 +22,7 @@
 //!   Ctrl-C does nothing; at the startup trust dialog it exits by itself.
 
 mod layout;
+pub(crate) mod session_log;
 #[cfg(test)]
 mod tests;
 
@@ -29,7 +30,10 @@ use layout::{
     Bottom, REPLY_GLYPH, current_turn, input_box, is_prompt_line, is_status, is_tip, result_text,
 };
 
-use super::{AgentDriver, LimitNotice, Observation, TurnView, Verdict, limits, runs_program};
+use super::{
+    Agent, AgentDriver, AgentKind, DEFAULT_CONTEXT_WINDOW, LimitNotice, ONE_MILLION, Observation,
+    TurnView, Verdict, limits, runs_program,
+};
 use crate::protocol::ShimState;
 use crate::shim::marks::{ProgramStatus, status_command};
 use crate::shim::process::ProcessSpec;
@@ -63,6 +67,26 @@ const CONTEXT_LIMIT: &[&str] = &["Context limit reached", "Prompt is too long"];
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ClaudeDriver;
+
+/// Claude Code: its driver, `claude` from PATH, Claude Code 2.1.197's model table (1M tokens
+/// for the Opus 4.7/4.8, Sonnet 5, Fable 5 and Mythos 5 families and any `[1m]` model, 200k
+/// for the others), its session logs under `~/.claude/projects/`.
+pub static AGENT: Agent = Agent {
+    kind: AgentKind::Claude,
+    name: "claude",
+    driver: &ClaudeDriver,
+    builtin_command: Some(&["claude"]),
+    context_windows: &[
+        ("claude-opus-4-7", ONE_MILLION),
+        ("claude-opus-4-8", ONE_MILLION),
+        ("claude-sonnet-5", ONE_MILLION),
+        ("claude-fable-5", ONE_MILLION),
+        ("claude-mythos-5", ONE_MILLION),
+        ("claude-", 200_000),
+    ],
+    default_context_window: DEFAULT_CONTEXT_WINDOW,
+    session_logs: Some(session_log::locate),
+};
 
 /// The context-limit message, when it is the last block of the turn (chrome and blank lines
 /// after it do not count), its wrapped rows joined.

@@ -23,8 +23,9 @@
 //! the pasted text (`recentUnsafePasteTime` in its input prompt; seen live under load).
 
 mod dialogs;
+pub(crate) mod session_log;
 
-use super::{AgentDriver, LimitNotice, Observation, TurnView, Verdict, limits};
+use super::{Agent, AgentDriver, AgentKind, LimitNotice, Observation, TurnView, Verdict, limits};
 use crate::protocol::ShimState;
 use crate::shim::screen::ScreenSnapshot;
 use dialogs::{USAGE_LIMIT, dialog_on};
@@ -56,6 +57,21 @@ const REPLY_INDENT: &str = "  ";
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct GeminiDriver;
+
+/// Gemini CLI's limit for Gemini models (and its default): 0.61.0's `tokenLimit`.
+const GEMINI_WINDOW: u64 = 1_048_576;
+
+/// Gemini CLI: its driver, `gemini` from PATH, 0.61.0's token limits (256k for Gemma 4,
+/// 1,048,576 for everything else), its chats under `~/.gemini/tmp/`.
+pub static AGENT: Agent = Agent {
+    kind: AgentKind::Gemini,
+    name: "gemini",
+    driver: &GeminiDriver,
+    builtin_command: Some(&["gemini"]),
+    context_windows: &[("gemma-4", 256_000), ("gemini-", GEMINI_WINDOW)],
+    default_context_window: GEMINI_WINDOW,
+    session_logs: Some(session_log::locate),
+};
 
 /// A full-width rule drawn with `ch` (the input box uses `▄` above and `▀` below).
 fn is_rule(line: &str, ch: char) -> bool {

@@ -18,7 +18,10 @@
 //!   without rules, spinners, the status line (`◔`) or the `▸ Credits`/`▸ Time` turn-end line.
 
 use super::menu::{InputPrompt, arrow_keys};
-use super::{AgentDriver, LimitNotice, Observation, TurnView, Verdict, limits};
+use super::{
+    Agent, AgentDriver, AgentKind, DEFAULT_CONTEXT_WINDOW, LimitNotice, Observation, TurnView,
+    Verdict, limits,
+};
 use crate::protocol::ShimState;
 
 /// The input placeholder (its start; Kiro versions differ in case and punctuation).
@@ -40,6 +43,18 @@ const REPLY_GLYPH: &str = "> ";
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct KiroDriver;
+
+/// Kiro CLI: its driver, `kiro-cli chat` from PATH (`kiro-cli` alone is short for it; the
+/// subcommand is spelled out), no usage log.
+pub static AGENT: Agent = Agent {
+    kind: AgentKind::Kiro,
+    name: "kiro",
+    driver: &KiroDriver,
+    builtin_command: Some(&["kiro-cli", "chat"]),
+    context_windows: &[],
+    default_context_window: DEFAULT_CONTEXT_WINDOW,
+    session_logs: None,
+};
 
 /// True when `text` (trimmed) is a prompt: `>`, `kiro>`, `!>`, `[agent] ... >`.
 fn is_prompt(text: &str) -> bool {

@@ -9,7 +9,7 @@ mod response;
 use std::time::Duration;
 
 use super::ClaudeDriver;
-use crate::shim::classifier::{AgentDriver, InputPrompt, Observation, TurnView, Verdict};
+use crate::shim::agents::{AgentDriver, InputPrompt, Observation, TurnView, Verdict};
 use crate::shim::screen::ScreenSnapshot;
 
 /// Rows of a literal (the first newline dropped), with Claude's `⎿` + no-break space.

@@ -3,7 +3,7 @@
 
 use super::{READY, SLOW_DONE, WORKING, classify, classify_turn, lines, response, snapshot};
 use crate::protocol::ShimState;
-use crate::shim::classifier::{AgentDriver, Verdict};
+use crate::shim::agents::{AgentDriver, Verdict};
 
 use super::super::ClaudeDriver;
 

@@ -1,14 +1,17 @@
-//! Agent drivers: everything that differs between agent kinds, behind one trait.
+//! The agents: everything that differs between agent kinds, one module per agent, each
+//! declaring an [`Agent`] (its name, its driver, its built-in server profile, the context
+//! windows of the models it runs and where its session logs are) registered by one line in
+//! [`REGISTRY`].
 //!
 //! A driver is pure (DESIGN rule 4): it looks at a screen snapshot, the current turn's lines
-//! and timing and returns a [`Verdict`]; it cuts a turn's answer out of the lines the agent printed; it names the bytes
-//! that submit a message or ask the agent to exit. It never does I/O, so it is unit-tested from
-//! strings and recorded bytes. Adding an agent is one new file plus one line in
-//! [`AgentKind::driver`].
+//! and timing and returns a [`Verdict`]; it cuts a turn's answer out of the lines the agent
+//! printed; it names the bytes that submit a message or ask the agent to exit. It never does
+//! I/O, so it is unit-tested from strings and recorded bytes. Adding an agent is one new module
+//! plus a variant of [`AgentKind`] and its line in [`REGISTRY`].
 
-mod claude;
-mod codex;
-mod gemini;
+pub(crate) mod claude;
+pub(crate) mod codex;
+pub(crate) mod gemini;
 mod generic;
 mod kiro;
 mod limits;
@@ -19,6 +22,7 @@ use std::time::Duration;
 use super::marks::ProgramStatus;
 use super::process::ProcessSpec;
 use super::screen::ScreenSnapshot;
+use super::usage::LocateLogs;
 use crate::protocol::ShimState;
 
 pub use generic::GenericDriver;
@@ -249,13 +253,35 @@ pub enum AgentKind {
     Kiro,
 }
 
-/// The registry: one line per agent kind, with its name and its driver.
-static REGISTRY: &[(AgentKind, &str, &dyn AgentDriver)] = &[
-    (AgentKind::Generic, "generic", &GenericDriver),
-    (AgentKind::Claude, "claude", &claude::ClaudeDriver),
-    (AgentKind::Codex, "codex", &codex::CodexDriver),
-    (AgentKind::Gemini, "gemini", &gemini::GeminiDriver),
-    (AgentKind::Kiro, "kiro", &kiro::KiroDriver),
+/// Everything agentshim knows about one agent kind, declared in that agent's module.
+pub struct Agent {
+    pub kind: AgentKind,
+    /// Its name in profiles, specs and events.
+    pub name: &'static str,
+    pub driver: &'static dyn AgentDriver,
+    /// The command of its built-in server profile (named like the agent), run from `PATH`;
+    /// `None` for the generic kind, whose built-in profile is `shell`.
+    pub builtin_command: Option<&'static [&'static str]>,
+    /// Context windows of the models it runs, by model name prefix (the first match wins).
+    pub context_windows: &'static [(&'static str, u64)],
+    /// The window of any other model.
+    pub default_context_window: u64,
+    /// Where its session logs are, for CLIs that keep one.
+    pub(crate) session_logs: Option<LocateLogs>,
+}
+
+/// The window when an agent's module knows no better.
+pub const DEFAULT_CONTEXT_WINDOW: u64 = 200_000;
+/// A one-million-token window.
+pub const ONE_MILLION: u64 = 1_000_000;
+
+/// The registry: one line per agent kind.
+static REGISTRY: &[&Agent] = &[
+    &generic::AGENT,
+    &claude::AGENT,
+    &codex::AGENT,
+    &gemini::AGENT,
+    &kiro::AGENT,
 ];
 
 /// An agent name that has no driver.
@@ -266,28 +292,29 @@ pub struct UnknownAgentKind(pub String);
 impl AgentKind {
     /// Every kind, in registry order.
     pub fn all() -> impl Iterator<Item = AgentKind> {
-        REGISTRY.iter().map(|(kind, _, _)| *kind)
+        REGISTRY.iter().map(|agent| agent.kind)
     }
 
     /// Every kind's name, as accepted by [`std::str::FromStr`].
     pub fn names() -> Vec<&'static str> {
-        REGISTRY.iter().map(|(_, name, _)| *name).collect()
+        REGISTRY.iter().map(|agent| agent.name).collect()
     }
 
-    fn entry(self) -> &'static (AgentKind, &'static str, &'static dyn AgentDriver) {
+    /// What the agent's module declares about this kind.
+    pub fn descriptor(self) -> &'static Agent {
         REGISTRY
             .iter()
-            .find(|(kind, _, _)| *kind == self)
+            .find(|agent| agent.kind == self)
             .expect("every agent kind has a registry line")
     }
 
     /// The driver for this kind.
     pub fn driver(self) -> &'static dyn AgentDriver {
-        self.entry().2
+        self.descriptor().driver
     }
 
     pub fn name(self) -> &'static str {
-        self.entry().1
+        self.descriptor().name
     }
 }
 
@@ -297,8 +324,8 @@ impl std::str::FromStr for AgentKind {
     fn from_str(name: &str) -> Result<Self, Self::Err> {
         REGISTRY
             .iter()
-            .find(|(_, known, _)| known.eq_ignore_ascii_case(name))
-            .map(|(kind, _, _)| *kind)
+            .find(|agent| agent.name.eq_ignore_ascii_case(name))
+            .map(|agent| agent.kind)
             .ok_or_else(|| UnknownAgentKind(name.to_owned()))
     }
 }
@@ -341,6 +368,33 @@ mod tests {
             &spec("env", &["-i", "X=1", "my-wrapper"]),
             "claude"
         ));
+    }
+
+    #[test]
+    fn every_kind_is_registered_once_with_its_own_declaration() {
+        // Naming every variant: a new kind does not compile until it is listed here too.
+        let every = |kind: AgentKind| match kind {
+            AgentKind::Generic
+            | AgentKind::Claude
+            | AgentKind::Codex
+            | AgentKind::Gemini
+            | AgentKind::Kiro => kind,
+        };
+        let variants = [
+            AgentKind::Generic,
+            AgentKind::Claude,
+            AgentKind::Codex,
+            AgentKind::Gemini,
+            AgentKind::Kiro,
+        ]
+        .map(every);
+        assert_eq!(AgentKind::all().collect::<Vec<_>>(), variants);
+        for kind in variants {
+            let agent = kind.descriptor();
+            assert_eq!(agent.kind, kind);
+            let builtin = agent.builtin_command.is_some();
+            assert_eq!(builtin, kind != AgentKind::Generic, "{}", agent.name);
+        }
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Gemini CLI's dialogs: boxes (`│`, possibly nested) that ask for a decision (folder trust,
 //! authentication, tool approval, the usage-limit modal), read as a question and its options.
 
-use crate::shim::classifier::menu::{InputPrompt, numbered_menu};
+use crate::shim::agents::menu::{InputPrompt, numbered_menu};
 
 /// Screen text of dialogs that need a human decision (folder trust, authentication, tool
 /// approval, the usage-limit modal).

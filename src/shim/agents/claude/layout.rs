@@ -9,7 +9,7 @@
 //! Tips (`  ⎿  Tip: …`) sit under the spinner. Dialogs (workspace trust, API key approval,
 //! permission prompts, menus) replace the input box: a `─` rule and the dialog below it.
 
-use crate::shim::classifier::menu::{InputPrompt, numbered_menu};
+use crate::shim::agents::menu::{InputPrompt, numbered_menu};
 
 /// Glyphs that lead Claude's status lines (the spinner cycles through them).
 const STATUS_GLYPHS: &[char] = &['·', '✢', '✳', '✶', '✻', '✽', '*'];
