@@ -3,8 +3,8 @@
 # against the project's fake model server, offline, inside a private network namespace whose only
 # interface is loopback.
 #
-#   scripts/live-agents.sh                 # every tests/live_*.rs binary, all their tests
-#   scripts/live-agents.sh -- FILTER ...   # arguments after -- go to the test binaries
+#   scripts/live-agents.sh                 # the `live` test binary, all its tests
+#   scripts/live-agents.sh -- FILTER ...   # arguments after -- go to the test binary
 #
 # Steps: install the CLIs if needed (scripts/install-live-agents.sh, outside the repo), build the
 # test binaries outside the namespace (cargo needs no network then, and nothing is built as the
@@ -31,11 +31,8 @@ fi
 bin="$(scripts/install-live-agents.sh | tail -n 1)"
 [ -d "$bin" ] || die "install script gave no bin dir"
 
-targets=()
-for f in tests/live_*.rs; do
-  targets+=(--test "$(basename "$f" .rs)")
-done
-[ ${#targets[@]} -gt 0 ] || die "no tests/live_*.rs"
+# The `live` test binary (tests/live.rs: every tests/live_*.rs is one of its modules).
+targets=(--test live)
 
 echo "live-agents: building ${targets[*]}" >&2
 mapfile -t exes < <(

@@ -2,9 +2,8 @@
 //! that requires one, a server on a Unix socket (`--addr unix:/path`), and a TLS server
 //! (`--addr https://...` with `--tls-ca`, `--tls-domain`).
 
-#[path = "support/certs.rs"]
-mod certs;
-mod cli_common;
+use crate::support::certs;
+use crate::support::cli as cli_common;
 
 use certs::make_certificates;
 use cli_common::{Server, json_lines};

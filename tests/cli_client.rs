@@ -3,7 +3,7 @@
 //! events with and without --follow, ping, resize, shutdown, kill, rm), in human and JSON
 //! output.
 
-mod cli_common;
+use crate::support::cli as cli_common;
 
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;

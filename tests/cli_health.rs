@@ -2,7 +2,7 @@
 //! without the token), an unknown service, a port nobody listens on, a peer that never answers
 //! (the timeout), and a server that is stopping (NOT_SERVING while its shims shut down).
 
-mod cli_common;
+use crate::support::cli as cli_common;
 
 use std::net::TcpListener;
 use std::time::Instant;

@@ -4,12 +4,9 @@
 //! of one of its old shims ends with NOT_FOUND; with `max_attempts`, a server that stays away
 //! ends the stream. (`multi_host.rs` does the same across network namespaces, as root.)
 
-#[path = "support/cut_proxy.rs"]
-mod cut_proxy;
-#[path = "support/resume_watch.rs"]
-mod resume_watch;
-#[path = "support/server.rs"]
-mod server_support;
+use crate::support::cut_proxy;
+use crate::support::resume_watch;
+use crate::support::server as server_support;
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -5,10 +5,8 @@
 //! once, as one message; an answer three screens long comes back whole; three messages sent back
 //! to back are answered in order, one Completion each.
 
-#[path = "support/fake_agent.rs"]
-mod fake_agent;
-#[path = "support/shim.rs"]
-mod support;
+use crate::support::fake_agent;
+use crate::support::shim as support;
 
 use std::time::{Duration, Instant};
 

@@ -4,10 +4,8 @@
 //! `ContextExhausted` and later messages are refused; a startup dialog is reported once as a
 //! decision to make and never answered, so the agent is never taken as ready.
 
-#[path = "support/fake_agent.rs"]
-mod fake_agent;
-#[path = "support/shim.rs"]
-mod support;
+use crate::support::fake_agent;
+use crate::support::shim as support;
 
 use std::time::Duration;
 

@@ -6,13 +6,8 @@
 //! is a `Warning` beside its `Completion`. Gemini retries a plain 429 silently, so it has no
 //! rate-limit case.
 
-#[path = "support/fake_agent.rs"]
-mod fake_agent;
-#[macro_use]
-#[path = "support/per_kind.rs"]
-mod per_kind;
-#[path = "support/shim.rs"]
-mod support;
+use crate::support::fake_agent;
+use crate::support::shim as support;
 
 use std::time::Duration;
 

@@ -6,15 +6,9 @@
 //! without the file; `SendKeys` with named keys answers too, and bad options or key names are
 //! refused without touching the menu.
 
-#[path = "support/fake_agent.rs"]
-mod fake_agent;
-#[macro_use]
-#[path = "support/per_kind.rs"]
-mod per_kind;
-#[path = "support/fake_questions.rs"]
-mod fake_questions;
-#[path = "support/shim.rs"]
-mod support;
+use crate::support::fake_agent;
+use crate::support::fake_questions;
+use crate::support::shim as support;
 
 use agentshim::protocol::{Event, ShimState};
 use agentshim::shim::{ShimError, ShimHandle};

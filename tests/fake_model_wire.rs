@@ -3,8 +3,7 @@
 //! the CLIs parse, and the server records what it saw and sent (turn kind, model, usage). The
 //! real CLIs against the same server are in `live_fake_model.rs`.
 
-#[path = "support/fake_model/mod.rs"]
-mod fake_model;
+use crate::support::fake_model;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};

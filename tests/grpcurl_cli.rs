@@ -12,12 +12,9 @@
 //!
 //! Without grpcurl on PATH these tests fail when `CI` is set and are skipped loudly otherwise.
 
-#[path = "support/serve_process.rs"]
-mod serve_process;
-#[path = "support/server.rs"]
-mod server_support;
-#[path = "support/standard_clients.rs"]
-mod standard_clients;
+use crate::support::serve_process;
+use crate::support::server as server_support;
+use crate::support::standard_clients;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

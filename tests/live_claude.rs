@@ -14,14 +14,9 @@
 //! elsewhere it skips loudly, or fails with `AGENTSHIM_LIVE=1`. Start, stop and the context
 //! limit are in `live_claude_lifecycle.rs`, measurements in `live_claude_bench.rs`.
 
-#[path = "support/fake_model/mod.rs"]
-mod fake_model;
-#[path = "support/live_agents.rs"]
-mod live_agents;
-#[path = "support/live_claude.rs"]
-mod live_claude;
-#[path = "support/live_tmux.rs"]
-mod live_tmux;
+use crate::support::fake_model;
+use crate::support::live_agents;
+use crate::support::live_claude;
 
 use std::time::{Duration, Instant};
 

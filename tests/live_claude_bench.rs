@@ -14,14 +14,10 @@
 //! Live: runs only inside a private loopback-only network namespace (`scripts/live-agents.sh`);
 //! elsewhere it skips loudly, or fails with `AGENTSHIM_LIVE=1`.
 
-#[path = "support/fake_model/mod.rs"]
-mod fake_model;
-#[path = "support/live_agents.rs"]
-mod live_agents;
-#[path = "support/live_claude.rs"]
-mod live_claude;
-#[path = "support/live_tmux.rs"]
-mod live_tmux;
+use crate::support::fake_model;
+use crate::support::live_agents;
+use crate::support::live_claude;
+use crate::support::live_tmux;
 
 use std::io::Write;
 use std::time::{Duration, Instant, SystemTime};

@@ -8,12 +8,9 @@
 //! AGENTSHIM_RECORD=1 scripts/live-agents.sh -- record_claude_fixtures
 //! ```
 
-#[path = "support/fake_model/mod.rs"]
-mod fake_model;
-#[path = "support/live_agents.rs"]
-mod live_agents;
-#[path = "support/record_fixture.rs"]
-mod record_fixture;
+use crate::support::fake_model;
+use crate::support::live_agents;
+use crate::support::record_fixture;
 
 use std::time::Duration;
 

@@ -13,14 +13,8 @@
 //! a slow answer. Ending the agent is in `live_codex_exit.rs`, timings in
 //! `live_codex_measure.rs`.
 
-#[path = "support/fake_model/mod.rs"]
-mod fake_model;
-#[path = "support/live_agents.rs"]
-mod live_agents;
-#[path = "support/live_codex.rs"]
-mod live_codex;
-#[path = "support/live_tmux.rs"]
-mod live_tmux;
+use crate::support::fake_model;
+use crate::support::live_codex;
 
 use std::time::{Duration, Instant};
 

@@ -3,14 +3,9 @@
 //! answered by the shim; answering it lets Codex start, and `Ready` follows. (Command approvals:
 //! `tests/live_questions.rs`.) Live only (`scripts/live-agents.sh`); skipped loudly elsewhere.
 
-#[path = "support/fake_model/mod.rs"]
-mod fake_model;
-#[path = "support/live_agents.rs"]
-mod live_agents;
-#[path = "support/live_codex.rs"]
-mod live_codex;
-#[path = "support/live_tmux.rs"]
-mod live_tmux;
+use crate::support::fake_model;
+use crate::support::live_agents;
+use crate::support::live_codex;
 
 use agentshim::protocol::{Event, ShimState};
 use fake_model::Reply;

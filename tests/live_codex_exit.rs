@@ -8,14 +8,10 @@
 //! Ctrl+C when busy) with exit code 0, well before the SIGTERM step. Live only
 //! (`scripts/live-agents.sh`); skipped loudly elsewhere.
 
-#[path = "support/fake_model/mod.rs"]
-mod fake_model;
-#[path = "support/live_agents.rs"]
-mod live_agents;
-#[path = "support/live_codex.rs"]
-mod live_codex;
-#[path = "support/live_tmux.rs"]
-mod live_tmux;
+use crate::support::fake_model;
+use crate::support::live_agents;
+use crate::support::live_codex;
+use crate::support::live_tmux;
 
 use std::io::Write;
 use std::time::{Duration, Instant};

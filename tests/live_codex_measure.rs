@@ -11,14 +11,10 @@
 //!   for a turn, so this approximates "last output byte → Completion" (to within the polling
 //!   interval), for [`RUNS`] turns of one session.
 
-#[path = "support/fake_model/mod.rs"]
-mod fake_model;
-#[path = "support/live_agents.rs"]
-mod live_agents;
-#[path = "support/live_codex.rs"]
-mod live_codex;
-#[path = "support/live_tmux.rs"]
-mod live_tmux;
+use crate::support::fake_model;
+use crate::support::live_agents;
+use crate::support::live_codex;
+use crate::support::live_tmux;
 
 use std::io::Write;
 use std::time::{Duration, Instant};

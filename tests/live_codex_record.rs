@@ -8,16 +8,9 @@
 //! AGENTSHIM_RECORD=1 scripts/live-agents.sh -- record_codex_fixtures
 //! ```
 
-#[path = "support/fake_model/mod.rs"]
-mod fake_model;
-#[path = "support/live_agents.rs"]
-mod live_agents;
-#[path = "support/live_codex.rs"]
-mod live_codex;
-#[path = "support/live_tmux.rs"]
-mod live_tmux;
-#[path = "support/record_fixture.rs"]
-mod record_fixture;
+use crate::support::fake_model;
+use crate::support::live_codex;
+use crate::support::record_fixture;
 
 use std::time::Duration;
 

@@ -5,10 +5,8 @@
 //! when `AGENTSHIM_LIVE=1`. The TUIs are checked in `live_fake_model_tui.rs`, the wire formats
 //! without any CLI in `fake_model_wire.rs`.
 
-#[path = "support/fake_model/mod.rs"]
-mod fake_model;
-#[path = "support/live_agents.rs"]
-mod live_agents;
+use crate::support::fake_model;
+use crate::support::live_agents;
 
 use std::io::Write;
 use std::time::{Duration, Instant};

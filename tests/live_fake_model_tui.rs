@@ -10,12 +10,9 @@
 //!   whole text; the context, rate-limit and quota messages). Each prints a table: scenario,
 //!   pass/fail, seconds from Enter to the expected screen.
 
-#[path = "support/fake_model/mod.rs"]
-mod fake_model;
-#[path = "support/live_agents.rs"]
-mod live_agents;
-#[path = "support/live_tmux.rs"]
-mod live_tmux;
+use crate::support::fake_model;
+use crate::support::live_agents;
+use crate::support::live_tmux;
 
 use std::io::Write;
 use std::time::{Duration, Instant};

@@ -13,14 +13,8 @@
 //! - three messages sent back to back are answered in order, one Completion each;
 //! - a context-window error that ends the turn is reported as ContextExhausted.
 
-#[path = "support/fake_model/mod.rs"]
-mod fake_model;
-#[path = "support/live_agents.rs"]
-mod live_agents;
-#[path = "support/live_gemini_shim.rs"]
-mod live_gemini_shim;
-#[path = "support/live_tmux.rs"]
-mod live_tmux;
+use crate::support::fake_model;
+use crate::support::live_gemini_shim;
 
 use std::time::{Duration, Instant};
 

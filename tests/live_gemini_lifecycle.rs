@@ -9,14 +9,10 @@
 //!   session) and none running in its HOME. A graceful Shutdown must end Gemini through its
 //!   own exit keys (exit code 0), before any signal.
 
-#[path = "support/fake_model/mod.rs"]
-mod fake_model;
-#[path = "support/live_agents.rs"]
-mod live_agents;
-#[path = "support/live_gemini_shim.rs"]
-mod live_gemini_shim;
-#[path = "support/live_tmux.rs"]
-mod live_tmux;
+use crate::support::fake_model;
+use crate::support::live_agents;
+use crate::support::live_gemini_shim;
+use crate::support::live_tmux;
 
 use std::time::{Duration, Instant};
 

@@ -8,16 +8,9 @@
 //! Runs only inside a private network namespace with the CLIs installed
 //! (`scripts/live-agents.sh`); skipped loudly elsewhere.
 
-#[path = "support/fake_model/mod.rs"]
-mod fake_model;
-#[path = "support/live_agents.rs"]
-mod live_agents;
-#[path = "support/live_codex.rs"]
-mod live_codex;
-#[path = "support/live_shim.rs"]
-mod live_shim;
-#[path = "support/live_tmux.rs"]
-mod live_tmux;
+use crate::support::fake_model;
+use crate::support::live_agents;
+use crate::support::live_shim;
 
 use agentshim::protocol::Event;
 use agentshim::shim::Signals;

@@ -10,12 +10,9 @@
 //!
 //! Runs only inside the private network namespace of `scripts/live-agents.sh`.
 
-#[path = "support/fake_model/mod.rs"]
-mod fake_model;
-#[path = "support/live_agents.rs"]
-mod live_agents;
-#[path = "support/live_tmux.rs"]
-mod live_tmux;
+use crate::support::fake_model;
+use crate::support::live_agents;
+use crate::support::live_tmux;
 
 use std::io::Write;
 use std::path::PathBuf;

@@ -14,20 +14,15 @@
 //! test process stays where it was; no second process is needed. Without root or `ip netns`
 //! the test is skipped loudly (it fails when `CI` is set).
 
-#[path = "support/certs.rs"]
-mod certs;
-mod cli_common;
+use crate::support::certs;
+use crate::support::cli as cli_common;
 #[allow(dead_code)]
 #[path = "../examples/fleet.rs"]
 mod fleet_example;
-#[path = "support/netns.rs"]
-mod netns;
-#[path = "support/resume_watch.rs"]
-mod resume_watch;
-#[path = "support/serve_process.rs"]
-mod serve_process;
-#[path = "support/server.rs"]
-mod server_support;
+use crate::support::netns;
+use crate::support::resume_watch;
+use crate::support::serve_process;
+use crate::support::server as server_support;
 
 use std::io::Write;
 use std::time::{Duration, Instant};

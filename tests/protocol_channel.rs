@@ -11,10 +11,8 @@ use std::time::Duration;
 use agentshim::protocol::{self, Channel, MAX_FRAME_LEN, socketpair};
 use serde::Serialize;
 
-#[path = "support/frame_limit.rs"]
-mod frame_limit;
-#[path = "support/protocol_samples.rs"]
-mod samples;
+use crate::support::frame_limit;
+use crate::support::protocol_samples as samples;
 
 fn json(value: &impl Serialize) -> String {
     serde_json::to_string(value).expect("serialize")

@@ -18,10 +18,8 @@ use serde::{Serialize, de::DeserializeOwned};
 use tokio::io::AsyncWriteExt;
 use tokio_util::codec::{Decoder, Encoder, FramedRead, FramedWrite};
 
-#[path = "support/frame_limit.rs"]
-mod frame_limit;
-#[path = "support/protocol_samples.rs"]
-mod samples;
+use crate::support::frame_limit;
+use crate::support::protocol_samples as samples;
 
 fn json(value: &impl Serialize) -> String {
     serde_json::to_string(value).expect("serialize")

@@ -18,11 +18,8 @@ use std::thread;
 use agentshim::protocol::{self, Channel, MAX_FRAME_LEN, ShimState, ShutdownReason};
 use serde::{Serialize, de::DeserializeOwned};
 
-#[path = "support/frame_limit.rs"]
-mod frame_limit;
-#[macro_use]
-#[path = "support/protocol_samples.rs"]
-mod samples;
+use crate::support::frame_limit;
+use crate::support::protocol_samples as samples;
 
 /// The customer's contract compiled as-is, with the shared samples built from its types.
 #[allow(dead_code)] // kept verbatim: not every item of the spec is exercised from here

@@ -137,8 +137,7 @@ fn query_state() -> anyhow::Result<(String, String)> {
     Ok((describe_command(&command), describe_event(&event)))
 }
 
-#[path = "support/protocol_samples.rs"]
-mod samples;
+use crate::support::protocol_samples as samples;
 
 #[test]
 fn program_written_against_the_spec_compiles_and_runs_unchanged() {

@@ -4,12 +4,9 @@
 //! recorder itself run by a shim, so it has a terminal) passes keys through, follows the
 //! program to its exit and replays to the same answer.
 
-#[path = "support/fake_agent.rs"]
-mod fake_agent;
-#[path = "support/replay.rs"]
-mod replay;
-#[path = "support/shim.rs"]
-mod support;
+use crate::support::fake_agent;
+use crate::support::replay;
+use crate::support::shim as support;
 
 use std::path::Path;
 use std::process::Command;

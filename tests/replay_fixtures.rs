@@ -8,8 +8,7 @@
 //! with turn signals off: the screen alone must come to the same events, less what only the
 //! signals tell (exit codes).
 
-#[path = "support/replay.rs"]
-mod replay;
+use crate::support::replay;
 
 use std::path::{Path, PathBuf};
 

@@ -3,12 +3,9 @@
 //! `nobody`), which tries `/proc/<server>/environ` and `/proc/<server>/mem` (at an address
 //! the server has mapped) and is refused both, while it runs commands as usual.
 
-#[path = "support/other_user.rs"]
-mod other_user;
-#[path = "support/serve_process.rs"]
-mod serve_process;
-#[path = "support/server.rs"]
-mod server_support;
+use crate::support::other_user;
+use crate::support::serve_process;
+use crate::support::server as server_support;
 
 use std::process::Command;
 

@@ -5,13 +5,10 @@
 //! file each, named after the listen address, removed when that server stops. `--no-auth` is
 //! an explicit, loudly logged opt-out. A runtime directory that is not private is refused.
 
-mod cli_common;
-#[path = "support/other_user.rs"]
-mod other_user;
-#[path = "support/serve_process.rs"]
-mod serve_process;
-#[path = "support/server.rs"]
-mod server_support;
+use crate::support::cli as cli_common;
+use crate::support::other_user;
+use crate::support::serve_process;
+use crate::support::server as server_support;
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 //! whose `from` holds a newline, a fake log line and an ANSI escape, and its text log shows
 //! that `from` quoted and escaped, on the one line that logs the delivery.
 
-mod cli_common;
+use crate::support::cli as cli_common;
 
 use cli_common::Server;
 

@@ -4,15 +4,11 @@
 //! and stays as it was); and Python's grpcio reaches the server's socket as it is, with
 //! `grpc.insecure_channel('unix:PATH')` (grpcurl: `grpcurl_cli.rs`).
 
-mod cli_common;
-#[path = "support/other_user.rs"]
-mod other_user;
-#[path = "support/serve_process.rs"]
-mod serve_process;
-#[path = "support/server.rs"]
-mod server_support;
-#[path = "support/standard_clients.rs"]
-mod standard_clients;
+use crate::support::cli as cli_common;
+use crate::support::other_user;
+use crate::support::serve_process;
+use crate::support::server as server_support;
+use crate::support::standard_clients;
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};

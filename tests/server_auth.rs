@@ -5,8 +5,7 @@
 //! answers in both versions, v1 and v1alpha (grpcurl 1.8.6 speaks only v1alpha), and only to
 //! token holders when a token is configured.
 
-#[path = "support/server.rs"]
-mod server_support;
+use crate::support::server as server_support;
 
 use agentshim::rpc::agent_shim_client::AgentShimClient;
 use agentshim::rpc::{ListShimsRequest, StreamEventsRequest};

@@ -5,8 +5,7 @@
 //! keeps answering. Read later, the stalled streams deliver every event in order; and when the
 //! bounded log overtakes a stalled stream, it is told exactly which range it lost.
 
-#[path = "support/server.rs"]
-mod server_support;
+use crate::support::server as server_support;
 
 use std::time::{Duration, Instant};
 

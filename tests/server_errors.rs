@@ -6,8 +6,7 @@
 //! environment variable the profile does not let clients set. Refused requests create nothing;
 //! errors echo client strings escaped and bounded (a 10 KB id stays NOT_FOUND).
 
-#[path = "support/server.rs"]
-mod server_support;
+use crate::support::server as server_support;
 
 use agentshim::rpc::event_envelope::Event as Pb;
 use agentshim::rpc::{

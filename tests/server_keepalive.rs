@@ -2,10 +2,8 @@
 //! stays open, nothing passes) is disconnected by the server's HTTP/2 keepalive, so its event
 //! stream does not hold the server's resources forever; the server keeps serving others.
 
-#[path = "support/cut_proxy.rs"]
-mod cut_proxy;
-#[path = "support/server.rs"]
-mod server_support;
+use crate::support::cut_proxy;
+use crate::support::server as server_support;
 
 use std::time::{Duration, Instant};
 

@@ -4,10 +4,8 @@
 //! PTY bytes, the event log's size and evictions, and stream subscribers while a stream is
 //! open and after it closes. A second server in one process cannot serve metrics too.
 
-#[path = "support/serve_process.rs"]
-mod serve_process;
-#[path = "support/server.rs"]
-mod server_support;
+use crate::support::serve_process;
+use crate::support::server as server_support;
 
 use std::time::Instant;
 

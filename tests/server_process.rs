@@ -4,10 +4,8 @@
 //! about the token; and a server on `unix:PATH` serves the generated client over the socket
 //! (and removes the socket file when it stops).
 
-#[path = "support/serve_process.rs"]
-mod serve_process;
-#[path = "support/server.rs"]
-mod server_support;
+use crate::support::serve_process;
+use crate::support::server as server_support;
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};

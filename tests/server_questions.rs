@@ -5,13 +5,10 @@
 //! server, with the refusals: no open question, option 0 or past the last, an unknown key name,
 //! an unknown shim.
 
-mod cli_common;
-#[path = "support/fake_agent.rs"]
-mod fake_agent;
-#[path = "support/fake_questions.rs"]
-mod fake_questions;
-#[path = "support/server.rs"]
-mod server_support;
+use crate::support::cli as cli_common;
+use crate::support::fake_agent;
+use crate::support::fake_questions;
+use crate::support::server as server_support;
 
 use agentshim::client::{Client, ClientError, ConnectOptions, SendOptions};
 use agentshim::rpc::ShimState;

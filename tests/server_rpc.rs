@@ -6,8 +6,7 @@
 //! resize (the program in the terminal sees the new size), shutdown (exit code, reason in the
 //! final state change), kill (exit code 137) and ping.
 
-#[path = "support/server.rs"]
-mod server_support;
+use crate::support::server as server_support;
 
 use agentshim::rpc::event_envelope::Event as Pb;
 use agentshim::rpc::{

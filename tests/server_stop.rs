@@ -6,8 +6,7 @@
 //! refused (UNAVAILABLE). Neither a client that stopped reading its event stream nor an open
 //! health Watch can hold the server up.
 
-#[path = "support/server.rs"]
-mod server_support;
+use crate::support::server as server_support;
 
 use std::time::Duration;
 

@@ -9,8 +9,7 @@
 //! server never reached (a client back from a restarted server) is OUT_OF_RANGE, naming the
 //! newest seq and the boot id.
 
-#[path = "support/server.rs"]
-mod server_support;
+use crate::support::server as server_support;
 
 use agentshim::rpc::event_envelope::Event as Pb;
 use agentshim::rpc::{

@@ -4,8 +4,7 @@
 //! Working agent gets a stale `Warning`, `SessionStats` follows every Completion, and
 //! `Ping`/`GetState` answer.
 
-#[path = "support/shim.rs"]
-mod support;
+use crate::support::shim as support;
 
 use std::time::{Duration, Instant};
 

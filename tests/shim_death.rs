@@ -3,8 +3,7 @@
 //! later sends are refused with `AgentDead`, and what still makes sense on a dead shim
 //! (status, capture, ping, kill) keeps answering.
 
-#[path = "support/shim.rs"]
-mod support;
+use crate::support::shim as support;
 
 use agentshim::protocol::{Event, ShimState, ShutdownReason};
 use agentshim::shim::ShimError;

@@ -4,8 +4,7 @@
 //! frames (connection closed, agent unharmed), reconnecting without losing events, and the
 //! shim's own exit.
 
-#[path = "support/shim_socket.rs"]
-mod shim_socket;
+use crate::support::shim_socket;
 
 use std::io::Write;
 use std::os::fd::AsRawFd;

@@ -4,8 +4,7 @@
 //! typed, the client is told what was removed), a body cannot end the bracketed paste early, a
 //! multi-line body is one message with one Completion, and trailing newlines end the body.
 
-#[path = "support/shim.rs"]
-mod support;
+use crate::support::shim as support;
 
 use agentshim::protocol::{Event, ShimState};
 use support::{EventReader, PROMPT, ready_bash, run, send};

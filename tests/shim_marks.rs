@@ -3,8 +3,7 @@
 //! a prompt, the user's own `PROMPT_COMMAND` keeps working, nothing of the integration leaks
 //! into the commands the shell runs, and with turn signals off the screen alone decides.
 
-#[path = "support/shim.rs"]
-mod support;
+use crate::support::shim as support;
 
 use agentshim::protocol::Event;
 use support::{bash_spec, ready_shim, run, send};

@@ -4,8 +4,7 @@
 //! means the command ran (the file exists); a DeliveryFailed that says `not delivered` means it
 //! did not; only `unconfirmed` and an interrupted turn may go either way.
 
-#[path = "support/shim.rs"]
-mod support;
+use crate::support::shim as support;
 
 use std::path::Path;
 use std::time::Duration;

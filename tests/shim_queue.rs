@@ -3,8 +3,7 @@
 //! 17th with `QueueFull` (the refusal names the message), and nothing queued is lost when the
 //! agent is killed: each queued message gets its `DeliveryFailed`.
 
-#[path = "support/shim.rs"]
-mod support;
+use crate::support::shim as support;
 
 use agentshim::protocol::Event;
 use agentshim::shim::{DEFAULT_QUEUE_CAPACITY, ShimError};

@@ -3,8 +3,7 @@
 //! `CaptureScreen` shows the prompt and reaches into the scrollback, and `Resize` reaches both
 //! the program (`tput`) and the capture, while a zero size is refused.
 
-#[path = "support/shim.rs"]
-mod support;
+use crate::support::shim as support;
 
 use agentshim::shim::ShimError;
 use support::{PROMPT, bash_spec, ready_bash, ready_shim, run};

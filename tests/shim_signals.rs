@@ -5,8 +5,7 @@
 //!
 //! This binary holds one test on purpose: it changes the dispositions of its own process.
 
-#[path = "support/shim.rs"]
-mod support;
+use crate::support::shim as support;
 
 use std::time::{Duration, Instant};
 

@@ -5,8 +5,7 @@
 //! stopped (from the start while none has left); at `--max-clients` the quietest connection
 //! makes room; the shim exits when a client that received `Died` leaves.
 
-#[path = "support/shim_socket.rs"]
-mod shim_socket;
+use crate::support::shim_socket;
 
 use std::io::Read;
 use std::os::fd::AsRawFd;

@@ -4,8 +4,7 @@
 //! process of its session, including background jobs in their own process groups and orphans
 //! of subshells, which are checked by pid and start time in `/proc`.
 
-#[path = "support/shim.rs"]
-mod support;
+use crate::support::shim as support;
 
 use std::time::{Duration, Instant};
 

@@ -4,8 +4,6 @@
 //! frozen, open connections stay open but nothing passes (a host that vanished silently); the
 //! proxy counts the connections the server closed meanwhile.
 
-#![allow(dead_code)] // each test binary uses its own subset
-
 use std::net::SocketAddr;
 
 use tokio::io::AsyncReadExt;

@@ -6,8 +6,6 @@
 //!
 //! The script format is documented at the top of `tests/bin/fake_agent.py`.
 
-#![allow(dead_code)] // each test binary uses its own subset
-
 use std::path::PathBuf;
 
 use agentshim::shim::{AgentKind, ShimSpec};

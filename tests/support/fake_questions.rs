@@ -2,8 +2,6 @@
 //! for the question tests over the shim API and over gRPC: a script whose first reply asks to
 //! run `touch approved.txt`, and what the question, its options and a key-only answer are.
 
-#![allow(dead_code)] // each test binary uses its own subset
-
 use serde_json::{Value, json};
 
 /// The file the approved command creates in the agent's working directory.

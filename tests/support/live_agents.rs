@@ -13,8 +13,6 @@
 //! CLIs are looked up in `AGENTSHIM_LIVE_BIN`, then on `PATH`, then in the cache that
 //! `scripts/install-live-agents.sh` fills (`$HOME/.cache/agentshim-live/npm/node_modules/.bin`).
 
-#![allow(dead_code)] // each test binary uses its own subset
-
 use std::io::Write;
 use std::path::{Path, PathBuf};
 

@@ -7,8 +7,6 @@
 //! it was read; [`leftovers`] lists what is still running of the agent (its session, anything
 //! whose cwd or executable is in its HOME).
 
-#![allow(dead_code)] // each test binary uses its own subset
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

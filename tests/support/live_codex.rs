@@ -10,8 +10,6 @@
 //! running of the agent after it ended: its session, and anything whose cwd or executable is
 //! inside its HOME (helpers such as a `codex app-server` daemon included).
 
-#![allow(dead_code)] // each test binary uses its own subset
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

@@ -3,8 +3,6 @@
 //! agent leaves behind; and a screen watcher that notes when the screen last changed (to
 //! measure how long after the agent's last output a Completion comes).
 
-#![allow(dead_code)] // each test binary uses its own subset
-
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

@@ -4,8 +4,6 @@
 //! driver of its kind and the given [`Signals`]. Dropping it SIGKILLs what is left of the
 //! agent before its HOME goes.
 
-#![allow(dead_code)] // each test binary uses its own subset
-
 use std::time::Duration;
 
 use agentshim::protocol::Event;

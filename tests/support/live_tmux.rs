@@ -7,8 +7,6 @@
 //! process group (SIGTERM, then SIGKILL): Gemini CLI survives the hang-up alone.
 //! [`processes_in`] finds processes left behind in an agent's HOME.
 
-#![allow(dead_code)] // each test binary uses its own subset
-
 use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -8,8 +8,6 @@
 //! Veth ends are created inside the namespaces, never in the machine's own. Needs root and
 //! iproute2's `ip`; [`Lab::create`] says why it cannot when they are missing.
 
-#![allow(dead_code)] // each test binary uses its own subset
-
 use std::io::Write;
 use std::net::Ipv4Addr;
 use std::os::fd::AsRawFd;

@@ -2,8 +2,6 @@
 //! supplementary groups, no capabilities), to prove that such a user is kept out. Switching
 //! users needs root; without it the tests are skipped loudly, and they fail when `CI` is set.
 
-#![allow(dead_code)] // each test binary uses its own subset
-
 use std::io::Write;
 use std::os::unix::process::CommandExt;
 use std::process::Command;

@@ -8,8 +8,6 @@
 //! and the strings carry the characters that JSON must escape (quotes, backslashes, control
 //! characters, ANSI escapes, non-ASCII).
 
-#![allow(dead_code)] // each test binary uses its own subset
-
 /// Expands to `pub fn commands() -> Vec<Command>` and `pub fn events() -> Vec<Event>` in a module
 /// where `Command`, `Event`, `ShimState` and `ShutdownReason` are in scope.
 macro_rules! protocol_samples {

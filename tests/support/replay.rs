@@ -7,8 +7,6 @@
 //! answers and other keys in the recording are the core's own business and are skipped. What
 //! comes out is the core's events, for `tests/replay_fixtures.rs`.
 
-#![allow(dead_code)] // each test binary uses its own subset
-
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 

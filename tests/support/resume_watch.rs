@@ -2,8 +2,6 @@
 //! they arrive) and keeps everything, so a test can wait for an item on one stream (never a
 //! fixed sleep), measure when it came, and check afterwards that each stream's seqs had no gap.
 
-#![allow(dead_code)] // each test binary uses its own subset
-
 use std::time::Instant;
 
 use agentshim::client::{ResumableEvents, ResumeItem};
@@ -12,7 +10,7 @@ use agentshim::rpc::event_envelope::Event as Pb;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::server_support::TIMEOUT;
+use super::server::TIMEOUT;
 
 /// Several resumable streams, read concurrently; stream `i` is the `i`th given to `start`.
 pub struct Watch {

@@ -3,15 +3,13 @@
 //! it keeps a generated token), and temp dirs holding its config file. Used together with
 //! `server.rs`, included as `server_support`.
 
-#![allow(dead_code)] // each test binary uses its own subset
-
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
-use super::server_support::{CONFIG_TOML, TIMEOUT};
+use super::server::{CONFIG_TOML, TIMEOUT};
 
 /// A fresh directory under the system temp dir, removed on drop.
 pub struct TempDir(pub PathBuf);

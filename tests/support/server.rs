@@ -3,8 +3,6 @@
 //! stream reader that waits on events (never on fixed sleeps) with generous timeouts, status
 //! assertions, and `/proc` probes for agent processes. (`serve_process.rs` runs the binary.)
 
-#![allow(dead_code)] // each test binary uses its own subset
-
 use std::time::{Duration, Instant};
 
 use agentshim::rpc::agent_shim_client::AgentShimClient;
@@ -21,7 +19,7 @@ use tonic::transport::Channel;
 use tonic::{Code, Status, Streaming};
 
 /// Upper bound for any single wait in a test; a loaded 2-core machine stays well inside it.
-pub const TIMEOUT: Duration = Duration::from_secs(30);
+pub use super::eventually::TIMEOUT;
 
 /// The prompt of the test shells.
 pub const PROMPT: &str = "srv-test$ ";

@@ -2,8 +2,6 @@
 //! event reader that waits on events (never on fixed sleeps) with generous timeouts, and
 //! `/proc` probes that tell whether an agent's processes are really gone.
 
-#![allow(dead_code)] // each test binary uses its own subset
-
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,8 +10,10 @@ use agentshim::shim::events::{Envelope, LogItem, Subscription};
 use agentshim::shim::process::session_members;
 use agentshim::shim::{ShimHandle, ShimSpec};
 
+use super::eventually::eventually;
+
 /// Upper bound for any single wait in a test; a loaded 2-core machine stays well inside it.
-pub const EVENT_TIMEOUT: Duration = Duration::from_secs(30);
+pub use super::eventually::TIMEOUT as EVENT_TIMEOUT;
 
 /// The prompt of the test shells.
 pub const PROMPT: &str = "agentshim-test$ ";
@@ -290,24 +290,11 @@ impl Proc {
     }
 }
 
-/// Polls `/proc` every 50 ms until `done` holds, or panics with `what` after [`EVENT_TIMEOUT`].
-async fn poll_until(what: impl Fn() -> String, done: impl Fn() -> bool) {
-    let deadline = tokio::time::Instant::now() + EVENT_TIMEOUT;
-    while !done() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "after {EVENT_TIMEOUT:?}: {}",
-            what()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// Waits until no live process is left in session `sid` and none of `procs` runs; panics
 /// naming the survivors otherwise.
 pub async fn assert_all_gone(sid: i32, procs: &[Proc]) {
     let survivors = || -> Vec<&Proc> { procs.iter().filter(|p| p.is_running()).collect() };
-    poll_until(
+    eventually(
         || {
             let members = session_members(sid);
             format!(
@@ -315,7 +302,7 @@ pub async fn assert_all_gone(sid: i32, procs: &[Proc]) {
                 survivors()
             )
         },
-        || session_members(sid).is_empty() && survivors().is_empty(),
+        || (session_members(sid).is_empty() && survivors().is_empty()).then_some(()),
     )
     .await;
 }
@@ -328,14 +315,12 @@ pub async fn wait_for_foreground(sid: i32, comm: &str) -> Proc {
             .into_iter()
             .find(|&pid| Stat::of(pid).is_some_and(|s| s.comm == comm && s.pgrp == s.tpgid))
     };
-    poll_until(
+    let pid = eventually(
         || format!("no {comm} in the foreground of session {sid}"),
-        || find().is_some(),
+        find,
     )
     .await;
-    find()
-        .and_then(Proc::of)
-        .expect("foreground job still running")
+    Proc::of(pid).expect("foreground job still running")
 }
 
 /// The pid of the agent, which is also its session id.

@@ -3,8 +3,6 @@
 //! Unix socket in its own temporary directory, connections with timeouts, event waits that
 //! panic naming what was seen, hand-made frames, and the shim process killed when a test fails.
 
-#![allow(dead_code)] // each test binary uses its own subset
-
 use std::io::Write;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -13,8 +11,10 @@ use std::time::{Duration, Instant};
 
 use agentshim::protocol::{Channel, Command, Event};
 
+use super::eventually::eventually_blocking;
+
 /// Upper bound for any single wait; a loaded 2-core machine stays well inside it.
-pub const TIMEOUT: Duration = Duration::from_secs(30);
+pub use super::eventually::TIMEOUT;
 
 /// The prompt of the test shells.
 pub const PROMPT: &str = "frontend-test$ ";
@@ -51,14 +51,10 @@ pub struct ShimProcess(pub Child);
 impl ShimProcess {
     /// Waits (bounded by [`TIMEOUT`]) for the shim to exit by itself.
     pub fn wait_exit(&mut self) -> ExitStatus {
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
-            if let Some(status) = self.0.try_wait().unwrap() {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "shim did not exit");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        eventually_blocking(
+            || "the shim did not exit".into(),
+            || self.0.try_wait().unwrap(),
+        )
     }
 
     /// True while the shim process has not exited.

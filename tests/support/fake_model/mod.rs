@@ -15,8 +15,6 @@
 //! (the one handler: route, record, respond), `schema.rs` (JSON for structured side requests),
 //! `stream.rs` (SSE and pacing), and one file per API.
 
-#![allow(dead_code)] // each test binary uses its own subset
-
 mod anthropic;
 mod dispatch;
 mod gemini;

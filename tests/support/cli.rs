@@ -5,8 +5,6 @@
 //! itself), with a deadline on every run so a hung command fails the test instead of hanging
 //! it.
 
-#![allow(dead_code)] // each test binary uses its own subset
-
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
@@ -15,10 +13,12 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
+
+use super::eventually::eventually_blocking;
 use nix::unistd::Pid;
 
 /// Upper bound for one CLI run or one wait; a loaded 2-core machine stays well inside it.
-pub const TIMEOUT: Duration = Duration::from_secs(30);
+pub use super::eventually::TIMEOUT;
 
 /// The prompt of the `bash` profile the test servers define.
 pub const PROMPT: &str = "cli-test$ ";
@@ -154,18 +154,16 @@ impl Server {
 
     /// Polls `agentshim state ID` until it starts with `state`.
     pub fn wait_for_state(&self, shim_id: &str, state: &str) {
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
-            let run = self.cli(&["state", shim_id]);
-            if run.ok() && run.stdout.starts_with(state) {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "shim {shim_id} not {state} within {TIMEOUT:?}; last: {run:?}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        let last = std::cell::RefCell::new(None);
+        eventually_blocking(
+            || format!("shim {shim_id} not {state}; last: {:?}", last.borrow()),
+            || {
+                let run = self.cli(&["state", shim_id]);
+                let reached = run.ok() && run.stdout.starts_with(state);
+                *last.borrow_mut() = Some(run);
+                reached.then_some(())
+            },
+        );
     }
 
     /// Sends the server SIGTERM: it starts stopping gracefully.
