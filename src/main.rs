@@ -32,7 +32,17 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    let serving = matches!(cli.command, CliCommand::Serve(_));
+    let served = runtime.block_on(async {
+        // The server owns its agents' processes: what a dead server left is killed now, and
+        // whatever is left when it returns is killed then.
+        let _agents = match serving {
+            true => Some(agentshim::shim::process_tracking::own_agents()?),
+            false => None,
+        };
+        run(cli).await
+    });
+    match served {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("agentshim: {error:#}");

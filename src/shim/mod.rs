@@ -18,6 +18,7 @@ pub mod inject;
 pub mod keys;
 pub mod marks;
 pub mod process;
+pub mod process_tracking;
 pub mod reset_time;
 pub mod screen;
 mod session_log;

@@ -2,9 +2,12 @@
 //! process group, with the PTY as its controlling terminal. This module owns signalling,
 //! reaping and the guarantee that nothing the agent started outlives it.
 //!
-//! Every process of the agent's session is found through `/proc` (session id = leader pid), so
-//! grandchildren that moved to their own process group (background jobs, helpers) are still
-//! killed when the agent is killed or exits.
+//! Everything the agent starts is tracked by [`super::process_tracking`]: in a cgroup of its
+//! own where the host allows it (killed at once with `cgroup.kill`), else as a child
+//! subreaper whose descendants stay in its tree. Killing the agent also SIGKILLs every process
+//! of its session and its descendants found through `/proc` (walked before the agent is
+//! reaped, while its pid cannot have been reused), so grandchildren that moved to their own
+//! process group or session go too.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -14,6 +17,9 @@ use nix::sys::signal::{SigHandler, Signal, kill, killpg};
 use nix::unistd::Pid;
 
 use super::ShimError;
+use super::process_tracking::{self, AgentTracker, orphans, procfs};
+
+pub use super::process_tracking::procfs::session_members;
 
 /// What to run and how.
 #[derive(Debug, Clone)]
@@ -51,6 +57,7 @@ const DEFAULT_ACTION_SIGNALS: &[Signal] = &[
 ];
 
 /// Runs in the child between `fork` and `exec`: restores [`DEFAULT_ACTION_SIGNALS`].
+/// Async-signal-safe.
 fn restore_default_signals() -> std::io::Result<()> {
     for &signal in DEFAULT_ACTION_SIGNALS {
         // SAFETY: installs SIG_DFL (no handler runs); `sigaction` is async-signal-safe.
@@ -65,6 +72,8 @@ pub struct AgentProcess {
     child: tokio::process::Child,
     pid: Pid,
     exited: bool,
+    /// Tracks every process the agent starts; dropped after the agent is killed.
+    tracker: AgentTracker,
 }
 
 /// Spawns the agent on a fresh PTY of the given size.
@@ -73,6 +82,7 @@ pub fn spawn(spec: &ProcessSpec) -> Result<(pty_process::Pty, AgentProcess), Shi
         program: spec.program.to_string_lossy().into_owned(),
         source,
     };
+    let mut tracker = AgentTracker::new().map_err(|e| spawn_error(std::io::Error::other(e)))?;
     let (pty, pts) = pty_process::open().map_err(|e| spawn_error(pty_io_error(e)))?;
     pty.resize(pty_process::Size::new(spec.rows, spec.cols))
         .map_err(|e| spawn_error(pty_io_error(e)))?;
@@ -80,8 +90,15 @@ pub fn spawn(spec: &ProcessSpec) -> Result<(pty_process::Pty, AgentProcess), Shi
         .args(&spec.args)
         .env("TERM", "xterm-256color")
         .kill_on_drop(true);
-    // SAFETY: the hook only calls `sigaction`, which is safe between `fork` and `exec`.
-    command = unsafe { command.pre_exec(restore_default_signals) };
+    let mut track_in_child = tracker.in_child();
+    // SAFETY: the hook only calls `sigaction`, `write` and `prctl`, which are
+    // async-signal-safe, between `fork` and `exec`.
+    command = unsafe {
+        command.pre_exec(move || {
+            restore_default_signals()?;
+            track_in_child()
+        })
+    };
     for name in ALWAYS_REMOVED {
         command = command.env_remove(name);
     }
@@ -89,17 +106,24 @@ pub fn spawn(spec: &ProcessSpec) -> Result<(pty_process::Pty, AgentProcess), Shi
         command = command.env_remove(name);
     }
     command = command.envs(spec.env_set.iter().map(|(k, v)| (k, v)));
+    // Last, so nobody's choice replaces it: how what the agent leaves is found again.
+    if let Some(owner) = process_tracking::owner_marker() {
+        command = command.env(process_tracking::OWNER_VARIABLE, owner);
+    }
     if let Some(cwd) = &spec.cwd {
         command = command.current_dir(cwd);
     }
-    let child = command
-        .spawn(pts)
-        .map_err(|e| spawn_error(pty_io_error(e)))?;
+    // Registered before anyone reaping orphans can look at it.
+    let spawning = orphans::Spawning::start();
+    let spawned = command.spawn(pts);
+    tracker.spawned();
+    let child = spawned.map_err(|e| spawn_error(pty_io_error(e)))?;
     let raw_pid = child.id().ok_or_else(|| {
         spawn_error(std::io::Error::other(
             "child exited before its pid was read",
         ))
     })?;
+    spawning.spawned(raw_pid as i32);
     let pid = Pid::from_raw(raw_pid as i32);
     Ok((
         pty,
@@ -107,6 +131,7 @@ pub fn spawn(spec: &ProcessSpec) -> Result<(pty_process::Pty, AgentProcess), Shi
             child,
             pid,
             exited: false,
+            tracker,
         },
     ))
 }
@@ -123,6 +148,7 @@ impl AgentProcess {
     pub async fn wait(&mut self) -> std::io::Result<ExitStatus> {
         let status = self.child.wait().await?;
         self.exited = true;
+        orphans::reaped(self.pid.as_raw());
         Ok(status)
     }
 
@@ -135,15 +161,17 @@ impl AgentProcess {
         }
     }
 
-    /// SIGKILLs the process group, every other process of the agent's session, and the
-    /// agent's descendants in sessions of their own (Claude Code runs tool commands under
-    /// `setsid`), which would otherwise outlive it. Descendants are looked up only while the
-    /// agent is not reaped (its pid cannot have been reused), before it dies.
+    /// SIGKILLs everything in the agent's cgroup, the process group, every other process of
+    /// the agent's session, and the agent's descendants in sessions of their own (Claude Code
+    /// runs tool commands under `setsid`), which would otherwise outlive it. Descendants are
+    /// looked up only while the agent is not reaped (its pid cannot have been reused), before
+    /// it dies.
     pub fn kill_session(&self) {
         let descendants = match self.exited {
-            false => descendants(self.pid.as_raw()),
+            false => procfs::descendants(self.pid.as_raw()),
             true => Vec::new(),
         };
+        self.tracker.kill_all();
         self.signal_group(Signal::SIGKILL);
         for pid in session_members(self.pid.as_raw())
             .into_iter()
@@ -204,84 +232,9 @@ pub fn exit_code(status: ExitStatus) -> Option<i32> {
         .or_else(|| status.signal().map(|signal| 128 + signal))
 }
 
-/// Pids of the live (not zombie) processes whose session id is `sid`.
-pub fn session_members(sid: i32) -> Vec<i32> {
-    live_processes()
-        .into_iter()
-        .filter(|process| process.session == sid)
-        .map(|process| process.pid)
-        .collect()
-}
-
-/// Pids of the live descendants of `root`: its children, their children, and so on.
-fn descendants(root: i32) -> Vec<i32> {
-    let processes = live_processes();
-    let mut found = Vec::new();
-    let mut parents = vec![root];
-    while let Some(parent) = parents.pop() {
-        for process in processes.iter().filter(|p| p.parent == parent) {
-            found.push(process.pid);
-            parents.push(process.pid);
-        }
-    }
-    found
-}
-
-/// A process as `/proc/PID/stat` shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct ProcStat {
-    pid: i32,
-    state: char,
-    parent: i32,
-    session: i32,
-}
-
-/// Every live (not zombie) process.
-fn live_processes() -> Vec<ProcStat> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    dir.filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter_map(|pid| {
-            parse_stat(
-                pid,
-                &std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?,
-            )
-        })
-        .filter(|process| process.state != 'Z')
-        .collect()
-}
-
-/// The fields of `/proc/PID/stat` text. The command name may contain spaces and parentheses,
-/// so fields are counted after its closing `)`.
-fn parse_stat(pid: i32, stat: &str) -> Option<ProcStat> {
-    let after_name = &stat[stat.rfind(')')? + 1..];
-    let mut fields = after_name.split_whitespace();
-    let state = fields.next()?.chars().next()?;
-    let parent = fields.next()?.parse().ok()?;
-    let session = fields.nth(1)?.parse().ok()?;
-    Some(ProcStat {
-        pid,
-        state,
-        parent,
-        session,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_session_after_odd_command_names() {
-        let stat = "4242 (we ird) name)) S 1 4242 4240 34816 4242 4194560 0";
-        let parsed = parse_stat(4242, stat).unwrap();
-        assert_eq!(
-            (parsed.state, parsed.parent, parsed.session),
-            ('S', 1, 4240)
-        );
-        assert_eq!(parse_stat(1, "garbage"), None);
-    }
 
     #[test]
     fn signal_deaths_map_to_128_plus_signal() {
