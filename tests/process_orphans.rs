@@ -8,10 +8,8 @@
 //! v2) and with the fallback (`AGENTSHIM_CGROUP=off`: subreapers and `/proc` walks). The
 //! agent's exit code is still reported, so reaping orphans steals no status from tokio.
 
-#[path = "support/serve_process.rs"]
-mod serve_process;
-#[path = "support/server.rs"]
-mod server_support;
+use crate::support::serve_process;
+use crate::support::server as server_support;
 
 use std::process::Command;
 

@@ -10,6 +10,7 @@ mod support;
 
 mod client_resume;
 mod multi_host;
+mod process_orphans;
 mod security_agent_secrets;
 mod security_default_auth;
 mod security_log_injection;
