@@ -11,6 +11,8 @@ mod support;
 mod client_resume;
 mod multi_host;
 mod process_orphans;
+mod proof_chaos;
+mod proof_resume;
 mod security_agent_secrets;
 mod security_default_auth;
 mod security_log_injection;

@@ -13,6 +13,7 @@ mod fake_agent_kiro;
 mod fake_agent_kiro_end;
 mod fake_agent_limits;
 mod fake_agent_questions;
+mod proof_framing;
 mod replay_fixtures;
 mod shim_bash;
 mod shim_death;

@@ -329,7 +329,9 @@ impl Screen {
         let mut lines = if include_scrollback {
             let bottom = self.bottom_absolute_row();
             // Blank rows at the bottom are trimmed below, so look `rows` further up.
-            let wanted = last_n_lines.map_or(u64::MAX, |n| (n + usize::from(rows)) as u64);
+            // Saturating: a client may ask for any number of lines.
+            let wanted =
+                last_n_lines.map_or(u64::MAX, |n| (n as u64).saturating_add(u64::from(rows)));
             self.lines_between(bottom.saturating_sub(wanted), bottom)
         } else {
             snapshot.lines

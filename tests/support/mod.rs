@@ -33,4 +33,5 @@ pub mod serve_process;
 pub mod server;
 pub mod shim;
 pub mod shim_socket;
+pub mod soak;
 pub mod standard_clients;
