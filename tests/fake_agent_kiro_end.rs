@@ -9,11 +9,12 @@ use crate::support::shim as support;
 
 use std::time::Duration;
 
+use crate::support::procs::assert_all_gone;
 use agentshim::protocol::{Event, ShimState, ShutdownReason};
 use agentshim::shim::ShimError;
 use fake_agent::{FakeAgent, replies};
 use serde_json::json;
-use support::{EventReader, agent_pid, assert_all_gone, ready_shim, send};
+use support::{EventReader, agent_pid, ready_shim, send};
 
 const GRACE: Duration = Duration::from_secs(20);
 

@@ -13,12 +13,13 @@ use crate::support::server as server_support;
 
 use std::process::Command;
 
+use crate::support::procs::{Proc, assert_gone};
 use agentshim::rpc::{DeleteShimRequest, KillRequest, ShutdownRequest};
 use agentshim::shim::process_tracking::{CGROUP_VARIABLE, procfs, uses_cgroups};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serve_process::{ServeProcess, TempDir};
-use server_support::{Client, Proc, TIMEOUT, assert_gone, connect, create_ready, send_wait};
+use server_support::{Client, TIMEOUT, connect, create_ready, send_wait};
 
 /// How processes are tracked by the server under test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

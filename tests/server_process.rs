@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::support::procs::{Proc, assert_gone};
 use agentshim::rpc::agent_shim_client::AgentShimClient;
 use agentshim::rpc::event_envelope::Event as Pb;
 use agentshim::rpc::{ListShimsRequest, ShimState};
@@ -18,7 +19,7 @@ use hyper_util::rt::TokioIo;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serve_process::{ServeProcess, TempDir};
-use server_support::{Events, Proc, TIMEOUT, assert_gone, connect, create_ready, send, send_wait};
+use server_support::{Events, TIMEOUT, connect, create_ready, send, send_wait};
 use tonic::transport::{Endpoint, Uri};
 
 /// The server's own shutdown deadline, and what the test allows on top of it.

@@ -8,6 +8,7 @@
 
 use crate::support::server as server_support;
 
+use crate::support::procs::{Proc, assert_gone};
 use agentshim::rpc::event_envelope::Event as Pb;
 use agentshim::rpc::{
     CaptureScreenRequest, Completion, CreateShimRequest, DeleteShimRequest, GetShimRequest,
@@ -15,8 +16,8 @@ use agentshim::rpc::{
     ShimState, ShutdownReason, ShutdownRequest,
 };
 use server_support::{
-    BASH, Events, PROMPT, Proc, TestServer, assert_gone, assert_status, bash_request, create_ready,
-    create_ready_with, send, send_wait,
+    BASH, Events, PROMPT, TestServer, assert_status, bash_request, create_ready, create_ready_with,
+    send, send_wait,
 };
 use tonic::Code;
 

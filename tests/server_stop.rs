@@ -10,12 +10,12 @@ use crate::support::server as server_support;
 
 use std::time::Duration;
 
+use crate::support::procs::{Proc, assert_gone};
 use agentshim::rpc::agent_shim_client::AgentShimClient;
 use agentshim::rpc::event_envelope::Event as Pb;
 use agentshim::rpc::{SendMessageRequest, ShimState};
 use server_support::{
-    Events, Proc, TestServer, assert_gone, assert_status, bash_request, create_ready, kind,
-    send_wait, test_options,
+    Events, TestServer, assert_status, bash_request, create_ready, kind, send_wait, test_options,
 };
 use tonic::Code;
 use tonic::transport::Endpoint;

@@ -5,10 +5,11 @@
 
 use crate::support::shim as support;
 
+use crate::support::procs::assert_all_gone;
 use agentshim::protocol::{Event, ShimState, ShutdownReason};
 use agentshim::shim::ShimError;
 use std::time::Duration;
-use support::{agent_pid, assert_all_gone, ready_bash, send};
+use support::{agent_pid, ready_bash, send};
 
 #[tokio::test]
 async fn exit_is_reported_with_its_code_and_queued_messages_fail() {

@@ -9,9 +9,10 @@ use crate::support::shim as support;
 
 use std::time::{Duration, Instant};
 
+use crate::support::procs::{assert_all_gone, wait_for_foreground};
 use agentshim::protocol::ShutdownReason;
 use nix::sys::signal::{SigHandler, Signal, signal};
-use support::{agent_pid, assert_all_gone, ready_bash, wait_for_foreground};
+use support::{agent_pid, ready_bash};
 
 /// Bit of `signal` in the `SigIgn` mask of `/proc/PID/status`.
 fn mask_bit(signal: Signal) -> u64 {

@@ -8,13 +8,11 @@ use crate::support::shim as support;
 
 use std::time::{Duration, Instant};
 
+use crate::support::procs::{Proc, assert_all_gone, wait_for_foreground};
 use agentshim::protocol::{Event, ShimState, ShutdownReason};
 use agentshim::shim::process::session_members;
 use agentshim::shim::{ShimHandle, ShimSpec};
-use support::{
-    EventReader, Proc, agent_pid, assert_all_gone, ready_bash, ready_shim, spawn_in_shell,
-    wait_for_foreground,
-};
+use support::{EventReader, agent_pid, ready_bash, ready_shim, spawn_in_shell};
 
 /// Starts two grandchildren that outlive their parents' interest: a background job (its own
 /// process group under job control) and an orphan left by a subshell (reparented away from

@@ -2,7 +2,7 @@
 //! real binary, shims and their sockets, fake agents and the fake model server, the live CLIs,
 //! tmux, network namespaces, other users, clients). A binary uses the parts its tests need, so
 //! an item unused by one binary is not dead.
-#![allow(dead_code, unused_imports, unused_macros)]
+#![allow(dead_code, unused_macros)]
 
 // Macros first: a `macro_rules!` is usable after its module.
 #[macro_use]
@@ -26,6 +26,7 @@ pub mod live_shim;
 pub mod live_tmux;
 pub mod netns;
 pub mod other_user;
+pub mod procs;
 pub mod record_fixture;
 pub mod replay;
 pub mod resume_watch;

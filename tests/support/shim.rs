@@ -3,14 +3,12 @@
 //! `/proc` probes that tell whether an agent's processes are really gone.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use agentshim::protocol::{Event, ShimState};
 use agentshim::shim::events::{Envelope, LogItem, Subscription};
-use agentshim::shim::process::session_members;
 use agentshim::shim::{ShimHandle, ShimSpec};
 
-use super::eventually::eventually;
+use super::procs::Proc;
 
 /// Upper bound for any single wait in a test; a loaded 2-core machine stays well inside it.
 pub use super::eventually::TIMEOUT as EVENT_TIMEOUT;
@@ -226,101 +224,6 @@ pub async fn spawn_in_shell(handle: &ShimHandle, events: &mut EventReader, body:
         .find_map(|line| line.trim().strip_prefix("pid=")?.parse().ok())
         .unwrap_or_else(|| panic!("no pid=N in {response:?}"));
     Proc::of(pid).unwrap_or_else(|| panic!("process {pid} from {body:?} is not running"))
-}
-
-/// A process identified by pid and start time, so a recycled pid is not mistaken for it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Proc {
-    pub pid: i32,
-    start_time: u64,
-}
-
-/// The fields of `/proc/PID/stat` these tests look at.
-#[derive(Debug, Clone)]
-struct Stat {
-    comm: String,
-    state: char,
-    pgrp: i32,
-    session: i32,
-    /// Foreground process group of the controlling terminal.
-    tpgid: i32,
-    start_time: u64,
-}
-
-impl Stat {
-    /// Reads `/proc/PID/stat`; fields are counted after the command name's closing `)`, since
-    /// the name may contain spaces and parentheses.
-    fn of(pid: i32) -> Option<Self> {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        let (open, close) = (stat.find('(')?, stat.rfind(')')?);
-        let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
-        // After the name: state ppid pgrp session tty_nr tpgid ..., starttime is field 22.
-        let number = |index: usize| fields.get(index)?.parse().ok();
-        Some(Self {
-            comm: stat[open + 1..close].to_owned(),
-            state: fields.first()?.chars().next()?,
-            pgrp: number(2)?,
-            session: number(3)?,
-            tpgid: number(5)?,
-            start_time: number(19)?.try_into().ok()?,
-        })
-    }
-}
-
-impl Proc {
-    /// The process now running as `pid`, if any (zombies do not count).
-    pub fn of(pid: i32) -> Option<Self> {
-        let stat = Stat::of(pid)?;
-        (stat.state != 'Z').then_some(Self {
-            pid,
-            start_time: stat.start_time,
-        })
-    }
-
-    /// True while this very process exists and is not a zombie.
-    pub fn is_running(&self) -> bool {
-        Self::of(self.pid).is_some_and(|now| now == *self)
-    }
-
-    /// Its session id, while it runs.
-    pub fn session(&self) -> Option<i32> {
-        self.is_running()
-            .then(|| Stat::of(self.pid).map(|stat| stat.session))
-            .flatten()
-    }
-}
-
-/// Waits until no live process is left in session `sid` and none of `procs` runs; panics
-/// naming the survivors otherwise.
-pub async fn assert_all_gone(sid: i32, procs: &[Proc]) {
-    let survivors = || -> Vec<&Proc> { procs.iter().filter(|p| p.is_running()).collect() };
-    eventually(
-        || {
-            let members = session_members(sid);
-            format!(
-                "session {sid} still has {members:?}; still running: {:?}",
-                survivors()
-            )
-        },
-        || (session_members(sid).is_empty() && survivors().is_empty()).then_some(()),
-    )
-    .await;
-}
-
-/// Waits until a process named `comm` of session `sid` is the terminal's foreground job, so a
-/// Ctrl-C typed now reaches it rather than the shell that is about to start it.
-pub async fn wait_for_foreground(sid: i32, comm: &str) -> Proc {
-    let find = || {
-        session_members(sid)
-            .into_iter()
-            .find(|&pid| Stat::of(pid).is_some_and(|s| s.comm == comm && s.pgrp == s.tpgid))
-    };
-    let pid = eventually(
-        || format!("no {comm} in the foreground of session {sid}"),
-        find,
-    )
-    .await;
-    Proc::of(pid).expect("foreground job still running")
 }
 
 /// The pid of the agent, which is also its session id.
