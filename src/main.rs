@@ -36,10 +36,9 @@ fn main() -> std::process::ExitCode {
     let served = runtime.block_on(async {
         // The server owns its agents' processes: what a dead server left is killed now, and
         // whatever is left when it returns is killed then.
-        let _agents = match serving {
-            true => Some(agentshim::shim::process_tracking::own_agents()?),
-            false => None,
-        };
+        let _agents = serving
+            .then(agentshim::shim::process_tracking::own_agents)
+            .transpose()?;
         run(cli).await
     });
     match served {

@@ -464,3 +464,22 @@ async fn operator_limits_refuse_with_their_name() {
         status.message()
     );
 }
+
+#[tokio::test]
+async fn concurrent_creates_of_one_id_start_one_shim() {
+    let server = TestServer::start_default().await;
+    let c = server.client().await;
+    let creates = (0..8).map(|_| {
+        let mut c = c.clone();
+        async move { c.create_shim(bash_request("contested")).await }
+    });
+    let results = futures_util::future::join_all(creates).await;
+    let created = results.iter().filter(|r| r.is_ok()).count();
+    let taken = results
+        .iter()
+        .filter(|r| matches!(r, Err(s) if s.code() == Code::AlreadyExists))
+        .count();
+    assert_eq!((created, taken), (1, 7), "{results:?}");
+    let mut c = c;
+    assert_eq!(shim_count(&mut c).await, 1);
+}

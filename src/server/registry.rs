@@ -1,9 +1,10 @@
 //! The registry: shim id → handle, plus what the server knows about each shim (profile, agent,
 //! creation time). It creates shims from profiles (applying a request's overrides and the
 //! server's command policy), looks them up, forgets them, and shuts them all down when the
-//! server stops. Every shim writes into the one server-wide event log.
+//! server stops. A new shim's id is reserved under the lock, and its agent started outside it,
+//! so a slow fork never holds up the other RPCs. Every shim writes into the one server-wide event log.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -61,10 +62,18 @@ impl ShimEntry {
     }
 }
 
+/// The shims under the registry's lock: those hosted, and the ids of those starting.
+#[derive(Debug, Default)]
+struct Hosted {
+    shims: HashMap<String, Arc<ShimEntry>>,
+    /// Ids taken by a CreateShim whose agent is being started (outside the lock).
+    starting: HashSet<String>,
+}
+
 /// Every shim of the server.
 #[derive(Debug)]
 pub struct Registry {
-    shims: Mutex<HashMap<String, Arc<ShimEntry>>>,
+    hosted: Mutex<Hosted>,
     events: Arc<EventLog>,
     /// The metrics observing `events`, where hosted shims are counted.
     metrics: Arc<LogMetrics>,
@@ -84,7 +93,7 @@ impl Registry {
         limits: Limits,
     ) -> Self {
         Self {
-            shims: Mutex::new(HashMap::new()),
+            hosted: Mutex::new(Hosted::default()),
             events,
             metrics,
             profiles,
@@ -94,8 +103,8 @@ impl Registry {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, Arc<ShimEntry>>> {
-        self.shims
+    fn lock(&self) -> MutexGuard<'_, Hosted> {
+        self.hosted
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -193,16 +202,8 @@ impl Registry {
         {
             spec = spec.env(key, value);
         }
-        let mut shims = self.lock();
-        if shims.contains_key(&id) {
-            return Err(ServiceError::AlreadyExists(id));
-        }
-        if shims.len() >= self.limits.max_shims {
-            return Err(ServiceError::ResourceExhausted(format!(
-                "this server hosts {} shims, its limit (limits.max_shims); delete some first",
-                shims.len()
-            )));
-        }
+        let reservation = self.reserve(&id)?;
+        // The agent is forked and started without the lock: other RPCs go on meanwhile.
         let created_after_seq = self.events.last_seq();
         let handle = crate::shim::spawn(spec)?;
         let counted = ShimLifetime::begin(&self.metrics, &Arc::from(id.as_str()), agent);
@@ -215,8 +216,38 @@ impl Registry {
             created_after_seq,
             removed: watch::Sender::new(None),
         });
-        shims.insert(id, Arc::clone(&entry));
+        let mut hosted = self.lock();
+        reservation.release(&mut hosted);
+        // Checked under the lock `shutdown_all` lists the shims under: a shim started while
+        // the server began stopping is not left out of the stop.
+        if self.closing.load(std::sync::atomic::Ordering::SeqCst) {
+            let handle = entry.handle.clone();
+            tokio::spawn(async move { handle.kill().await });
+            return Err(ServiceError::Unavailable(
+                "the server is shutting down".into(),
+            ));
+        }
+        hosted.shims.insert(id, Arc::clone(&entry));
         Ok(entry)
+    }
+
+    /// Takes `id` for a shim about to start, within the shim limit.
+    fn reserve(&self, id: &str) -> Result<Reservation<'_>, ServiceError> {
+        let mut hosted = self.lock();
+        if hosted.shims.contains_key(id) || hosted.starting.contains(id) {
+            return Err(ServiceError::AlreadyExists(id.to_owned()));
+        }
+        let count = hosted.shims.len() + hosted.starting.len();
+        if count >= self.limits.max_shims {
+            return Err(ServiceError::ResourceExhausted(format!(
+                "this server hosts {count} shims, its limit (limits.max_shims); delete some first"
+            )));
+        }
+        hosted.starting.insert(id.to_owned());
+        Ok(Reservation {
+            registry: self,
+            id: Some(id.to_owned()),
+        })
     }
 
     fn known_profiles(&self) -> String {
@@ -225,6 +256,7 @@ impl Registry {
 
     pub fn get(&self, id: &str) -> Result<Arc<ShimEntry>, ServiceError> {
         self.lock()
+            .shims
             .get(id)
             .cloned()
             .ok_or_else(|| ServiceError::NotFound(id.to_owned()))
@@ -232,7 +264,7 @@ impl Registry {
 
     /// Every shim, ordered by creation time.
     pub fn list(&self) -> Vec<Arc<ShimEntry>> {
-        let mut entries: Vec<_> = self.lock().values().cloned().collect();
+        let mut entries: Vec<_> = self.lock().shims.values().cloned().collect();
         entries.sort_by(|a, b| {
             (a.created_unix_ms, a.handle.id()).cmp(&(b.created_unix_ms, b.handle.id()))
         });
@@ -244,7 +276,7 @@ impl Registry {
         let entry = self.get(id)?;
         entry.handle.kill().await?;
         entry.removed.send_replace(Some(self.events.last_seq()));
-        self.lock().remove(id);
+        self.lock().shims.remove(id);
         Ok(())
     }
 
@@ -263,6 +295,30 @@ impl Registry {
             }
         });
         futures_util::future::join_all(shutdowns).await;
+    }
+}
+
+/// An id taken for a starting shim; given back when dropped (the start failed) unless released
+/// into the hosted shims.
+struct Reservation<'a> {
+    registry: &'a Registry,
+    id: Option<String>,
+}
+
+impl Reservation<'_> {
+    /// Ends the reservation under `hosted`, the caller's lock (the id becomes a hosted shim's).
+    fn release(mut self, hosted: &mut Hosted) {
+        if let Some(id) = self.id.take() {
+            hosted.starting.remove(&id);
+        }
+    }
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        if let Some(id) = self.id.take() {
+            self.registry.lock().starting.remove(&id);
+        }
     }
 }
 
