@@ -9,6 +9,7 @@ use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::sync::mpsc;
 
+use crate::support::eventually::eventually_blocking;
 use cli_common::{PROMPT, Server, TIMEOUT, cli_command, json_lines};
 
 #[test]
@@ -209,21 +210,16 @@ fn send_without_wait_shutdown_and_the_builtin_shell() {
     let sent = server.cli(&["send", &id, "sleep 0.2; echo later", "--id", "m-7"]);
     assert_eq!(sent.expect_ok("send").trim_end(), "m-7");
     // Its answer arrives as an event (the send returned before the agent even started).
-    let deadline = std::time::Instant::now() + TIMEOUT;
-    loop {
-        let events = server.cli(&["events", &id, "--json"]);
-        let answered = json_lines(events.expect_ok("events"))
-            .iter()
-            .any(|event| event["event"] == "Completion" && event["message_id"] == "m-7");
-        if answered {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "m-7 not answered: {events:?}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    eventually_blocking(
+        || "m-7 not answered".into(),
+        || {
+            let events = server.cli(&["events", &id, "--json"]);
+            json_lines(events.expect_ok("events"))
+                .iter()
+                .any(|event| event["event"] == "Completion" && event["message_id"] == "m-7")
+                .then_some(())
+        },
+    );
 
     let exited = server.cli(&[
         "shutdown",
@@ -294,19 +290,14 @@ fn evicted_events_print_as_a_gap() {
     server.wait_for_state("g1", "idle");
     // Without --wait: a waiting send may itself be told its answer was evicted.
     server.cli(&["send", "g1", "echo filler"]).expect_ok("send");
-    let deadline = std::time::Instant::now() + TIMEOUT;
-    loop {
-        let listed = server.cli(&["ls", "--json"]);
-        let newest = json_lines(listed.expect_ok("ls"))[0]["last_event_seq"].as_u64();
-        if newest.unwrap() >= 7 {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "too few events: {listed:?}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    eventually_blocking(
+        || "fewer than 7 events".into(),
+        || {
+            let listed = server.cli(&["ls", "--json"]);
+            let newest = json_lines(listed.expect_ok("ls"))[0]["last_event_seq"].as_u64();
+            (newest.unwrap() >= 7).then_some(())
+        },
+    );
 
     let events = server.cli(&["events", "g1"]);
     let events = events.expect_ok("events");

@@ -5,9 +5,9 @@
 use crate::support::cli as cli_common;
 
 use std::net::TcpListener;
-use std::time::Instant;
 
-use cli_common::{Server, TIMEOUT, cli_command, json_lines, run};
+use crate::support::eventually::eventually_blocking;
+use cli_common::{Server, cli_command, json_lines, run};
 
 #[test]
 fn a_running_server_is_serving_even_without_the_token() {
@@ -74,18 +74,13 @@ fn a_stopping_server_is_not_serving() {
     assert_eq!(answer.expect_ok("send"), "stubborn-now\n");
 
     server.terminate();
-    let deadline = Instant::now() + TIMEOUT;
-    let stderr = loop {
-        let health = server.cli(&["health"]);
-        if !health.ok() {
-            break health.stderr;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "still SERVING {TIMEOUT:?} after SIGTERM; log:\n{}",
-            server.log()
-        );
-    };
+    let stderr = eventually_blocking(
+        || format!("still SERVING after SIGTERM; log:\n{}", server.log()),
+        || {
+            let health = server.cli(&["health"]);
+            (!health.ok()).then_some(health.stderr)
+        },
+    );
     assert!(
         stderr.contains(&format!("http://{} is NOT_SERVING", server.addr)),
         "{stderr}"

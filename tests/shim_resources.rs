@@ -3,7 +3,8 @@
 //! get its descriptors is refused with an error that says so, not an obscure I/O error.
 
 use std::process::{Command, Stdio};
-use std::time::Duration;
+
+use crate::support::eventually::eventually_blocking;
 
 const AGENTSHIM: &str = env!("CARGO_BIN_EXE_agentshim");
 
@@ -47,14 +48,10 @@ fn the_soft_open_files_limit_is_raised_to_the_hard_one() {
         .unwrap();
     let limits = format!("/proc/{}/limits", shim.id());
     // The limit is raised before the agent starts; wait for the socket as the sign of that.
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while !socket.exists() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the shim never listened"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    eventually_blocking(
+        || "the shim never listened".into(),
+        || socket.exists().then_some(()),
+    );
     let text = std::fs::read_to_string(&limits).unwrap();
     let open_files = text
         .lines()
