@@ -149,6 +149,13 @@ fn write(path: &Path, contents: &str) {
     std::fs::write(path, contents).expect("write config file");
 }
 
+/// Whether the live shims use the agents' turn signals (hooks, OSC records; the default) or
+/// judge by the screen alone: `AGENTSHIM_TURN_SIGNALS=off scripts/live-agents.sh` runs the
+/// whole live suite screen-only.
+pub fn turn_signals() -> bool {
+    std::env::var("AGENTSHIM_TURN_SIGNALS").as_deref() != Ok("off")
+}
+
 /// `~/.claude.json`: onboarding done, the key approved (by its last 20 characters, API-key mode
 /// only) and the cwd trusted.
 pub fn claude_json(cwd: &Path, auth: ClaudeAuth) -> Value {

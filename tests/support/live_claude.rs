@@ -72,7 +72,8 @@ impl ClaudeShim {
         args.push(agent.program.display().to_string());
         let spec = ShimSpec::new(id, "env", args)
             .agent(AgentKind::Claude)
-            .cwd(&agent.cwd);
+            .cwd(&agent.cwd)
+            .turn_signals(live_agents::turn_signals());
         let spawned = Instant::now();
         let shim = agentshim::shim::spawn(spec).expect("spawn claude in a shim");
         let events = Events::new(&shim);

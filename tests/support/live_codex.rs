@@ -74,7 +74,8 @@ pub fn agent(server: &FakeModelServer) -> LiveAgent {
 pub fn spec(id: &str, agent: &LiveAgent, mode: Mode) -> ShimSpec {
     let mut spec = ShimSpec::new(id, &agent.program, mode.args())
         .agent(AgentKind::Codex)
-        .cwd(&agent.cwd);
+        .cwd(&agent.cwd)
+        .turn_signals(live_agents::turn_signals());
     for (key, _) in std::env::vars_os() {
         if !agent.env.iter().any(|(k, _)| key == k.as_str()) {
             spec = spec.env_remove(key);

@@ -43,7 +43,8 @@ pub async fn start() -> GeminiShim {
     let agent = live_agents::gemini(&server.gemini_base_url());
     let mut spec = ShimSpec::new("gemini", &agent.program, Vec::<String>::new())
         .agent(AgentKind::Gemini)
-        .cwd(&agent.cwd);
+        .cwd(&agent.cwd)
+        .turn_signals(live_agents::turn_signals());
     for (key, value) in &agent.env {
         spec = spec.env(key, value);
     }

@@ -62,7 +62,8 @@ impl LiveShim {
         let mut spec = ShimSpec::new(id, &agent.program, args)
             .agent(agent_kind(cli))
             .cwd(&agent.cwd)
-            .signals(signals);
+            .signals(signals)
+            .turn_signals(live_agents::turn_signals());
         for (key, _) in std::env::vars_os() {
             if !agent.env.iter().any(|(k, _)| key == k.as_str()) {
                 spec = spec.env_remove(key);
