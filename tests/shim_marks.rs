@@ -56,11 +56,12 @@ async fn the_users_prompt_command_keeps_running_and_nothing_leaks() {
     run(&shim, &mut events, "true").await;
     let prompts = std::fs::read_to_string(&counter).unwrap_or_default();
     assert!(prompts.lines().count() >= 2, "{prompts:?}");
-    // Commands see neither the integration script nor a PROMPT_COMMAND naming its functions.
+    // Commands see neither the integration script nor a PROMPT_COMMAND naming its functions
+    // (only the owner marker every agent carries for process tracking).
     let env = run(
         &shim,
         &mut events,
-        "env | grep -c -e AGENTSHIM -e PROMPT_COMMAND",
+        "env | grep -v ^AGENTSHIM_OWNER= | grep -c -e AGENTSHIM -e PROMPT_COMMAND",
     )
     .await;
     assert_eq!(env, "0");
@@ -75,6 +76,11 @@ async fn with_turn_signals_off_there_are_no_marks() {
     let id = send(&shim, "(exit 4)").await;
     events.completion_of(&id).await;
     assert_eq!(exit_code_of(&events, &id), None);
-    let env = run(&shim, &mut events, "env | grep -c AGENTSHIM").await;
+    let env = run(
+        &shim,
+        &mut events,
+        "env | grep -v ^AGENTSHIM_OWNER= | grep -c AGENTSHIM",
+    )
+    .await;
     assert_eq!(env, "0");
 }
