@@ -314,3 +314,25 @@ async fn a_stream_after_a_seq_the_server_never_reached_is_out_of_range() {
     send(&mut client, "young", "echo later", "later").await;
     events.completion_of("later").await;
 }
+
+#[tokio::test]
+async fn a_stream_resumed_between_a_commands_exit_and_its_completion_keeps_the_exit_code() {
+    let server = TestServer::start_default().await;
+    let mut client = server.client().await;
+    create_ready(&mut client, "exits").await;
+    send_wait(&mut client, "exits", "(exit 3)").await;
+    let mut full = Events::open(&mut client, "exits", 0).await;
+    full.wait_for("Completion", |e| matches!(e, Pb::Completion(_)))
+        .await;
+    let exited = full
+        .seen
+        .iter()
+        .find(|e| matches!(e.event, Some(Pb::CommandExited(_))))
+        .unwrap_or_else(|| panic!("no CommandExited: {:?}", full.kinds()))
+        .seq;
+    let mut resumed = Events::open(&mut client, "exits", exited).await;
+    let Some(Pb::Completion(completion)) = resumed.next().await.event else {
+        panic!("not the Completion next: {:?}", resumed.kinds());
+    };
+    assert_eq!(completion.exit_code, Some(3));
+}

@@ -12,7 +12,7 @@ use crate::protocol::{Event, ShimState, ShutdownReason};
 use crate::rpc::{self, event_envelope::Event as Pb};
 use crate::shim::ShimError;
 use crate::shim::core::Explanation;
-use crate::shim::events::{Envelope, LogItem};
+use crate::shim::events::{Envelope, EventLog, LogItem};
 
 impl From<ServiceError> for Status {
     fn from(error: ServiceError) -> Self {
@@ -125,6 +125,19 @@ struct CompletionNotes {
 }
 
 impl StreamConverter {
+    /// A converter for a stream that starts after `after_seq`: the events that describe a
+    /// Completion may be at or just before the cursor (a client resuming right after a
+    /// `CommandExited`), so they are read again, without being sent, for the Completion that
+    /// follows to carry them.
+    pub fn resuming(log: &EventLog, after_seq: u64) -> Self {
+        let mut converter = Self::default();
+        // A Completion is preceded by at most two describing events, in one emission.
+        for envelope in log.retained(after_seq.saturating_sub(1), after_seq) {
+            converter.convert(&LogItem::Event(envelope));
+        }
+        converter
+    }
+
     pub fn convert(&mut self, item: &LogItem) -> rpc::EventEnvelope {
         let mut envelope = log_item_to_proto(item);
         let pending = self.pending.take();

@@ -321,7 +321,13 @@ impl AgentShim for AgentShimService {
         let (envelopes_tx, envelopes_rx) = mpsc::channel(STREAM_BUFFER);
         if !finished {
             let subscription = self.registry.events().subscribe(after_seq, shim_filter);
-            tokio::spawn(forward_events(subscription, envelopes_tx, removal));
+            let converter = StreamConverter::resuming(self.registry.events(), after_seq);
+            tokio::spawn(forward_events(
+                subscription,
+                converter,
+                envelopes_tx,
+                removal,
+            ));
         }
         let mut response =
             Response::new(Box::pin(ReceiverStream::new(envelopes_rx)) as EventStream);
@@ -355,11 +361,11 @@ impl AgentShim for AgentShimService {
 /// up to then was sent.
 async fn forward_events(
     mut subscription: Subscription,
+    mut converter: StreamConverter,
     envelopes: mpsc::Sender<Result<rpc::EventEnvelope, Status>>,
     mut removal: Option<watch::Receiver<Option<u64>>>,
 ) {
     let _subscriber = crate::metrics::StreamSubscriber::open();
-    let mut converter = StreamConverter::default();
     let mut removed_after = None;
     loop {
         let item = match removed_after {

@@ -203,6 +203,21 @@ impl EventLog {
         self.lock().last_seq
     }
 
+    /// The retained events with a seq in `from..=to`, in order.
+    pub fn retained(&self, from: u64, to: u64) -> Vec<Arc<Envelope>> {
+        let state = self.lock();
+        let first = state.first_retained_seq();
+        let start = from.max(first).saturating_sub(first) as usize;
+        let end = (to + 1)
+            .saturating_sub(first)
+            .min(state.entries.len() as u64) as usize;
+        state
+            .entries
+            .range(start.min(end)..end)
+            .map(|(envelope, _)| Arc::clone(envelope))
+            .collect()
+    }
+
     /// Number of events currently retained.
     pub fn len(&self) -> usize {
         self.lock().entries.len()
