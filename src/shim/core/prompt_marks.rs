@@ -20,6 +20,14 @@ pub(super) enum MarkEffect {
     JudgeNow,
 }
 
+/// Whether a program declaring `status` says its turn is over.
+fn is_turn_end(status: ProgramStatus) -> bool {
+    matches!(
+        status,
+        ProgramStatus::Done | ProgramStatus::Error | ProgramStatus::Idle
+    )
+}
+
 /// The marks seen, as they concern the current turn.
 #[derive(Debug, Default)]
 pub(super) struct PromptMarks {
@@ -34,6 +42,12 @@ pub(super) struct PromptMarks {
     /// The program waits at its input (`B` since the last `C`).
     at_input: bool,
     status: Option<ProgramStatus>,
+    /// The program has declared a turn over before: it declares every turn's end.
+    declares_turn_ends: bool,
+    /// The last turn ended (on the screen) before its declared end came: the next such
+    /// declaration is that turn's, late (a hook process finishing after the next message was
+    /// sent), not the current turn's.
+    late_turn_end_owed: bool,
 }
 
 impl PromptMarks {
@@ -68,6 +82,12 @@ impl PromptMarks {
                 MarkEffect::JudgeNow
             }
             Mark::Status(status) => {
+                if is_turn_end(*status) {
+                    self.declares_turn_ends = true;
+                    if std::mem::take(&mut self.late_turn_end_owed) {
+                        return MarkEffect::None;
+                    }
+                }
                 self.status = Some(*status);
                 match status {
                     ProgramStatus::Working => MarkEffect::Working,
@@ -86,6 +106,7 @@ impl PromptMarks {
 
     /// A new turn begins: the marks of the last one no longer count.
     pub(super) fn turn_started(&mut self) {
+        self.late_turn_end_owed = self.declares_turn_ends && !self.turn_over_declared();
         self.output_start = None;
         self.exit_code = None;
         self.prompt_start = None;
@@ -95,10 +116,7 @@ impl PromptMarks {
     /// The program declared its turn over (done, failed, idle): what it draws now is its
     /// final frame, judged after a short pause instead of the driver's settle window.
     pub(super) fn turn_over_declared(&self) -> bool {
-        matches!(
-            self.status,
-            Some(ProgramStatus::Done | ProgramStatus::Error | ProgramStatus::Idle)
-        )
+        self.status.is_some_and(is_turn_end)
     }
 
     /// What the classifier sees of them.
@@ -123,5 +141,61 @@ impl PromptMarks {
     /// The exit code of the current turn's command, once it finished and said so.
     pub(super) fn exit_code(&self) -> Option<i32> {
         self.exit_code.flatten()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn declare(marks: &mut PromptMarks, status: ProgramStatus) -> MarkEffect {
+        marks.observe(&PlacedMark {
+            mark: Mark::Status(status),
+            row: 0,
+            col: 0,
+        })
+    }
+
+    #[test]
+    fn a_late_turn_end_belongs_to_the_turn_that_ended_without_it() {
+        let mut marks = PromptMarks::default();
+        marks.turn_started();
+        // Before the program ever declared a turn's end, nothing is owed.
+        assert_eq!(
+            declare(&mut marks, ProgramStatus::Done),
+            MarkEffect::JudgeNow
+        );
+        assert!(marks.turn_over_declared());
+        marks.turn_started();
+        assert!(
+            !marks.late_turn_end_owed,
+            "the last turn had its declaration"
+        );
+        // This turn ends on the screen alone; its declaration comes after the next message.
+        marks.turn_started();
+        assert_eq!(declare(&mut marks, ProgramStatus::Done), MarkEffect::None);
+        assert!(
+            !marks.turn_over_declared(),
+            "the late one ended the new turn"
+        );
+        // The new turn's own declaration counts.
+        assert_eq!(
+            declare(&mut marks, ProgramStatus::Done),
+            MarkEffect::JudgeNow
+        );
+        assert!(marks.turn_over_declared());
+    }
+
+    #[test]
+    fn working_is_never_taken_for_a_late_turn_end() {
+        let mut marks = PromptMarks::default();
+        declare(&mut marks, ProgramStatus::Done);
+        marks.turn_started();
+        marks.turn_started();
+        assert_eq!(
+            declare(&mut marks, ProgramStatus::Working),
+            MarkEffect::Working
+        );
+        assert_eq!(declare(&mut marks, ProgramStatus::Done), MarkEffect::None);
     }
 }
