@@ -78,8 +78,7 @@ async fn a_slow_answer_is_working_throughout_and_complete_at_the_end() {
     assert_eq!(response, text);
     // Working from delivery until the turn ended (Idle comes right before the Completion).
     let turn: Vec<&Event> = events
-        .seen
-        .iter()
+        .events()
         .skip_while(|e| !matches!(e, Event::MessageDelivered { .. }))
         .take_while(|e| !matches!(e, Event::Completion { .. }))
         .collect();
@@ -108,7 +107,7 @@ async fn a_multi_line_unicode_message_is_submitted_once_as_one_message() {
     assert_eq!(events.completion_of(&id).await, "Got all three lines.");
     assert_eq!(fake.messages(), [message]);
     assert_eq!(
-        events.count_seen(|e| matches!(e, Event::MessageDelivered { .. })),
+        events.count(|e| matches!(e, Event::MessageDelivered { .. })),
         1
     );
     shim.kill().await.unwrap();
@@ -143,9 +142,6 @@ async fn three_messages_sent_back_to_back_are_answered_in_order() {
         assert_eq!(events.completion_of(id).await, answer);
     }
     assert_eq!(fake.messages(), ["one", "two", "three"]);
-    assert_eq!(
-        events.count_seen(|e| matches!(e, Event::Completion { .. })),
-        3
-    );
+    assert_eq!(events.count(|e| matches!(e, Event::Completion { .. })), 3);
     shim.kill().await.unwrap();
 }

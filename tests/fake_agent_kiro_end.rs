@@ -111,7 +111,7 @@ async fn a_startup_dialog_is_asked_and_waits_for_its_answer() {
     let screen = shim.capture(None).await.unwrap().content;
     assert!(screen.contains("❯ Yes, I accept"), "{screen}");
     assert_eq!(shim.state().await.unwrap().state, ShimState::AwaitingInput);
-    assert_eq!(events.count_seen(|e| matches!(e, Event::Ready)), 0);
+    assert_eq!(events.count(|e| matches!(e, Event::Ready)), 0);
     // A message waits in the queue instead of being typed into the menu.
     let queued = shim
         .send_message("test", "after the dialog", None)

@@ -154,7 +154,7 @@ async fn held_messages_go_in_after_the_hold(kind: &str) {
     assert_eq!(events.completion_of(&held.id).await, "You said: held");
     let held_warning = format!("message {} held", held.id);
     assert_eq!(
-        events.count_seen(
+        events.count(
             |e| matches!(e, Event::Warning { message, .. } if message.starts_with(&held_warning))
         ),
         1,
@@ -176,15 +176,12 @@ async fn a_rate_limit_is_a_warning_beside_the_completion(kind: &str) {
         _ => "Too many requests: rate limit exceeded.",
     };
     assert!(response.contains(cli_says), "{response}");
-    let warned = events.count_seen(|e| {
+    let warned = events.count(|e| {
         matches!(e, Event::Warning { message, .. }
             if message.starts_with("rate limited: ") && message.contains(cli_says))
     });
     assert_eq!(warned, 1, "{:#?}", events.seen);
-    assert_eq!(
-        events.count_seen(|e| matches!(e, Event::QuotaBlocked { .. })),
-        0
-    );
+    assert_eq!(events.count(|e| matches!(e, Event::QuotaBlocked { .. })), 0);
     shim.kill().await.unwrap();
 }
 

@@ -79,7 +79,7 @@ async fn approving_runs_the_command(kind: &str) {
         ["please touch a file", "a message while asked"]
     );
     assert_eq!(
-        events.count_seen(|e| matches!(e, Event::InputRequested { .. })),
+        events.count(|e| matches!(e, Event::InputRequested { .. })),
         1,
         "asked once: {:#?}",
         events.seen

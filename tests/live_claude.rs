@@ -50,7 +50,7 @@ async fn live_claude_answers_a_one_line_message() {
     let id = claude.send("Say hello").await;
     claude
         .events
-        .wait(
+        .wait_for(
             "MessageDelivered",
             |e| matches!(e, Event::MessageDelivered { id: d } if *d == id),
         )
@@ -99,7 +99,7 @@ async fn live_claude_slow_answer_is_working_throughout() {
     });
     let (response, done) = claude.completion(&id).await;
     poller.abort();
-    let idle_seq = claude.events.last_seq - 1;
+    let idle_seq = claude.events.last_seq() - 1;
     let polls = polls.lock().unwrap().clone();
     let early: Vec<_> = polls
         .iter()
@@ -196,8 +196,7 @@ async fn live_claude_three_messages_back_to_back_are_answered_in_order() {
     assert_eq!(claude.events.count(completions), 3);
     let order: Vec<&String> = claude
         .events
-        .seen
-        .iter()
+        .events()
         .filter_map(|e| match e {
             Event::Completion { message_id, .. } => message_id.as_ref(),
             _ => None,

@@ -22,10 +22,12 @@ use crate::support::live_tmux;
 use std::io::Write;
 use std::time::{Duration, Instant, SystemTime};
 
-use agentshim::protocol::{Event, ShimState};
+use crate::support::eventually::Poll;
+use agentshim::protocol::ShimState;
 use fake_model::{FakeModelServer, Reply};
+use live_agents::LIVE_TIMEOUT;
 use live_agents::{AgentCli, ClaudeAuth};
-use live_claude::{ClaudeShim, LIVE_TIMEOUT};
+use live_claude::ClaudeShim;
 
 /// Rounds of each way of starting Claude.
 const READY_ROUNDS: usize = 3;
@@ -55,13 +57,16 @@ async fn tmux_ready_ms() -> f64 {
     let agent = live_agents::claude(&server.anthropic_base_url(), ClaudeAuth::ApiKey);
     let started = Instant::now();
     let pane = live_tmux::TmuxPane::start(&agent, &[], 220, 50);
-    loop {
-        if pane.capture().contains(AgentCli::Claude.ready_marker()) {
-            return started.elapsed().as_secs_f64() * 1000.0;
-        }
-        assert!(started.elapsed() < LIVE_TIMEOUT, "{}", pane.capture());
-        tokio::time::sleep(POLL).await;
-    }
+    let ready = async || {
+        let shown = pane.capture().contains(AgentCli::Claude.ready_marker());
+        shown.then(|| started.elapsed())
+    };
+    let took = Poll::within(LIVE_TIMEOUT)
+        .every(POLL)
+        .until(ready)
+        .await
+        .unwrap_or_else(|| panic!("never ready:\n{}", pane.capture()));
+    took.as_secs_f64() * 1000.0
 }
 
 /// Milliseconds from `spawn` to `? for shortcuts` on the shim's screen (polled) and to the
@@ -69,20 +74,18 @@ async fn tmux_ready_ms() -> f64 {
 async fn shim_ready_ms() -> (f64, f64) {
     let mut claude = ClaudeShim::start("claude-bench-ready").await;
     let (shim, spawned) = (claude.shim.clone(), claude.spawned);
-    let poller = tokio::spawn(async move {
-        loop {
-            let capture = shim.capture(None).await.expect("capture");
-            if capture.content.contains(AgentCli::Claude.ready_marker()) {
-                return spawned.elapsed();
-            }
-            tokio::time::sleep(POLL).await;
-        }
-    });
-    let (_, ready) = claude
-        .events
-        .wait("Ready", |e| matches!(e, Event::Ready))
-        .await;
-    let screen = poller.await.expect("poller");
+    let shown = async || {
+        let capture = shim.capture(None).await.expect("capture");
+        let ready = capture.content.contains(AgentCli::Claude.ready_marker());
+        ready.then(|| spawned.elapsed())
+    };
+    let screen_shown = Poll::within(LIVE_TIMEOUT).every(POLL).until(shown);
+    let ready_read = async {
+        claude.events.ready().await;
+        Instant::now()
+    };
+    let (screen, ready) = tokio::join!(screen_shown, ready_read);
+    let screen = screen.expect("the ready screen showed");
     claude.shim.kill().await.expect("kill");
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     (ms(screen), ms(ready - spawned))

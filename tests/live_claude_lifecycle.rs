@@ -16,14 +16,15 @@
 use crate::support::fake_model;
 use crate::support::live_agents;
 use crate::support::live_claude;
-use crate::support::live_tmux;
+use crate::support::procs;
 
 use std::io::Write;
 use std::time::Duration;
 
+use crate::support::eventually::Poll;
 use agentshim::protocol::{Event, ShimState, ShutdownReason};
 use fake_model::{ErrorKind, Reply};
-use live_agents::AgentCli;
+use live_agents::{AgentCli, LIVE_TIMEOUT};
 use live_claude::ClaudeShim;
 
 /// Long enough for Claude to exit by itself; SIGTERM comes at half of it.
@@ -68,9 +69,9 @@ async fn live_claude_startup_dialog_is_asked_and_answered() {
         config["projects"] = serde_json::json!({});
     })
     .await;
-    let (asked, _) = claude
+    let asked = claude
         .events
-        .wait("InputRequested", |e| {
+        .wait_for("InputRequested", |e| {
             matches!(e, Event::InputRequested { .. })
         })
         .await;
@@ -117,9 +118,9 @@ async fn live_claude_context_limit_ends_the_session() {
         .server
         .push(Reply::error(ErrorKind::ContextTooLong).forever());
     let id = claude.send("This one is too long").await;
-    let (event, _) = claude
+    let event = claude
         .events
-        .wait("ContextExhausted", |e| {
+        .wait_for("ContextExhausted", |e| {
             matches!(e, Event::ContextExhausted { .. } | Event::Completion { .. })
         })
         .await;
@@ -156,7 +157,7 @@ async fn live_claude_shutdown_at_a_permission_prompt() {
     claude.send("Touch a file").await;
     claude
         .events
-        .wait("InputRequested", |e| {
+        .wait_for("InputRequested", |e| {
             matches!(e, Event::InputRequested { .. })
         })
         .await;
@@ -191,10 +192,13 @@ async fn stop(mut claude: ClaudeShim, how: Stop, when: &str) {
     .expect("agent stopped");
     let died = claude
         .events
-        .wait("Died", |e| matches!(e, Event::Died { .. }))
+        .wait_for("Died", |e| matches!(e, Event::Died { .. }))
         .await;
-    let left =
-        live_claude::wait_gone(status.pid, claude.agent.home_path(), Duration::from_secs(5)).await;
+    let home = claude.agent.home_path();
+    let left = procs::wait_gone(Duration::from_secs(5), || {
+        procs::agent_leftovers(status.pid as i32, home)
+    })
+    .await;
     say(&format!(
         "== live claude: {how:?} {when} (was {}): exit code {code:?}, left {left:?}",
         status.state.state
@@ -233,22 +237,11 @@ async fn live_claude_shutdown_while_working_leaves_no_process() {
 
 /// Waits until a process whose command line is `command` runs with its cwd in `home`.
 async fn wait_for_process(home: &std::path::Path, command: &str) -> u32 {
-    let deadline = std::time::Instant::now() + live_claude::LIVE_TIMEOUT;
-    loop {
-        let found = live_tmux::processes_in(home).into_iter().find(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline"))
-                .is_ok_and(|c| String::from_utf8_lossy(&c).replace('\0', " ").trim() == command)
-        });
-        if let Some(pid) = found {
-            return pid;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "`{command}` never ran in {}",
-            home.display()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let running = async || procs::process_in(home, |args| args.join(" ") == command);
+    Poll::within(LIVE_TIMEOUT)
+        .until(running)
+        .await
+        .unwrap_or_else(|| panic!("`{command}` never ran in {}", home.display()))
 }
 
 /// Starts Claude and has it run `sleep 300` through its Bash tool; returns once it runs.

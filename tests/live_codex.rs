@@ -16,11 +16,11 @@
 use crate::support::fake_model;
 use crate::support::live_codex;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use agentshim::protocol::{Event, ShimState};
 use fake_model::{ErrorKind, Reply};
-use live_codex::{LIVE_TIMEOUT, LiveCodex, Mode};
+use live_codex::{LiveCodex, Mode};
 
 /// A multi-line answer whose words arrive over about five seconds, after three seconds of
 /// silence.
@@ -51,14 +51,14 @@ async fn slow(codex: &mut LiveCodex) {
     codex.server.push(slow_reply());
     let id = codex.send("Answer slowly, please").await;
     let delivered = codex.events.delivered(&id).await;
-    let streaming = wait_screen(codex, "Slow line one").await;
+    let streaming = codex.wait_screen("Slow line one").await;
     assert!(
         !streaming.contains("Slow line three is the last line"),
         "the answer was already complete:\n{streaming}"
     );
     let state = codex.handle.state().await.expect("state").state;
     assert_eq!(state, ShimState::Working, "while streaming:\n{streaming}");
-    let (done_ms, response) = codex.events.completion_of(&id).await;
+    let (done_ms, response) = codex.events.timed_completion_of(&id).await;
     assert_eq!(response, SLOW_TEXT, "screen:\n{}", codex.screen().await);
     assert!(
         done_ms - delivered.unix_ms >= 4000,
@@ -89,22 +89,6 @@ async fn slow(codex: &mut LiveCodex) {
         1,
         "Idle before the answer was complete: {idles:?}"
     );
-}
-
-/// Polls the shim's screen (every 50 ms) until it shows `text`; the screen.
-async fn wait_screen(codex: &LiveCodex, text: &str) -> String {
-    let deadline = Instant::now() + LIVE_TIMEOUT;
-    loop {
-        let screen = codex.screen().await;
-        if screen.contains(text) {
-            return screen;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "`{text}` never showed:\n{screen}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 #[tokio::test]
@@ -177,7 +161,7 @@ async fn live_codex_three_messages_back_to_back_are_answered_in_order() {
         ids.push(codex.send(&format!("Message number {n}")).await);
     }
     for (id, answer) in ids.iter().zip(answers) {
-        let (_, response) = codex.events.completion_of(id).await;
+        let (_, response) = codex.events.timed_completion_of(id).await;
         assert_eq!(response, answer, "screen:\n{}", codex.screen().await);
     }
     for id in &ids {
@@ -214,7 +198,7 @@ async fn live_codex_full_context_window_is_context_exhausted() {
     codex.events.delivered(&id).await;
     let exhausted = codex
         .events
-        .wait_for("ContextExhausted", |e| {
+        .wait_for_envelope("ContextExhausted", |e| {
             matches!(e, Event::ContextExhausted { .. })
         })
         .await;

@@ -38,7 +38,7 @@ async fn live_codex_trust_dialog_is_asked_and_answered() {
     let mut codex = LiveCodex::start("codex-trust", Mode::Inline, untrust).await;
     let asked = codex
         .events
-        .wait_for("InputRequested", |e| {
+        .wait_for_envelope("InputRequested", |e| {
             matches!(e, Event::InputRequested { .. })
         })
         .await;
@@ -56,7 +56,7 @@ async fn live_codex_trust_dialog_is_asked_and_answered() {
     codex.handle.answer(1).await.expect("trust the folder");
     codex
         .events
-        .wait_for("Ready", |e| matches!(e, Event::Ready))
+        .wait_for_envelope("Ready", |e| matches!(e, Event::Ready))
         .await;
     codex.server.push(Reply::text("Trusted and ready ✓"));
     assert_eq!(

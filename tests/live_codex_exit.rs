@@ -11,13 +11,15 @@
 use crate::support::fake_model;
 use crate::support::live_agents;
 use crate::support::live_codex;
-use crate::support::live_tmux;
+use crate::support::procs;
 
 use std::io::Write;
 use std::time::{Duration, Instant};
 
+use crate::support::eventually::Poll;
 use agentshim::protocol::{Event, ShutdownReason};
 use fake_model::Reply;
+use live_agents::LIVE_TIMEOUT;
 use live_codex::{LiveCodex, Mode};
 
 /// Shutdown grace period: SIGTERM at half of it, SIGKILL at the end.
@@ -56,7 +58,7 @@ async fn end(test: &str, activity: Activity, ending: Ending) {
     .await;
     codex
         .events
-        .wait_for("Ready", |e| matches!(e, Event::Ready))
+        .wait_for_envelope("Ready", |e| matches!(e, Event::Ready))
         .await;
     match activity {
         Activity::Idle => {}
@@ -64,17 +66,16 @@ async fn end(test: &str, activity: Activity, ending: Ending) {
             codex.server.push(Reply::hang());
             let id = codex.send("Wait for an answer that never comes").await;
             codex.events.delivered(&id).await;
-            wait_screen(&codex, "esc to interrupt").await;
+            codex.wait_screen("esc to interrupt").await;
         }
         Activity::Command | Activity::UnsandboxedCommand => {
             codex.server.push(Reply::shell("sleep 300"));
             let id = codex.send("Run a long command").await;
             codex.events.delivered(&id).await;
-            let deadline = Instant::now() + live_codex::LIVE_TIMEOUT;
-            while !sleep_running(codex.agent.home_path()) {
-                assert!(Instant::now() < deadline, "`sleep 300` never ran");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
+            let home = codex.agent.home_path();
+            let running = async || procs::process_in(home, |args| args.iter().any(|a| a == "300"));
+            let ran = Poll::within(LIVE_TIMEOUT).until(running).await;
+            assert!(ran.is_some(), "`sleep 300` never ran");
         }
     }
     let started = Instant::now();
@@ -91,13 +92,17 @@ async fn end(test: &str, activity: Activity, ending: Ending) {
     let took = started.elapsed();
     let died = codex
         .events
-        .wait_for("Died", |e| matches!(e, Event::Died { .. }))
+        .wait_for_envelope("Died", |e| matches!(e, Event::Died { .. }))
         .await;
     let Event::Died { exit_code, .. } = died.event else {
         unreachable!()
     };
     assert_eq!(exit_code, code);
-    let left = live_codex::wait_no_leftovers(codex.pid, codex.agent.home_path()).await;
+    let home = codex.agent.home_path();
+    let left = procs::wait_gone(Duration::from_secs(10), || {
+        procs::agent_leftovers(codex.pid, home)
+    })
+    .await;
     let _ = writeln!(
         std::io::stderr().lock(),
         "== {test}: {ending:?} during {activity:?}: exit code {code:?} after {:.2}s; left: {left:?}",
@@ -114,33 +119,12 @@ async fn end(test: &str, activity: Activity, ending: Ending) {
     }
 }
 
-/// Polls the shim's screen (every 50 ms) until it shows `text`.
-async fn wait_screen(codex: &LiveCodex, text: &str) {
-    let deadline = Instant::now() + live_codex::LIVE_TIMEOUT;
-    while !codex.screen().await.contains(text) {
-        assert!(
-            Instant::now() < deadline,
-            "`{text}` never showed:\n{}",
-            codex.screen().await
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// Lets Codex run commands without its sandbox.
 fn unsandbox(agent: &live_agents::LiveAgent) {
     let path = agent.home_path().join(".codex/config.toml");
     let config = std::fs::read_to_string(&path).expect("read config");
     let config = format!("sandbox_mode = \"danger-full-access\"\n{config}");
     std::fs::write(&path, config).expect("write config");
-}
-
-/// Whether a `sleep 300` runs in the agent's working directory.
-fn sleep_running(home: &std::path::Path) -> bool {
-    live_tmux::processes_in(home).iter().any(|pid| {
-        std::fs::read(format!("/proc/{pid}/cmdline"))
-            .is_ok_and(|cmd| cmd.split(|b| *b == 0).any(|arg| arg == b"300"))
-    })
 }
 
 /// Pids of a `codex app-server` daemon started for this HOME that are still alive.

@@ -19,8 +19,10 @@ use crate::support::live_tmux;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
+use crate::support::eventually::Poll;
 use fake_model::{FakeModelServer, Reply};
-use live_codex::{LIVE_TIMEOUT, LiveCodex, Mode};
+use live_agents::LIVE_TIMEOUT;
+use live_codex::{LiveCodex, Mode};
 
 /// Samples of each measurement.
 const RUNS: usize = 5;
@@ -45,11 +47,9 @@ async fn tmux_ready(server: &FakeModelServer) -> f64 {
     let agent = live_codex::agent(server);
     let started = Instant::now();
     let pane = live_tmux::TmuxPane::start(&agent, &Mode::Inline.args(), 220, 50);
-    while !ready_screen(&pane.capture()) {
-        assert!(started.elapsed() < LIVE_TIMEOUT, "tmux: never ready");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    started.elapsed().as_secs_f64()
+    let ready = async || ready_screen(&pane.capture()).then(|| started.elapsed());
+    let took = Poll::within(LIVE_TIMEOUT).until(ready).await;
+    took.expect("tmux: never ready").as_secs_f64()
 }
 
 #[tokio::test]
@@ -83,14 +83,16 @@ async fn live_codex_completion_detection_latency() {
         let answer = format!("Answer number {run} ✓");
         codex.server.push(Reply::text(&answer));
         let id = codex.send(&format!("Question number {run}")).await;
-        let shown_ms = loop {
+        let shown = async || {
             let screen = codex.handle.capture(None).await.expect("capture").content;
-            if finished(&screen, &answer) {
-                break live_codex::unix_ms_now();
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
+            finished(&screen, &answer).then(live_codex::unix_ms_now)
         };
-        let (done_ms, response) = codex.events.completion_of(&id).await;
+        let shown_ms = Poll::within(LIVE_TIMEOUT)
+            .every(Duration::from_millis(10))
+            .until(shown)
+            .await
+            .expect("the answer showed");
+        let (done_ms, response) = codex.events.timed_completion_of(&id).await;
         assert_eq!(response, answer);
         latencies.push(done_ms.saturating_sub(shown_ms) as f64 / 1000.0);
         let explanation = codex.handle.explain().await.expect("explain");

@@ -13,6 +13,7 @@
 use crate::support::fake_model;
 use crate::support::live_agents;
 use crate::support::live_tmux;
+use crate::support::procs;
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -328,9 +329,10 @@ async fn interactive_turn(server: &FakeModelServer, agent: &LiveAgent) {
         assert_eq!(value["title"], fake_model::FAKE_TITLE);
     }
     pane.hang_up();
-    let after_hup = wait_gone(agent.home_path(), Duration::from_secs(5)).await;
+    let in_home = || procs::processes_in(agent.home_path());
+    let after_hup = procs::wait_gone(Duration::from_secs(5), in_home).await;
     let signals = pane.terminate(Duration::from_secs(3));
-    let left = wait_gone(agent.home_path(), Duration::from_secs(5)).await;
+    let left = procs::wait_gone(Duration::from_secs(5), in_home).await;
     say(&format!(
         "== live {name} TUI stop: left after SIGHUP (tmux kill-server): {after_hup:?}; then needed {signals:?}"
     ));
@@ -338,18 +340,6 @@ async fn interactive_turn(server: &FakeModelServer, agent: &LiveAgent) {
         left.is_empty(),
         "{name}: processes left even after SIGKILL: {left:?}"
     );
-}
-
-/// Waits up to `timeout` for every process under `home` to end; those still there.
-async fn wait_gone(home: &std::path::Path, timeout: Duration) -> Vec<u32> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let left = live_tmux::processes_in(home);
-        if left.is_empty() || Instant::now() >= deadline {
-            return left;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 #[tokio::test]

@@ -14,16 +14,16 @@
 //! - a context-window error that ends the turn is reported as ContextExhausted.
 
 use crate::support::fake_model;
+use crate::support::live_agents;
 use crate::support::live_gemini_shim;
 
 use std::time::{Duration, Instant};
 
+use crate::support::shim::EventReader;
 use agentshim::protocol::{Event, ShimState};
-use agentshim::shim::events::LogItem;
 use fake_model::{ErrorKind, Reply};
-use live_gemini_shim::{
-    GeminiShim, LIVE_TIMEOUT, ScreenWatch, gate, say, secs, start, user_message,
-};
+use live_agents::LIVE_TIMEOUT;
+use live_gemini_shim::{GeminiShim, ScreenWatch, gate, say, secs, start, user_message};
 
 /// Sends `body`, waits for its answer, and checks it is exactly `expected`.
 async fn ask(gemini: &GeminiShim, body: &str, expected: &str) {
@@ -77,7 +77,8 @@ async fn live_gemini_slow_answer_is_working_throughout() {
             .slow(Duration::from_secs(4), Duration::from_millis(300))
             .words_per_chunk(2),
     );
-    let mut events = gemini.shim.subscribe(gemini.shim.event_log().last_seq());
+    let mut events = EventReader::after(&gemini.shim, gemini.shim.event_log().last_seq())
+        .waiting_up_to(LIVE_TIMEOUT);
     let watch = ScreenWatch::start(&gemini.shim);
     let sent = Instant::now();
     let receipt = gemini
@@ -86,26 +87,22 @@ async fn live_gemini_slow_answer_is_working_throughout() {
         .await
         .expect("send");
     let mut changes = Vec::new();
-    let response = tokio::time::timeout(LIVE_TIMEOUT, async {
-        while let Some(LogItem::Event(envelope)) = events.next().await {
-            match &envelope.event {
-                Event::StateChanged { from, to, .. } => {
-                    changes.push((*from, *to, sent.elapsed()));
-                }
-                Event::Completion {
-                    message_id,
-                    response,
-                    ..
-                } if message_id.as_deref() == Some(receipt.id.as_str()) => {
-                    return response.clone();
-                }
-                _ => {}
+    let response = loop {
+        let envelope = events.next_envelope().await;
+        match &envelope.event {
+            Event::StateChanged { from, to, .. } => {
+                changes.push((*from, *to, sent.elapsed()));
             }
+            Event::Completion {
+                message_id,
+                response,
+                ..
+            } if message_id.as_deref() == Some(receipt.id.as_str()) => {
+                break response.clone();
+            }
+            _ => {}
         }
-        panic!("event log closed")
-    })
-    .await
-    .expect("a Completion in time");
+    };
     let done = Instant::now();
     let took = sent.elapsed();
     assert_eq!(response, text, "{}", gemini.report("wrong response").await);
@@ -185,7 +182,8 @@ async fn live_gemini_three_messages_back_to_back_answered_in_order() {
     for reply in replies {
         gemini.server.push(Reply::text(reply));
     }
-    let mut events = gemini.shim.subscribe(gemini.shim.event_log().last_seq());
+    let mut events = EventReader::after(&gemini.shim, gemini.shim.event_log().last_seq())
+        .waiting_up_to(LIVE_TIMEOUT);
     let mut ids = Vec::new();
     for (n, ordinal) in ["one", "two", "three"].iter().enumerate() {
         let receipt = gemini
@@ -196,25 +194,17 @@ async fn live_gemini_three_messages_back_to_back_answered_in_order() {
         assert_eq!(receipt.queued, n > 0, "only the first is typed at once");
         ids.push(receipt.id);
     }
-    let completions = tokio::time::timeout(LIVE_TIMEOUT, async {
-        let mut completions = Vec::new();
-        while let Some(LogItem::Event(envelope)) = events.next().await {
-            if let Event::Completion {
-                message_id,
-                response,
-                ..
-            } = &envelope.event
-            {
-                completions.push((message_id.clone().unwrap_or_default(), response.clone()));
-                if completions.len() == replies.len() {
-                    break;
-                }
-            }
+    let mut completions = Vec::new();
+    while completions.len() < replies.len() {
+        if let Event::Completion {
+            message_id,
+            response,
+            ..
+        } = events.next().await
+        {
+            completions.push((message_id.unwrap_or_default(), response));
         }
-        completions
-    })
-    .await
-    .expect("three Completions in time");
+    }
     let expected: Vec<(String, String)> = ids
         .into_iter()
         .zip(replies.iter().map(|r| (*r).to_owned()))

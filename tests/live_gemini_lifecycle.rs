@@ -13,13 +13,14 @@ use crate::support::fake_model;
 use crate::support::live_agents;
 use crate::support::live_gemini_shim;
 use crate::support::live_tmux;
+use crate::support::procs;
 
 use std::time::{Duration, Instant};
 
-use agentshim::protocol::{Event, ShimState, ShutdownReason};
-use agentshim::shim::events::LogItem;
+use crate::support::eventually::Poll;
+use agentshim::protocol::{ShimState, ShutdownReason};
 use fake_model::Reply;
-use live_gemini_shim::{GeminiShim, agent_processes, gate, say, secs, start, wait_gone};
+use live_gemini_shim::{GeminiShim, gate, say, secs, start};
 
 /// How long a graceful shutdown may take before SIGTERM (half of it) and SIGKILL.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(20);
@@ -65,17 +66,19 @@ async fn processes_of(gemini: &GeminiShim) -> (u32, Vec<u32>) {
     let home = gemini.agent.home_path();
     let outside = || {
         let session = agentshim::shim::process::session_members(pid as i32);
-        live_tmux::processes_in(home)
+        procs::processes_in(home)
             .into_iter()
-            .filter(|p| !session.contains(&(*p as i32)) && live_gemini_shim::is_live(*p))
+            .filter(|p| !session.contains(&(*p as i32)) && procs::is_live(*p))
             .collect::<Vec<u32>>()
     };
-    let deadline = Instant::now() + Duration::from_secs(5);
     let mut strays = outside();
-    while !strays.is_empty() && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        strays.retain(|p| outside().contains(p));
-    }
+    Poll::within(Duration::from_secs(5))
+        .every(Duration::from_millis(100))
+        .until(async || {
+            strays.retain(|p| outside().contains(p));
+            strays.is_empty().then_some(())
+        })
+        .await;
     assert!(
         strays.is_empty(),
         "processes in HOME outside the agent's session:\n{}",
@@ -86,11 +89,15 @@ async fn processes_of(gemini: &GeminiShim) -> (u32, Vec<u32>) {
         session.len() >= 2,
         "expected Gemini and its relaunched child in the session, found {session:?}"
     );
-    (pid, agent_processes(pid, home))
+    (pid, procs::agent_leftovers(pid as i32, home))
 }
 
 async fn assert_all_gone(gemini: &GeminiShim, pid: u32, what: &str) {
-    let left = wait_gone(pid, gemini.agent.home_path(), Duration::from_secs(10)).await;
+    let home = gemini.agent.home_path();
+    let left = procs::wait_gone(Duration::from_secs(10), || {
+        procs::agent_leftovers(pid as i32, home)
+    })
+    .await;
     assert!(left.is_empty(), "{what}: processes left: {left:?}");
 }
 
@@ -142,29 +149,15 @@ async fn live_gemini_shutdown_while_working_exits_by_itself() {
     if !gate("live_gemini_shutdown_while_working_exits_by_itself") {
         return;
     }
-    let gemini = start().await;
+    let mut gemini = start().await;
     gemini.server.push(Reply::hang());
-    let mut events = gemini.shim.subscribe(gemini.shim.event_log().last_seq());
     let receipt = gemini
         .shim
         .send_message("test", "Never answered", None)
         .await
         .expect("send");
     assert!(!receipt.queued);
-    tokio::time::timeout(live_gemini_shim::LIVE_TIMEOUT, async {
-        while let Some(item) = events.next().await {
-            if let LogItem::Event(envelope) = item
-                && let Event::StateChanged {
-                    to: ShimState::Working,
-                    ..
-                } = envelope.event
-            {
-                return;
-            }
-        }
-    })
-    .await
-    .expect("Working in time");
+    gemini.events.state(ShimState::Working).await;
     assert_eq!(
         gemini.shim.state().await.expect("state").state,
         ShimState::Working

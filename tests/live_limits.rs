@@ -35,7 +35,7 @@ async fn start(cli: AgentCli, id: &str, auth: ClaudeAuth) -> LiveShim {
 async fn quota_blocked(agent: &mut LiveShim) -> (Option<u64>, Option<String>) {
     let blocked = agent
         .events
-        .wait_for("QuotaBlocked", |e| matches!(e, Event::QuotaBlocked { .. }))
+        .wait_for_envelope("QuotaBlocked", |e| matches!(e, Event::QuotaBlocked { .. }))
         .await;
     match &blocked.event {
         Event::QuotaBlocked {
@@ -71,7 +71,7 @@ async fn held_until_resumed(agent: &mut LiveShim) {
         "{:?}",
         resumed.event
     );
-    let (_, response) = agent.events.completion_of(&held.id).await;
+    let (_, response) = agent.events.timed_completion_of(&held.id).await;
     assert_eq!(response, "Back after the reset.");
 }
 
@@ -184,7 +184,7 @@ async fn rate_limit_is_a_warning(cli: AgentCli, test: &str) {
     let id = agent.send("Too fast").await;
     let warning = agent
         .events
-        .wait_for(
+        .wait_for_envelope(
             "rate-limit Warning",
             |e| matches!(e, Event::Warning { message, .. } if message.starts_with("rate limited")),
         )
@@ -193,7 +193,7 @@ async fn rate_limit_is_a_warning(cli: AgentCli, test: &str) {
         unreachable!()
     };
     assert!(message.contains("429"), "{message}");
-    let (at, _) = agent.events.completion_of(&id).await;
+    let (at, _) = agent.events.timed_completion_of(&id).await;
     assert!(at >= warning.unix_ms);
     assert_eq!(agent.shim.state().await.unwrap().state, ShimState::Idle);
 }
@@ -220,14 +220,14 @@ async fn context_error_exhausts(cli: AgentCli, test: &str) {
     // `Prompt is too long`, which is ContextExhausted too).
     agent.server.push(Reply::text("Warm-up answer ✓"));
     let warm_up = agent.send("Warm up").await;
-    agent.events.completion_of(&warm_up).await;
+    agent.events.timed_completion_of(&warm_up).await;
     agent
         .server
         .push(Reply::error(ErrorKind::ContextTooLong).forever());
     agent.send("This one is too long").await;
     let exhausted = agent
         .events
-        .wait_for("ContextExhausted", |e| {
+        .wait_for_envelope("ContextExhausted", |e| {
             matches!(e, Event::ContextExhausted { .. })
         })
         .await;
@@ -280,7 +280,7 @@ async fn live_claude_context_error_after_compaction_is_context_exhausted() {
             .server
             .push(Reply::text(format!("Warm-up answer {n} ✓")));
         let warm_up = agent.send(&format!("Warm up {n}")).await;
-        agent.events.completion_of(&warm_up).await;
+        agent.events.timed_completion_of(&warm_up).await;
     }
     // Too long; the compaction's summary works; the retry is too long again, and so on.
     agent.server.push(Reply::error(ErrorKind::ContextTooLong));
@@ -293,7 +293,7 @@ async fn live_claude_context_error_after_compaction_is_context_exhausted() {
     let id = agent.send("This one is too long").await;
     let ended = agent
         .events
-        .wait_for("the end of the turn", |e| {
+        .wait_for_envelope("the end of the turn", |e| {
             matches!(e, Event::Completion { .. } | Event::ContextExhausted { .. })
         })
         .await;
@@ -330,7 +330,7 @@ async fn live_claude_compaction_is_context_approaching() {
             .server
             .push(Reply::text(format!("Warm-up answer {n} ✓")));
         let warm_up = agent.send(&format!("Warm up {n}")).await;
-        agent.events.completion_of(&warm_up).await;
+        agent.events.timed_completion_of(&warm_up).await;
     }
     agent.server.push(Reply::error(ErrorKind::ContextTooLong));
     agent
@@ -340,7 +340,7 @@ async fn live_claude_compaction_is_context_approaching() {
     let id = agent.send("Keep going").await;
     let ended = agent
         .events
-        .wait_for("the end of the turn", |e| {
+        .wait_for_envelope("the end of the turn", |e| {
             matches!(e, Event::Completion { .. } | Event::ContextExhausted { .. })
         })
         .await;

@@ -87,9 +87,9 @@ async fn ask_and_answer(agent: &mut LiveShim, file: &str, option: u32) -> String
     assert!(waiting.queued, "a message was typed into the question");
     let chosen = agent.shim.answer(option).await.expect("answer");
     assert_eq!(chosen, options[option as usize - 1]);
-    let (_, response) = agent.events.completion_of(&id).await;
+    let (_, response) = agent.events.timed_completion_of(&id).await;
     // The held message is delivered after the turn.
-    agent.events.completion_of(&waiting.id).await;
+    agent.events.timed_completion_of(&waiting.id).await;
     response
 }
 

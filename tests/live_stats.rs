@@ -41,7 +41,7 @@ async fn stats_matching_server(agent: &mut LiveShim) -> (u64, u64, Option<u8>) {
     let output: u64 = sent.iter().map(|u| u.output_tokens).sum();
     let stats = agent
         .events
-        .wait_for(
+        .wait_for_envelope(
             &format!("SessionStats with {input} in / {output} out"),
             |e| {
                 matches!(e, Event::SessionStats { input_tokens, output_tokens, .. }
@@ -73,7 +73,7 @@ async fn figures_match_the_server(cli: AgentCli, test: &str) {
         .server
         .push(Reply::text("Stats answer one ✓").usage(usage()));
     let first = agent.send("First stats question").await;
-    agent.events.completion_of(&first).await;
+    agent.events.timed_completion_of(&first).await;
     let (input, output, pct) = stats_matching_server(&mut agent).await;
     assert_eq!((input, output, pct), (9_000, 100, Some(91)));
     let warning = agent
@@ -113,7 +113,7 @@ async fn figures_match_the_server(cli: AgentCli, test: &str) {
         .server
         .push(Reply::text("Stats answer two ✓").usage(usage()));
     let second = agent.send("Second stats question").await;
-    agent.events.completion_of(&second).await;
+    agent.events.timed_completion_of(&second).await;
     let (input, output, _) = stats_matching_server(&mut agent).await;
     assert_eq!((input, output), (18_000, 200));
     let warnings = agent

@@ -10,13 +10,14 @@
 //!
 //! Runs only inside the private network namespace of `scripts/live-agents.sh`.
 
+use crate::support::eventually::Poll;
 use crate::support::fake_model;
 use crate::support::live_agents;
 use crate::support::live_tmux;
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use agentshim::shim::AgentKind;
 use agentshim::shim::usage::{SessionLogReader, TokenCounts, UsageSnapshot};
@@ -65,14 +66,15 @@ async fn poll_until(
     reader: &mut SessionLogReader,
     done: impl Fn(&UsageSnapshot) -> bool,
 ) -> Option<UsageSnapshot> {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        let snapshot = reader.poll();
-        if snapshot.as_ref().is_some_and(&done) || Instant::now() >= deadline {
-            return snapshot;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let mut last = None;
+    let found = Poll::within(TIMEOUT)
+        .every(Duration::from_millis(200))
+        .until(async || {
+            last = reader.poll();
+            last.clone().filter(&done)
+        })
+        .await;
+    found.or(last)
 }
 
 async fn check_cli(cli: AgentCli) {

@@ -7,17 +7,15 @@
 use crate::support::cli as cli_common;
 use crate::support::other_user;
 use crate::support::serve_process;
-use crate::support::server as server_support;
 use crate::support::standard_clients;
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Instant;
 
+use crate::support::eventually::eventually_blocking;
 use cli_common::{BIN, cli_command, run};
 use serve_process::{ServeProcess, TempDir};
-use server_support::TIMEOUT;
 
 /// `sh -c 'umask 000; exec agentshim ARGS...'`.
 fn under_umask_000(args: &[&str]) -> Command {
@@ -42,14 +40,15 @@ impl SocketShim {
             .stdin(Stdio::null())
             .stdout(Stdio::null());
         let mut child = command.spawn().expect("start agentshim shim");
-        let started = Instant::now();
-        while std::os::unix::net::UnixStream::connect(path).is_err() {
-            if let Some(status) = child.try_wait().unwrap() {
-                panic!("agentshim shim exited with {status:?} before listening");
-            }
-            assert!(started.elapsed() < TIMEOUT, "no socket at {path:?}");
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
+        eventually_blocking(
+            || format!("no socket at {path:?}"),
+            || {
+                if let Some(status) = child.try_wait().unwrap() {
+                    panic!("agentshim shim exited with {status:?} before listening");
+                }
+                std::os::unix::net::UnixStream::connect(path).ok()
+            },
+        );
         Self { child }
     }
 }

@@ -8,6 +8,7 @@
 
 use crate::support::server as server_support;
 
+use crate::support::eventually::eventually_async;
 use agentshim::rpc::event_envelope::Event as Pb;
 use agentshim::rpc::{
     CaptureScreenRequest, CreateShimRequest, DeleteShimRequest, GetShimRequest, GetStateRequest,
@@ -265,23 +266,14 @@ async fn a_waiting_send_fails_with_the_reason_when_the_agent_dies() {
         }
     }
     // No event says "queued": watch the count (bounded) until the second call got there.
-    let deadline = tokio::time::Instant::now() + TIMEOUT;
-    loop {
+    let queued = async || {
         let request = GetShimRequest {
             shim_id: "doomed".into(),
         };
-        if c.get_shim(request)
-            .await
-            .unwrap()
-            .into_inner()
-            .queued_messages
-            == 1
-        {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "never queued");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+        let info = c.get_shim(request).await.unwrap().into_inner();
+        (info.queued_messages == 1).then_some(())
+    };
+    eventually_async(|| "the second message never queued".into(), queued).await;
 
     c.kill(KillRequest {
         shim_id: "doomed".into(),

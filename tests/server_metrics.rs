@@ -7,7 +7,7 @@
 use crate::support::serve_process;
 use crate::support::server as server_support;
 
-use std::time::Instant;
+use crate::support::eventually::Poll;
 
 use agentshim::metrics::{
     COMPLETION_LATENCY, COMPLETIONS, EVENT_LOG_EVENTS, EVENT_LOG_EVICTIONS, MESSAGE_QUEUE_LENGTH,
@@ -78,18 +78,13 @@ fn shims(state: &str) -> String {
 
 /// Scrapes until `series` has `wanted` (gauges move when tasks end, a moment after the RPC).
 async fn wait_for_value(addr: &str, series: &str, wanted: f64) -> Scrape {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        let scrape = Scrape::of(addr).await;
-        if scrape.get(series) == Some(wanted) {
-            return scrape;
-        }
-        assert!(
-            Instant::now() < deadline,
+    let reached = async || Some(Scrape::of(addr).await).filter(|s| s.get(series) == Some(wanted));
+    match Poll::within(TIMEOUT).until(reached).await {
+        Some(scrape) => scrape,
+        None => panic!(
             "{series} did not become {wanted} within {TIMEOUT:?}:\n{}",
-            scrape.0
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            Scrape::of(addr).await.0
+        ),
     }
 }
 

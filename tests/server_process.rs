@@ -9,8 +9,9 @@ use crate::support::server as server_support;
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use crate::support::eventually::Poll;
 use crate::support::procs::{Proc, assert_gone};
 use agentshim::rpc::agent_shim_client::AgentShimClient;
 use agentshim::rpc::event_envelope::Event as Pb;
@@ -85,13 +86,10 @@ async fn a_non_loopback_listener_without_a_token_is_refused() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn agentshim serve");
-    let started = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if started.elapsed() > TIMEOUT {
-            let _ = child.kill();
-            panic!("agentshim serve --listen 0.0.0.0:0 kept running without a token");
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    let exited = Poll::within(TIMEOUT).until_blocking(|| child.try_wait().unwrap());
+    if exited.is_none() {
+        let _ = child.kill();
+        panic!("agentshim serve --listen 0.0.0.0:0 kept running without a token");
     }
     let output = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);

@@ -83,8 +83,8 @@ async fn ready_comes_once_right_before_the_first_idle() {
     );
     // A full turn (Idle → Working → Idle) does not announce readiness again.
     assert_eq!(run(&shim, &mut events, "echo again").await, "again");
-    assert_eq!(events.count_seen(|e| matches!(e, Event::Ready)), 1);
-    let idles = events.count_seen(|e| {
+    assert_eq!(events.count(|e| matches!(e, Event::Ready)), 1);
+    let idles = events.count(|e| {
         matches!(
             e,
             Event::StateChanged {
@@ -134,8 +134,7 @@ async fn sleep_stays_working_until_it_ends() {
     );
     // Nothing claimed the turn was over before the sleep ended.
     let idles_in_between = events
-        .seen
-        .iter()
+        .events()
         .skip_while(|e| !matches!(e, Event::MessageDelivered { .. }))
         .filter(|e| {
             matches!(
@@ -174,7 +173,7 @@ async fn a_quiet_working_agent_gets_a_stale_warning() {
     );
     assert_eq!(shim.state().await.unwrap().state, ShimState::Working);
     events.completion_of(&id).await;
-    let warnings = events.count_seen(|e| matches!(e, Event::Warning { .. }));
+    let warnings = events.count(|e| matches!(e, Event::Warning { .. }));
     assert_eq!(
         warnings, 1,
         "one warning per quiet spell: {:#?}",

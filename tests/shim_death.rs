@@ -36,7 +36,7 @@ async fn exit_is_reported_with_its_code_and_queued_messages_fail() {
     let summary = events.died_summary().await;
     assert!(summary.contains("exit code 3"), "{summary}");
     assert_eq!(events.died().await, Some(3));
-    let about_exiting = events.count_seen(|e| match e {
+    let about_exiting = events.count(|e| match e {
         Event::DeliveryFailed { id, .. } => *id == exiting,
         Event::Completion { message_id, .. } | Event::TurnInterrupted { message_id, .. } => {
             message_id.as_deref() == Some(&exiting)
@@ -44,7 +44,7 @@ async fn exit_is_reported_with_its_code_and_queued_messages_fail() {
         _ => false,
     });
     assert_eq!(about_exiting, 1, "one terminal event: {:#?}", events.seen);
-    let died = events.count_seen(|e| matches!(e, Event::Died { .. }));
+    let died = events.count(|e| matches!(e, Event::Died { .. }));
     assert_eq!(died, 1);
 
     let refused = shim
@@ -76,7 +76,7 @@ async fn exit_is_reported_with_its_code_and_queued_messages_fail() {
         .await;
     assert_eq!(stopped.unwrap(), Some(3));
     assert_all_gone(pid, &[]).await;
-    let changes_to_dead = events.count_seen(|e| {
+    let changes_to_dead = events.count(|e| {
         matches!(
             e,
             Event::StateChanged {
@@ -95,8 +95,8 @@ async fn an_agent_that_fails_at_once_dies_with_its_code() {
     let mut events = support::EventReader::new(&shim);
     assert_eq!(events.died().await, Some(7));
     // It never showed a prompt: no Ready, and it died from Starting.
-    assert_eq!(events.count_seen(|e| matches!(e, Event::Ready)), 0);
-    let from_starting = events.count_seen(|e| {
+    assert_eq!(events.count(|e| matches!(e, Event::Ready)), 0);
+    let from_starting = events.count(|e| {
         matches!(
             e,
             Event::StateChanged {

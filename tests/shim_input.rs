@@ -11,9 +11,9 @@ use support::{EventReader, PROMPT, ready_bash, run, send};
 
 /// Number of `Completion`s seen so far, and how many of them belong to `id`.
 fn completions(events: &EventReader, id: &str) -> (usize, usize) {
-    let all = events.count_seen(|e| matches!(e, Event::Completion { .. }));
-    let own = events
-        .count_seen(|e| matches!(e, Event::Completion { message_id: Some(m), .. } if m == id));
+    let all = events.count(|e| matches!(e, Event::Completion { .. }));
+    let own =
+        events.count(|e| matches!(e, Event::Completion { message_id: Some(m), .. } if m == id));
     (all, own)
 }
 
@@ -34,7 +34,7 @@ async fn escape_sequences_in_a_body_do_not_reach_the_terminal() {
     );
     let response = events.completion_of(&receipt.id).await;
     assert_eq!(response, "ABC2JDEF");
-    let warned = events.count_seen(|e| {
+    let warned = events.count(|e| {
         matches!(e, Event::Warning { message, .. }
             if message.contains(&receipt.id) && message.contains("4 CSI sequences"))
     });
@@ -78,8 +78,7 @@ async fn a_multi_line_body_is_one_message_with_one_completion() {
     // Nothing more belongs to that message, and no turn started by itself.
     let next = send(&shim, "echo after").await;
     assert_eq!(events.completion_of(&next).await, "after");
-    let delivered =
-        events.count_seen(|e| matches!(e, Event::MessageDelivered { id: d } if *d == id));
+    let delivered = events.count(|e| matches!(e, Event::MessageDelivered { id: d } if *d == id));
     assert_eq!(delivered, 1, "{:#?}", events.seen);
     assert_eq!(completions(&events, &id), (2, 1), "{:#?}", events.seen);
 }

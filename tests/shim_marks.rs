@@ -10,7 +10,7 @@ use support::{bash_spec, ready_shim, run, send};
 
 /// The exit code reported for message `id`.
 fn exit_code_of(events: &support::EventReader, id: &str) -> Option<i32> {
-    events.seen.iter().find_map(|event| match event {
+    events.events().find_map(|event| match event {
         Event::CommandExited {
             message_id: Some(m),
             exit_code,

@@ -26,8 +26,7 @@ enum Stop {
 /// The terminal events of message `id` among everything read.
 fn outcomes<'a>(events: &'a EventReader, id: &str) -> Vec<&'a Event> {
     events
-        .seen
-        .iter()
+        .events()
         .filter(|event| match event {
             Event::Completion { message_id, .. } | Event::TurnInterrupted { message_id, .. } => {
                 message_id.as_deref() == Some(id)

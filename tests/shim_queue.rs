@@ -30,8 +30,7 @@ async fn messages_sent_at_once_are_delivered_in_order_each_with_its_completion()
     }
     // Each message was delivered once, after the previous one completed.
     let order: Vec<String> = events
-        .seen
-        .iter()
+        .events()
         .filter_map(|e| match e {
             Event::MessageDelivered { id } => Some(format!("delivered {id}")),
             Event::Completion {
@@ -46,10 +45,7 @@ async fn messages_sent_at_once_are_delivered_in_order_each_with_its_completion()
         .flat_map(|r| [format!("delivered {}", r.id), format!("completed {}", r.id)])
         .collect();
     assert_eq!(order, expected);
-    assert_eq!(
-        events.count_seen(|e| matches!(e, Event::Completion { .. })),
-        3
-    );
+    assert_eq!(events.count(|e| matches!(e, Event::Completion { .. })), 3);
     assert_eq!(shim.status().await.unwrap().queued_messages, 0);
 }
 
@@ -90,8 +86,7 @@ async fn a_full_queue_refuses_the_next_message_and_a_kill_fails_the_queued_ones(
         events.failure_of(id).await;
     }
     let failures: Vec<&str> = events
-        .seen
-        .iter()
+        .events()
         .filter_map(|e| match e {
             Event::DeliveryFailed { id, .. } => Some(id.as_str()),
             _ => None,
@@ -99,7 +94,7 @@ async fn a_full_queue_refuses_the_next_message_and_a_kill_fails_the_queued_ones(
         .collect();
     assert_eq!(failures, queued_ids, "in queue order, each once");
     assert_eq!(
-        events.count_seen(|e| matches!(e, Event::MessageDelivered { .. })),
+        events.count(|e| matches!(e, Event::MessageDelivered { .. })),
         1
     );
 }

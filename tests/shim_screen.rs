@@ -27,7 +27,7 @@ async fn output_much_longer_than_the_screen_comes_back_whole() {
 
 #[tokio::test]
 async fn output_longer_than_the_history_is_marked_truncated() {
-    let (shim, _events) = ready_shim(bash_spec("cut").size(24, 80).scrollback(100)).await;
+    let (shim, mut events) = ready_shim(bash_spec("cut").size(24, 80).scrollback(100)).await;
     let answer = shim
         .send_and_wait("test", "seq 1 1000", Some("long".into()))
         .await
@@ -35,11 +35,8 @@ async fn output_longer_than_the_history_is_marked_truncated() {
     // 124 rows are kept: the echo, 1000 numbers and the prompt make 1002.
     assert_eq!(answer.truncated, Some((878, 0)));
     assert_eq!(answer.response, numbers(878, 1000));
-    let mut events = shim.subscribe(0);
-    let mut order = Vec::new();
-    while let Ok(agentshim::shim::events::LogItem::Event(envelope)) = events.try_next() {
-        order.push(envelope.event.name());
-    }
+    events.completion_of("long").await;
+    let order: Vec<&str> = events.events().map(|e| e.name()).collect();
     let at = order
         .iter()
         .position(|n| *n == "ResponseTruncated")

@@ -156,13 +156,13 @@ async fn shutdown_while_working_fails_what_is_queued() {
     );
     assert!(summary.contains("daemon_stop"), "{summary}");
     assert_eq!(
-        events.count_seen(|e| matches!(e, Event::Completion { .. })),
+        events.count(|e| matches!(e, Event::Completion { .. })),
         0,
         "our own Ctrl-C is no answer: {:#?}",
         events.seen
     );
     assert_eq!(
-        events.count_seen(|e| matches!(e, Event::MessageDelivered { .. })),
+        events.count(|e| matches!(e, Event::MessageDelivered { .. })),
         1
     );
     assert_all_gone(pid, &[sleep]).await;

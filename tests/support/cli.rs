@@ -10,11 +10,10 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
 
-use super::eventually::eventually_blocking;
+use super::eventually::{Poll, eventually_blocking};
 use nix::unistd::Pid;
 
 /// Upper bound for one CLI run or one wait; a loaded 2-core machine stays well inside it.
@@ -176,13 +175,10 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.terminate();
-        let deadline = Instant::now() + TIMEOUT;
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                let _ = std::fs::remove_dir_all(&self.dir);
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
+        let exited = Poll::within(TIMEOUT).until_blocking(|| self.child.try_wait().ok().flatten());
+        if exited.is_some() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+            return;
         }
         let _ = self.child.kill();
         let _ = self.child.wait();

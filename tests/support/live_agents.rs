@@ -15,8 +15,13 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde_json::{Value, json};
+
+/// The longest a live test waits for one thing a real CLI does (startup, a turn, an exit) on a
+/// loaded 2-core machine; the tests of everything else use `eventually::TIMEOUT`.
+pub const LIVE_TIMEOUT: Duration = Duration::from_secs(90);
 
 pub const CLAUDE_VERSION: &str = "2.1.197";
 pub const CODEX_VERSION: &str = "0.169.0";

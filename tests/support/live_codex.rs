@@ -5,25 +5,19 @@
 //! the second), and a shim with the Codex driver running Codex with the built-in `codex`
 //! profile's arguments, whose environment is exactly the agent's (nothing else inherited).
 //!
-//! [`Events`] reads the shim's events in order with generous timeouts (never fixed sleeps),
-//! keeping their log times for latency figures; [`leftover_processes`] tells what is still
-//! running of the agent after it ended: its session, and anything whose cwd or executable is
-//! inside its HOME (helpers such as a `codex app-server` daemon included).
+//! Its events are read by the one [`EventReader`], waiting up to [`LIVE_TIMEOUT`]; what is
+//! left of the agent after it ended is `procs::agent_leftovers` (a `codex app-server` daemon
+//! included, through its HOME).
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use agentshim::protocol::{Event, ShimState};
-use agentshim::shim::events::{Envelope, LogItem, Subscription};
-use agentshim::shim::process::session_members;
+use agentshim::protocol::Event;
 use agentshim::shim::{AgentKind, ShimHandle, ShimSpec};
 
+use super::eventually::Poll;
 use super::fake_model::FakeModelServer;
-use super::live_agents::{self, AgentCli, LiveAgent};
-use super::live_tmux;
-
-/// Longest wait for one event or one answer; a loaded 2-core machine stays well inside it.
-pub const LIVE_TIMEOUT: Duration = Duration::from_secs(90);
+use super::live_agents::{self, AgentCli, LIVE_TIMEOUT, LiveAgent};
+use super::shim::EventReader;
 
 /// The config lines the tests take out.
 const USER_UNLIKE_LINES: &[&str] = &[
@@ -92,7 +86,7 @@ pub struct LiveCodex {
     pub server: FakeModelServer,
     pub agent: LiveAgent,
     pub handle: ShimHandle,
-    pub events: Events,
+    pub events: EventReader,
     /// The agent's pid (also its session id).
     pub pid: i32,
     /// When the agent was spawned.
@@ -115,7 +109,7 @@ impl LiveCodex {
         prepare(&agent);
         let spawned_at = Instant::now();
         let handle = agentshim::shim::spawn(spec(id, &agent, mode)).expect("spawn codex");
-        let events = Events::new(&handle);
+        let events = EventReader::new(&handle).waiting_up_to(LIVE_TIMEOUT);
         let pid = handle.status().await.expect("status").pid as i32;
         Self {
             server,
@@ -148,8 +142,8 @@ impl LiveCodex {
                 |e| matches!(e, Event::Warning { message, .. } if message.contains("dialog")),
             )
             .await;
-        match &warning.event {
-            Event::Warning { message, .. } => message.clone(),
+        match warning {
+            Event::Warning { message, .. } => message,
             _ => unreachable!(),
         }
     }
@@ -166,7 +160,16 @@ impl LiveCodex {
     /// Sends `body` and returns the response of its Completion.
     pub async fn ask(&mut self, body: &str) -> String {
         let id = self.send(body).await;
-        self.events.completion_of(&id).await.1
+        self.events.completion_of(&id).await
+    }
+
+    /// Polls the screen until it shows `text`; that screen.
+    pub async fn wait_screen(&self, text: &str) -> String {
+        let shown = async || Some(self.screen().await).filter(|screen| screen.contains(text));
+        match Poll::within(LIVE_TIMEOUT).until(shown).await {
+            Some(screen) => screen,
+            None => panic!("`{text}` never showed:\n{}", self.screen().await),
+        }
     }
 
     /// The whole screen with its scrollback, for failure messages.
@@ -176,132 +179,6 @@ impl LiveCodex {
             .await
             .map(|c| c.content)
             .unwrap_or_else(|e| format!("<no capture: {e}>"))
-    }
-}
-
-/// Reads one shim's events in order, remembering them.
-pub struct Events {
-    subscription: Subscription,
-    /// Everything read so far.
-    pub seen: Vec<Arc<Envelope>>,
-}
-
-impl Events {
-    pub fn new(handle: &ShimHandle) -> Self {
-        Self {
-            subscription: handle.subscribe(0),
-            seen: Vec::new(),
-        }
-    }
-
-    fn describe(&self) -> String {
-        let names: Vec<String> = self
-            .seen
-            .iter()
-            .map(|e| match &e.event {
-                Event::StateChanged { from, to, .. } => format!("{from}->{to}"),
-                Event::Warning { message, .. } => format!("Warning({message})"),
-                other => other.name().to_owned(),
-            })
-            .collect();
-        names.join(", ")
-    }
-
-    /// Skips events until one matches `wanted`; panics naming what was seen after
-    /// [`LIVE_TIMEOUT`].
-    pub async fn wait_for(&mut self, what: &str, wanted: impl Fn(&Event) -> bool) -> Arc<Envelope> {
-        self.wait_for_within(LIVE_TIMEOUT, what, wanted).await
-    }
-
-    /// Like [`Events::wait_for`], waiting up to `timeout`.
-    pub async fn wait_for_within(
-        &mut self,
-        timeout: Duration,
-        what: &str,
-        wanted: impl Fn(&Event) -> bool,
-    ) -> Arc<Envelope> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let item = tokio::time::timeout_at(deadline, self.subscription.next())
-                .await
-                .unwrap_or_else(|_| {
-                    panic!("no {what} within {timeout:?}; seen: {}", self.describe())
-                })
-                .expect("event log closed");
-            let envelope = match item {
-                LogItem::Event(envelope) => envelope,
-                LogItem::Gap {
-                    first_lost,
-                    last_lost,
-                } => {
-                    panic!("events {first_lost}..={last_lost} lost")
-                }
-            };
-            self.seen.push(Arc::clone(&envelope));
-            if wanted(&envelope.event) {
-                return envelope;
-            }
-        }
-    }
-
-    /// Waits for the Completion of message `id`: its log time (Unix ms) and response.
-    pub async fn completion_of(&mut self, id: &str) -> (u64, String) {
-        let envelope = self
-            .wait_for(
-                &format!("Completion of {id}"),
-                |e| matches!(e, Event::Completion { message_id: Some(m), .. } if m == id),
-            )
-            .await;
-        match &envelope.event {
-            Event::Completion { response, .. } => (envelope.unix_ms, response.clone()),
-            _ => unreachable!(),
-        }
-    }
-
-    /// Waits for `MessageDelivered` of message `id`.
-    pub async fn delivered(&mut self, id: &str) -> Arc<Envelope> {
-        self.wait_for(
-            &format!("MessageDelivered of {id}"),
-            |e| matches!(e, Event::MessageDelivered { id: d } if d == id),
-        )
-        .await
-    }
-
-    /// The states entered so far, in order.
-    pub fn states(&self) -> Vec<ShimState> {
-        self.seen
-            .iter()
-            .filter_map(|e| match e.event {
-                Event::StateChanged { to, .. } => Some(to),
-                _ => None,
-            })
-            .collect()
-    }
-
-    /// How many events read so far match `wanted`.
-    pub fn count(&self, wanted: impl Fn(&Event) -> bool) -> usize {
-        self.seen.iter().filter(|e| wanted(&e.event)).count()
-    }
-}
-
-/// Pids still alive of the agent's session `sid` or with their cwd or executable in `home`.
-pub fn leftover_processes(sid: i32, home: &std::path::Path) -> Vec<u32> {
-    let mut pids: Vec<u32> = session_members(sid).into_iter().map(|p| p as u32).collect();
-    pids.extend(live_tmux::processes_in(home));
-    pids.sort_unstable();
-    pids.dedup();
-    pids
-}
-
-/// Waits (polling `/proc` every 50 ms, up to 10 s) until nothing is left; what is left.
-pub async fn wait_no_leftovers(sid: i32, home: &std::path::Path) -> Vec<u32> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let left = leftover_processes(sid, home);
-        if left.is_empty() || Instant::now() >= deadline {
-            return left;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 

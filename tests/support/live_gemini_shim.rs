@@ -1,6 +1,5 @@
 //! Gemini CLI under agentshim, for the `live_gemini*` tests: a fresh fake model server, HOME
-//! and shim per test; waiting on the shim's events (never on fixed sleeps); the processes an
-//! agent leaves behind; and a screen watcher that notes when the screen last changed (to
+//! and shim per test, its events read by the one [`EventReader`]; and a screen watcher that notes when the screen last changed (to
 //! measure how long after the agent's last output a Completion comes).
 
 use std::io::Write;
@@ -8,15 +7,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use agentshim::protocol::Event;
-use agentshim::shim::events::LogItem;
 use agentshim::shim::{AgentKind, ShimHandle, ShimSpec};
 
 use super::fake_model::{FakeModelServer, RequestRecord};
-use super::live_agents::{self, AgentCli, LiveAgent};
+use super::live_agents::{self, AgentCli, LIVE_TIMEOUT, LiveAgent};
 use super::live_tmux;
-
-/// Longest wait for startup, a turn, or an exit.
-pub const LIVE_TIMEOUT: Duration = Duration::from_secs(90);
+use super::shim::EventReader;
 
 pub fn say(line: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{line}");
@@ -32,6 +28,8 @@ pub struct GeminiShim {
     pub server: FakeModelServer,
     pub agent: LiveAgent,
     pub shim: ShimHandle,
+    /// Its events, read through `Ready`.
+    pub events: EventReader,
     /// From spawn to the `Ready` event.
     pub ready_after: Duration,
 }
@@ -50,27 +48,21 @@ pub async fn start() -> GeminiShim {
     }
     let started = Instant::now();
     let shim = agentshim::shim::spawn(spec).expect("spawn gemini under agentshim");
-    let mut events = shim.subscribe(0);
-    let ready = tokio::time::timeout(LIVE_TIMEOUT, async {
-        while let Some(item) = events.next().await {
-            if let LogItem::Event(envelope) = item
-                && matches!(envelope.event, Event::Ready)
-            {
-                return true;
-            }
-        }
-        false
-    })
-    .await;
+    let mut events = EventReader::new(&shim).waiting_up_to(LIVE_TIMEOUT);
+    let ready = events.try_wait_for(|e| matches!(e, Event::Ready)).await;
     let ready_after = started.elapsed();
-    if ready != Ok(true) {
+    if ready.is_none() {
         let screen = shim.capture(None).await.map(|c| c.content);
-        panic!("gemini never became Ready: {ready:?}\n-- screen:\n{screen:?}");
+        panic!(
+            "gemini never became Ready; events:\n{}\n-- screen:\n{screen:?}",
+            events.describe()
+        );
     }
     GeminiShim {
         server,
         agent,
         shim,
+        events,
         ready_after,
     }
 }
@@ -117,31 +109,6 @@ pub async fn tmux_ready_times(server: &FakeModelServer) -> (Duration, Duration) 
     let banner_shown = shown("Gemini CLI v").await;
     pane.terminate(Duration::from_secs(3));
     (input_shown, banner_shown)
-}
-
-/// Live processes of the agent: its session's members and anything running in its HOME.
-pub fn agent_processes(session: u32, home: &std::path::Path) -> Vec<u32> {
-    let mut pids: Vec<u32> = agentshim::shim::process::session_members(session as i32)
-        .into_iter()
-        .map(|p| p as u32)
-        .collect();
-    pids.extend(live_tmux::processes_in(home));
-    pids.retain(|p| is_live(*p));
-    pids.sort_unstable();
-    pids.dedup();
-    pids
-}
-
-/// Waits up to `timeout` for every process of the agent to end; those still there.
-pub async fn wait_gone(session: u32, home: &std::path::Path, timeout: Duration) -> Vec<u32> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let left = agent_processes(session, home);
-        if left.is_empty() || Instant::now() >= deadline {
-            return left;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// Polls the screen every 10 ms and remembers when it changed, until dropped.
@@ -208,15 +175,4 @@ pub fn user_message(turn: &RequestRecord) -> Option<String> {
         .rev()
         .find_map(|p| p["text"].as_str())
         .map(str::to_owned)
-}
-
-/// Whether `pid` exists and is not a zombie.
-pub fn is_live(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|stat| {
-            let state = stat.rsplit_once(") ")?.1.chars().next()?;
-            Some(state != 'Z')
-        })
-        .unwrap_or(false)
 }

@@ -10,8 +10,10 @@ use agentshim::protocol::Event;
 use agentshim::shim::{AgentKind, ShimHandle, ShimSpec, Signals};
 
 use super::fake_model::FakeModelServer;
-use super::live_agents::{self, AgentCli, ClaudeAuth, LiveAgent};
-use super::live_codex::{self, Events, Mode, leftover_processes};
+use super::live_agents::{self, AgentCli, ClaudeAuth, LIVE_TIMEOUT, LiveAgent};
+use super::live_codex::{self, Mode};
+use super::procs::agent_leftovers;
+use super::shim::EventReader;
 
 /// A running CLI in a shim, with its server and HOME.
 pub struct LiveShim {
@@ -19,14 +21,14 @@ pub struct LiveShim {
     pub server: FakeModelServer,
     pub agent: LiveAgent,
     pub shim: ShimHandle,
-    pub events: Events,
+    pub events: EventReader,
     /// The agent's pid (its session id).
     pub pid: i32,
 }
 
 impl Drop for LiveShim {
     fn drop(&mut self) {
-        for pid in leftover_processes(self.pid, self.agent.home_path()) {
+        for pid in agent_leftovers(self.pid, self.agent.home_path()) {
             // SAFETY: kill(2) on a process of this test's agent; no memory is involved.
             unsafe { libc::kill(pid as i32, libc::SIGKILL) };
         }
@@ -73,11 +75,9 @@ impl LiveShim {
             spec = spec.env(key, value);
         }
         let shim = agentshim::shim::spawn(spec).expect("spawn the agent in a shim");
-        let mut events = Events::new(&shim);
+        let mut events = EventReader::new(&shim).waiting_up_to(LIVE_TIMEOUT);
         let pid = shim.status().await.expect("status").pid as i32;
-        events
-            .wait_for("Ready", |e| matches!(e, Event::Ready))
-            .await;
+        events.ready().await;
         Self {
             cli,
             server,
@@ -114,8 +114,8 @@ impl LiveShim {
                 matches!(e, Event::InputRequested { .. })
             })
             .await;
-        match &asked.event {
-            Event::InputRequested { prompt, options } => (prompt.clone(), options.clone()),
+        match asked {
+            Event::InputRequested { prompt, options } => (prompt, options),
             _ => unreachable!(),
         }
     }

@@ -5,14 +5,14 @@
 //! file, and the pane command is `env -i <the agent's env> <program> <args>`, so the CLI sees
 //! exactly [`LiveAgent::env`]. Dropping the pane kills that tmux server and then the CLI's
 //! process group (SIGTERM, then SIGKILL): Gemini CLI survives the hang-up alone.
-//! [`processes_in`] finds processes left behind in an agent's HOME.
 
-use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use super::eventually::Poll;
 use super::live_agents::{self, AgentCli, LiveAgent};
+use super::procs::group_members;
 
 static NEXT_SOCKET: AtomicUsize = AtomicUsize::new(0);
 
@@ -125,10 +125,7 @@ impl TmuxPane {
             // SAFETY: kill(2) on a process group we started; no memory is involved.
             unsafe { libc::kill(-pgid, signal) };
             used.push(name);
-            let deadline = Instant::now() + grace;
-            while group_alive(pgid) && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(50));
-            }
+            Poll::within(grace).until_blocking(|| (!group_alive(pgid)).then_some(()));
         }
         used
     }
@@ -176,17 +173,11 @@ impl TmuxPane {
         timeout: Duration,
         pred: impl Fn(&str) -> bool,
     ) -> Result<String, String> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let screen = self.capture();
-            if pred(&screen) {
-                return Ok(screen);
-            }
-            if Instant::now() >= deadline {
-                return Err(screen);
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        Poll::within(timeout)
+            .every(Duration::from_millis(100))
+            .until(async || Some(self.capture()).filter(|screen| pred(screen)))
+            .await
+            .ok_or_else(|| self.capture())
     }
 }
 
@@ -199,26 +190,6 @@ impl Drop for TmuxPane {
 /// Whether a live (not zombie) process is still in process group `pgid`.
 fn group_alive(pgid: i32) -> bool {
     !group_members(pgid).is_empty()
-}
-
-/// Live (not zombie) members of process group `pgid`, from `/proc/*/stat`.
-pub fn group_members(pgid: i32) -> Vec<u32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            // After "(comm) ": state, ppid, pgrp.
-            let rest = stat.rsplit_once(") ").map_or("", |(_, r)| r);
-            let mut fields = rest.split_whitespace();
-            let state = fields.next().unwrap_or("Z");
-            let pgrp = fields.nth(1).and_then(|f| f.parse::<i32>().ok());
-            state != "Z" && pgrp == Some(pgid)
-        })
-        .collect()
 }
 
 /// Starts `agent`'s TUI in a 220×50 pane and waits until `ready` is on screen; the pane and
@@ -241,21 +212,4 @@ pub async fn submit(pane: &TmuxPane, text: &str) {
     pane.type_text(text);
     tokio::time::sleep(Duration::from_millis(500)).await;
     pane.press(&["Enter"]);
-}
-
-/// Pids of processes whose working directory or executable lies under `dir` (an agent's HOME):
-/// what is left of a CLI and its helpers.
-pub fn processes_in(dir: &Path) -> Vec<u32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            ["cwd", "exe"].iter().any(|link| {
-                std::fs::read_link(format!("/proc/{pid}/{link}")).is_ok_and(|p| p.starts_with(dir))
-            })
-        })
-        .collect()
 }

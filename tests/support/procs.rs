@@ -1,11 +1,16 @@
-//! Probes of processes through `/proc`, for tests that check what runs and what is gone: a
-//! process named by pid and start time (so a recycled pid is not mistaken for it), the fields
-//! of its `stat`, and waits until processes and sessions are gone or a job is in the
+//! The one probe of processes through `/proc`, for tests that check what runs and what is
+//! gone: a process named by pid and start time (so a recycled pid is not mistaken for it), the
+//! fields of its `stat`, what is left of an agent (its session, its process group, anything
+//! running in its HOME), and waits until processes and sessions are gone or a job is in the
 //! foreground.
 
-use agentshim::shim::process::session_members;
+use std::path::Path;
+use std::time::Duration;
 
-use super::eventually::eventually;
+use agentshim::shim::process::session_members;
+use agentshim::shim::process_tracking::procfs;
+
+use super::eventually::{Poll, eventually};
 
 /// A process identified by pid and start time, so a recycled pid is not mistaken for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,4 +134,72 @@ pub async fn wait_for_foreground(sid: i32, comm: &str) -> Proc {
     )
     .await;
     Proc::of(pid).expect("foreground job still running")
+}
+
+/// Whether `pid` exists and is not a zombie.
+pub fn is_live(pid: u32) -> bool {
+    procfs::stat_of(pid as i32).is_some_and(|stat| !stat.is_zombie())
+}
+
+/// Live members of process group `pgid`.
+pub fn group_members(pgid: i32) -> Vec<u32> {
+    procfs::live_processes()
+        .into_iter()
+        .filter(|process| process.process_group == pgid)
+        .map(|process| process.pid as u32)
+        .collect()
+}
+
+/// Pids of processes whose working directory or executable lies under `dir` (an agent's HOME):
+/// what is left of a CLI and its helpers, whatever session they moved to.
+pub fn processes_in(dir: &Path) -> Vec<u32> {
+    procfs::live_processes()
+        .into_iter()
+        .map(|process| process.pid as u32)
+        .filter(|pid| {
+            ["cwd", "exe"].iter().any(|link| {
+                std::fs::read_link(format!("/proc/{pid}/{link}")).is_ok_and(|p| p.starts_with(dir))
+            })
+        })
+        .collect()
+}
+
+/// A process running in `dir` (see [`processes_in`]) whose command line's arguments satisfy
+/// `wanted`.
+pub fn process_in(dir: &Path, wanted: impl Fn(&[String]) -> bool) -> Option<u32> {
+    processes_in(dir).into_iter().find(|pid| {
+        std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|line| {
+            let args: Vec<String> = line
+                .split(|b| *b == 0)
+                .filter(|arg| !arg.is_empty())
+                .map(|arg| String::from_utf8_lossy(arg).into_owned())
+                .collect();
+            wanted(&args)
+        })
+    })
+}
+
+/// What still runs of an agent that led session `session` with HOME `home`: the members of its
+/// session and anything whose cwd or executable is in its HOME, sorted.
+pub fn agent_leftovers(session: i32, home: &Path) -> Vec<u32> {
+    let mut pids: Vec<u32> = session_members(session)
+        .into_iter()
+        .map(|pid| pid as u32)
+        .chain(processes_in(home))
+        .filter(|pid| is_live(*pid))
+        .collect();
+    pids.sort_unstable();
+    pids.dedup();
+    pids
+}
+
+/// Waits up to `limit` for `left()` (e.g. [`agent_leftovers`]) to be empty, checking every
+/// 50 ms; what is left then. For tests that report survivors as a figure rather than fail at
+/// once.
+pub async fn wait_gone(limit: Duration, left: impl Fn() -> Vec<u32>) -> Vec<u32> {
+    Poll::within(limit)
+        .every(Duration::from_millis(50))
+        .until(async || left().is_empty().then_some(()))
+        .await
+        .map_or_else(left, |()| Vec::new())
 }

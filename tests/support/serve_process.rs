@@ -9,6 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
+use super::eventually::Poll;
 use super::server::{CONFIG_TOML, TIMEOUT};
 
 /// A fresh directory under the system temp dir, removed on drop.
@@ -135,15 +136,10 @@ impl ServeProcess {
     /// the wait took.
     pub async fn wait_within(&mut self, within: Duration) -> (std::process::ExitStatus, Duration) {
         let started = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return (status, started.elapsed());
-            }
-            assert!(
-                started.elapsed() < within,
-                "agentshim serve did not exit within {within:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
+        let exited = async || self.child.try_wait().expect("try_wait");
+        match Poll::within(within).until(exited).await {
+            Some(status) => (status, started.elapsed()),
+            None => panic!("agentshim serve did not exit within {within:?}"),
         }
     }
 }

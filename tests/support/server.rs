@@ -20,6 +20,7 @@ use tonic::{Code, Status, Streaming};
 
 /// Upper bound for any single wait in a test; a loaded 2-core machine stays well inside it.
 pub use super::eventually::TIMEOUT;
+use super::eventually::eventually_async;
 
 /// The prompt of the test shells.
 pub const PROMPT: &str = "srv-test$ ";
@@ -117,17 +118,11 @@ impl Drop for TestServer {
 
 /// A client of `url` (`http://IP:PORT`), retrying until the server accepts.
 pub async fn connect(url: &str) -> Client {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        match AgentShimClient::connect(url.to_owned()).await {
-            Ok(client) => return client,
-            // The listener is bound before `serve` starts, so this only retries under load.
-            Err(_) if Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            Err(error) => panic!("cannot connect to {url}: {error}"),
-        }
-    }
+    // The listener is bound before `serve` starts, so this only retries under load.
+    // An owned copy: a check borrowing `url` would make the wait not `Send` for spawned tasks.
+    let owned = url.to_owned();
+    let connected = async move || AgentShimClient::connect(owned.clone()).await.ok();
+    eventually_async(|| format!("cannot connect to {url}"), connected).await
 }
 
 /// A request to create a `bash` shim with `id` (empty: generated).

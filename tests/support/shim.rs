@@ -1,8 +1,9 @@
-//! Helpers for integration tests that drive real shims: a bash spec with a known prompt, an
-//! event reader that waits on events (never on fixed sleeps) with generous timeouts, and
-//! `/proc` probes that tell whether an agent's processes are really gone.
+//! Helpers for integration tests that drive in-process shims: a bash spec with a known prompt,
+//! the event reader that waits on a shim's events (never on fixed sleeps) with generous
+//! timeouts, and shortcuts to send a message and read its answer.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use agentshim::protocol::{Event, ShimState};
 use agentshim::shim::events::{Envelope, LogItem, Subscription};
@@ -27,32 +28,84 @@ pub fn bash_spec(id: &str) -> ShimSpec {
         .env_remove("COLUMNS")
 }
 
-/// Reads one shim's events in order.
+/// Reads one shim's events in order, remembering them: the one reader of an in-process shim's
+/// events, for the tests of shims and for the live tests (which wait longer, see
+/// [`EventReader::waiting_up_to`]).
 pub struct EventReader {
     subscription: Subscription,
+    /// The longest wait for one event.
+    timeout: Duration,
     /// Everything read so far, for failure messages and for checks over the whole history.
-    pub seen: Vec<Event>,
+    pub seen: Vec<Arc<Envelope>>,
 }
 
 impl EventReader {
     pub fn new(handle: &ShimHandle) -> Self {
+        Self::after(handle, 0)
+    }
+
+    /// A reader of the events after `seq` (`handle.event_log().last_seq()`: from now on).
+    pub fn after(handle: &ShimHandle, seq: u64) -> Self {
         Self {
-            subscription: handle.subscribe(0),
+            subscription: handle.subscribe(seq),
+            timeout: EVENT_TIMEOUT,
             seen: Vec::new(),
         }
+    }
+
+    /// The same reader waiting up to `timeout` for each event (a real CLI on a loaded machine).
+    pub fn waiting_up_to(self, timeout: Duration) -> Self {
+        Self { timeout, ..self }
+    }
+
+    /// What was read so far, one short line per event, for failure messages.
+    pub fn describe(&self) -> String {
+        let lines: Vec<String> = self
+            .seen
+            .iter()
+            .map(|e| match &e.event {
+                Event::StateChanged { from, to, .. } => format!("{} {from}->{to}", e.seq),
+                Event::Completion { response, .. } => format!("{} Completion {response:?}", e.seq),
+                Event::Warning { message, .. } => format!("{} Warning {message:?}", e.seq),
+                other => format!("{} {}", e.seq, other.name()),
+            })
+            .collect();
+        lines.join("\n")
+    }
+
+    /// The events read so far.
+    pub fn events(&self) -> impl Iterator<Item = &Event> {
+        self.seen.iter().map(|e| &e.event)
+    }
+
+    /// Sequence number of the last event read (0 before the first).
+    pub fn last_seq(&self) -> u64 {
+        self.seen.last().map_or(0, |e| e.seq)
     }
 
     /// The next logged event with its sequence number and time, or a panic naming what was
     /// seen when none comes in time.
     pub async fn next_envelope(&mut self) -> Arc<Envelope> {
-        let item = tokio::time::timeout(EVENT_TIMEOUT, self.subscription.next())
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        self.next_before(deadline, "event").await
+    }
+
+    async fn next_before(&mut self, deadline: tokio::time::Instant, what: &str) -> Arc<Envelope> {
+        self.next_until(deadline)
             .await
-            .unwrap_or_else(|_| panic!("no event within {EVENT_TIMEOUT:?}; seen: {:#?}", self.seen))
+            .unwrap_or_else(|| panic!("no {what} in time; seen:\n{}", self.describe()))
+    }
+
+    /// The next event, or `None` at `deadline`; a closed log or a gap is a panic.
+    async fn next_until(&mut self, deadline: tokio::time::Instant) -> Option<Arc<Envelope>> {
+        let item = tokio::time::timeout_at(deadline, self.subscription.next())
+            .await
+            .ok()?
             .expect("event log closed");
         match item {
             LogItem::Event(envelope) => {
-                self.seen.push(envelope.event.clone());
-                envelope
+                self.seen.push(Arc::clone(&envelope));
+                Some(envelope)
             }
             LogItem::Gap {
                 first_lost,
@@ -61,24 +114,43 @@ impl EventReader {
         }
     }
 
+    /// Skips events until one matches `wanted`; `None` when none came within this reader's
+    /// timeout (for a test that reports more than the events, such as the screen).
+    pub async fn try_wait_for(&mut self, wanted: impl Fn(&Event) -> bool) -> Option<Arc<Envelope>> {
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        loop {
+            let envelope = self.next_until(deadline).await?;
+            if wanted(&envelope.event) {
+                return Some(envelope);
+            }
+        }
+    }
+
     /// The next event.
     pub async fn next(&mut self) -> Event {
         self.next_envelope().await.event.clone()
     }
 
-    /// Skips events until one matches `wanted`, and returns it with its log metadata.
+    /// Skips events until one matches `wanted` (within this reader's timeout), and returns it
+    /// with its log metadata.
     pub async fn wait_for_envelope(
         &mut self,
         what: &str,
         wanted: impl Fn(&Event) -> bool,
     ) -> Arc<Envelope> {
-        let deadline = tokio::time::Instant::now() + EVENT_TIMEOUT;
+        self.wait_for_within(self.timeout, what, wanted).await
+    }
+
+    /// Like [`EventReader::wait_for_envelope`], waiting up to `timeout` in all.
+    pub async fn wait_for_within(
+        &mut self,
+        timeout: Duration,
+        what: &str,
+        wanted: impl Fn(&Event) -> bool,
+    ) -> Arc<Envelope> {
+        let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            let envelope = tokio::time::timeout_at(deadline, self.next_envelope())
-                .await
-                .unwrap_or_else(|_| {
-                    panic!("no {what} within {EVENT_TIMEOUT:?}; seen: {:#?}", self.seen)
-                });
+            let envelope = self.next_before(deadline, what).await;
             if wanted(&envelope.event) {
                 return envelope;
             }
@@ -94,6 +166,26 @@ impl EventReader {
         self.wait_for("Ready", |e| matches!(e, Event::Ready)).await;
     }
 
+    /// Waits for the change into `state`; when it was read.
+    pub async fn state(&mut self, state: ShimState) -> Instant {
+        self.wait_for(
+            &format!("StateChanged to {state}"),
+            |e| matches!(e, Event::StateChanged { to, .. } if *to == state),
+        )
+        .await;
+        Instant::now()
+    }
+
+    /// The states entered so far, in order.
+    pub fn states(&self) -> Vec<ShimState> {
+        self.events()
+            .filter_map(|e| match e {
+                Event::StateChanged { to, .. } => Some(*to),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Waits for `MessageDelivered` of message `id`.
     pub async fn delivered(&mut self, id: &str) -> Arc<Envelope> {
         self.wait_for_envelope(
@@ -105,8 +197,14 @@ impl EventReader {
 
     /// Waits for the Completion of message `id` and returns its response.
     pub async fn completion_of(&mut self, id: &str) -> String {
-        match self.completion_envelope(id).await.event {
-            Event::Completion { ref response, .. } => response.clone(),
+        self.timed_completion_of(id).await.1
+    }
+
+    /// Waits for the Completion of message `id`: its log time (Unix ms) and response.
+    pub async fn timed_completion_of(&mut self, id: &str) -> (u64, String) {
+        let envelope = self.completion_envelope(id).await;
+        match &envelope.event {
+            Event::Completion { response, .. } => (envelope.unix_ms, response.clone()),
             _ => unreachable!(),
         }
     }
@@ -182,8 +280,8 @@ impl EventReader {
     }
 
     /// How many events read so far match `wanted`.
-    pub fn count_seen(&self, wanted: impl Fn(&Event) -> bool) -> usize {
-        self.seen.iter().filter(|e| wanted(e)).count()
+    pub fn count(&self, wanted: impl Fn(&Event) -> bool) -> usize {
+        self.events().filter(|e| wanted(e)).count()
     }
 }
 

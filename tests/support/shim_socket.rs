@@ -7,7 +7,6 @@ use std::io::Write;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command as Process, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
 
 use agentshim::protocol::{Channel, Command, Event};
 
@@ -116,14 +115,11 @@ pub fn channel(stream: UnixStream) -> Channel {
 /// A client channel plus a raw handle on the same socket (for hand-made frames), retrying
 /// until the shim listens.
 pub fn connect(path: &Path) -> (Channel, UnixStream) {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        match UnixStream::connect(path) {
-            Ok(stream) => return (channel(stream.try_clone().unwrap()), stream),
-            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
-            Err(error) => panic!("cannot connect to {path:?}: {error}"),
-        }
-    }
+    let stream = eventually_blocking(
+        || format!("cannot connect to {path:?}"),
+        || UnixStream::connect(path).ok(),
+    );
+    (channel(stream.try_clone().unwrap()), stream)
 }
 
 /// Reads events until one matches, returning it; panics with what was seen otherwise.
