@@ -15,14 +15,17 @@ FROM rust:1.96-slim-bookworm AS build
 ARG CARGO_HTTP_CAINFO
 WORKDIR /src
 # The dependencies first, against placeholder sources: this layer is reused until Cargo.toml,
-# Cargo.lock, build.rs or the .proto change.
+# Cargo.lock, build.rs or the .proto change. Cargo reads the path of every target it declares,
+# so each [[bench]] and [[test]] gets a placeholder too; the test placeholders stay (the image
+# builds no test and its context holds none).
 COPY Cargo.toml Cargo.lock build.rs ./
 COPY proto ./proto
-RUN mkdir -p src benches \
+RUN mkdir -p src benches tests \
  && echo 'fn main() {}' > src/main.rs \
  && touch src/lib.rs \
- && for bench in $(grep -A1 '^\[\[bench\]\]' Cargo.toml | sed -n 's/^name = "\(.*\)"$/\1/p'); do \
-      echo 'fn main() {}' > "benches/$bench.rs"; done \
+ && for target in bench:benches test:tests; do \
+      for name in $(sed -n "/^\[\[${target%%:*}\]\]/{n;s/^name = \"\(.*\)\"\$/\1/p}" Cargo.toml); do \
+        echo 'fn main() {}' > "${target#*:}/$name.rs"; done; done \
  && cargo build --release --locked --bin agentshim \
  && rm -rf src benches
 COPY src ./src
