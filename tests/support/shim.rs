@@ -67,6 +67,9 @@ impl EventReader {
                 Event::StateChanged { from, to, .. } => format!("{} {from}->{to}", e.seq),
                 Event::Completion { response, .. } => format!("{} Completion {response:?}", e.seq),
                 Event::Warning { message, .. } => format!("{} Warning {message:?}", e.seq),
+                Event::DeliveryFailed { id, reason } => {
+                    format!("{} DeliveryFailed {id} {reason:?}", e.seq)
+                }
                 other => format!("{} {}", e.seq, other.name()),
             })
             .collect();
