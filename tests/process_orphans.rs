@@ -12,9 +12,10 @@ use crate::support::serve_process;
 use crate::support::server as server_support;
 
 use std::process::Command;
+use std::time::Duration;
 
 use crate::support::procs::{Proc, assert_gone};
-use agentshim::rpc::{DeleteShimRequest, KillRequest, ShutdownRequest};
+use agentshim::rpc::ShutdownReason;
 use agentshim::shim::process_tracking::{CGROUP_VARIABLE, procfs, uses_cgroups};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -157,15 +158,8 @@ async fn kill_leaves_nothing_the_agent_started() {
     in_every_mode(|tracking| async move {
         let mut server = Server::start(tracking, "orphans-kill").await;
         let procs = server.planted_shim("victim").await;
-        let killed = server
-            .client
-            .kill(KillRequest {
-                shim_id: "victim".into(),
-            })
-            .await
-            .expect("Kill")
-            .into_inner();
-        assert_eq!(killed.exit_code, Some(137), "{tracking:?}");
+        let exit_code = server.client.kill("victim").await.expect("Kill");
+        assert_eq!(exit_code, Some(137), "{tracking:?}");
         assert_gone(&procs).await;
         server.assert_no_zombie_children();
     })
@@ -177,18 +171,17 @@ async fn shutdown_leaves_nothing_the_agent_started() {
     in_every_mode(|tracking| async move {
         let mut server = Server::start(tracking, "orphans-shutdown").await;
         let procs = server.planted_shim("polite").await;
-        let ended = server
+        let exit_code = server
             .client
-            .shutdown(ShutdownRequest {
-                shim_id: "polite".into(),
-                timeout_secs: 10,
-                reason: 0,
-            })
+            .shutdown(
+                "polite",
+                Duration::from_secs(10),
+                ShutdownReason::Unspecified,
+            )
             .await
-            .expect("Shutdown")
-            .into_inner();
+            .expect("Shutdown");
         // bash leaves on the driver's request with the status of its last command.
-        assert_eq!(ended.exit_code, Some(0), "{tracking:?}");
+        assert_eq!(exit_code, Some(0), "{tracking:?}");
         assert_gone(&procs).await;
         server.assert_no_zombie_children();
     })
@@ -202,9 +195,7 @@ async fn delete_leaves_nothing_the_agent_started() {
         let procs = server.planted_shim("deleted").await;
         server
             .client
-            .delete_shim(DeleteShimRequest {
-                shim_id: "deleted".into(),
-            })
+            .delete_shim("deleted")
             .await
             .expect("DeleteShim");
         assert_gone(&procs).await;

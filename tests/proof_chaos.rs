@@ -6,17 +6,16 @@
 //! never accepted. Short mode in `cargo test`; `scripts/soak.sh` sends 3,000 messages.
 
 use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
 
+use agentshim::client::SendOptions;
+use agentshim::rpc::ShutdownReason;
 use agentshim::rpc::event_envelope::Event as Pb;
-use agentshim::rpc::{
-    DeleteShimRequest, GetShimRequest, KillRequest, SendMessageRequest, ShutdownReason,
-    ShutdownRequest,
-};
 use agentshim::shim::events::LogBounds;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-use crate::support::server::{Client, Events, TIMEOUT, TestServer, bash_request, test_options};
+use crate::support::server::{Client, Events, TIMEOUT, TestServer, bash_shim, test_options};
 use crate::support::soak;
 
 const SEED: u64 = 0xc4a0_5eed;
@@ -32,26 +31,24 @@ async fn maybe_end(
     let id = shim.to_owned();
     let how = match rng.u8(0..24) {
         0 => {
-            let _ = client.kill(KillRequest { shim_id: id }).await;
+            let _ = client.kill(&id).await;
             "kill"
         }
         1 => {
-            let info = client.get_shim(GetShimRequest { shim_id: id }).await.ok()?;
-            let pid = Pid::from_raw(info.into_inner().pid as i32);
+            let info = client.get_shim(&id).await.ok()?;
+            let pid = Pid::from_raw(info.pid as i32);
             let _ = kill(pid, Signal::SIGKILL);
             "outside SIGKILL"
         }
         2 => {
-            let _ = client.delete_shim(DeleteShimRequest { shim_id: id }).await;
+            let _ = client.delete_shim(&id).await;
             "delete"
         }
         3 => {
-            let request = ShutdownRequest {
-                shim_id: id,
-                timeout_secs: 2,
-                reason: ShutdownReason::Requested.into(),
-            };
-            let _ = client.shutdown(request).await;
+            let timeout = Duration::from_secs(2);
+            let _ = client
+                .shutdown(&id, timeout, ShutdownReason::Requested)
+                .await;
             "shutdown"
         }
         _ => return None,
@@ -79,7 +76,7 @@ async fn every_accepted_message_ends_in_exactly_one_outcome_under_chaos() {
     for n in 0..messages {
         while live.len() < SHIMS {
             let id = format!("c{created}");
-            client.create_shim(bash_request(&id)).await.expect("create");
+            client.create_shim(bash_shim(&id)).await.expect("create");
             created += 1;
             live.push(id);
         }
@@ -89,14 +86,12 @@ async fn every_accepted_message_ends_in_exactly_one_outcome_under_chaos() {
             0 => format!("sleep 0.{}; echo {id}", rng.u8(1..4)),
             _ => format!("echo {id}"),
         };
-        let request = SendMessageRequest {
-            shim_id: shim.clone(),
-            from: "chaos".into(),
-            body,
-            message_id: id.clone(),
+        let options = SendOptions {
+            from: Some("chaos".into()),
+            message_id: Some(id.clone()),
             wait: false,
         };
-        match client.send_message(request).await {
+        match client.send_message(&shim, &body, options).await {
             Ok(_) => {
                 accepted.insert(id);
             }
@@ -108,10 +103,7 @@ async fn every_accepted_message_ends_in_exactly_one_outcome_under_chaos() {
         }
     }
     for shim in &live {
-        let request = KillRequest {
-            shim_id: shim.clone(),
-        };
-        client.kill(request).await.expect("kill");
+        client.kill(shim).await.expect("kill");
     }
 
     // Died is each shim's last event: once all have died, every outcome is in.

@@ -5,7 +5,6 @@
 //! each event the one a single uninterrupted stream carries: no gap, no duplicate. Short mode in
 //! `cargo test`; `scripts/soak.sh` runs 140 subscribers.
 
-use agentshim::rpc::KillRequest;
 use agentshim::rpc::event_envelope::Event as Pb;
 use agentshim::shim::events::LogBounds;
 
@@ -60,10 +59,7 @@ async fn resumed_subscribers_see_every_event_once() {
         send_wait(&mut client, shim, &format!("echo resume-{n}")).await;
     }
     for shim in SHIMS {
-        let request = KillRequest {
-            shim_id: shim.into(),
-        };
-        client.kill(request).await.expect("kill");
+        client.kill(shim).await.expect("kill");
     }
 
     let mut reference = Events::open(&mut client, "", 0).await;

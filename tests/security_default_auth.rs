@@ -15,11 +15,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use agentshim::client::{Client, ConnectOptions};
-use agentshim::rpc::ListShimsRequest;
 use agentshim::server::{ListenAddr, ServerOptions, bind};
 use cli_common::{BIN, Server, cli_command, run};
 use serve_process::{ServeProcess, TempDir};
-use server_support::{assert_status, connect, test_profiles};
+use server_support::{assert_status, connect_anonymous, test_profiles};
 use tonic::Code;
 
 /// The mode bits of `path`.
@@ -209,9 +208,9 @@ async fn the_library_default_is_a_generated_token_its_client_finds() {
         let _ = stop_rx.await;
     }));
 
-    let mut anonymous = connect(&url).await;
+    let mut anonymous = connect_anonymous(&url).await;
     assert_status(
-        anonymous.list_shims(ListShimsRequest {}).await,
+        anonymous.list_shims().await,
         Code::Unauthenticated,
         &["authorization: Bearer"],
     );

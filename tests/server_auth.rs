@@ -7,10 +7,10 @@
 
 use crate::support::server as server_support;
 
-use agentshim::rpc::agent_shim_client::AgentShimClient;
-use agentshim::rpc::{ListShimsRequest, StreamEventsRequest};
+use agentshim::client::{Client, ConnectOptions};
+use agentshim::rpc::{CreateShimRequest, ListShimsRequest};
 use agentshim::server::Auth;
-use server_support::{Events, TestServer, assert_status, bash_request, send_wait, test_options};
+use server_support::{BASH, Events, TestServer, assert_status, bash_shim, send_wait, test_options};
 use tonic::Code;
 use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
@@ -45,18 +45,17 @@ async fn without_or_with_a_wrong_token_calls_are_unauthenticated() {
     let server = token_server().await;
     let mut client = server.client().await;
     assert_status(
-        client.list_shims(ListShimsRequest {}).await,
+        client.list_shims().await,
         Code::Unauthenticated,
         &["authorization: Bearer"],
     );
     assert_status(
-        client.create_shim(bash_request("x")).await,
+        client.create_shim(bash_shim("x")).await,
         Code::Unauthenticated,
         &[],
     );
-    let events = StreamEventsRequest::default();
     assert_status(
-        client.stream_events(events).await,
+        client.stream_events(None, 0).await,
         Code::Unauthenticated,
         &[],
     );
@@ -67,9 +66,13 @@ async fn without_or_with_a_wrong_token_calls_are_unauthenticated() {
         "secret",
         "Basic secret",
     ] {
-        let request = with_auth(bash_request("x"), wrong);
+        let create = CreateShimRequest {
+            id: "x".into(),
+            profile: BASH.into(),
+            ..CreateShimRequest::default()
+        };
         assert_status(
-            client.create_shim(request).await,
+            client.rpc().create_shim(with_auth(create, wrong)).await,
             Code::Unauthenticated,
             &[],
         );
@@ -78,6 +81,7 @@ async fn without_or_with_a_wrong_token_calls_are_unauthenticated() {
     let request = with_auth(ListShimsRequest {}, "Bearer secret");
     assert!(
         client
+            .rpc()
             .list_shims(request)
             .await
             .unwrap()
@@ -90,26 +94,18 @@ async fn without_or_with_a_wrong_token_calls_are_unauthenticated() {
 #[tokio::test]
 async fn the_right_token_works_for_unary_and_streaming_calls() {
     let server = token_server().await;
-    let interceptor = |mut request: tonic::Request<()>| {
-        let value: MetadataValue<_> = "Bearer secret".parse().unwrap();
-        request.metadata_mut().insert("authorization", value);
-        Ok(request)
-    };
-    let mut client = AgentShimClient::with_interceptor(channel(&server).await, interceptor);
-    let info = client
-        .create_shim(bash_request("authed"))
+    let mut client = Client::connect(&server.url(), ConnectOptions::with_token("secret"))
         .await
-        .expect("CreateShim")
-        .into_inner();
+        .expect("connect");
+    let info = client
+        .create_shim(bash_shim("authed"))
+        .await
+        .expect("CreateShim");
     assert_eq!(info.id, "authed");
     let stream = client
-        .stream_events(StreamEventsRequest {
-            shim_id: "authed".into(),
-            after_seq: 0,
-        })
+        .stream_events(Some("authed"), 0)
         .await
-        .expect("StreamEvents")
-        .into_inner();
+        .expect("StreamEvents");
     let mut events = Events::from_stream(stream);
     let ready = events.next().await;
     assert_eq!(ready.shim_id, "authed");
@@ -119,6 +115,7 @@ async fn the_right_token_works_for_unary_and_streaming_calls() {
     let mut plain = server.client().await;
     assert_eq!(
         plain
+            .rpc()
             .list_shims(request)
             .await
             .unwrap()
@@ -150,7 +147,7 @@ async fn without_a_configured_token_no_header_is_needed() {
     let server = TestServer::start_default().await;
     let mut client = server.client().await;
     client
-        .create_shim(bash_request("open"))
+        .create_shim(bash_shim("open"))
         .await
         .expect("CreateShim without token");
     assert_eq!(send_wait(&mut client, "open", "echo open").await, "open");
@@ -158,6 +155,7 @@ async fn without_a_configured_token_no_header_is_needed() {
     let request = with_auth(ListShimsRequest {}, "Bearer whatever");
     assert_eq!(
         client
+            .rpc()
             .list_shims(request)
             .await
             .unwrap()

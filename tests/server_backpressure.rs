@@ -9,11 +9,13 @@ use crate::support::server as server_support;
 
 use std::time::{Duration, Instant};
 
+use agentshim::client::SendOptions;
+use agentshim::rpc::EventEnvelope;
 use agentshim::rpc::event_envelope::Event as Pb;
-use agentshim::rpc::{EventEnvelope, GetShimRequest, PingRequest, SendMessageRequest};
 use agentshim::shim::events::LogBounds;
-use server_support::{Client, Events, TestServer, create_ready, send, test_options};
-use tonic::transport::Endpoint;
+use server_support::{
+    Client, Events, TestServer, create_ready, last_seq, send, small_window_client, test_options,
+};
 
 /// Shims that flood the log.
 const NOISY: [&str; 3] = ["n1", "n2", "n3"];
@@ -25,19 +27,6 @@ const BIG: &str = "head -c 8000 /dev/zero | tr '\\0' x; echo";
 /// An answer slower than this means something waits on the stalled stream.
 const PROMPTLY: Duration = Duration::from_secs(10);
 
-/// A client whose connection and stream windows are the HTTP/2 minimum default (64 KiB), so a
-/// stream it does not read stalls the server's sender after 64 KiB.
-async fn small_window_client(server: &TestServer) -> Client {
-    let channel = Endpoint::from_shared(server.url())
-        .unwrap()
-        .initial_stream_window_size(65_535)
-        .initial_connection_window_size(65_535)
-        .connect()
-        .await
-        .expect("connect");
-    Client::new(channel)
-}
-
 /// Sends [`MESSAGES`] big-output messages to `shim` and returns when all are answered. Each
 /// batch ends with a waiting send, which keeps the queue bounded; with a tiny event log its
 /// waiter may itself be overtaken on a loaded machine, and then says so (FAILED_PRECONDITION,
@@ -47,17 +36,15 @@ async fn flood(mut client: Client, shim: &'static str) {
         for _ in 1..BATCH {
             send(&mut client, shim, BIG, "").await;
         }
-        let request = SendMessageRequest {
-            shim_id: shim.into(),
-            from: "flood".into(),
-            body: BIG.into(),
-            message_id: String::new(),
+        let options = SendOptions {
+            from: Some("flood".into()),
             wait: true,
+            ..SendOptions::default()
         };
-        match client.send_message(request).await {
+        match client.send_message(shim, BIG, options).await {
             Ok(_) => {}
-            Err(status) if status.message().contains("evicted") => {}
-            Err(status) => panic!("the flood was refused: {status:?}"),
+            Err(error) if error.to_string().contains("evicted") => {}
+            Err(error) => panic!("the flood was refused: {error:?}"),
         }
     }
 }
@@ -73,35 +60,21 @@ fn start_flood(client: &Client) -> tokio::task::JoinHandle<()> {
     })
 }
 
-async fn last_seq(client: &mut Client, shim_id: &str) -> u64 {
-    let request = GetShimRequest {
-        shim_id: shim_id.into(),
-    };
-    client
-        .get_shim(request)
-        .await
-        .unwrap()
-        .into_inner()
-        .last_event_seq
-}
-
 /// One round trip through the probe shim: `wait=true` answers and its own stream shows the
 /// Completion, both within [`PROMPTLY`].
 async fn probe(client: &mut Client, events: &mut Events, n: usize) -> Duration {
     let started = Instant::now();
     let id = format!("probe-{n}");
-    let request = SendMessageRequest {
-        shim_id: "probe".into(),
-        from: "test".into(),
-        body: format!("echo {id}"),
-        message_id: id.clone(),
+    let options = SendOptions {
+        from: Some("test".into()),
+        message_id: Some(id.clone()),
         wait: true,
     };
-    let answer = tokio::time::timeout(PROMPTLY, client.send_message(request))
+    let body = format!("echo {id}");
+    let answer = tokio::time::timeout(PROMPTLY, client.send_message("probe", &body, options))
         .await
         .unwrap_or_else(|_| panic!("{id} not answered within {PROMPTLY:?}"))
-        .expect("probe accepted")
-        .into_inner();
+        .expect("probe accepted");
     assert_eq!(answer.completion.unwrap().response, id);
     let streamed = tokio::time::timeout(PROMPTLY, events.completion_of(&id)).await;
     assert!(
@@ -138,9 +111,7 @@ async fn a_stalled_stream_blocks_neither_other_clients_nor_actors_and_loses_noth
         probes += 1;
     }
     for shim in NOISY {
-        let ping = client.ping(PingRequest {
-            shim_id: shim.into(),
-        });
+        let ping = client.ping(shim);
         tokio::time::timeout(PROMPTLY, ping)
             .await
             .expect("ping in time")

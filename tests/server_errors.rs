@@ -33,6 +33,7 @@ fn message(shim_id: &str, body: &str, wait: bool) -> SendMessageRequest {
 
 async fn shim_count(client: &mut Client) -> usize {
     client
+        .rpc()
         .list_shims(ListShimsRequest {})
         .await
         .unwrap()
@@ -47,46 +48,57 @@ async fn an_unknown_shim_is_not_found_on_every_shim_rpc() {
     let mut c = server.client().await;
     let id = || "ghost".to_owned();
     let codes = [
-        c.get_shim(GetShimRequest { shim_id: id() }).await.map(drop),
-        c.delete_shim(DeleteShimRequest { shim_id: id() })
+        c.rpc()
+            .get_shim(GetShimRequest { shim_id: id() })
             .await
             .map(drop),
-        c.send_message(message("ghost", "echo x", false))
+        c.rpc()
+            .delete_shim(DeleteShimRequest { shim_id: id() })
             .await
             .map(drop),
-        c.send_message(message("ghost", "echo x", true))
+        c.rpc()
+            .send_message(message("ghost", "echo x", false))
             .await
             .map(drop),
-        c.capture_screen(CaptureScreenRequest {
-            shim_id: id(),
-            ..Default::default()
-        })
-        .await
-        .map(drop),
-        c.get_state(GetStateRequest { shim_id: id() })
+        c.rpc()
+            .send_message(message("ghost", "echo x", true))
             .await
             .map(drop),
-        c.resize(ResizeRequest {
-            shim_id: id(),
-            rows: 10,
-            cols: 10,
-        })
-        .await
-        .map(drop),
-        c.shutdown(ShutdownRequest {
-            shim_id: id(),
-            ..Default::default()
-        })
-        .await
-        .map(drop),
-        c.kill(KillRequest { shim_id: id() }).await.map(drop),
-        c.ping(PingRequest { shim_id: id() }).await.map(drop),
-        c.stream_events(StreamEventsRequest {
-            shim_id: id(),
-            after_seq: 0,
-        })
-        .await
-        .map(drop),
+        c.rpc()
+            .capture_screen(CaptureScreenRequest {
+                shim_id: id(),
+                ..Default::default()
+            })
+            .await
+            .map(drop),
+        c.rpc()
+            .get_state(GetStateRequest { shim_id: id() })
+            .await
+            .map(drop),
+        c.rpc()
+            .resize(ResizeRequest {
+                shim_id: id(),
+                rows: 10,
+                cols: 10,
+            })
+            .await
+            .map(drop),
+        c.rpc()
+            .shutdown(ShutdownRequest {
+                shim_id: id(),
+                ..Default::default()
+            })
+            .await
+            .map(drop),
+        c.rpc().kill(KillRequest { shim_id: id() }).await.map(drop),
+        c.rpc().ping(PingRequest { shim_id: id() }).await.map(drop),
+        c.rpc()
+            .stream_events(StreamEventsRequest {
+                shim_id: id(),
+                after_seq: 0,
+            })
+            .await
+            .map(drop),
     ];
     for (n, result) in codes.into_iter().enumerate() {
         let status = result.expect_err("unknown shim must fail");
@@ -101,7 +113,7 @@ async fn bad_input_is_an_invalid_argument_and_creates_nothing() {
     let mut c = server.client().await;
     let create = |request: CreateShimRequest| {
         let mut c = c.clone();
-        async move { c.create_shim(request).await }
+        async move { c.rpc().create_shim(request).await }
     };
     let rows = CreateShimRequest {
         rows: 5000,
@@ -187,7 +199,7 @@ async fn bad_input_is_an_invalid_argument_and_creates_nothing() {
             cols,
         };
         assert_status(
-            c.resize(resize).await,
+            c.rpc().resize(resize).await,
             Code::InvalidArgument,
             &["between 1 and 1000"],
         );
@@ -200,11 +212,12 @@ async fn a_taken_id_already_exists_and_the_first_shim_is_untouched() {
     let mut c = server.client().await;
     let first = create_ready(&mut c, "twin").await;
     assert_status(
-        c.create_shim(bash_request("twin")).await,
+        c.rpc().create_shim(bash_request("twin")).await,
         Code::AlreadyExists,
         &["twin"],
     );
     let info = c
+        .rpc()
         .get_shim(GetShimRequest {
             shim_id: "twin".into(),
         })
@@ -225,6 +238,7 @@ async fn a_message_to_a_dead_agent_fails_its_precondition() {
     let mut c = server.client().await;
     create_ready(&mut c, "gone").await;
     let killed = c
+        .rpc()
         .kill(KillRequest {
             shim_id: "gone".into(),
         })
@@ -234,7 +248,7 @@ async fn a_message_to_a_dead_agent_fails_its_precondition() {
     assert_eq!(killed.exit_code, Some(137));
     for wait in [false, true] {
         assert_status(
-            c.send_message(message("gone", "echo x", wait)).await,
+            c.rpc().send_message(message("gone", "echo x", wait)).await,
             Code::FailedPrecondition,
             &["137"],
         );
@@ -255,7 +269,9 @@ async fn a_waiting_send_fails_with_the_reason_when_the_agent_dies() {
             message_id: id.into(),
             ..message("doomed", body, true)
         };
-        waiting.push(tokio::spawn(async move { c.send_message(request).await }));
+        waiting.push(tokio::spawn(
+            async move { c.rpc().send_message(request).await },
+        ));
         if id == "running" {
             events
                 .wait_for(
@@ -270,16 +286,17 @@ async fn a_waiting_send_fails_with_the_reason_when_the_agent_dies() {
         let request = GetShimRequest {
             shim_id: "doomed".into(),
         };
-        let info = c.get_shim(request).await.unwrap().into_inner();
+        let info = c.rpc().get_shim(request).await.unwrap().into_inner();
         (info.queued_messages == 1).then_some(())
     };
     eventually_async(|| "the second message never queued".into(), queued).await;
 
-    c.kill(KillRequest {
-        shim_id: "doomed".into(),
-    })
-    .await
-    .unwrap();
+    c.rpc()
+        .kill(KillRequest {
+            shim_id: "doomed".into(),
+        })
+        .await
+        .unwrap();
     // The running message's turn is cut off; the queued one never went in.
     let outcomes = ["its turn was interrupted: killed", "not delivered: killed"];
     for ((call, id), outcome) in waiting.into_iter().zip(["running", "queued"]).zip(outcomes) {
@@ -309,6 +326,7 @@ async fn a_full_queue_is_resource_exhausted() {
         .await;
     for n in 0..16 {
         let response = c
+            .rpc()
             .send_message(SendMessageRequest {
                 message_id: format!("q{n}"),
                 ..message("busy", &format!("echo q{n}"), false)
@@ -323,11 +341,12 @@ async fn a_full_queue_is_resource_exhausted() {
         ..message("busy", "echo overflow", false)
     };
     assert_status(
-        c.send_message(overflow).await,
+        c.rpc().send_message(overflow).await,
         Code::ResourceExhausted,
         &["overflow", "16"],
     );
     let info = c
+        .rpc()
         .get_shim(GetShimRequest {
             shim_id: "busy".into(),
         })
@@ -335,11 +354,12 @@ async fn a_full_queue_is_resource_exhausted() {
         .unwrap()
         .into_inner();
     assert_eq!(info.queued_messages, 16);
-    c.kill(KillRequest {
-        shim_id: "busy".into(),
-    })
-    .await
-    .unwrap();
+    c.rpc()
+        .kill(KillRequest {
+            shim_id: "busy".into(),
+        })
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -354,7 +374,7 @@ async fn a_client_chosen_command_is_refused_unless_allowed() {
     let strict = TestServer::start_default().await;
     let mut c = strict.client().await;
     assert_status(
-        c.create_shim(request.clone()).await,
+        c.rpc().create_shim(request.clone()).await,
         Code::PermissionDenied,
         &["--allow-any-command"],
     );
@@ -367,6 +387,7 @@ async fn a_client_chosen_command_is_refused_unless_allowed() {
     let info = create_ready_with(&mut c, request).await;
     assert_eq!(info.profile, "shell", "no profile named: the default one");
     let screen = c
+        .rpc()
         .capture_screen(CaptureScreenRequest {
             shim_id: "custom".into(),
             ..Default::default()
@@ -394,7 +415,7 @@ async fn clients_set_only_the_environment_their_profile_allows() {
             ..bash_request("hijack")
         };
         assert_status(
-            c.create_shim(request).await,
+            c.rpc().create_shim(request).await,
             Code::PermissionDenied,
             &[key, "env_allow"],
         );
@@ -418,20 +439,20 @@ async fn operator_limits_refuse_with_their_name() {
     let mut c = server.client().await;
     create_ready(&mut c, "only").await;
     assert_status(
-        c.create_shim(bash_request("second")).await,
+        c.rpc().create_shim(bash_request("second")).await,
         Code::ResourceExhausted,
         &["1 shims", "limits.max_shims"],
     );
     let mut big = message("only", &"x".repeat(101), false);
     assert_status(
-        c.send_message(big.clone()).await,
+        c.rpc().send_message(big.clone()).await,
         Code::InvalidArgument,
         &["message body is 101 bytes", "limit of 100"],
     );
     big.body = "echo fits".into();
     big.message_id = "i".repeat(41);
     assert_status(
-        c.send_message(big).await,
+        c.rpc().send_message(big).await,
         Code::InvalidArgument,
         &["message id is 41 bytes", "limit of 40"],
     );
@@ -443,6 +464,7 @@ async fn operator_limits_refuse_with_their_name() {
     // A huge id is echoed bounded: the status stays NOT_FOUND, not a transport error.
     let huge = "i".repeat(10_000);
     let status = c
+        .rpc()
         .get_state(GetStateRequest {
             shim_id: huge.clone(),
         })
@@ -463,7 +485,7 @@ async fn concurrent_creates_of_one_id_start_one_shim() {
     let c = server.client().await;
     let creates = (0..8).map(|_| {
         let mut c = c.clone();
-        async move { c.create_shim(bash_request("contested")).await }
+        async move { c.rpc().create_shim(bash_request("contested")).await }
     });
     let results = futures_util::future::join_all(creates).await;
     let created = results.iter().filter(|r| r.is_ok()).count();

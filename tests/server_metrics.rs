@@ -9,12 +9,12 @@ use crate::support::server as server_support;
 
 use crate::support::eventually::Poll;
 
+use agentshim::client::SendOptions;
 use agentshim::metrics::{
     COMPLETION_LATENCY, COMPLETIONS, EVENT_LOG_EVENTS, EVENT_LOG_EVICTIONS, MESSAGE_QUEUE_LENGTH,
     MESSAGES_DELIVERED, MESSAGES_FAILED, MESSAGES_QUEUED, PTY_BYTES_IN, SHIMS, STREAM_SUBSCRIBERS,
 };
 use agentshim::rpc::event_envelope::Event as Pb;
-use agentshim::rpc::{DeleteShimRequest, GetShimRequest, KillRequest, SendMessageRequest};
 use agentshim::server::{ServerError, bind};
 use serve_process::{ServeProcess, TempDir};
 use server_support::{CONFIG_TOML, Client, Events, TIMEOUT, create_ready, send_wait, test_options};
@@ -90,17 +90,15 @@ async fn wait_for_value(addr: &str, series: &str, wanted: f64) -> Scrape {
 
 /// Sends `body` as message `id` without waiting; returns whether it was queued.
 async fn send_queued(client: &mut Client, id: &str, body: &str) -> bool {
+    let options = SendOptions {
+        from: Some("test".to_owned()),
+        message_id: Some(id.to_owned()),
+        wait: false,
+    };
     client
-        .send_message(SendMessageRequest {
-            shim_id: "m".to_owned(),
-            from: "test".to_owned(),
-            body: body.to_owned(),
-            message_id: id.to_owned(),
-            wait: false,
-        })
+        .send_message("m", body, options)
         .await
-        .unwrap_or_else(|status| panic!("{body:?} refused: {status:?}"))
-        .into_inner()
+        .unwrap_or_else(|error| panic!("{body:?} refused: {error}"))
         .queued
 }
 
@@ -116,17 +114,7 @@ fn wait_for_file(path: &std::path::Path, then: &str) -> String {
 async fn quiet_scrape(client: &Client, addr: &str) -> (Scrape, u64) {
     let last_seq = || {
         let mut client = client.clone();
-        async move {
-            let request = GetShimRequest {
-                shim_id: "m".to_owned(),
-            };
-            client
-                .get_shim(request)
-                .await
-                .expect("GetShim")
-                .into_inner()
-                .last_event_seq
-        }
+        async move { client.get_shim("m").await.expect("GetShim").last_event_seq }
     };
     loop {
         let before = last_seq().await;
@@ -212,10 +200,7 @@ async fn a_scrape_shows_what_the_server_did() {
         )
         .await;
     assert!(send_queued(&mut client, "lost", "echo lost").await);
-    let kill = KillRequest {
-        shim_id: "m".to_owned(),
-    };
-    client.kill(kill).await.expect("Kill");
+    client.kill("m").await.expect("Kill");
     stream
         .wait_for(
             "failure of lost",
@@ -231,10 +216,7 @@ async fn a_scrape_shows_what_the_server_did() {
 
     drop(stream);
     wait_for_value(&addr, STREAM_SUBSCRIBERS, 0.0).await;
-    let delete = DeleteShimRequest {
-        shim_id: "m".to_owned(),
-    };
-    client.delete_shim(delete).await.expect("DeleteShim");
+    client.delete_shim("m").await.expect("DeleteShim");
     let removed = wait_for_value(&addr, &shims("dead"), 0.0).await;
     let counted: Vec<&str> = removed
         .0

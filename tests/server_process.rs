@@ -1,27 +1,23 @@
 //! `agentshim serve` as a real process: SIGTERM with live shims and an open event stream ends
 //! the stream (after the `Died` events), exits 0 within its deadline and leaves no agent
 //! process; a non-loopback listener without a token is refused at startup with a message
-//! about the token; and a server on `unix:PATH` serves the generated client over the socket
+//! about the token; and a server on `unix:PATH` serves the crate's client over the socket
 //! (and removes the socket file when it stops).
 
 use crate::support::serve_process;
 use crate::support::server as server_support;
 
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::support::eventually::Poll;
 use crate::support::procs::{Proc, assert_gone};
-use agentshim::rpc::agent_shim_client::AgentShimClient;
+use agentshim::rpc::ShimState;
 use agentshim::rpc::event_envelope::Event as Pb;
-use agentshim::rpc::{ListShimsRequest, ShimState};
-use hyper_util::rt::TokioIo;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serve_process::{ServeProcess, TempDir};
 use server_support::{Events, TIMEOUT, connect, create_ready, send, send_wait};
-use tonic::transport::{Endpoint, Uri};
 
 /// The server's own shutdown deadline, and what the test allows on top of it.
 const SHUTDOWN_SECS: &str = "5";
@@ -106,42 +102,20 @@ async fn a_non_loopback_listener_without_a_token_is_refused() {
     );
 }
 
-/// A generated client over the Unix socket at `path`.
-async fn unix_client(path: PathBuf) -> AgentShimClient<tonic::transport::Channel> {
-    // The URI is required by the API but unused: the connector dials the socket.
-    let channel = Endpoint::try_from("http://[::]:50051")
-        .unwrap()
-        .connect_with_connector(tower::service_fn(move |_: Uri| {
-            let path = path.clone();
-            async move {
-                let stream = tokio::net::UnixStream::connect(path).await?;
-                Ok::<_, std::io::Error>(TokioIo::new(stream))
-            }
-        }))
-        .await
-        .expect("connect over the unix socket");
-    AgentShimClient::new(channel)
-}
-
 #[tokio::test]
-async fn a_unix_socket_server_serves_the_generated_client() {
+async fn a_unix_socket_server_serves_the_typed_client() {
     let dir = TempDir::new("process-unix");
     let socket = dir.join("s.sock");
     let listen = format!("unix:{}", socket.display());
     let mut server = ServeProcess::start(&["--listen", &listen, "--config", &dir.config()]);
     assert_eq!(server.addr, listen);
-    let mut client = unix_client(socket.clone()).await;
+    let mut client = connect(&listen).await;
     let agent = Proc::running(create_ready(&mut client, "local").await.pid);
     assert_eq!(
         send_wait(&mut client, "local", "echo over-unix").await,
         "over-unix"
     );
-    let listed = client
-        .list_shims(ListShimsRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .shims;
+    let listed = client.list_shims().await.unwrap();
     assert_eq!(listed.len(), 1);
 
     terminate(&server);

@@ -1,5 +1,5 @@
 //! Every RPC of `agentshim.v1.AgentShim` on its happy path, against a real in-process server
-//! on `127.0.0.1:0` driven by the generated client, with bash shims that have a fixed prompt:
+//! on `127.0.0.1:0` driven by the crate's typed client, with bash shims that have a fixed prompt:
 //! create (given and generated ids), list, get, delete (the agent's pid is gone afterwards),
 //! send with and without `wait`, capture (screen, size, last lines from the scrollback), state,
 //! a long answer (whole with a CreateShim scrollback override, marked truncated without),
@@ -8,16 +8,15 @@
 
 use crate::support::server as server_support;
 
+use std::time::Duration;
+
 use crate::support::procs::{Proc, assert_gone};
+use agentshim::client::{CaptureOptions, SendOptions};
 use agentshim::rpc::event_envelope::Event as Pb;
-use agentshim::rpc::{
-    CaptureScreenRequest, Completion, CreateShimRequest, DeleteShimRequest, GetShimRequest,
-    GetStateRequest, KillRequest, ListShimsRequest, PingRequest, ResizeRequest, SendMessageRequest,
-    ShimState, ShutdownReason, ShutdownRequest,
-};
+use agentshim::rpc::{Completion, CreateShimRequest, ShimState, ShutdownReason};
 use server_support::{
-    BASH, Events, PROMPT, TestServer, assert_status, bash_request, create_ready, create_ready_with,
-    send, send_wait,
+    BASH, Events, PROMPT, TestServer, assert_status, bash_request, bash_shim, create_ready,
+    create_ready_with, send, send_wait,
 };
 use tonic::Code;
 
@@ -26,11 +25,7 @@ async fn create_list_get_and_delete() {
     let server = TestServer::start_default().await;
     let mut client = server.client().await;
 
-    let named = client
-        .create_shim(bash_request("alpha"))
-        .await
-        .unwrap()
-        .into_inner();
+    let named = client.create_shim(bash_shim("alpha")).await.unwrap();
     assert_eq!(named.id, "alpha");
     assert_eq!(named.profile, BASH);
     assert_eq!(named.agent, "generic");
@@ -38,22 +33,13 @@ async fn create_list_get_and_delete() {
     assert!(named.created_unix_ms > 0, "{named:?}");
     let agent = Proc::running(named.pid);
 
-    let generated = client
-        .create_shim(bash_request(""))
-        .await
-        .unwrap()
-        .into_inner();
+    let generated = client.create_shim(bash_shim("")).await.unwrap();
     uuid::Uuid::parse_str(&generated.id)
         .unwrap_or_else(|e| panic!("generated id {:?} is not a UUID: {e}", generated.id));
     assert_ne!(generated.pid, named.pid);
 
     // Both listed, ordered by creation time (ties broken by id).
-    let listed = client
-        .list_shims(ListShimsRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .shims;
+    let listed = client.list_shims().await.unwrap();
     let mut ids: Vec<&str> = listed.iter().map(|s| s.id.as_str()).collect();
     let order: Vec<(u64, &str)> = listed
         .iter()
@@ -76,13 +62,7 @@ async fn create_list_get_and_delete() {
             |e| matches!(e, Pb::StateChanged(c) if c.to() == ShimState::Idle),
         )
         .await;
-    let info = client
-        .get_shim(GetShimRequest {
-            shim_id: "alpha".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let info = client.get_shim("alpha").await.unwrap();
     assert_eq!(info.pid, named.pid);
     assert_eq!(info.state(), ShimState::Idle);
     assert!(
@@ -92,28 +72,10 @@ async fn create_list_get_and_delete() {
     assert_eq!(info.exit_code, None);
     assert_eq!(info.queued_messages, 0);
 
-    client
-        .delete_shim(DeleteShimRequest {
-            shim_id: "alpha".into(),
-        })
-        .await
-        .expect("DeleteShim");
-    assert_status(
-        client
-            .get_shim(GetShimRequest {
-                shim_id: "alpha".into(),
-            })
-            .await,
-        Code::NotFound,
-        &["alpha"],
-    );
+    client.delete_shim("alpha").await.expect("DeleteShim");
+    assert_status(client.get_shim("alpha").await, Code::NotFound, &["alpha"]);
     assert_gone(&[agent]).await;
-    let left = client
-        .list_shims(ListShimsRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .shims;
+    let left = client.list_shims().await.unwrap();
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].id, generated.id);
 }
@@ -125,17 +87,15 @@ async fn send_without_wait_is_delivered_then_completed_in_the_stream() {
     create_ready(&mut client, "nowait").await;
     let mut events = Events::open(&mut client, "nowait", 0).await;
 
+    let options = SendOptions {
+        from: Some("test".into()),
+        message_id: Some("m-1".into()),
+        wait: false,
+    };
     let response = client
-        .send_message(SendMessageRequest {
-            shim_id: "nowait".into(),
-            from: "test".into(),
-            body: "echo hi-there".into(),
-            message_id: "m-1".into(),
-            wait: false,
-        })
+        .send_message("nowait", "echo hi-there", options)
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
     assert_eq!(response.message_id, "m-1");
     assert!(!response.queued, "an idle agent takes the message at once");
     assert!(response.completion.is_none());
@@ -167,18 +127,16 @@ async fn send_with_wait_returns_the_answer() {
     let server = TestServer::start_default().await;
     let mut client = server.client().await;
     // Not waiting for Ready: the message queues until the prompt appears.
-    client.create_shim(bash_request("waiter")).await.unwrap();
+    client.create_shim(bash_shim("waiter")).await.unwrap();
+    let options = SendOptions {
+        from: Some("test".into()),
+        message_id: Some("w-1".into()),
+        wait: true,
+    };
     let response = client
-        .send_message(SendMessageRequest {
-            shim_id: "waiter".into(),
-            from: "test".into(),
-            body: "echo hello".into(),
-            message_id: "w-1".into(),
-            wait: true,
-        })
+        .send_message("waiter", "echo hello", options)
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
     assert_eq!(response.message_id, "w-1");
     let completion = response.completion.expect("completion");
     assert_eq!(completion.message_id.as_deref(), Some("w-1"));
@@ -191,14 +149,11 @@ async fn send_with_wait_returns_the_answer() {
 
 /// The Completion of `body`, sent with `wait` to `shim_id`.
 async fn answer(client: &mut server_support::Client, shim_id: &str, body: &str) -> Completion {
-    let request = SendMessageRequest {
-        shim_id: shim_id.into(),
-        from: "test".into(),
-        body: body.into(),
-        message_id: String::new(),
+    let options = SendOptions {
         wait: true,
+        ..SendOptions::default()
     };
-    let response = client.send_message(request).await.unwrap().into_inner();
+    let response = client.send_message(shim_id, body, options).await.unwrap();
     response.completion.expect("completion")
 }
 
@@ -236,27 +191,24 @@ async fn capture_screen_shows_the_prompt_size_and_last_lines() {
         ..bash_request("cap")
     };
     create_ready_with(&mut client, request).await;
-    let capture = |last_n_lines, include_scrollback| CaptureScreenRequest {
-        shim_id: "cap".into(),
+    let capture = |last_n_lines, include_scrollback| CaptureOptions {
         last_n_lines,
         include_scrollback,
     };
 
     let screen = client
-        .capture_screen(capture(0, false))
+        .capture_screen("cap", capture(None, false))
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
     assert!(screen.content.contains(PROMPT.trim_end()), "{screen:?}");
     assert_eq!((screen.rows, screen.cols), (30, 100));
     assert_eq!(screen.cursor_col as usize, PROMPT.len(), "{screen:?}");
 
     send_wait(&mut client, "cap", "seq 1 200").await;
     let last = client
-        .capture_screen(capture(4, true))
+        .capture_screen("cap", capture(Some(4), true))
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
     assert_eq!(
         last.content,
         format!("198\n199\n200\n{}", PROMPT.trim_end())
@@ -264,17 +216,15 @@ async fn capture_screen_shows_the_prompt_size_and_last_lines() {
 
     // The visible screen holds only the end; with scrollback, every line is there in order.
     let visible = client
-        .capture_screen(capture(0, false))
+        .capture_screen("cap", capture(None, false))
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
     assert!(visible.content.lines().count() <= 30, "{visible:?}");
     assert!(!visible.content.lines().any(|l| l == "100"), "{visible:?}");
     let all = client
-        .capture_screen(capture(0, true))
+        .capture_screen("cap", capture(None, true))
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
     let numbers: Vec<String> = (1..=200).map(|n| n.to_string()).collect();
     let numbers = numbers.join("\n");
     assert!(all.content.contains(&numbers), "{all:?}");
@@ -285,34 +235,17 @@ async fn get_state_and_resize() {
     let server = TestServer::start_default().await;
     let mut client = server.client().await;
     create_ready(&mut client, "sized").await;
-    let state = client
-        .get_state(GetStateRequest {
-            shim_id: "sized".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let state = client.get_state("sized").await.unwrap();
     assert_eq!(state.state(), ShimState::Idle);
     assert!(state.since_secs < 60, "{state:?}");
 
-    client
-        .resize(ResizeRequest {
-            shim_id: "sized".into(),
-            rows: 40,
-            cols: 123,
-        })
-        .await
-        .expect("Resize");
+    client.resize("sized", 40, 123).await.expect("Resize");
     // `stty size` asks the terminal itself (not $LINES/$COLUMNS).
     assert_eq!(send_wait(&mut client, "sized", "stty size").await, "40 123");
     let screen = client
-        .capture_screen(CaptureScreenRequest {
-            shim_id: "sized".into(),
-            ..Default::default()
-        })
+        .capture_screen("sized", CaptureOptions::default())
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
     assert_eq!((screen.rows, screen.cols), (40, 123));
 }
 
@@ -324,16 +257,15 @@ async fn shutdown_returns_the_exit_code_and_the_reason_reaches_the_stream() {
     let agent = Proc::running(info.pid);
     let mut events = Events::open(&mut client, "leaving", 0).await;
 
-    let response = client
-        .shutdown(ShutdownRequest {
-            shim_id: "leaving".into(),
-            timeout_secs: 10,
-            reason: ShutdownReason::TopologyChange.into(),
-        })
+    let exit_code = client
+        .shutdown(
+            "leaving",
+            Duration::from_secs(10),
+            ShutdownReason::TopologyChange,
+        )
         .await
         .expect("Shutdown")
-        .into_inner();
-    let exit_code = response.exit_code.expect("an exit code");
+        .expect("an exit code");
 
     let dead = events
         .wait_for(
@@ -351,13 +283,7 @@ async fn shutdown_returns_the_exit_code_and_the_reason_reaches_the_stream() {
     };
     assert_eq!(died.exit_code, Some(exit_code));
 
-    let info = client
-        .get_shim(GetShimRequest {
-            shim_id: "leaving".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let info = client.get_shim("leaving").await.unwrap();
     assert_eq!(info.state(), ShimState::Dead);
     assert_eq!(info.exit_code, Some(exit_code));
     assert_gone(&[agent]).await;
@@ -369,12 +295,7 @@ async fn kill_reports_137_and_ping_proves_the_actor_answers() {
     let mut client = server.client().await;
     let info = create_ready(&mut client, "victim").await;
     let agent = Proc::running(info.pid);
-    client
-        .ping(PingRequest {
-            shim_id: "victim".into(),
-        })
-        .await
-        .expect("Ping an idle shim");
+    client.ping("victim").await.expect("Ping an idle shim");
 
     let mut events = Events::open(&mut client, "victim", 0).await;
     let busy = send(&mut client, "victim", "sleep 1000", "busy").await;
@@ -385,55 +306,27 @@ async fn kill_reports_137_and_ping_proves_the_actor_answers() {
         )
         .await;
     // The actor answers while its agent is busy.
-    client
-        .ping(PingRequest {
-            shim_id: "victim".into(),
-        })
-        .await
-        .expect("Ping a busy shim");
+    client.ping("victim").await.expect("Ping a busy shim");
 
-    let killed = client
-        .kill(KillRequest {
-            shim_id: "victim".into(),
-        })
-        .await
-        .expect("Kill")
-        .into_inner();
-    assert_eq!(killed.exit_code, Some(137));
+    let exit_code = client.kill("victim").await.expect("Kill");
+    assert_eq!(exit_code, Some(137));
     let died = events.wait_for("Died", |e| matches!(e, Pb::Died(_))).await;
     assert!(matches!(died.event, Some(Pb::Died(d)) if d.exit_code == Some(137)));
     assert_gone(&[agent]).await;
 
     // A dead shim stays listed, with its exit code, and its actor still answers.
-    let listed = client
-        .list_shims(ListShimsRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .shims;
+    let listed = client.list_shims().await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].state(), ShimState::Dead);
     assert_eq!(listed[0].exit_code, Some(137));
     client
-        .ping(PingRequest {
-            shim_id: "victim".into(),
-        })
+        .ping("victim")
         .await
         .expect("Ping a dead shim's actor");
     // And it can still be deleted.
     client
-        .delete_shim(DeleteShimRequest {
-            shim_id: "victim".into(),
-        })
+        .delete_shim("victim")
         .await
         .expect("DeleteShim of a dead shim");
-    assert!(
-        client
-            .list_shims(ListShimsRequest {})
-            .await
-            .unwrap()
-            .into_inner()
-            .shims
-            .is_empty()
-    );
+    assert!(client.list_shims().await.unwrap().is_empty());
 }

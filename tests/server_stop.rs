@@ -11,11 +11,12 @@ use crate::support::server as server_support;
 use std::time::Duration;
 
 use crate::support::procs::{Proc, assert_gone};
-use agentshim::rpc::agent_shim_client::AgentShimClient;
+use agentshim::client::{Client, ConnectOptions, SendOptions};
+use agentshim::rpc::ShimState;
 use agentshim::rpc::event_envelope::Event as Pb;
-use agentshim::rpc::{SendMessageRequest, ShimState};
 use server_support::{
-    Events, TestServer, assert_status, bash_request, create_ready, kind, send_wait, test_options,
+    Events, TestServer, assert_status, bash_shim, create_ready, kind, send_wait,
+    small_window_client, test_options,
 };
 use tonic::Code;
 use tonic::transport::Endpoint;
@@ -43,14 +44,12 @@ async fn stopping_shuts_every_shim_down_ends_the_streams_and_leaves_no_process()
     // ignores Ctrl-D, SIGTERM and SIGHUP.
     let waiting = {
         let mut client = client.clone();
-        let request = SendMessageRequest {
-            shim_id: "busy".into(),
-            from: "test".into(),
-            body: "sleep 1000".into(),
-            message_id: "sleeping".into(),
+        let options = SendOptions {
+            from: Some("test".into()),
+            message_id: Some("sleeping".into()),
             wait: true,
         };
-        tokio::spawn(async move { client.send_message(request).await })
+        tokio::spawn(async move { client.send_message("busy", "sleep 1000", options).await })
     };
     busy.wait_for(
         "MessageDelivered",
@@ -107,7 +106,8 @@ async fn stopping_shuts_every_shim_down_ends_the_streams_and_leaves_no_process()
     assert_gone(&agents).await;
 
     let url = server.url();
-    let refused = tokio::time::timeout(SLACK, AgentShimClient::connect(url)).await;
+    let refused =
+        tokio::time::timeout(SLACK, Client::connect(&url, ConnectOptions::default())).await;
     assert!(
         matches!(refused, Ok(Err(_))),
         "the port still accepts: {refused:?}"
@@ -122,14 +122,7 @@ async fn a_client_that_stopped_reading_does_not_hold_the_server_up() {
     let mut client = server.client().await;
     let agent = Proc::running(create_ready(&mut client, "loud").await.pid);
     // A stream with a 64 KiB window that is never read, then an event far larger than that.
-    let channel = Endpoint::from_shared(server.url())
-        .unwrap()
-        .initial_stream_window_size(65_535)
-        .initial_connection_window_size(65_535)
-        .connect()
-        .await
-        .unwrap();
-    let mut stalled_client = AgentShimClient::new(channel);
+    let mut stalled_client = small_window_client(&server).await;
     let _stalled = Events::open(&mut stalled_client, "", 0).await;
     let big = "head -c 300000 /dev/zero | tr '\\0' x; echo";
     assert_eq!(send_wait(&mut client, "loud", big).await.len(), 300_000);
@@ -184,7 +177,7 @@ async fn while_stopping_health_is_not_serving_and_new_shims_are_refused() {
     });
     assert_eq!(next_status(&mut watch).await, ServingStatus::NotServing);
     drop(watch);
-    let refused = client.create_shim(bash_request("late")).await;
+    let refused = client.create_shim(bash_shim("late")).await;
     assert_status(refused, Code::Unavailable, &["shutting down"]);
     stopping.await.expect("stopped in time");
 }

@@ -12,30 +12,15 @@
 use crate::support::server as server_support;
 
 use agentshim::rpc::event_envelope::Event as Pb;
-use agentshim::rpc::{
-    DeleteShimRequest, EventEnvelope, EventsLost, GetServerInfoRequest, GetShimRequest, ShimState,
-    StreamEventsRequest,
-};
+use agentshim::rpc::{EventEnvelope, EventsLost, ShimState};
 use agentshim::shim::events::LogBounds;
 use server_support::{
-    Client, Events, TestServer, assert_status, bash_request, create_ready, send, send_wait,
+    Client, Events, TestServer, assert_status, bash_shim, create_ready, last_seq, send, send_wait,
     test_options,
 };
 use tonic::Code;
 
 const SHIMS: [&str; 3] = ["s1", "s2", "s3"];
-
-async fn last_seq(client: &mut Client, shim_id: &str) -> u64 {
-    let request = GetShimRequest {
-        shim_id: shim_id.into(),
-    };
-    client
-        .get_shim(request)
-        .await
-        .unwrap()
-        .into_inner()
-        .last_event_seq
-}
 
 /// Asserts seqs are strictly increasing (hence no duplicates).
 #[track_caller]
@@ -57,7 +42,7 @@ async fn three_shims_interleaved_each_stream_carries_only_its_shim() {
     let mut all = Events::open(&mut client, "", 0).await;
     let mut per_shim = Vec::new();
     for id in SHIMS {
-        client.create_shim(bash_request(id)).await.unwrap();
+        client.create_shim(bash_shim(id)).await.unwrap();
         per_shim.push(Events::open(&mut client, id, 0).await);
     }
 
@@ -213,13 +198,8 @@ async fn replaying_evicted_events_starts_with_events_lost() {
             .iter()
             .all(|e| !matches!(e.event, Some(Pb::EventsLost(_))))
     );
-    let info = client
-        .get_shim(GetShimRequest {
-            shim_id: "small".into(),
-        })
-        .await
-        .unwrap();
-    assert_eq!(info.into_inner().state(), ShimState::Idle);
+    let info = client.get_shim("small").await.unwrap();
+    assert_eq!(info.state(), ShimState::Idle);
 }
 
 #[tokio::test]
@@ -228,15 +208,12 @@ async fn a_reused_id_streams_only_the_new_shims_events() {
     let mut client = server.client().await;
     create_ready(&mut client, "again").await;
     send_wait(&mut client, "again", "echo first-life").await;
-    let request = DeleteShimRequest {
-        shim_id: "again".into(),
-    };
-    client.delete_shim(request).await.unwrap();
+    client.delete_shim("again").await.unwrap();
     // Every event of the first "again" precedes this marker's Ready.
     create_ready(&mut client, "marker").await;
     let marker = last_seq(&mut client, "marker").await;
 
-    client.create_shim(bash_request("again")).await.unwrap();
+    client.create_shim(bash_shim("again")).await.unwrap();
     let mut events = Events::open(&mut client, "again", 0).await;
     let first = events.next().await;
     assert!(
@@ -252,10 +229,7 @@ async fn a_shims_stream_ends_after_its_death_and_never_reaches_its_successor() {
     create_ready(&mut client, "mortal").await;
     let mut live = Events::open(&mut client, "mortal", 0).await;
     live.wait_for("Ready", |e| matches!(e, Pb::Ready(_))).await;
-    let request = DeleteShimRequest {
-        shim_id: "mortal".into(),
-    };
-    client.delete_shim(request).await.unwrap();
+    client.delete_shim("mortal").await.unwrap();
     let rest = live.until_end().await;
     assert!(
         matches!(
@@ -294,18 +268,10 @@ async fn a_stream_after_a_seq_the_server_never_reached_is_out_of_range() {
     let mut client = server.client().await;
     create_ready(&mut client, "young").await;
     let newest = last_seq(&mut client, "young").await;
-    let boot_id = client
-        .get_server_info(GetServerInfoRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .boot_id;
+    let boot_id = client.server_info().await.unwrap().boot_id;
     for shim_id in ["", "young"] {
-        let request = StreamEventsRequest {
-            shim_id: shim_id.into(),
-            after_seq: newest + 1000,
-        };
-        let result = client.stream_events(request).await;
+        let shim_id = (!shim_id.is_empty()).then_some(shim_id);
+        let result = client.stream_events(shim_id, newest + 1000).await;
         let newest = newest.to_string();
         assert_status(result, Code::OutOfRange, &[&newest, &boot_id]);
     }

@@ -157,7 +157,8 @@ impl NewShim {
         self
     }
 
-    fn into_request(self) -> CreateShimRequest {
+    /// The wire request this asks for.
+    pub fn into_request(self) -> CreateShimRequest {
         let (rows, cols) = self.size.unwrap_or((0, 0));
         CreateShimRequest {
             id: self.id.unwrap_or_default(),
@@ -221,6 +222,12 @@ impl Client {
         Self {
             rpc: AgentShimClient::with_interceptor(channel, auth),
         }
+    }
+
+    /// The generated stub on the same connection (and token), for requests this client does
+    /// not shape: every field of the wire messages as the proto has them.
+    pub fn rpc(&mut self) -> &mut AgentShimClient<InterceptedService<Channel, BearerAuth>> {
+        &mut self.rpc
     }
 
     /// Starts a new shim; returns what the server knows about it.

@@ -1,22 +1,23 @@
 //! Helpers for integration tests of the gRPC server: an in-process server on `127.0.0.1:0`
-//! with a bash profile that has a fixed prompt, clients of the generated stubs, an event
-//! stream reader that waits on events (never on fixed sleeps) with generous timeouts, status
-//! assertions, and `/proc` probes for agent processes. (`serve_process.rs` runs the binary.)
+//! with a bash profile that has a fixed prompt, the crate's typed client connected to it (its
+//! `rpc()` stub for tests of the wire messages themselves), an event stream reader that waits
+//! on events (never on fixed sleeps) with generous timeouts, and status assertions.
+//! (`serve_process.rs` runs the binary.)
 
 use std::time::{Duration, Instant};
 
-use agentshim::rpc::agent_shim_client::AgentShimClient;
-use agentshim::rpc::event_envelope::Event as Pb;
-use agentshim::rpc::{
-    self, CreateShimRequest, EventEnvelope, SendMessageRequest, ShimInfo, StreamEventsRequest,
+use agentshim::client::{
+    BearerAuth, ClientError, ConnectOptions, EventStream, NewShim, SendOptions, Target,
+    open_channel,
 };
+use agentshim::rpc::event_envelope::Event as Pb;
+use agentshim::rpc::{self, CreateShimRequest, EventEnvelope, ShimInfo};
 use agentshim::server::config::ConfigFile;
 use agentshim::server::profiles::Profiles;
 use agentshim::server::{Auth, ListenAddr, ServerError, ServerOptions, bind};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use tonic::transport::Channel;
-use tonic::{Code, Status, Streaming};
+use tonic::{Code, Status};
 
 /// Upper bound for any single wait in a test; a loaded 2-core machine stays well inside it.
 pub use super::eventually::TIMEOUT;
@@ -35,7 +36,7 @@ command = ["bash", "--norc", "--noprofile", "-i"]
 env = { PS1 = "srv-test$ ", HISTFILE = "/dev/null", LANG = "C.UTF-8" }
 "#;
 
-pub type Client = AgentShimClient<Channel>;
+pub type Client = agentshim::client::Client;
 
 /// Built-in profiles plus `bash` from [`CONFIG_TOML`].
 pub fn test_profiles() -> Profiles {
@@ -116,22 +117,59 @@ impl Drop for TestServer {
     }
 }
 
-/// A client of `url` (`http://IP:PORT`), retrying until the server accepts.
+/// A client of `url` (`http://IP:PORT` or `unix:PATH`), retrying until the server accepts.
 pub async fn connect(url: &str) -> Client {
     // The listener is bound before `serve` starts, so this only retries under load.
     // An owned copy: a check borrowing `url` would make the wait not `Send` for spawned tasks.
     let owned = url.to_owned();
-    let connected = async move || AgentShimClient::connect(owned.clone()).await.ok();
+    let connected = async move || {
+        Client::connect(&owned, ConnectOptions::default())
+            .await
+            .ok()
+    };
     eventually_async(|| format!("cannot connect to {url}"), connected).await
 }
 
-/// A request to create a `bash` shim with `id` (empty: generated).
+/// A client of `url` that sends no token, whatever token file this host has for it.
+pub async fn connect_anonymous(url: &str) -> Client {
+    let target: Target = url.parse().expect("a server URL");
+    let channel = open_channel(&target, &ConnectOptions::default())
+        .await
+        .unwrap_or_else(|error| panic!("cannot connect to {url}: {error}"));
+    Client::from_channel(channel, BearerAuth::new(None).expect("no token"))
+}
+
+/// A client of `server` on a connection of its own with 64 KiB flow-control windows, so a
+/// stream it stops reading stalls quickly.
+pub async fn small_window_client(server: &TestServer) -> Client {
+    let channel = tonic::transport::Endpoint::from_shared(server.url())
+        .expect("a server URL")
+        .initial_stream_window_size(65_535)
+        .initial_connection_window_size(65_535)
+        .connect()
+        .await
+        .expect("connect");
+    Client::from_channel(channel, BearerAuth::new(None).expect("no token"))
+}
+
+/// The seq of the newest event of `shim_id`.
+pub async fn last_seq(client: &mut Client, shim_id: &str) -> u64 {
+    client
+        .get_shim(shim_id)
+        .await
+        .expect("GetShim")
+        .last_event_seq
+}
+
+/// A `bash` shim with `id` (empty: generated).
+pub fn bash_shim(id: &str) -> NewShim {
+    let shim = NewShim::profile(BASH);
+    if id.is_empty() { shim } else { shim.id(id) }
+}
+
+/// The wire request of [`bash_shim`], for tests that set its fields as the proto has them.
 pub fn bash_request(id: &str) -> CreateShimRequest {
-    CreateShimRequest {
-        id: id.to_owned(),
-        profile: BASH.to_owned(),
-        ..Default::default()
-    }
+    bash_shim(id).into_request()
 }
 
 /// Creates a bash shim and waits for its `Ready`.
@@ -142,6 +180,7 @@ pub async fn create_ready(client: &mut Client, id: &str) -> ShimInfo {
 /// Creates a shim as `request` says and waits for its `Ready`.
 pub async fn create_ready_with(client: &mut Client, request: CreateShimRequest) -> ShimInfo {
     let info = client
+        .rpc()
         .create_shim(request)
         .await
         .expect("CreateShim")
@@ -155,18 +194,15 @@ pub async fn create_ready_with(client: &mut Client, request: CreateShimRequest) 
 
 /// Sends `body` with `wait=true` and returns the completion's response.
 pub async fn send_wait(client: &mut Client, shim_id: &str, body: &str) -> String {
-    let request = SendMessageRequest {
-        shim_id: shim_id.to_owned(),
-        from: "test".to_owned(),
-        body: body.to_owned(),
-        message_id: String::new(),
+    let options = SendOptions {
+        from: Some("test".to_owned()),
         wait: true,
+        ..SendOptions::default()
     };
-    let response = tokio::time::timeout(TIMEOUT, client.send_message(request))
+    let response = tokio::time::timeout(TIMEOUT, client.send_message(shim_id, body, options))
         .await
         .unwrap_or_else(|_| panic!("no answer to {body:?} within {TIMEOUT:?}"))
-        .unwrap_or_else(|status| panic!("{body:?} refused: {status:?}"))
-        .into_inner();
+        .unwrap_or_else(|error| panic!("{body:?} refused: {error}"));
     response
         .completion
         .expect("wait=true carries a completion")
@@ -175,17 +211,15 @@ pub async fn send_wait(client: &mut Client, shim_id: &str, body: &str) -> String
 
 /// Sends `body` without waiting, as message `message_id`; returns the accepted id.
 pub async fn send(client: &mut Client, shim_id: &str, body: &str, message_id: &str) -> String {
+    let options = SendOptions {
+        from: Some("test".to_owned()),
+        message_id: (!message_id.is_empty()).then(|| message_id.to_owned()),
+        wait: false,
+    };
     client
-        .send_message(SendMessageRequest {
-            shim_id: shim_id.to_owned(),
-            from: "test".to_owned(),
-            body: body.to_owned(),
-            message_id: message_id.to_owned(),
-            wait: false,
-        })
+        .send_message(shim_id, body, options)
         .await
-        .unwrap_or_else(|status| panic!("{body:?} refused: {status:?}"))
-        .into_inner()
+        .unwrap_or_else(|error| panic!("{body:?} refused: {error}"))
         .message_id
 }
 
@@ -202,25 +236,22 @@ pub fn kind(envelope: &EventEnvelope) -> String {
 
 /// A `StreamEvents` call read with timeouts, remembering what it saw.
 pub struct Events {
-    stream: Streaming<EventEnvelope>,
+    stream: EventStream,
     pub seen: Vec<EventEnvelope>,
 }
 
 impl Events {
     /// Opens `StreamEvents{shim_id, after_seq}` (empty `shim_id`: every shim).
     pub async fn open(client: &mut Client, shim_id: &str, after_seq: u64) -> Self {
+        let shim_id = (!shim_id.is_empty()).then_some(shim_id);
         let stream = client
-            .stream_events(StreamEventsRequest {
-                shim_id: shim_id.to_owned(),
-                after_seq,
-            })
+            .stream_events(shim_id, after_seq)
             .await
-            .expect("StreamEvents")
-            .into_inner();
+            .expect("StreamEvents");
         Self::from_stream(stream)
     }
 
-    pub fn from_stream(stream: Streaming<EventEnvelope>) -> Self {
+    pub fn from_stream(stream: EventStream) -> Self {
         Self {
             stream,
             seen: Vec::new(),
@@ -230,10 +261,10 @@ impl Events {
     /// The next envelope within `within`: `Some(None)` when the stream ended, `None` on
     /// timeout. Panics on a stream error.
     pub async fn next_within(&mut self, within: Duration) -> Option<Option<EventEnvelope>> {
-        let item = tokio::time::timeout(within, self.stream.message())
+        let item = tokio::time::timeout(within, self.stream.next_event())
             .await
             .ok()?;
-        let item = item.unwrap_or_else(|status| panic!("stream failed: {status:?}"));
+        let item = item.unwrap_or_else(|error| panic!("stream failed: {error}"));
         if let Some(envelope) = &item {
             self.seen.push(envelope.clone());
         }
@@ -316,10 +347,35 @@ impl Events {
     }
 }
 
+/// An error that carries a gRPC status: the generated stub's, or the typed client's.
+pub trait AsStatus: std::fmt::Debug {
+    fn as_status(&self) -> &Status;
+}
+
+impl AsStatus for Status {
+    fn as_status(&self) -> &Status {
+        self
+    }
+}
+
+impl AsStatus for ClientError {
+    fn as_status(&self) -> &Status {
+        match self {
+            ClientError::Status(status) => status,
+            other => panic!("not a status: {other:?}"),
+        }
+    }
+}
+
 /// Asserts that `result` failed with `code` and a message containing every one of `parts`.
 #[track_caller]
-pub fn assert_status<T: std::fmt::Debug>(result: Result<T, Status>, code: Code, parts: &[&str]) {
-    let status = result.expect_err("the call must fail");
+pub fn assert_status<T: std::fmt::Debug, E: AsStatus>(
+    result: Result<T, E>,
+    code: Code,
+    parts: &[&str],
+) {
+    let error = result.expect_err("the call must fail");
+    let status = error.as_status();
     assert_eq!(status.code(), code, "{status:?}");
     for part in parts {
         assert!(
