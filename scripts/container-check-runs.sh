@@ -72,16 +72,20 @@ check_image() {
   [ "$got" = "$(printf 'answer-42\nagentshim')" ] || die "the shell shim answered '$got'"
   log "ok: a shell shim was created and answered 'answer-42' as user agentshim"
 
-  # An agent's orphans are reparented to PID 1: tini reaps those that exit (no zombies).
+  # An agent's orphans stay in its process tree (no writable cgroup here: agents are child
+  # subreapers, README "What happens to agent processes"), not PID 1's; those that exit are
+  # reaped (no zombies), and the stop below must end the one that stays.
   got="$(client -e AGENTSHIM_TOKEN "$image" send check '(sleep 1000 &); (true &); echo spawned' --wait)"
   [ "$got" = spawned ] || die "the shell answered '$got'"
   unset AGENTSHIM_TOKEN
-  server_processes ppid comm | grep -Eq '^ *1 +sleep$' || die "no orphaned sleep under PID 1:
+  server_processes pid ppid comm |
+    awk '$3 == "bash" { agent = $1 } $3 == "sleep" { parent = $2 } END { exit !(agent && parent == agent) }' ||
+    die "the orphaned sleep is not the agent's child:
 $(server_processes pid ppid comm)"
   wait_for 10 no_zombies
   [ "$(server_processes user | sort -u | tr -d ' ')" = agentshim ] ||
     die "not every process runs as agentshim: $(server_processes user pid comm)"
-  log "ok: PID 1 is $(server_processes pid comm | awk '$1 == 1 { print $2 }'), every process runs as agentshim, orphans are reaped"
+  log "ok: PID 1 is $(server_processes pid comm | awk '$1 == 1 { print $2 }'), every process runs as agentshim, an agent's orphans stay its own, none is a zombie"
 
   got="$(podman exec "$SERVER" agentshim health)"
   [ "$got" = SERVING ] || die "agentshim health printed '$got'"

@@ -7,7 +7,7 @@
 #   host loopback with a token file, healthy through the image's HEALTHCHECK (start-to-healthy
 #   timed); the image's CLI, as a client in another container, refused without the token, then
 #   creating a `shell` shim and getting its answer; everything runs as the non-root user;
-#   orphans of an agent are reaped by tini (no zombies); `agentshim health` fails on a wrong
+#   an agent's orphans stay in its process tree, not PID 1's (no zombies); `agentshim health` fails on a wrong
 #   port; `podman stop` ends the server promptly through tini (exit 0, no SIGKILL) with every
 #   agent process gone.
 # It prints the cold build time, the rebuild time after a source change, start-to-healthy, the

@@ -175,10 +175,14 @@ async fn a_stream_the_log_overtakes_is_told_exactly_what_it_lost() {
     }
 
     stalled.read_through(end).await;
-    // Every seq is either delivered or inside one events_lost range: nothing skipped silently.
+    // Every seq is either delivered or inside one events_lost range: nothing skipped silently
+    // (the last range may reach past `end`).
     let mut expected = 1;
     let mut lost = Vec::new();
-    for envelope in stalled.seen.iter().filter(|e| e.seq <= end) {
+    for envelope in &stalled.seen {
+        if expected > end {
+            break;
+        }
         match &envelope.event {
             Some(Pb::EventsLost(range)) => {
                 assert_eq!(range.first_seq, expected, "{:?}", stalled.kinds());
@@ -193,7 +197,7 @@ async fn a_stream_the_log_overtakes_is_told_exactly_what_it_lost() {
             }
         }
     }
-    assert_eq!(expected, end + 1);
+    assert!(expected > end, "{:?}", stalled.kinds());
     let delivered_before_loss = lost.first().map(|range| range.start() - 1);
     eprintln!(
         "{end} events; lost {lost:?}; delivered before the first loss: {delivered_before_loss:?}"

@@ -27,6 +27,7 @@ pub mod live_tmux;
 pub mod netns;
 pub mod other_user;
 pub mod procs;
+pub mod reader;
 pub mod record_fixture;
 pub mod replay;
 pub mod resume_watch;

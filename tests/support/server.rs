@@ -16,6 +16,8 @@ use agentshim::server::config::ConfigFile;
 use agentshim::server::profiles::Profiles;
 use agentshim::server::{Auth, ListenAddr, ServerError, ServerOptions, bind};
 use tokio::sync::oneshot;
+
+use super::reader::{EventSource, Reader};
 use tokio::task::JoinHandle;
 use tonic::{Code, Status};
 
@@ -234,13 +236,28 @@ pub fn kind(envelope: &EventEnvelope) -> String {
     event.split('(').next().unwrap_or_default().to_owned()
 }
 
-/// A `StreamEvents` call read with timeouts, remembering what it saw.
-pub struct Events {
-    stream: EventStream,
-    pub seen: Vec<EventEnvelope>,
+/// A `StreamEvents` call, as the one [`Reader`] reads it. A stream error is a panic.
+pub struct StreamedEvents(EventStream);
+
+impl EventSource for StreamedEvents {
+    type Item = EventEnvelope;
+
+    async fn next_item(&mut self) -> Option<EventEnvelope> {
+        self.0
+            .next_event()
+            .await
+            .unwrap_or_else(|error| panic!("stream failed: {error}"))
+    }
+
+    fn line(envelope: &EventEnvelope) -> String {
+        format!("{} {} {}", envelope.seq, envelope.shim_id, kind(envelope))
+    }
 }
 
-impl Events {
+/// The reader of a `StreamEvents` call.
+pub type Events = Reader<StreamedEvents>;
+
+impl Reader<StreamedEvents> {
     /// Opens `StreamEvents{shim_id, after_seq}` (empty `shim_id`: every shim).
     pub async fn open(client: &mut Client, shim_id: &str, after_seq: u64) -> Self {
         let shim_id = (!shim_id.is_empty()).then_some(shim_id);
@@ -252,54 +269,32 @@ impl Events {
     }
 
     pub fn from_stream(stream: EventStream) -> Self {
-        Self {
-            stream,
-            seen: Vec::new(),
-        }
-    }
-
-    /// The next envelope within `within`: `Some(None)` when the stream ended, `None` on
-    /// timeout. Panics on a stream error.
-    pub async fn next_within(&mut self, within: Duration) -> Option<Option<EventEnvelope>> {
-        let item = tokio::time::timeout(within, self.stream.next_event())
-            .await
-            .ok()?;
-        let item = item.unwrap_or_else(|error| panic!("stream failed: {error}"));
-        if let Some(envelope) = &item {
-            self.seen.push(envelope.clone());
-        }
-        Some(item)
+        Self::from_source(StreamedEvents(stream))
     }
 
     /// The next envelope; panics naming what was seen if none comes or the stream ends.
     pub async fn next(&mut self) -> EventEnvelope {
-        match self.next_within(TIMEOUT).await {
-            Some(Some(envelope)) => envelope,
-            Some(None) => panic!("stream ended; seen: {:#?}", self.kinds()),
-            None => panic!("no event within {TIMEOUT:?}; seen: {:#?}", self.kinds()),
-        }
+        self.next_item().await
     }
 
     /// Skips envelopes until one whose event matches `wanted`.
     pub async fn wait_for(&mut self, what: &str, wanted: impl Fn(&Pb) -> bool) -> EventEnvelope {
-        let deadline = tokio::time::Instant::now() + TIMEOUT;
-        loop {
-            let envelope = tokio::time::timeout_at(deadline, self.next())
-                .await
-                .unwrap_or_else(|_| panic!("no {what} within {TIMEOUT:?}; seen {:#?}", self.seen));
-            if wanted(event_of(&envelope)) {
-                return envelope;
-            }
-        }
+        self.wait_for_item(what, |envelope| wanted(event_of(envelope)))
+            .await
     }
 
-    /// Skips envelopes until the one with `seq` (panics if it is passed or lost).
+    /// Skips envelopes until the one with `seq`, or the `EventsLost` whose range holds it
+    /// (panics if it is passed silently).
     pub async fn read_through(&mut self, seq: u64) {
         while self.seen.last().is_none_or(|e| e.seq < seq) {
             self.next().await;
         }
+        let accounted = |e: &EventEnvelope| match &e.event {
+            Some(Pb::EventsLost(range)) => (range.first_seq..=range.last_seq).contains(&seq),
+            _ => e.seq == seq,
+        };
         assert!(
-            self.seen.iter().any(|e| e.seq == seq),
+            self.seen.iter().any(accounted),
             "seq {seq} skipped: {:?}",
             self.seqs()
         );
@@ -316,22 +311,6 @@ impl Events {
         match envelope.event {
             Some(Pb::Completion(completion)) => completion,
             _ => unreachable!(),
-        }
-    }
-
-    /// Reads until the stream ends (panics if it does not within [`TIMEOUT`]); returns what
-    /// came after the envelopes already seen.
-    pub async fn until_end(&mut self) -> Vec<EventEnvelope> {
-        let start = self.seen.len();
-        loop {
-            match self.next_within(TIMEOUT).await {
-                Some(Some(_)) => {}
-                Some(None) => return self.seen[start..].to_vec(),
-                None => panic!(
-                    "stream did not end within {TIMEOUT:?}; seen {:#?}",
-                    self.seen
-                ),
-            }
         }
     }
 

@@ -1,6 +1,6 @@
 //! Helpers for integration tests that drive in-process shims: a bash spec with a known prompt,
-//! the event reader that waits on a shim's events (never on fixed sleeps) with generous
-//! timeouts, and shortcuts to send a message and read its answer.
+//! the one [`Reader`] over a shim's events with the waits for protocol events, and shortcuts
+//! to send a message and read its answer.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,9 +10,7 @@ use agentshim::shim::events::{Envelope, LogItem, Subscription};
 use agentshim::shim::{ShimHandle, ShimSpec};
 
 use super::procs::Proc;
-
-/// Upper bound for any single wait in a test; a loaded 2-core machine stays well inside it.
-pub use super::eventually::TIMEOUT as EVENT_TIMEOUT;
+use super::reader::{EventSource, Reader};
 
 /// The prompt of the test shells.
 pub const PROMPT: &str = "agentshim-test$ ";
@@ -28,52 +26,48 @@ pub fn bash_spec(id: &str) -> ShimSpec {
         .env_remove("COLUMNS")
 }
 
-/// Reads one shim's events in order, remembering them: the one reader of an in-process shim's
-/// events, for the tests of shims and for the live tests (which wait longer, see
-/// [`EventReader::waiting_up_to`]).
-pub struct EventReader {
-    subscription: Subscription,
-    /// The longest wait for one event.
-    timeout: Duration,
-    /// Everything read so far, for failure messages and for checks over the whole history.
-    pub seen: Vec<Arc<Envelope>>,
+/// An in-process shim's events, as the one [`Reader`] reads them.
+pub struct ShimEvents(Subscription);
+
+impl EventSource for ShimEvents {
+    type Item = Arc<Envelope>;
+
+    async fn next_item(&mut self) -> Option<Arc<Envelope>> {
+        match self.0.next().await? {
+            LogItem::Event(envelope) => Some(envelope),
+            LogItem::Gap {
+                first_lost,
+                last_lost,
+            } => panic!("events {first_lost}..={last_lost} lost"),
+        }
+    }
+
+    fn line(envelope: &Arc<Envelope>) -> String {
+        let seq = envelope.seq;
+        match &envelope.event {
+            Event::StateChanged { from, to, .. } => format!("{seq} {from}->{to}"),
+            Event::Completion { response, .. } => format!("{seq} Completion {response:?}"),
+            Event::Warning { message, .. } => format!("{seq} Warning {message:?}"),
+            Event::DeliveryFailed { id, reason } => {
+                format!("{seq} DeliveryFailed {id} {reason:?}")
+            }
+            other => format!("{seq} {}", other.name()),
+        }
+    }
 }
 
-impl EventReader {
+/// The reader of one in-process shim's events, for the tests of shims and for the live tests
+/// (which wait longer, see [`Reader::waiting_up_to`]).
+pub type EventReader = Reader<ShimEvents>;
+
+impl Reader<ShimEvents> {
     pub fn new(handle: &ShimHandle) -> Self {
         Self::after(handle, 0)
     }
 
     /// A reader of the events after `seq` (`handle.event_log().last_seq()`: from now on).
     pub fn after(handle: &ShimHandle, seq: u64) -> Self {
-        Self {
-            subscription: handle.subscribe(seq),
-            timeout: EVENT_TIMEOUT,
-            seen: Vec::new(),
-        }
-    }
-
-    /// The same reader waiting up to `timeout` for each event (a real CLI on a loaded machine).
-    pub fn waiting_up_to(self, timeout: Duration) -> Self {
-        Self { timeout, ..self }
-    }
-
-    /// What was read so far, one short line per event, for failure messages.
-    pub fn describe(&self) -> String {
-        let lines: Vec<String> = self
-            .seen
-            .iter()
-            .map(|e| match &e.event {
-                Event::StateChanged { from, to, .. } => format!("{} {from}->{to}", e.seq),
-                Event::Completion { response, .. } => format!("{} Completion {response:?}", e.seq),
-                Event::Warning { message, .. } => format!("{} Warning {message:?}", e.seq),
-                Event::DeliveryFailed { id, reason } => {
-                    format!("{} DeliveryFailed {id} {reason:?}", e.seq)
-                }
-                other => format!("{} {}", e.seq, other.name()),
-            })
-            .collect();
-        lines.join("\n")
+        Self::from_source(ShimEvents(handle.subscribe(seq)))
     }
 
     /// The events read so far.
@@ -86,52 +80,14 @@ impl EventReader {
         self.seen.last().map_or(0, |e| e.seq)
     }
 
-    /// The next logged event with its sequence number and time, or a panic naming what was
-    /// seen when none comes in time.
+    /// The next logged event with its sequence number and time.
     pub async fn next_envelope(&mut self) -> Arc<Envelope> {
-        let deadline = tokio::time::Instant::now() + self.timeout;
-        self.next_before(deadline, "event").await
-    }
-
-    async fn next_before(&mut self, deadline: tokio::time::Instant, what: &str) -> Arc<Envelope> {
-        self.next_until(deadline)
-            .await
-            .unwrap_or_else(|| panic!("no {what} in time; seen:\n{}", self.describe()))
-    }
-
-    /// The next event, or `None` at `deadline`; a closed log or a gap is a panic.
-    async fn next_until(&mut self, deadline: tokio::time::Instant) -> Option<Arc<Envelope>> {
-        let item = tokio::time::timeout_at(deadline, self.subscription.next())
-            .await
-            .ok()?
-            .expect("event log closed");
-        match item {
-            LogItem::Event(envelope) => {
-                self.seen.push(Arc::clone(&envelope));
-                Some(envelope)
-            }
-            LogItem::Gap {
-                first_lost,
-                last_lost,
-            } => panic!("events {first_lost}..={last_lost} lost"),
-        }
-    }
-
-    /// Skips events until one matches `wanted`; `None` when none came within this reader's
-    /// timeout (for a test that reports more than the events, such as the screen).
-    pub async fn try_wait_for(&mut self, wanted: impl Fn(&Event) -> bool) -> Option<Arc<Envelope>> {
-        let deadline = tokio::time::Instant::now() + self.timeout;
-        loop {
-            let envelope = self.next_until(deadline).await?;
-            if wanted(&envelope.event) {
-                return Some(envelope);
-            }
-        }
+        self.next_item().await
     }
 
     /// The next event.
     pub async fn next(&mut self) -> Event {
-        self.next_envelope().await.event.clone()
+        self.next_item().await.event.clone()
     }
 
     /// Skips events until one matches `wanted` (within this reader's timeout), and returns it
@@ -141,23 +97,23 @@ impl EventReader {
         what: &str,
         wanted: impl Fn(&Event) -> bool,
     ) -> Arc<Envelope> {
-        self.wait_for_within(self.timeout, what, wanted).await
+        self.wait_for_item(what, |e| wanted(&e.event)).await
     }
 
-    /// Like [`EventReader::wait_for_envelope`], waiting up to `timeout` in all.
+    /// Like [`Reader::wait_for_envelope`], waiting up to `timeout` in all.
     pub async fn wait_for_within(
         &mut self,
         timeout: Duration,
         what: &str,
         wanted: impl Fn(&Event) -> bool,
     ) -> Arc<Envelope> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let envelope = self.next_before(deadline, what).await;
-            if wanted(&envelope.event) {
-                return envelope;
-            }
-        }
+        self.wait_for_item_within(timeout, what, |e| wanted(&e.event))
+            .await
+    }
+
+    /// Skips events until one matches `wanted`; `None` when none came in time.
+    pub async fn try_wait_for(&mut self, wanted: impl Fn(&Event) -> bool) -> Option<Arc<Envelope>> {
+        self.try_wait_for_item(|e| wanted(&e.event)).await
     }
 
     /// Skips events until one matches `wanted`, and returns it.
