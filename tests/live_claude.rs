@@ -16,21 +16,21 @@
 
 use crate::support::fake_model;
 use crate::support::live_agents;
-use crate::support::live_claude;
+use crate::support::live_shim;
 
 use std::time::{Duration, Instant};
 
 use agentshim::protocol::{Event, ShimState};
 use fake_model::Reply;
 use live_agents::AgentCli;
-use live_claude::ClaudeShim;
+use live_shim::LiveShim;
 
 fn gate(test: &str) -> bool {
     live_agents::live_gate(test, &[AgentCli::Claude])
 }
 
 /// The user text of every main turn the server saw.
-fn main_turn_texts(claude: &ClaudeShim) -> Vec<String> {
+fn main_turn_texts(claude: &LiveShim) -> Vec<String> {
     claude
         .server
         .main_turns()
@@ -44,7 +44,7 @@ async fn live_claude_answers_a_one_line_message() {
     if !gate("live_claude_answers_a_one_line_message") {
         return;
     }
-    let (mut claude, _) = ClaudeShim::ready("claude-one-line").await;
+    let mut claude = LiveShim::ready(AgentCli::Claude, "claude-one-line").await;
     let answer = "Hello from the fake model, via agentshim ✓";
     claude.server.push(Reply::text(answer));
     let id = claude.send("Say hello").await;
@@ -66,7 +66,7 @@ async fn live_claude_slow_answer_is_working_throughout() {
     if !gate("live_claude_slow_answer_is_working_throughout") {
         return;
     }
-    let (mut claude, _) = ClaudeShim::ready("claude-slow").await;
+    let mut claude = LiveShim::ready(AgentCli::Claude, "claude-slow").await;
     let answer = "Slow answer, line one: the fake model takes its time.\n\
         Line two has unicode: Grüße ✓ 世界.\nLine three is the last line of the slow answer ✓";
     let first = Duration::from_secs(3);
@@ -135,7 +135,7 @@ async fn live_claude_multi_line_unicode_message_is_submitted_once() {
     if !gate("live_claude_multi_line_unicode_message_is_submitted_once") {
         return;
     }
-    let (mut claude, _) = ClaudeShim::ready("claude-multi-line").await;
+    let mut claude = LiveShim::ready(AgentCli::Claude, "claude-multi-line").await;
     let message =
         "First line ✓ Grüße\nsecond line: 世界 🚀 «quoted»\n\nfourth line, after a blank one";
     claude.server.push(Reply::text("Got all four lines ✓"));
@@ -161,7 +161,7 @@ async fn live_claude_long_answer_comes_back_whole() {
     if !gate("live_claude_long_answer_comes_back_whole") {
         return;
     }
-    let (mut claude, _) = ClaudeShim::ready("claude-long").await;
+    let mut claude = LiveShim::ready(AgentCli::Claude, "claude-long").await;
     let answer: Vec<String> = (1..=120)
         .map(|i| format!("Line {i} of a long answer, longer than the screen ✓"))
         .collect();
@@ -176,7 +176,7 @@ async fn live_claude_three_messages_back_to_back_are_answered_in_order() {
     if !gate("live_claude_three_messages_back_to_back_are_answered_in_order") {
         return;
     }
-    let (mut claude, _) = ClaudeShim::ready("claude-three").await;
+    let mut claude = LiveShim::ready(AgentCli::Claude, "claude-three").await;
     let answers = ["First answer ✓", "Second answer ✓", "Third answer ✓"];
     let messages = ["Message one", "Message two", "Message three"];
     for answer in answers {
@@ -216,7 +216,7 @@ async fn live_claude_tool_lines_stay_in_the_answer() {
     if !gate("live_claude_tool_lines_stay_in_the_answer") {
         return;
     }
-    let (mut claude, _) = ClaudeShim::ready("claude-tool").await;
+    let mut claude = LiveShim::ready(AgentCli::Claude, "claude-tool").await;
     claude.server.push(Reply::shell("echo fake-tool"));
     claude.server.push(Reply::text("The tool said fake-tool ✓"));
     let response = claude.ask("Run the tool").await;

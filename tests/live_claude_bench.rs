@@ -16,7 +16,7 @@
 
 use crate::support::fake_model;
 use crate::support::live_agents;
-use crate::support::live_claude;
+use crate::support::live_shim;
 use crate::support::live_tmux;
 
 use std::io::Write;
@@ -27,7 +27,7 @@ use agentshim::protocol::ShimState;
 use fake_model::{FakeModelServer, Reply};
 use live_agents::LIVE_TIMEOUT;
 use live_agents::{AgentCli, ClaudeAuth};
-use live_claude::ClaudeShim;
+use live_shim::{Launch, LiveShim};
 
 /// Rounds of each way of starting Claude.
 const READY_ROUNDS: usize = 3;
@@ -72,7 +72,13 @@ async fn tmux_ready_ms() -> f64 {
 /// Milliseconds from `spawn` to `? for shortcuts` on the shim's screen (polled) and to the
 /// `Ready` event.
 async fn shim_ready_ms() -> (f64, f64) {
-    let mut claude = ClaudeShim::start("claude-bench-ready").await;
+    let mut claude = LiveShim::start(
+        AgentCli::Claude,
+        "claude-bench-ready",
+        Launch::default(),
+        |_| {},
+    )
+    .await;
     let (shim, spawned) = (claude.shim.clone(), claude.spawned);
     let shown = async || {
         let capture = shim.capture(None).await.expect("capture");
@@ -135,7 +141,7 @@ async fn live_claude_completion_latency() {
     if !live_agents::live_gate("live_claude_completion_latency", &[AgentCli::Claude]) {
         return;
     }
-    let (mut claude, _) = ClaudeShim::ready("claude-bench-latency").await;
+    let mut claude = LiveShim::ready(AgentCli::Claude, "claude-bench-latency").await;
     let (mut after_signal, mut after_frame) = (Vec::new(), Vec::new());
     for turn in 1..=LATENCY_TURNS {
         let answer = format!("Answer number {turn} ✓\nwith a second line");

@@ -15,7 +15,7 @@
 
 use crate::support::fake_model;
 use crate::support::live_agents;
-use crate::support::live_claude;
+use crate::support::live_shim;
 use crate::support::procs;
 
 use std::io::Write;
@@ -24,8 +24,8 @@ use std::time::Duration;
 use crate::support::eventually::Poll;
 use agentshim::protocol::{Event, ShimState, ShutdownReason};
 use fake_model::{ErrorKind, Reply};
-use live_agents::{AgentCli, LIVE_TIMEOUT};
-use live_claude::ClaudeShim;
+use live_agents::{AgentCli, ClaudeAuth, LIVE_TIMEOUT};
+use live_shim::{Launch, LiveShim};
 
 /// Long enough for Claude to exit by itself; SIGTERM comes at half of it.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(20);
@@ -47,7 +47,8 @@ async fn live_claude_is_ready_at_its_prompt() {
     if !gate("live_claude_is_ready_at_its_prompt") {
         return;
     }
-    let (claude, took) = ClaudeShim::ready("claude-ready").await;
+    let claude = LiveShim::ready(AgentCli::Claude, "claude-ready").await;
+    let took = claude.ready_after;
     say(&format!("== live claude: Ready after {took:.2?}"));
     assert_eq!(claude.shim.state().await.unwrap().state, ShimState::Idle);
     let screen = claude.shim.capture(None).await.unwrap().content;
@@ -65,10 +66,15 @@ async fn live_claude_startup_dialog_is_asked_and_answered() {
     if !gate("live_claude_startup_dialog_is_asked_and_answered") {
         return;
     }
-    let mut claude = ClaudeShim::start_with("claude-trust", |config| {
+    // Claude has not been told that its cwd is trusted.
+    let untrusted = |agent: &live_agents::LiveAgent| {
+        let mut config = live_agents::claude_json(&agent.cwd, ClaudeAuth::ApiKey);
         config["projects"] = serde_json::json!({});
-    })
-    .await;
+        let path = agent.home_path().join(".claude.json");
+        std::fs::write(path, config.to_string()).expect("write .claude.json");
+    };
+    let launch = Launch::default();
+    let mut claude = LiveShim::start(AgentCli::Claude, "claude-trust", launch, untrusted).await;
     let asked = claude
         .events
         .wait_for("InputRequested", |e| {
@@ -111,7 +117,7 @@ async fn live_claude_context_limit_ends_the_session() {
     if !gate("live_claude_context_limit_ends_the_session") {
         return;
     }
-    let (mut claude, _) = ClaudeShim::ready("claude-context").await;
+    let mut claude = LiveShim::ready(AgentCli::Claude, "claude-context").await;
     claude.server.push(Reply::text("Warm-up answer ✓"));
     assert_eq!(claude.ask("Warm up").await, "Warm-up answer ✓");
     claude
@@ -152,7 +158,7 @@ async fn live_claude_shutdown_at_a_permission_prompt() {
     if !gate("live_claude_shutdown_at_a_permission_prompt") {
         return;
     }
-    let (mut claude, _) = ClaudeShim::ready("claude-permission").await;
+    let mut claude = LiveShim::ready(AgentCli::Claude, "claude-permission").await;
     claude.server.push(Reply::shell("touch fake-tool-file.txt"));
     claude.send("Touch a file").await;
     claude
@@ -178,7 +184,7 @@ enum Stop {
 
 /// Ends the agent with `how` and checks that nothing of it is left; a Shutdown must end in
 /// Claude's own exit (code 0) before the SIGTERM step.
-async fn stop(mut claude: ClaudeShim, how: Stop, when: &str) {
+async fn stop(mut claude: LiveShim, how: Stop, when: &str) {
     let status = claude.shim.status().await.unwrap();
     let code = match how {
         Stop::Kill => claude.shim.kill().await,
@@ -217,7 +223,7 @@ async fn live_claude_shutdown_at_the_prompt_leaves_no_process() {
     if !gate("live_claude_shutdown_at_the_prompt_leaves_no_process") {
         return;
     }
-    let (mut claude, _) = ClaudeShim::ready("claude-shutdown-idle").await;
+    let mut claude = LiveShim::ready(AgentCli::Claude, "claude-shutdown-idle").await;
     claude.server.push(Reply::text("Answered ✓"));
     assert_eq!(claude.ask("One message first").await, "Answered ✓");
     stop(claude, Stop::Shutdown, "at the prompt").await;
@@ -228,7 +234,7 @@ async fn live_claude_shutdown_while_working_leaves_no_process() {
     if !gate("live_claude_shutdown_while_working_leaves_no_process") {
         return;
     }
-    let (mut claude, _) = ClaudeShim::ready("claude-shutdown-working").await;
+    let mut claude = LiveShim::ready(AgentCli::Claude, "claude-shutdown-working").await;
     claude.server.push(Reply::hang());
     claude.send("Never answered").await;
     claude.events.state(ShimState::Working).await;
@@ -245,8 +251,8 @@ async fn wait_for_process(home: &std::path::Path, command: &str) -> u32 {
 }
 
 /// Starts Claude and has it run `sleep 300` through its Bash tool; returns once it runs.
-async fn running_tool(id: &str) -> ClaudeShim {
-    let (mut claude, _) = ClaudeShim::ready(id).await;
+async fn running_tool(id: &str) -> LiveShim {
+    let mut claude = LiveShim::ready(AgentCli::Claude, id).await;
     claude.server.push(Reply::shell("sleep 300"));
     claude.send("Run a long command").await;
     claude.events.state(ShimState::Working).await;

@@ -15,12 +15,13 @@
 
 use crate::support::fake_model;
 use crate::support::live_codex;
+use crate::support::live_shim::LiveShim;
 
 use std::time::Duration;
 
 use agentshim::protocol::{Event, ShimState};
 use fake_model::{ErrorKind, Reply};
-use live_codex::{LiveCodex, Mode};
+use live_codex::Mode;
 
 /// A multi-line answer whose words arrive over about five seconds, after three seconds of
 /// silence.
@@ -34,7 +35,7 @@ fn slow_reply() -> Reply {
 }
 
 /// Asks a one-line question and checks the answer and what the server saw.
-async fn one_line(codex: &mut LiveCodex) {
+async fn one_line(codex: &mut LiveShim) {
     let answer = "Hello from the fake model, one line ✓";
     codex.server.push(Reply::text(answer));
     let message = "Say hello in one line";
@@ -47,7 +48,7 @@ async fn one_line(codex: &mut LiveCodex) {
 
 /// Sends a message answered slowly: Working from delivery to the Completion, also while the
 /// first lines are on screen, and the whole text at the end.
-async fn slow(codex: &mut LiveCodex) {
+async fn slow(codex: &mut LiveShim) {
     codex.server.push(slow_reply());
     let id = codex.send("Answer slowly, please").await;
     let delivered = codex.events.delivered(&id).await;
@@ -56,7 +57,7 @@ async fn slow(codex: &mut LiveCodex) {
         !streaming.contains("Slow line three is the last line"),
         "the answer was already complete:\n{streaming}"
     );
-    let state = codex.handle.state().await.expect("state").state;
+    let state = codex.shim.state().await.expect("state").state;
     assert_eq!(state, ShimState::Working, "while streaming:\n{streaming}");
     let (done_ms, response) = codex.events.timed_completion_of(&id).await;
     assert_eq!(response, SLOW_TEXT, "screen:\n{}", codex.screen().await);
@@ -96,7 +97,7 @@ async fn live_codex_is_ready_and_answers_one_line() {
     if !live_codex::gate("live_codex_is_ready_and_answers_one_line") {
         return;
     }
-    let mut codex = LiveCodex::ready("codex-one-line", Mode::Inline).await;
+    let mut codex = LiveShim::codex("codex-one-line", Mode::Inline).await;
     one_line(&mut codex).await;
 }
 
@@ -105,7 +106,7 @@ async fn live_codex_slow_answer_is_working_throughout() {
     if !live_codex::gate("live_codex_slow_answer_is_working_throughout") {
         return;
     }
-    let mut codex = LiveCodex::ready("codex-slow", Mode::Inline).await;
+    let mut codex = LiveShim::codex("codex-slow", Mode::Inline).await;
     slow(&mut codex).await;
 }
 
@@ -114,7 +115,7 @@ async fn live_codex_multi_line_unicode_message_is_submitted_once() {
     if !live_codex::gate("live_codex_multi_line_unicode_message_is_submitted_once") {
         return;
     }
-    let mut codex = LiveCodex::ready("codex-multi-line", Mode::Inline).await;
+    let mut codex = LiveShim::codex("codex-multi-line", Mode::Inline).await;
     let answer = "Got your three lines ✓";
     codex.server.push(Reply::text(answer));
     let message = "First line of the message ✓\nSecond line: Grüße, 世界, emoji 🚀\n\tThird line, indented by a tab";
@@ -136,7 +137,7 @@ async fn live_codex_long_answer_comes_back_whole() {
     if !live_codex::gate("live_codex_long_answer_comes_back_whole") {
         return;
     }
-    let mut codex = LiveCodex::ready("codex-long", Mode::Inline).await;
+    let mut codex = LiveShim::codex("codex-long", Mode::Inline).await;
     let answer: Vec<String> = (1..=120)
         .map(|i| format!("Line {i} of the long answer, with unicode ✓"))
         .collect();
@@ -151,7 +152,7 @@ async fn live_codex_three_messages_back_to_back_are_answered_in_order() {
     if !live_codex::gate("live_codex_three_messages_back_to_back_are_answered_in_order") {
         return;
     }
-    let mut codex = LiveCodex::ready("codex-three", Mode::Inline).await;
+    let mut codex = LiveShim::codex("codex-three", Mode::Inline).await;
     let answers = ["First answer ✓", "Second answer ✓", "Third answer ✓"];
     for answer in answers {
         codex.server.push(Reply::text(answer));
@@ -188,7 +189,7 @@ async fn live_codex_full_context_window_is_context_exhausted() {
     if !live_codex::gate("live_codex_full_context_window_is_context_exhausted") {
         return;
     }
-    let mut codex = LiveCodex::ready("codex-context", Mode::Inline).await;
+    let mut codex = LiveShim::codex("codex-context", Mode::Inline).await;
     codex.server.push(Reply::text("Warm-up answer ✓"));
     codex
         .server
@@ -206,7 +207,7 @@ async fn live_codex_full_context_window_is_context_exhausted() {
         unreachable!()
     };
     assert!(message.contains("ran out of room"), "{message}");
-    let state = codex.handle.state().await.expect("state").state;
+    let state = codex.shim.state().await.expect("state").state;
     assert_eq!(state, ShimState::ContextExhausted);
 }
 
@@ -215,7 +216,7 @@ async fn live_codex_on_the_alternate_screen_answers_one_line_and_slowly() {
     if !live_codex::gate("live_codex_on_the_alternate_screen_answers_one_line_and_slowly") {
         return;
     }
-    let mut codex = LiveCodex::ready("codex-alt", Mode::AltScreen).await;
+    let mut codex = LiveShim::codex("codex-alt", Mode::AltScreen).await;
     one_line(&mut codex).await;
     slow(&mut codex).await;
 }

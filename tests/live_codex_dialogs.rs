@@ -6,11 +6,13 @@
 use crate::support::fake_model;
 use crate::support::live_agents;
 use crate::support::live_codex;
+use crate::support::live_shim::{Launch, LiveShim};
 
 use agentshim::protocol::{Event, ShimState};
 use fake_model::Reply;
+use live_agents::AgentCli;
 use live_agents::LiveAgent;
-use live_codex::{LiveCodex, Mode};
+use live_codex::Mode;
 
 /// Takes the cwd's trust out of the config and makes the cwd a git repository, which is when
 /// Codex asks.
@@ -35,7 +37,16 @@ async fn live_codex_trust_dialog_is_asked_and_answered() {
     if !live_codex::gate("live_codex_trust_dialog_is_asked_and_answered") {
         return;
     }
-    let mut codex = LiveCodex::start("codex-trust", Mode::Inline, untrust).await;
+    let mut codex = LiveShim::start(
+        AgentCli::Codex,
+        "codex-trust",
+        Launch {
+            codex_mode: Mode::Inline,
+            ..Launch::default()
+        },
+        untrust,
+    )
+    .await;
     let asked = codex
         .events
         .wait_for_envelope("InputRequested", |e| {
@@ -48,12 +59,12 @@ async fn live_codex_trust_dialog_is_asked_and_answered() {
     let screen = codex.screen().await;
     assert!(prompt.contains("Trust this folder?"), "{prompt}\n{screen}");
     assert_eq!(options[0], "Trust and continue", "{screen}");
-    let state = codex.handle.state().await.expect("state").state;
+    let state = codex.shim.state().await.expect("state").state;
     assert_eq!(state, ShimState::AwaitingInput, "{screen}");
     assert_eq!(codex.events.count(|e| matches!(e, Event::Ready)), 0);
     // Nothing was typed into it: the dialog is still there.
     assert!(codex.screen().await.contains("Trust and continue"));
-    codex.handle.answer(1).await.expect("trust the folder");
+    codex.shim.answer(1).await.expect("trust the folder");
     codex
         .events
         .wait_for_envelope("Ready", |e| matches!(e, Event::Ready))

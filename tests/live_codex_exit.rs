@@ -11,6 +11,7 @@
 use crate::support::fake_model;
 use crate::support::live_agents;
 use crate::support::live_codex;
+use crate::support::live_shim::{Launch, LiveShim};
 use crate::support::procs;
 
 use std::io::Write;
@@ -19,8 +20,9 @@ use std::time::{Duration, Instant};
 use crate::support::eventually::Poll;
 use agentshim::protocol::{Event, ShutdownReason};
 use fake_model::Reply;
+use live_agents::AgentCli;
 use live_agents::LIVE_TIMEOUT;
-use live_codex::{LiveCodex, Mode};
+use live_codex::Mode;
 
 /// Shutdown grace period: SIGTERM at half of it, SIGKILL at the end.
 const GRACE: Duration = Duration::from_secs(30);
@@ -50,11 +52,19 @@ async fn end(test: &str, activity: Activity, ending: Ending) {
     if !live_codex::gate(test) {
         return;
     }
-    let mut codex = LiveCodex::start(test, Mode::Inline, |agent| {
-        if matches!(activity, Activity::UnsandboxedCommand) {
-            unsandbox(agent);
-        }
-    })
+    let mut codex = LiveShim::start(
+        AgentCli::Codex,
+        test,
+        Launch {
+            codex_mode: Mode::Inline,
+            ..Launch::default()
+        },
+        |agent| {
+            if matches!(activity, Activity::UnsandboxedCommand) {
+                unsandbox(agent);
+            }
+        },
+    )
     .await;
     codex
         .events
@@ -80,13 +90,8 @@ async fn end(test: &str, activity: Activity, ending: Ending) {
     }
     let started = Instant::now();
     let code = match ending {
-        Ending::Kill => codex.handle.kill().await,
-        Ending::Shutdown => {
-            codex
-                .handle
-                .shutdown(GRACE, ShutdownReason::Requested)
-                .await
-        }
+        Ending::Kill => codex.shim.kill().await,
+        Ending::Shutdown => codex.shim.shutdown(GRACE, ShutdownReason::Requested).await,
     }
     .expect("the agent ends");
     let took = started.elapsed();

@@ -14,6 +14,7 @@
 use crate::support::fake_model;
 use crate::support::live_agents;
 use crate::support::live_codex;
+use crate::support::live_shim::LiveShim;
 use crate::support::live_tmux;
 
 use std::io::Write;
@@ -22,7 +23,7 @@ use std::time::{Duration, Instant};
 use crate::support::eventually::Poll;
 use fake_model::{FakeModelServer, Reply};
 use live_agents::LIVE_TIMEOUT;
-use live_codex::{LiveCodex, Mode};
+use live_codex::Mode;
 
 /// Samples of each measurement.
 const RUNS: usize = 5;
@@ -60,9 +61,9 @@ async fn live_codex_ready_time_agentshim_vs_tmux() {
     let server = FakeModelServer::start().await;
     let (mut shim, mut tmux) = (Vec::new(), Vec::new());
     for run in 0..RUNS {
-        let codex = LiveCodex::ready(&format!("codex-ready-{run}"), Mode::Inline).await;
+        let codex = LiveShim::codex(&format!("codex-ready-{run}"), Mode::Inline).await;
         shim.push(codex.ready_after.as_secs_f64());
-        codex.handle.kill().await.expect("kill");
+        codex.shim.kill().await.expect("kill");
         tmux.push(tmux_ready(&server).await);
     }
     say(&format!(
@@ -77,14 +78,14 @@ async fn live_codex_completion_detection_latency() {
     if !live_codex::gate("live_codex_completion_detection_latency") {
         return;
     }
-    let mut codex = LiveCodex::ready("codex-latency", Mode::Inline).await;
+    let mut codex = LiveShim::codex("codex-latency", Mode::Inline).await;
     let mut latencies = Vec::new();
     for run in 0..RUNS {
         let answer = format!("Answer number {run} ✓");
         codex.server.push(Reply::text(&answer));
         let id = codex.send(&format!("Question number {run}")).await;
         let shown = async || {
-            let screen = codex.handle.capture(None).await.expect("capture").content;
+            let screen = codex.shim.capture(None).await.expect("capture").content;
             finished(&screen, &answer).then(live_codex::unix_ms_now)
         };
         let shown_ms = Poll::within(LIVE_TIMEOUT)
@@ -95,7 +96,7 @@ async fn live_codex_completion_detection_latency() {
         let (done_ms, response) = codex.events.timed_completion_of(&id).await;
         assert_eq!(response, answer);
         latencies.push(done_ms.saturating_sub(shown_ms) as f64 / 1000.0);
-        let explanation = codex.handle.explain().await.expect("explain");
+        let explanation = codex.shim.explain().await.expect("explain");
         let done = explanation.decisions.last().expect("a decision");
         say(&format!(
             "run {run}: decided by {}; last output {:?} before, last signal {:?}",

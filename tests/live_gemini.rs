@@ -16,29 +16,31 @@
 use crate::support::fake_model;
 use crate::support::live_agents;
 use crate::support::live_gemini_shim;
+use crate::support::live_shim::LiveShim;
 
 use std::time::{Duration, Instant};
 
 use crate::support::shim::EventReader;
 use agentshim::protocol::{Event, ShimState};
 use fake_model::{ErrorKind, Reply};
+use live_agents::AgentCli;
 use live_agents::LIVE_TIMEOUT;
-use live_gemini_shim::{GeminiShim, ScreenWatch, gate, say, secs, start, user_message};
+use live_gemini_shim::{ScreenWatch, gate, say, secs, user_message};
 
 /// Sends `body`, waits for its answer, and checks it is exactly `expected`.
-async fn ask(gemini: &GeminiShim, body: &str, expected: &str) {
+async fn ask(gemini: &LiveShim, body: &str, expected: &str) {
     let answer = tokio::time::timeout(LIVE_TIMEOUT, gemini.shim.send_and_wait("test", body, None))
         .await
         .unwrap_or_else(|_| panic!("no answer to {body:?} in time"));
     let answer = match answer {
         Ok(answer) => answer,
-        Err(refused) => panic!("{}", gemini.report(&format!("{body:?}: {refused}")).await),
+        Err(refused) => panic!("{body:?}: {refused}\n{}", gemini.report().await),
     };
     assert_eq!(
         answer.response,
         expected,
-        "{}",
-        gemini.report("wrong response").await
+        "wrong response\n{}",
+        gemini.report().await
     );
 }
 
@@ -47,7 +49,7 @@ async fn live_gemini_one_line_message_is_answered() {
     if !gate("live_gemini_one_line_message_is_answered") {
         return;
     }
-    let gemini = start().await;
+    let gemini = LiveShim::ready(AgentCli::Gemini, "gemini").await;
     let reply = "Hi from the fake model ✓ — one line.";
     gemini.server.push(Reply::text(reply));
     let watch = ScreenWatch::start(&gemini.shim);
@@ -69,7 +71,7 @@ async fn live_gemini_slow_answer_is_working_throughout() {
     if !gate("live_gemini_slow_answer_is_working_throughout") {
         return;
     }
-    let gemini = start().await;
+    let gemini = LiveShim::ready(AgentCli::Gemini, "gemini").await;
     let text = "Slow answer, line one: the fake model takes its time.\n\
                 Line two has unicode: Grüße ✓ 世界.\n\nLine four is the last line of the slow answer ✓";
     gemini.server.push(
@@ -105,7 +107,7 @@ async fn live_gemini_slow_answer_is_working_throughout() {
     };
     let done = Instant::now();
     let took = sent.elapsed();
-    assert_eq!(response, text, "{}", gemini.report("wrong response").await);
+    assert_eq!(response, text, "wrong response\n{}", gemini.report().await);
     let states: Vec<(ShimState, ShimState)> = changes.iter().map(|(f, t, _)| (*f, *t)).collect();
     assert_eq!(
         states,
@@ -136,7 +138,7 @@ async fn live_gemini_multi_line_unicode_message_is_one_message() {
     if !gate("live_gemini_multi_line_unicode_message_is_one_message") {
         return;
     }
-    let gemini = start().await;
+    let gemini = LiveShim::ready(AgentCli::Gemini, "gemini").await;
     let message = "First line of the message ✓\nsecond line: Grüße, 世界, café\n\nfourth line, after a blank one";
     let reply = "Got your four-line message ✓";
     // Over 5 lines Gemini shows a paste as `[Pasted Text: 7 lines]` until it is sent.
@@ -163,7 +165,7 @@ async fn live_gemini_answer_longer_than_the_screen_comes_back_whole() {
     if !gate("live_gemini_answer_longer_than_the_screen_comes_back_whole") {
         return;
     }
-    let gemini = start().await;
+    let gemini = LiveShim::ready(AgentCli::Gemini, "gemini").await;
     let text: Vec<String> = (1..=120)
         .map(|i| format!("Line {i} of a long answer ✓"))
         .collect();
@@ -177,7 +179,7 @@ async fn live_gemini_three_messages_back_to_back_answered_in_order() {
     if !gate("live_gemini_three_messages_back_to_back_answered_in_order") {
         return;
     }
-    let gemini = start().await;
+    let gemini = LiveShim::ready(AgentCli::Gemini, "gemini").await;
     let replies = ["First answer ✓", "Second answer ✓✓", "Third answer ✓✓✓"];
     for reply in replies {
         gemini.server.push(Reply::text(reply));
@@ -212,8 +214,8 @@ async fn live_gemini_three_messages_back_to_back_answered_in_order() {
     assert_eq!(
         completions,
         expected,
-        "{}",
-        gemini.report("out of order").await
+        "out of order\n{}",
+        gemini.report().await
     );
     let asked: Vec<Option<String>> = gemini
         .server
@@ -233,7 +235,7 @@ async fn live_gemini_context_error_is_context_exhausted() {
     if !gate("live_gemini_context_error_is_context_exhausted") {
         return;
     }
-    let gemini = start().await;
+    let gemini = LiveShim::ready(AgentCli::Gemini, "gemini").await;
     gemini.server.push(Reply::text("A first answer ✓"));
     gemini
         .server

@@ -12,6 +12,7 @@
 use crate::support::fake_model;
 use crate::support::live_agents;
 use crate::support::live_gemini_shim;
+use crate::support::live_shim::LiveShim;
 use crate::support::live_tmux;
 use crate::support::procs;
 
@@ -20,7 +21,8 @@ use std::time::{Duration, Instant};
 use crate::support::eventually::Poll;
 use agentshim::protocol::{ShimState, ShutdownReason};
 use fake_model::Reply;
-use live_gemini_shim::{GeminiShim, gate, say, secs, start};
+use live_agents::AgentCli;
+use live_gemini_shim::{gate, say, secs};
 
 /// How long a graceful shutdown may take before SIGTERM (half of it) and SIGKILL.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(20);
@@ -37,7 +39,7 @@ async fn live_gemini_ready_time_agentshim_vs_tmux() {
     }
     let mut rows = Vec::new();
     for run in 1..=3 {
-        let gemini = start().await;
+        let gemini = LiveShim::ready(AgentCli::Gemini, "gemini").await;
         let shim_ready = gemini.ready_after;
         gemini.shim.kill().await.expect("kill");
         let (input_box, banner) = live_gemini_shim::tmux_ready_times(&gemini.server).await;
@@ -61,7 +63,7 @@ async fn live_gemini_ready_time_agentshim_vs_tmux() {
 /// the child it relaunches itself as) are in its session. Gemini runs short helpers (`git`,
 /// `ps`) at startup; one caught between fork and exit may not be listed in the session yet, so
 /// a process outside it counts only if it is still there after a few seconds.
-async fn processes_of(gemini: &GeminiShim) -> (u32, Vec<u32>) {
+async fn processes_of(gemini: &LiveShim) -> (u32, Vec<u32>) {
     let pid = gemini.shim.status().await.expect("status").pid;
     let home = gemini.agent.home_path();
     let outside = || {
@@ -92,7 +94,7 @@ async fn processes_of(gemini: &GeminiShim) -> (u32, Vec<u32>) {
     (pid, procs::agent_leftovers(pid as i32, home))
 }
 
-async fn assert_all_gone(gemini: &GeminiShim, pid: u32, what: &str) {
+async fn assert_all_gone(gemini: &LiveShim, pid: u32, what: &str) {
     let home = gemini.agent.home_path();
     let left = procs::wait_gone(Duration::from_secs(10), || {
         procs::agent_leftovers(pid as i32, home)
@@ -106,7 +108,7 @@ async fn live_gemini_kill_leaves_no_process() {
     if !gate("live_gemini_kill_leaves_no_process") {
         return;
     }
-    let gemini = start().await;
+    let gemini = LiveShim::ready(AgentCli::Gemini, "gemini").await;
     let (pid, before) = processes_of(&gemini).await;
     let code = gemini.shim.kill().await.expect("kill");
     assert_eq!(code, Some(137), "SIGKILL");
@@ -122,7 +124,7 @@ async fn live_gemini_shutdown_at_prompt_exits_by_itself() {
     if !gate("live_gemini_shutdown_at_prompt_exits_by_itself") {
         return;
     }
-    let gemini = start().await;
+    let gemini = LiveShim::ready(AgentCli::Gemini, "gemini").await;
     let (pid, before) = processes_of(&gemini).await;
     let asked = Instant::now();
     let code = gemini
@@ -149,7 +151,7 @@ async fn live_gemini_shutdown_while_working_exits_by_itself() {
     if !gate("live_gemini_shutdown_while_working_exits_by_itself") {
         return;
     }
-    let mut gemini = start().await;
+    let mut gemini = LiveShim::ready(AgentCli::Gemini, "gemini").await;
     gemini.server.push(Reply::hang());
     let receipt = gemini
         .shim

@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use agentshim::protocol::{Event, ShimState};
 use fake_model::{ErrorKind, Reply};
 use live_agents::{AgentCli, ClaudeAuth};
-use live_shim::{LiveShim, gate, test_signals};
+use live_shim::{Launch, LiveShim, gate, test_signals};
 
 /// How long a quota without a reset time holds messages in these tests.
 const UNKNOWN_RESET_HOLD: Duration = Duration::from_secs(5);
@@ -28,7 +28,16 @@ fn epoch_now() -> u64 {
 }
 
 async fn start(cli: AgentCli, id: &str, auth: ClaudeAuth) -> LiveShim {
-    LiveShim::ready(cli, id, auth, test_signals(UNKNOWN_RESET_HOLD)).await
+    LiveShim::ready_with(
+        cli,
+        id,
+        Launch {
+            auth,
+            signals: test_signals(UNKNOWN_RESET_HOLD),
+            ..Launch::default()
+        },
+    )
+    .await
 }
 
 /// Waits for `QuotaBlocked`: its epoch and label.

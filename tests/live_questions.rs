@@ -15,7 +15,7 @@ use std::time::Duration;
 use agentshim::protocol::{Event, ShimState};
 use fake_model::Reply;
 use live_agents::{AgentCli, ClaudeAuth};
-use live_shim::{LiveShim, gate, test_signals};
+use live_shim::{Launch, LiveShim, gate, test_signals};
 
 /// The options each CLI offers for a command, in order, and which one refuses.
 fn expected_options(cli: AgentCli) -> (Vec<&'static str>, u32) {
@@ -97,11 +97,14 @@ async fn approve_then_refuse(cli: AgentCli, test: &str) {
     if !gate(test, cli) {
         return;
     }
-    let mut agent = LiveShim::ready(
+    let mut agent = LiveShim::ready_with(
         cli,
         test,
-        ClaudeAuth::ApiKey,
-        test_signals(Duration::from_secs(60)),
+        Launch {
+            auth: ClaudeAuth::ApiKey,
+            signals: test_signals(Duration::from_secs(60)),
+            ..Launch::default()
+        },
     )
     .await;
     let approved = agent.agent.cwd.join("approved.txt");

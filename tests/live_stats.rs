@@ -16,7 +16,7 @@ use agentshim::protocol::Event;
 use agentshim::shim::Signals;
 use fake_model::{Reply, Usage};
 use live_agents::{AgentCli, ClaudeAuth};
-use live_shim::{LiveShim, gate};
+use live_shim::{Launch, LiveShim, gate};
 
 const WINDOW: u64 = 10_000;
 
@@ -68,7 +68,16 @@ async fn figures_match_the_server(cli: AgentCli, test: &str) {
         context_limit_tokens: Some(WINDOW),
         ..Signals::default()
     };
-    let mut agent = LiveShim::ready(cli, test, ClaudeAuth::ApiKey, signals).await;
+    let mut agent = LiveShim::ready_with(
+        cli,
+        test,
+        Launch {
+            auth: ClaudeAuth::ApiKey,
+            signals,
+            ..Launch::default()
+        },
+    )
+    .await;
     agent
         .server
         .push(Reply::text("Stats answer one ✓").usage(usage()));

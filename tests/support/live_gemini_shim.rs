@@ -1,18 +1,17 @@
-//! Gemini CLI under agentshim, for the `live_gemini*` tests: a fresh fake model server, HOME
-//! and shim per test, its events read by the one [`EventReader`]; and a screen watcher that notes when the screen last changed (to
-//! measure how long after the agent's last output a Completion comes).
+//! What the `live_gemini*` tests need besides `live_shim::LiveShim`: Gemini CLI's ready times
+//! in tmux for comparison, a screen watcher that notes when the screen last changed (to
+//! measure how long after the agent's last output a Completion comes), and the message of a
+//! main turn as the fake server received it.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use agentshim::protocol::Event;
-use agentshim::shim::{AgentKind, ShimHandle, ShimSpec};
+use agentshim::shim::ShimHandle;
 
 use super::fake_model::{FakeModelServer, RequestRecord};
-use super::live_agents::{self, AgentCli, LIVE_TIMEOUT, LiveAgent};
+use super::live_agents::{self, AgentCli, LIVE_TIMEOUT};
 use super::live_tmux;
-use super::shim::EventReader;
 
 pub fn say(line: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{line}");
@@ -21,66 +20,6 @@ pub fn say(line: &str) {
 /// Whether a live Gemini test may run here (see `live_agents::live_gate`).
 pub fn gate(test: &str) -> bool {
     live_agents::live_gate(test, &[AgentCli::Gemini])
-}
-
-/// Gemini CLI started under agentshim against a fake server.
-pub struct GeminiShim {
-    pub server: FakeModelServer,
-    pub agent: LiveAgent,
-    pub shim: ShimHandle,
-    /// Its events, read through `Ready`.
-    pub events: EventReader,
-    /// From spawn to the `Ready` event.
-    pub ready_after: Duration,
-}
-
-/// Starts Gemini CLI (220×50) under agentshim with exactly the agent's environment added, and
-/// waits for `Ready`.
-pub async fn start() -> GeminiShim {
-    let server = FakeModelServer::start().await;
-    let agent = live_agents::gemini(&server.gemini_base_url());
-    let mut spec = ShimSpec::new("gemini", &agent.program, Vec::<String>::new())
-        .agent(AgentKind::Gemini)
-        .cwd(&agent.cwd)
-        .turn_signals(live_agents::turn_signals());
-    for (key, value) in &agent.env {
-        spec = spec.env(key, value);
-    }
-    let started = Instant::now();
-    let shim = agentshim::shim::spawn(spec).expect("spawn gemini under agentshim");
-    let mut events = EventReader::new(&shim).waiting_up_to(LIVE_TIMEOUT);
-    let ready = events.try_wait_for(|e| matches!(e, Event::Ready)).await;
-    let ready_after = started.elapsed();
-    if ready.is_none() {
-        let screen = shim.capture(None).await.map(|c| c.content);
-        panic!(
-            "gemini never became Ready; events:\n{}\n-- screen:\n{screen:?}",
-            events.describe()
-        );
-    }
-    GeminiShim {
-        server,
-        agent,
-        shim,
-        events,
-        ready_after,
-    }
-}
-
-impl GeminiShim {
-    /// The screen with its scrollback and what the server saw, for failure messages.
-    pub async fn report(&self, what: &str) -> String {
-        let screen = self
-            .shim
-            .capture_scope(Some(80), true)
-            .await
-            .map(|c| c.content)
-            .unwrap_or_default();
-        format!(
-            "{what}\n-- screen (last 80 lines):\n{screen}\n-- server saw:\n{}",
-            self.server.summary()
-        )
-    }
 }
 
 /// Seconds with two decimals.

@@ -1,19 +1,44 @@
-//! Any of the three real CLIs under a shim, for live tests that run the same scenario on each:
-//! a fresh fake model server, a fresh HOME configured as `live_agents` does, the CLI with
-//! exactly the agent's environment (Codex inline, as the built-in profile runs it), the
-//! driver of its kind and the given [`Signals`]. Dropping it SIGKILLs what is left of the
-//! agent before its HOME goes.
+//! The one wrapper of a real CLI under a shim, for every live test: a fresh fake model server,
+//! a fresh HOME configured as `live_agents` does (and as a test's `prepare` changes it), the
+//! CLI run directly with exactly the agent's environment (Codex with the built-in profile's
+//! arguments, inline unless the test asks for the alternate screen), the driver of its kind,
+//! the given [`Signals`] and the suite's turn-signal switch. Its events are read by the one
+//! [`EventReader`], waiting up to [`LIVE_TIMEOUT`]. Dropping it SIGKILLs what is left of the
+//! agent before its HOME goes (the shim's own kill runs later, on its actor task, and a CLI
+//! still running would recreate files in that HOME).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use agentshim::protocol::Event;
 use agentshim::shim::{AgentKind, ShimHandle, ShimSpec, Signals};
 
+use super::eventually::Poll;
 use super::fake_model::FakeModelServer;
 use super::live_agents::{self, AgentCli, ClaudeAuth, LIVE_TIMEOUT, LiveAgent};
 use super::live_codex::{self, Mode};
 use super::procs::agent_leftovers;
 use super::shim::EventReader;
+
+/// How a live test starts its CLI, besides which one.
+#[derive(Debug, Clone)]
+pub struct Launch {
+    /// How Claude authenticates (ignored by the others).
+    pub auth: ClaudeAuth,
+    /// The shim's handling of limits and quotas.
+    pub signals: Signals,
+    /// Codex inline (as the built-in profile runs it) or on the alternate screen.
+    pub codex_mode: Mode,
+}
+
+impl Default for Launch {
+    fn default() -> Self {
+        Self {
+            auth: ClaudeAuth::ApiKey,
+            signals: Signals::default(),
+            codex_mode: Mode::Inline,
+        }
+    }
+}
 
 /// A running CLI in a shim, with its server and HOME.
 pub struct LiveShim {
@@ -24,14 +49,22 @@ pub struct LiveShim {
     pub events: EventReader,
     /// The agent's pid (its session id).
     pub pid: i32,
+    /// When the agent was spawned.
+    pub spawned: Instant,
+    /// From spawn to the `Ready` event (zero until [`LiveShim::wait_ready`]).
+    pub ready_after: Duration,
 }
 
 impl Drop for LiveShim {
     fn drop(&mut self) {
-        for pid in agent_leftovers(self.pid, self.agent.home_path()) {
-            // SAFETY: kill(2) on a process of this test's agent; no memory is involved.
-            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
-        }
+        Poll::within(Duration::from_secs(5)).until_blocking(|| {
+            let left = agent_leftovers(self.pid, self.agent.home_path());
+            for &pid in &left {
+                // SAFETY: kill(2) on a process of this test's agent; no memory is involved.
+                unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+            }
+            left.is_empty().then_some(())
+        });
     }
 }
 
@@ -49,22 +82,50 @@ fn agent_kind(cli: AgentCli) -> AgentKind {
 }
 
 impl LiveShim {
-    /// Starts `cli` against a new fake server and waits for `Ready`.
-    pub async fn ready(cli: AgentCli, id: &str, auth: ClaudeAuth, signals: Signals) -> Self {
+    /// Starts `cli` with the default [`Launch`] and waits for `Ready`.
+    pub async fn ready(cli: AgentCli, id: &str) -> Self {
+        Self::ready_with(cli, id, Launch::default()).await
+    }
+
+    /// Starts Codex in `mode` and waits for `Ready`.
+    pub async fn codex(id: &str, mode: Mode) -> Self {
+        let launch = Launch {
+            codex_mode: mode,
+            ..Launch::default()
+        };
+        Self::ready_with(AgentCli::Codex, id, launch).await
+    }
+
+    /// Starts `cli` as `launch` says and waits for `Ready`.
+    pub async fn ready_with(cli: AgentCli, id: &str, launch: Launch) -> Self {
+        let mut live = Self::start(cli, id, launch, |_| {}).await;
+        live.wait_ready().await;
+        live
+    }
+
+    /// Starts `cli` against a new fake server, after `prepare` had its say on the agent's HOME
+    /// and cwd; waits for nothing.
+    pub async fn start(
+        cli: AgentCli,
+        id: &str,
+        launch: Launch,
+        prepare: impl FnOnce(&LiveAgent),
+    ) -> Self {
         let server = FakeModelServer::start().await;
         let agent = match cli {
-            AgentCli::Claude => live_agents::claude(&server.anthropic_base_url(), auth),
+            AgentCli::Claude => live_agents::claude(&server.anthropic_base_url(), launch.auth),
             AgentCli::Codex => live_codex::agent(&server),
             AgentCli::Gemini => live_agents::gemini(&server.gemini_base_url()),
         };
+        prepare(&agent);
         let args = match cli {
-            AgentCli::Codex => Mode::Inline.args(),
+            AgentCli::Codex => launch.codex_mode.args(),
             _ => Vec::new(),
         };
         let mut spec = ShimSpec::new(id, &agent.program, args)
             .agent(agent_kind(cli))
             .cwd(&agent.cwd)
-            .signals(signals)
+            .signals(launch.signals)
             .turn_signals(live_agents::turn_signals());
         for (key, _) in std::env::vars_os() {
             if !agent.env.iter().any(|(k, _)| key == k.as_str()) {
@@ -74,10 +135,10 @@ impl LiveShim {
         for (key, value) in &agent.env {
             spec = spec.env(key, value);
         }
+        let spawned = Instant::now();
         let shim = agentshim::shim::spawn(spec).expect("spawn the agent in a shim");
-        let mut events = EventReader::new(&shim).waiting_up_to(LIVE_TIMEOUT);
+        let events = EventReader::new(&shim).waiting_up_to(LIVE_TIMEOUT);
         let pid = shim.status().await.expect("status").pid as i32;
-        events.ready().await;
         Self {
             cli,
             server,
@@ -85,25 +146,80 @@ impl LiveShim {
             shim,
             events,
             pid,
+            spawned,
+            ready_after: Duration::ZERO,
         }
+    }
+
+    /// Waits for `Ready` and notes how long after the spawn it came; panics with the screen
+    /// and what the server saw when it does not come.
+    pub async fn wait_ready(&mut self) {
+        if self
+            .events
+            .try_wait_for(|e| matches!(e, Event::Ready))
+            .await
+            .is_none()
+        {
+            panic!(
+                "{} never became Ready\n{}",
+                self.cli.program_name(),
+                self.report().await
+            );
+        }
+        self.ready_after = self.spawned.elapsed();
     }
 
     /// Sends `body`; its message id.
     pub async fn send(&self, body: &str) -> String {
         self.shim
-            .send_message("test", body, None)
+            .send_message("live-test", body, None)
             .await
             .expect("message accepted")
             .id
     }
 
-    /// The screen with its scrollback, for failure messages.
+    /// Sends `body` and returns the response of its Completion.
+    pub async fn ask(&mut self, body: &str) -> String {
+        let id = self.send(body).await;
+        self.events.completion_of(&id).await
+    }
+
+    /// Waits for the Completion of `id`: its response and when it was read.
+    pub async fn completion(&mut self, id: &str) -> (String, Instant) {
+        let response = self.events.completion_of(id).await;
+        (response, Instant::now())
+    }
+
+    /// The screen with its whole scrollback.
     pub async fn screen(&self) -> String {
-        self.shim
-            .capture_scope(Some(80), true)
-            .await
-            .map(|capture| capture.content)
-            .unwrap_or_default()
+        self.capture(None).await
+    }
+
+    /// The last `lines` lines of the screen and its scrollback (`None`: all of them).
+    async fn capture(&self, lines: Option<usize>) -> String {
+        match self.shim.capture_scope(lines, true).await {
+            Ok(capture) => capture.content,
+            Err(error) => format!("(no capture: {error})"),
+        }
+    }
+
+    /// Polls the screen until it shows `text`; that screen.
+    pub async fn wait_screen(&self, text: &str) -> String {
+        let shown = async || Some(self.screen().await).filter(|screen| screen.contains(text));
+        match Poll::within(LIVE_TIMEOUT).until(shown).await {
+            Some(screen) => screen,
+            None => panic!("`{text}` never showed:\n{}", self.screen().await),
+        }
+    }
+
+    /// What the server saw, the screen and the events, for failure messages.
+    pub async fn report(&self) -> String {
+        format!(
+            "-- server saw:\n{}-- screen (last 80 lines):\n{}\n-- events:\n{}",
+            self.server.summary(),
+            self.capture(Some(80)).await,
+            self.events.describe()
+        )
     }
 
     /// Waits for `InputRequested`: the prompt and the options.
@@ -116,6 +232,21 @@ impl LiveShim {
             .await;
         match asked {
             Event::InputRequested { prompt, options } => (prompt, options),
+            _ => unreachable!(),
+        }
+    }
+
+    /// Waits for the `Warning` that reports a dialog; its message.
+    pub async fn dialog_warning(&mut self) -> String {
+        let warning = self
+            .events
+            .wait_for(
+                "a dialog Warning",
+                |e| matches!(e, Event::Warning { message, .. } if message.contains("dialog")),
+            )
+            .await;
+        match warning {
+            Event::Warning { message, .. } => message,
             _ => unreachable!(),
         }
     }

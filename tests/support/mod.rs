@@ -19,7 +19,6 @@ pub mod fake_model;
 pub mod fake_questions;
 pub mod frame_limit;
 pub mod live_agents;
-pub mod live_claude;
 pub mod live_codex;
 pub mod live_gemini_shim;
 pub mod live_shim;
