@@ -136,12 +136,16 @@ async fn live_claude_ready_time_shim_vs_tmux() {
     ));
 }
 
-#[tokio::test]
-async fn live_claude_completion_latency() {
-    if !live_agents::live_gate("live_claude_completion_latency", &[AgentCli::Claude]) {
-        return;
-    }
-    let mut claude = LiveShim::ready(AgentCli::Claude, "claude-bench-latency").await;
+/// Milliseconds from the end of each of [`LATENCY_TURNS`] answers to its Completion, with
+/// the turn signals on or off: (after the Stop hook's signal, after the last frame). The
+/// shim's own record of each decision gives the times (`Explain`).
+async fn completion_latencies(turn_signals: bool) -> (Vec<f64>, Vec<f64>) {
+    let launch = Launch {
+        turn_signals,
+        ..Launch::default()
+    };
+    let id = format!("claude-bench-latency-signals-{turn_signals}");
+    let mut claude = LiveShim::ready_with(AgentCli::Claude, &id, launch).await;
     let (mut after_signal, mut after_frame) = (Vec::new(), Vec::new());
     for turn in 1..=LATENCY_TURNS {
         let answer = format!("Answer number {turn} ✓\nwith a second line");
@@ -151,8 +155,6 @@ async fn live_claude_completion_latency() {
         let id = claude.send(&format!("Question {turn}")).await;
         let (response, _) = claude.completion(&id).await;
         assert_eq!(response, answer, "{}", claude.report().await);
-        // The shim's own record of the decision: when it came, the agent's last output and
-        // its last signal (the Stop hook) before it.
         let explanation = claude.shim.explain().await.expect("explain");
         let done = explanation
             .decisions
@@ -168,14 +170,40 @@ async fn live_claude_completion_latency() {
                 * 1000.0
         };
         after_frame.push(ms(done.last_output));
-        let signal = done.last_signal.expect("Claude's hooks signalled");
-        after_signal.push(ms(signal));
-        say(&format!("turn {turn}: decided by {}", done.cause));
+        if turn_signals {
+            let signal = done.last_signal.expect("Claude's hooks signalled");
+            after_signal.push(ms(signal));
+        }
+        say(&format!(
+            "turn {turn} (signals {turn_signals}): decided by {}",
+            done.cause
+        ));
     }
-    say(&format!(
-        "\n== live claude completion latency, {LATENCY_TURNS} turns: after the Stop hook's signal \
-         {}; after the last frame {}",
-        summary(&after_signal),
-        summary(&after_frame)
-    ));
+    (after_signal, after_frame)
+}
+
+#[tokio::test]
+async fn live_claude_completion_latency() {
+    if !live_agents::live_gate("live_claude_completion_latency", &[AgentCli::Claude]) {
+        return;
+    }
+    // Screen only, and (unless the suite runs screen-only) with the hooks, in one run.
+    let (_, screen_only) = completion_latencies(false).await;
+    let mut table = format!(
+        "\n== live claude completion latency, {LATENCY_TURNS} turns\n\
+         | turn signals | after the Stop hook's signal | after the last frame |\n|---|---|---|\n\
+         | off (screen only) | - | {} |",
+        summary(&screen_only)
+    );
+    if live_agents::turn_signals() {
+        let (after_signal, after_frame) = completion_latencies(true).await;
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+        table += &format!(
+            "\n| on (hooks) | {} | {} |\n(after the last frame, on/off: {:.2})",
+            summary(&after_signal),
+            summary(&after_frame),
+            mean(&after_frame) / mean(&screen_only)
+        );
+    }
+    say(&table);
 }

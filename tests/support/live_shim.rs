@@ -2,10 +2,10 @@
 //! a fresh HOME configured as `live_agents` does (and as a test's `prepare` changes it), the
 //! CLI run directly with exactly the agent's environment (Codex with the built-in profile's
 //! arguments, inline unless the test asks for the alternate screen), the driver of its kind,
-//! the given [`Signals`] and the suite's turn-signal switch. Its events are read by the one
-//! [`EventReader`], waiting up to [`LIVE_TIMEOUT`]. Dropping it SIGKILLs what is left of the
-//! agent before its HOME goes (the shim's own kill runs later, on its actor task, and a CLI
-//! still running would recreate files in that HOME).
+//! the given [`Signals`] and turn signals (the suite's switch unless a test says otherwise).
+//! Its events are read by the one [`EventReader`], waiting up to [`LIVE_TIMEOUT`]. Dropping
+//! it SIGKILLs what is left of the agent before its HOME goes (the shim's own kill runs later,
+//! on its actor task, and a CLI still running would recreate files in that HOME).
 
 use std::time::{Duration, Instant};
 
@@ -28,6 +28,9 @@ pub struct Launch {
     pub signals: Signals,
     /// Codex inline (as the built-in profile runs it) or on the alternate screen.
     pub codex_mode: Mode,
+    /// Whether the shim reads the CLI's turn signals (hooks, OSC records); the suite's switch
+    /// (`AGENTSHIM_TURN_SIGNALS=off`) unless a test sets it.
+    pub turn_signals: bool,
 }
 
 impl Default for Launch {
@@ -36,6 +39,7 @@ impl Default for Launch {
             auth: ClaudeAuth::ApiKey,
             signals: Signals::default(),
             codex_mode: Mode::Inline,
+            turn_signals: live_agents::turn_signals(),
         }
     }
 }
@@ -126,7 +130,7 @@ impl LiveShim {
             .agent(agent_kind(cli))
             .cwd(&agent.cwd)
             .signals(launch.signals)
-            .turn_signals(live_agents::turn_signals());
+            .turn_signals(launch.turn_signals);
         for (key, _) in std::env::vars_os() {
             if !agent.env.iter().any(|(k, _)| key == k.as_str()) {
                 spec = spec.env_remove(key);
