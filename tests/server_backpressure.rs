@@ -3,18 +3,21 @@
 //! events than those windows and the server's per-stream buffer (256 envelopes) can hold.
 //! Meanwhile another client keeps getting answers and Completions promptly, and every actor
 //! keeps answering. Read later, the stalled streams deliver every event in order; and when the
-//! bounded log overtakes a stalled stream, it is told exactly which range it lost.
+//! bounded log overtakes a stalled stream, it is told exactly which range it lost. Nor can many
+//! creates at once: agents are forked off the runtime's workers, so lookups go on meanwhile.
 
 use crate::support::server as server_support;
 
 use std::time::{Duration, Instant};
 
+use crate::support::eventually::eventually_async;
 use agentshim::client::SendOptions;
 use agentshim::rpc::EventEnvelope;
 use agentshim::rpc::event_envelope::Event as Pb;
 use agentshim::shim::events::LogBounds;
 use server_support::{
-    Client, Events, TestServer, create_ready, last_seq, send, small_window_client, test_options,
+    Client, Events, TestServer, bash_shim, create_ready, last_seq, send, small_window_client,
+    test_options,
 };
 
 /// Shims that flood the log.
@@ -205,5 +208,47 @@ async fn a_stream_the_log_overtakes_is_told_exactly_what_it_lost() {
     assert!(
         !lost.is_empty(),
         "the log (20 events) overtook the stalled stream: a loss is due"
+    );
+}
+
+/// Found by `benches/fleet.rs`: forking and starting agents ran on the runtime's workers, so
+/// 200 creates at once held a GetShim up for 0.8 s. Here the runtime has a single thread (the
+/// test's, which the server shares): a lookup made while 40 agents start must be answered in a
+/// fraction of the time they take, not behind them.
+#[tokio::test]
+async fn many_creates_at_once_do_not_hold_up_lookups() {
+    const CREATES: usize = 40;
+    let server = TestServer::start_default().await;
+    let mut client = server.client().await;
+    create_ready(&mut client, "anchor").await;
+    let creator = server.client().await;
+    let started = Instant::now();
+    let creates = tokio::spawn(async move {
+        let calls = (0..CREATES).map(|n| {
+            let mut creator = creator.clone();
+            async move {
+                let new = bash_shim(&format!("starting-{n}"));
+                creator.create_shim(new).await.expect("create");
+            }
+        });
+        futures_util::future::join_all(calls).await;
+        started.elapsed()
+    });
+    // Once the creates are under way (the first is registered), time one lookup.
+    let under_way = async || {
+        let shims = client.list_shims().await.ok()?;
+        shims
+            .iter()
+            .any(|s| s.id.starts_with("starting-"))
+            .then_some(())
+    };
+    eventually_async(|| "no create reached the server".into(), under_way).await;
+    let asked = Instant::now();
+    client.get_shim("anchor").await.expect("GetShim");
+    let lookup = asked.elapsed();
+    let all_started = creates.await.expect("creates");
+    assert!(
+        lookup * 4 < all_started,
+        "a GetShim during {CREATES} creates took {lookup:?}; the creates took {all_started:?}"
     );
 }

@@ -91,7 +91,7 @@ impl AgentShim for AgentShimService {
         request: Request<rpc::CreateShimRequest>,
     ) -> Result<Response<rpc::ShimInfo>, Status> {
         let request = request.into_inner();
-        let entry = self.registry.create(CreateShim {
+        let create = CreateShim {
             id: request.id,
             profile: request.profile,
             cwd: Some(request.cwd).filter(|cwd| !cwd.is_empty()),
@@ -100,7 +100,13 @@ impl AgentShim for AgentShimService {
             cols: dimension(request.cols, "cols")?,
             scrollback: request.scrollback.map(|rows| rows as usize),
             command: request.command,
-        })?;
+        };
+        // Forking and starting the agent blocks for milliseconds: off the runtime's workers,
+        // so many creates at once never hold up the other RPCs.
+        let registry = Arc::clone(&self.registry);
+        let entry = tokio::task::spawn_blocking(move || registry.create(create))
+            .await
+            .map_err(|error| Status::internal(format!("the shim's start failed: {error}")))??;
         Ok(Response::new(self.shim_info(&entry).await?))
     }
 
