@@ -6,7 +6,7 @@
 //! by the actor. The marks a program prints about itself ([`super::marks`]) are collected here
 //! too, with the cursor's place at that point.
 
-use vt100::capture::{BasicFormattedCaptureState, RowContents, basic_formatted_to_plain};
+use vt100::capture::{BasicFormattedCaptureState, RowContents};
 use vt100::{Callbacks, Screen};
 
 use super::history::History;
@@ -53,18 +53,72 @@ impl TerminalCallbacks {
     }
 }
 
-/// A row's text and whether it wraps into the next. vt100 only writes a row out (formatted);
-/// writing it once more with the same state starts with a newline unless the row wrapped.
+/// A row's text and whether it wraps into the next. vt100 only writes a row out formatted
+/// (text and SGR sequences), so the row is written once through [`Plain`], which keeps the
+/// text; writing it again with the same state starts with a newline unless the row wrapped,
+/// and [`FirstChar`] stops that second write at its first character.
 fn row_text(contents: &RowContents<'_>) -> (String, bool) {
     let mut state = BasicFormattedCaptureState::default();
-    let mut formatted = String::new();
-    let mut probe = String::new();
-    let written = contents
-        .write_formatted_basic(&mut formatted, &mut state)
-        .and_then(|()| contents.write_formatted_basic(&mut probe, &mut state));
+    let mut plain = Plain::default();
+    let written = contents.write_formatted_basic(&mut plain, &mut state);
     debug_assert!(written.is_ok(), "writing to a String cannot fail");
-    let text = basic_formatted_to_plain(&formatted).collect();
-    (text, !probe.starts_with('\n'))
+    let mut probe = FirstChar(None);
+    // Stopped at once by design: the error is the probe having what it needs.
+    let _ = contents.write_formatted_basic(&mut probe, &mut state);
+    (plain.text, probe.0 != Some('\n'))
+}
+
+/// Keeps the text of a basic formatted capture, dropping its SGR sequences (`ESC … m`) as
+/// they are written, as `vt100::capture::basic_formatted_to_plain` does afterwards.
+#[derive(Default)]
+struct Plain {
+    text: String,
+    in_sequence: bool,
+}
+
+impl std::fmt::Write for Plain {
+    fn write_str(&mut self, written: &str) -> std::fmt::Result {
+        let mut rest = written;
+        while !rest.is_empty() {
+            if self.in_sequence {
+                match rest.find('m') {
+                    Some(end) => {
+                        self.in_sequence = false;
+                        rest = &rest[end + 1..];
+                    }
+                    None => return Ok(()),
+                }
+            } else {
+                match rest.find('\x1b') {
+                    Some(start) => {
+                        self.text.push_str(&rest[..start]);
+                        self.in_sequence = true;
+                        rest = &rest[start + 1..];
+                    }
+                    None => {
+                        self.text.push_str(rest);
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Takes the first character written and refuses the rest.
+struct FirstChar(Option<char>);
+
+impl std::fmt::Write for FirstChar {
+    fn write_str(&mut self, written: &str) -> std::fmt::Result {
+        match written.chars().next() {
+            Some(first) => {
+                self.0 = Some(first);
+                Err(std::fmt::Error)
+            }
+            None => Ok(()),
+        }
+    }
 }
 
 fn first_param(params: &[&[u16]]) -> Option<u16> {
@@ -169,6 +223,40 @@ mod tests {
         assert_eq!(answer(b"\x1b[>c"), "\x1b[>1;10;0c");
         assert_eq!(answer(b"\x1b[18t"), "\x1b[8;24;80t");
         assert_eq!(answer(b"\x1b[5n"), "\x1b[0n");
+    }
+
+    /// The rows that scrolled off after `input` on a 3×10 screen: (text, wrapped).
+    fn scrolled(input: &[u8]) -> Vec<(String, bool)> {
+        let mut parser = vt100::Parser::new_with_callbacks(
+            NonZeroU16::new(3).unwrap(),
+            NonZeroU16::new(10).unwrap(),
+            0,
+            TerminalCallbacks::new(History::new(100, 1 << 20)),
+        );
+        parser.process(input);
+        let history = parser.callbacks().history();
+        history
+            .rows(history.first_row(), history.end_row())
+            .map(|(text, wrapped)| (text.to_owned(), wrapped))
+            .collect()
+    }
+
+    #[test]
+    fn scrolled_rows_keep_their_text_without_colours_and_their_wrap_flag() {
+        let rows = scrolled(
+            "\x1b[31mred\x1b[0m plain\r\n\x1b[1;4mbold\x1b[m 世界\r\n0123456789abc\r\n\r\nx\r\ny\r\nz"
+                .as_bytes(),
+        );
+        assert_eq!(
+            rows,
+            [
+                ("red plain".to_owned(), false),
+                ("bold 世界".to_owned(), false),
+                ("0123456789".to_owned(), true),
+                ("abc".to_owned(), false),
+                (String::new(), false),
+            ]
+        );
     }
 
     #[test]
