@@ -114,10 +114,10 @@ impl AgentShim for AgentShimService {
         &self,
         _request: Request<rpc::ListShimsRequest>,
     ) -> Result<Response<rpc::ListShimsResponse>, Status> {
-        let mut shims = Vec::new();
-        for entry in self.registry.list() {
-            shims.push(self.shim_info(&entry).await?);
-        }
+        // Every shim's actor is asked at once: the answer waits for the slowest, not the sum.
+        let entries = self.registry.list();
+        let infos = entries.iter().map(|entry| self.shim_info(entry));
+        let shims = futures_util::future::try_join_all(infos).await?;
         Ok(Response::new(rpc::ListShimsResponse { shims }))
     }
 
