@@ -115,7 +115,10 @@ async fn run_case(cli: AgentCli, case: &Case) -> Result<f64, String> {
         pane.wait_screen(SCREEN_TIMEOUT, |s| s.contains(text))
             .await
             .map_err(|s| fail("the warm-up answer never showed".into(), &s))?;
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        // The CLI is done with the warm-up once its screen stops changing.
+        pane.wait_quiet(Duration::from_millis(500), SCREEN_TIMEOUT)
+            .await
+            .map_err(|s| fail("the screen never settled after the warm-up".into(), &s))?;
     }
     let sent = Instant::now();
     live_tmux::submit(&pane, &format!("Scenario: {}", case.name)).await;

@@ -179,6 +179,25 @@ impl TmuxPane {
             .await
             .ok_or_else(|| self.capture())
     }
+
+    /// Waits (up to `limit`) until the screen has not changed for `quiet`: the CLI finished
+    /// drawing. The screen then, or the last one seen.
+    pub async fn wait_quiet(&self, quiet: Duration, limit: Duration) -> Result<String, String> {
+        let (mut last, mut since) = (self.capture(), Instant::now());
+        let settled = async || {
+            let now = self.capture();
+            if now != last {
+                (last, since) = (now, Instant::now());
+                return None;
+            }
+            (since.elapsed() >= quiet).then_some(now)
+        };
+        Poll::within(limit)
+            .every(Duration::from_millis(50))
+            .until(settled)
+            .await
+            .ok_or_else(|| self.capture())
+    }
 }
 
 impl Drop for TmuxPane {
