@@ -136,23 +136,39 @@ async fn live_claude_ready_time_shim_vs_tmux() {
     ));
 }
 
-/// Milliseconds from the end of each of [`LATENCY_TURNS`] answers to its Completion, with
-/// the turn signals on or off: (after the Stop hook's signal, after the last frame). The
-/// shim's own record of each decision gives the times (`Explain`).
-async fn completion_latencies(turn_signals: bool) -> (Vec<f64>, Vec<f64>) {
+/// What one configuration measured over [`LATENCY_TURNS`] turns, in milliseconds.
+#[derive(Default)]
+struct Latencies {
+    /// From the send to `MessageDelivered` (the submit confirmed: by the `UserPromptSubmit`
+    /// hook with turn signals, by the screen without).
+    delivered: Vec<f64>,
+    /// From the Stop hook's signal to the Completion (turn signals only).
+    after_signal: Vec<f64>,
+    /// From the agent's last frame to the Completion.
+    after_frame: Vec<f64>,
+}
+
+/// Delivery and completion latencies of [`LATENCY_TURNS`] turns with the turn signals on or
+/// off. The shim's own record of each decision gives the completion times (`Explain`).
+async fn latencies(turn_signals: bool) -> Latencies {
     let launch = Launch {
         turn_signals,
         ..Launch::default()
     };
     let id = format!("claude-bench-latency-signals-{turn_signals}");
     let mut claude = LiveShim::ready_with(AgentCli::Claude, &id, launch).await;
-    let (mut after_signal, mut after_frame) = (Vec::new(), Vec::new());
+    let mut measured = Latencies::default();
     for turn in 1..=LATENCY_TURNS {
         let answer = format!("Answer number {turn} ✓\nwith a second line");
         claude
             .server
             .push(Reply::text(&answer).slow(Duration::from_millis(300), Duration::from_millis(50)));
+        let sent = Instant::now();
         let id = claude.send(&format!("Question {turn}")).await;
+        claude.events.delivered(&id).await;
+        measured
+            .delivered
+            .push(sent.elapsed().as_secs_f64() * 1000.0);
         let (response, _) = claude.completion(&id).await;
         assert_eq!(response, answer, "{}", claude.report().await);
         let explanation = claude.shim.explain().await.expect("explain");
@@ -169,17 +185,17 @@ async fn completion_latencies(turn_signals: bool) -> (Vec<f64>, Vec<f64>) {
                 .as_secs_f64()
                 * 1000.0
         };
-        after_frame.push(ms(done.last_output));
+        measured.after_frame.push(ms(done.last_output));
         if turn_signals {
             let signal = done.last_signal.expect("Claude's hooks signalled");
-            after_signal.push(ms(signal));
+            measured.after_signal.push(ms(signal));
         }
         say(&format!(
             "turn {turn} (signals {turn_signals}): decided by {}",
             done.cause
         ));
     }
-    (after_signal, after_frame)
+    measured
 }
 
 #[tokio::test]
@@ -188,21 +204,26 @@ async fn live_claude_completion_latency() {
         return;
     }
     // Screen only, and (unless the suite runs screen-only) with the hooks, in one run.
-    let (_, screen_only) = completion_latencies(false).await;
+    let screen_only = latencies(false).await;
     let mut table = format!(
-        "\n== live claude completion latency, {LATENCY_TURNS} turns\n\
-         | turn signals | after the Stop hook's signal | after the last frame |\n|---|---|---|\n\
-         | off (screen only) | - | {} |",
-        summary(&screen_only)
+        "\n== live claude latencies, {LATENCY_TURNS} turns\n\
+         | turn signals | send → MessageDelivered | Stop hook's signal → Completion | last frame → Completion |\n\
+         |---|---|---|---|\n\
+         | off (screen only) | {} | - | {} |",
+        summary(&screen_only.delivered),
+        summary(&screen_only.after_frame)
     );
     if live_agents::turn_signals() {
-        let (after_signal, after_frame) = completion_latencies(true).await;
+        let hooks = latencies(true).await;
         let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
         table += &format!(
-            "\n| on (hooks) | {} | {} |\n(after the last frame, on/off: {:.2})",
-            summary(&after_signal),
-            summary(&after_frame),
-            mean(&after_frame) / mean(&screen_only)
+            "\n| on (hooks) | {} | {} | {} |\n(last frame → Completion, on/off: {:.2}; send → \
+             MessageDelivered, on/off: {:.2})",
+            summary(&hooks.delivered),
+            summary(&hooks.after_signal),
+            summary(&hooks.after_frame),
+            mean(&hooks.after_frame) / mean(&screen_only.after_frame),
+            mean(&hooks.delivered) / mean(&screen_only.delivered)
         );
     }
     say(&table);
