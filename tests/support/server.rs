@@ -318,11 +318,9 @@ impl Reader<StreamedEvents> {
         self.seen.iter().map(|e| e.seq).collect()
     }
 
+    /// One line per envelope read (as failure messages show them).
     pub fn kinds(&self) -> Vec<String> {
-        self.seen
-            .iter()
-            .map(|e| format!("{} {}", e.seq, kind(e)))
-            .collect()
+        self.seen.iter().map(StreamedEvents::line).collect()
     }
 }
 
