@@ -10,9 +10,10 @@
 //!   idle agent with nothing in flight and no quota hold; it waits in the bounded FIFO queue
 //!   while the agent is busy or held; it is refused when the agent is dead, shutting down, out
 //!   of context, or held without auto-resume.
-//! - **Delivery** (`delivery`): type, wait for the echo, press the submit key once after the
-//!   driver's pause, and confirm (`MessageDelivered`) when the agent reacts.
-//! - **Turns**: the settled screen is classified by the driver; the turn's answer is cut from
+//! - **Delivery** (`delivery`, driven by `turn_flow`): type, wait for the echo, press the
+//!   submit key once after the driver's pause, and confirm (`MessageDelivered`) when the agent
+//!   reacts.
+//! - **Turns** (`turn_flow`): the settled screen is classified by the driver; the turn's answer is cut from
 //!   the lines after the echo (`Completion`, preceded by `ResponseTruncated` when history was
 //!   lost or the text clipped).
 //! - **Questions, limits, usage** (`questions`, `quota`, `usage`): `InputRequested` and
