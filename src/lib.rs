@@ -26,4 +26,5 @@ pub mod runtime_dir;
 pub mod server;
 pub mod shim;
 pub mod unix_socket;
+pub mod unix_time;
 pub mod untrusted;

@@ -22,12 +22,18 @@ fn json(value: &impl Serialize) -> String {
 fn channel_round_trips_every_variant_and_reports_eof() {
     let (client_end, shim_end) = socketpair().expect("socketpair");
     let (mut client, mut shim) = (Channel::new(client_end), Channel::new(shim_end));
-    for command in samples::ours::commands() {
+    let commands = samples::ours::commands()
+        .into_iter()
+        .chain(samples::ours::link_commands());
+    for command in commands {
         client.send(&command).expect("send command");
         let received: protocol::Command = shim.recv().expect("recv").expect("not EOF");
         assert_eq!(json(&received), json(&command));
     }
-    for event in samples::ours::events() {
+    let events = samples::ours::events()
+        .into_iter()
+        .chain(samples::ours::link_frames());
+    for event in events {
         shim.send(&event).expect("send event");
         let received: protocol::Event = client.recv().expect("recv").expect("not EOF");
         assert_eq!(json(&received), json(&event));

@@ -138,14 +138,20 @@ fn every_event_round_trips_between_seed_and_agentshim() {
 /// own, absent options left out, read back the same.
 #[test]
 fn additive_variants_are_tagged_named_and_read_back_like_the_seed() {
-    for command in samples::ours::additive_commands() {
+    let commands = samples::ours::additive_commands()
+        .into_iter()
+        .chain(samples::ours::link_commands());
+    for command in commands {
         assert_eq!(
             tags(&[&command], "cmd").pop_first().unwrap(),
             command.name()
         );
         assert_reserializes_as::<protocol::Command>(&command);
     }
-    for event in samples::ours::additive_events() {
+    let events = samples::ours::additive_events()
+        .into_iter()
+        .chain(samples::ours::link_frames());
+    for event in events {
         assert_eq!(tags(&[&event], "event").pop_first().unwrap(), event.name());
         let wire = assert_reserializes_as::<protocol::Event>(&event);
         assert!(
@@ -172,9 +178,25 @@ fn every_event_survives_the_grpc_round_trip() {
         .chain(samples::ours::additive_events());
     for event in events {
         let before = json(&event);
-        let back = event_from_proto(event_to_proto(event)).expect("a protocol event");
+        let wire = event_to_proto(event).expect("a gRPC twin");
+        let back = event_from_proto(wire).expect("a protocol event");
         assert_eq!(json(&back), before);
     }
+}
+
+/// The frames of a link carry events or answers; none of them is an event of a gRPC stream.
+#[test]
+fn link_frames_have_no_grpc_twin() {
+    use agentshim::server::convert::event_to_proto;
+    for frame in samples::ours::link_frames() {
+        assert!(frame.is_link_frame(), "{}", frame.name());
+        assert!(event_to_proto(frame).is_none());
+    }
+    assert!(
+        samples::ours::additive_events()
+            .iter()
+            .all(|e| !e.is_link_frame())
+    );
 }
 
 /// Parses `wire` with the seed type and with ours and asserts both re-serialise identically.

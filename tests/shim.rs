@@ -19,6 +19,7 @@ mod shim_bash;
 mod shim_death;
 mod shim_frontend;
 mod shim_input;
+mod shim_link;
 mod shim_marks;
 mod shim_outcomes;
 mod shim_queue;

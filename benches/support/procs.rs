@@ -17,6 +17,24 @@ pub fn rss_kb(pid: u32) -> u64 {
     status_kb(pid, "VmRSS")
 }
 
+/// Proportional set size of `pid` (`Pss` of `/proc/PID/smaps_rollup`), in kB: its resident
+/// pages, each shared one divided by the number of processes sharing it. Summed over many
+/// processes of one binary, it is what they cost together.
+pub fn pss_kb(pid: u32) -> u64 {
+    let rollup =
+        std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).expect("smaps_rollup");
+    rollup
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix("Pss:")?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("Pss of {pid}"))
+}
+
 /// Threads of `pid`.
 pub fn threads(pid: u32) -> u64 {
     status_kb(pid, "Threads")

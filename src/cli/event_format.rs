@@ -184,6 +184,11 @@ fn describe(shim_id: &str, event: &Event) -> (String, Option<String>) {
             ),
             None,
         ),
+        // The frames of a link to a shim process never reach a gRPC stream.
+        Event::Linked { .. }
+        | Event::Logged { .. }
+        | Event::EventsLost { .. }
+        | Event::Reply { .. } => (String::new(), None),
     }
 }
 

@@ -3,7 +3,6 @@
 //! times in human output are UTC.
 
 use std::io::Write;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 
@@ -82,7 +81,7 @@ pub fn capture_json(capture: &ScreenCapture) -> Value {
 
 /// The `ls` table: one header line, then one line per shim, columns padded to fit.
 pub fn shims_table(shims: &[ShimInfo]) -> String {
-    let now_ms = unix_ms_now();
+    let now_ms = crate::unix_time::now_unix_ms();
     let mut rows = vec![
         [
             "ID", "PROFILE", "AGENT", "STATE", "PID", "QUEUED", "LAST SEQ", "AGE",
@@ -147,13 +146,6 @@ pub fn clock_time(unix_ms: u64) -> String {
         rest / 1000,
         rest % 1000
     )
-}
-
-fn unix_ms_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|elapsed| u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

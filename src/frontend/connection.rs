@@ -9,18 +9,30 @@
 //! it: a write timeout for a client that does not read, and a signal that closes it to make
 //! room for another client ([`super::clients`]). [`Served::delivered_seq`] says how far the
 //! client got: the seq of the last event whose frame was written to it.
+//!
+//! A client that sends `Link` turns its connection into a link ([`crate::protocol::link`]):
+//! its events restart after the seq it names, each wrapped in `Logged`, an evicted range comes
+//! as `EventsLost`, and its `Call`s run concurrently (at most [`MAX_CALLS_IN_FLIGHT`]; more
+//! wait to be read) with each `Reply` written when its call is done.
 
 use std::time::{Duration, Instant};
 
+use futures_util::future::BoxFuture;
+use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite, WriteHalf};
 use tokio::sync::{oneshot, watch};
 use tokio_util::codec::{FramedRead, FramedWrite};
 
+use super::calls::run_call;
 use crate::protocol::codec::{FrameError, JsonFrameCodec, MalformedFrame};
+use crate::protocol::link::{CallReply, LINK_VERSION};
 use crate::protocol::{Command, Event};
 use crate::shim::ShimHandle;
-use crate::shim::events::LogItem;
+use crate::shim::events::{LogItem, Subscription};
+
+/// Calls of one link that run at once; the next command is read when one of them is done.
+pub const MAX_CALLS_IN_FLIGHT: usize = 64;
 
 /// How a connection ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,6 +107,9 @@ where
     let mut events = FramedWrite::new(write_half, JsonFrameCodec::<Command>::new());
     let mut subscription = handle.subscribe(after_seq);
     let mut delivered_seq = after_seq;
+    // Set once the client sent `Link`: events are then sent as the link sends them.
+    let mut linked = false;
+    let mut calls: FuturesUnordered<BoxFuture<'_, (u64, CallReply)>> = FuturesUnordered::new();
     let displaced = async move {
         match displace {
             Some(reason) => reason.await.unwrap_or_default(),
@@ -109,12 +124,33 @@ where
                 say_farewell(&mut events, reason);
                 return Served { end: ConnectionEnd::Displaced, delivered_seq };
             }
-            frame = commands.next() => {
+            Some((call_id, reply)) = calls.next(), if !calls.is_empty() => {
+                vec![(Event::Reply { call_id, reply }, None)]
+            }
+            frame = commands.next(), if calls.len() < MAX_CALLS_IN_FLIGHT => {
                 if let Some(activity) = &activity {
                     activity.send_replace(Instant::now());
                 }
                 match frame {
                     None => return Served { end: ConnectionEnd::ClientClosed, delivered_seq },
+                    Some(Ok(Ok(Command::Link { version, after_seq }))) => {
+                        match link(handle, version, after_seq).await {
+                            Ok((linked_from, answer)) => {
+                                subscription = linked_from;
+                                delivered_seq = after_seq;
+                                linked = true;
+                                vec![(answer, None)]
+                            }
+                            Err(reason) => vec![(
+                                Event::Error { command: "Link".to_owned(), reason },
+                                None,
+                            )],
+                        }
+                    }
+                    Some(Ok(Ok(Command::Call { call_id, call }))) => {
+                        calls.push(Box::pin(run_call(handle, call).map(move |r| (call_id, r))));
+                        Vec::new()
+                    }
                     Some(Ok(Ok(command))) => {
                         apply(handle, command).await.into_iter().map(|e| (e, None)).collect()
                     }
@@ -138,19 +174,24 @@ where
             }
             item = subscription.next() => match item {
                 None => return Served { end: ConnectionEnd::ShimClosed, delivered_seq },
+                Some(LogItem::Event(envelope)) if linked => vec![(
+                    Event::Logged {
+                        seq: envelope.seq,
+                        unix_ms: envelope.unix_ms,
+                        emitted: Box::new(envelope.event.clone()),
+                    },
+                    Some(envelope.seq),
+                )],
                 Some(LogItem::Event(envelope)) => {
                     vec![(envelope.event.clone(), Some(envelope.seq))]
                 }
-                Some(LogItem::Gap { first_lost, last_lost }) => vec![(
-                    Event::Warning {
-                        message: format!(
-                            "events {first_lost}..={last_lost} were evicted from the event log \
-                             before this client read them"
-                        ),
-                        idle_secs: None,
-                    },
-                    Some(last_lost),
-                )],
+                Some(LogItem::Gap { first_lost, last_lost }) if linked => {
+                    vec![(Event::EventsLost { first_lost, last_lost }, Some(last_lost))]
+                }
+                Some(LogItem::Gap { first_lost, last_lost }) => {
+                    let why = "were evicted from the event log before this client read them";
+                    vec![(events_lost_warning(first_lost, last_lost, why), Some(last_lost))]
+                }
             },
         };
         for (event, seq) in &outgoing {
@@ -166,6 +207,41 @@ where
             }
         }
     }
+}
+
+/// The `Warning` that tells a client of events `first_lost..=last_lost`, which it will not get
+/// for the reason `why` (`were evicted from the event log`, say).
+pub fn events_lost_warning(first_lost: u64, last_lost: u64, why: &str) -> Event {
+    Event::Warning {
+        message: format!("events {first_lost}..={last_lost} {why}"),
+        idle_secs: None,
+    }
+}
+
+/// Starts a link from `after_seq`: the subscription it reads and the `Linked` that answers it,
+/// or why it cannot.
+async fn link(
+    handle: &ShimHandle,
+    version: u32,
+    after_seq: u64,
+) -> Result<(Subscription, Event), String> {
+    if version == 0 {
+        return Err("link version 0 does not exist; the first is 1".to_owned());
+    }
+    let last_seq = handle.event_log().last_seq();
+    if after_seq > last_seq {
+        return Err(format!(
+            "cursor {after_seq} is ahead of this shim's newest event ({last_seq})"
+        ));
+    }
+    let pid = handle.status().await.map_err(|e| e.to_string())?.pid;
+    let linked = Event::Linked {
+        version: LINK_VERSION,
+        shim_id: handle.id().to_owned(),
+        pid,
+        last_seq,
+    };
+    Ok((handle.subscribe(after_seq), linked))
 }
 
 /// Writes `event`, failing with how the connection ends when it cannot.
@@ -301,5 +377,9 @@ pub async fn apply(handle: &ShimHandle, command: Command) -> Vec<Event> {
             Ok(()) => Vec::new(),
             Err(e) => error(e.to_string()),
         },
+        // A connection answers these itself (`serve_connection`); alone, they have no answer.
+        Command::Link { .. } | Command::Call { .. } => {
+            error("only a connection to a shim can be linked or called".to_owned())
+        }
     }
 }

@@ -29,6 +29,7 @@
 //! With an inherited descriptor (`--fd`) there is one client, served without a write timeout
 //! (a slow parent only falls behind); when it leaves, the caller shuts the agent down.
 
+pub mod calls;
 pub mod clients;
 pub mod connection;
 

@@ -6,6 +6,7 @@
 //! client side; [`codec::JsonFrameCodec`] speaks the same bytes on tokio.
 
 pub mod codec;
+pub mod link;
 pub mod outcome;
 
 /// Largest JSON payload of one frame, in bytes (the length prefix not included).
@@ -48,6 +49,18 @@ pub enum Command {
     /// (`<lt>` is a literal `<`). Not part of the seed contract.
     SendKeys {
         keys: String,
+    },
+    /// Turns this connection into a link ([`link`]): events from `after_seq + 1` on, each as
+    /// `Event::Logged`, answered first by `Event::Linked`. Not part of the seed contract.
+    Link {
+        version: u32,
+        after_seq: u64,
+    },
+    /// A request answered by the `Event::Reply` with the same `call_id` ([`link`]). Not part
+    /// of the seed contract.
+    Call {
+        call_id: u64,
+        call: link::Call,
     },
 }
 
@@ -206,6 +219,32 @@ pub enum Event {
         lines_lost: u64,
         bytes_omitted: u64,
     },
+    /// The answer to `Command::Link`: the shim's link version, its agent's pid and the seq
+    /// of its newest event. Not part of the seed contract.
+    Linked {
+        version: u32,
+        shim_id: String,
+        pid: u32,
+        last_seq: u64,
+    },
+    /// An event of the shim's log, on a link: its seq in the shim's own sequence and the time
+    /// it was emitted (milliseconds since the Unix epoch). Not part of the seed contract.
+    Logged {
+        seq: u64,
+        unix_ms: u64,
+        emitted: Box<Event>,
+    },
+    /// On a link: events `first_lost..=last_lost` were evicted from the shim's log before
+    /// they were sent. Not part of the seed contract.
+    EventsLost {
+        first_lost: u64,
+        last_lost: u64,
+    },
+    /// The answer to the `Command::Call` with this `call_id`. Not part of the seed contract.
+    Reply {
+        call_id: u64,
+        reply: link::CallReply,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -317,13 +356,16 @@ impl Command {
             Self::Ping => "Ping",
             Self::Answer { .. } => "Answer",
             Self::SendKeys { .. } => "SendKeys",
+            Self::Link { .. } => "Link",
+            Self::Call { .. } => "Call",
         }
     }
 }
 
-/// Calls `$callback!` with every [`Event`] variant and the names of its fields: the one list
-/// that [`Event::name`] and the conversions to and from the gRPC types
-/// (`server::convert`) are made from, so a variant missing here does not compile.
+/// Calls `$callback!` with every [`Event`] variant a shim emits into its log and the names of
+/// its fields: the one list that [`Event::name`] and the conversions to and from the gRPC
+/// types (`server::convert`) are made from, so a variant missing here does not compile. The
+/// link's frames ([`Event::is_link_frame`]) never enter a log and are not in it.
 #[macro_export]
 macro_rules! for_each_event {
     ($callback:ident) => {
@@ -365,6 +407,10 @@ macro_rules! impl_event_name {
             pub fn name(&self) -> &'static str {
                 match self {
                     $(Self::$variant { .. } => stringify!($variant),)*
+                    Self::Linked { .. } => "Linked",
+                    Self::Logged { .. } => "Logged",
+                    Self::EventsLost { .. } => "EventsLost",
+                    Self::Reply { .. } => "Reply",
                 }
             }
         }
@@ -372,3 +418,17 @@ macro_rules! impl_event_name {
 }
 
 for_each_event!(impl_event_name);
+
+impl Event {
+    /// True for the frames of a link ([`link`]), which carry events or answers rather than
+    /// being events of a shim.
+    pub fn is_link_frame(&self) -> bool {
+        matches!(
+            self,
+            Self::Linked { .. }
+                | Self::Logged { .. }
+                | Self::EventsLost { .. }
+                | Self::Reply { .. }
+        )
+    }
+}

@@ -13,6 +13,7 @@ use crate::rpc::{self, event_envelope::Event as Pb};
 use crate::shim::ShimError;
 use crate::shim::core::Explanation;
 use crate::shim::events::{Envelope, EventLog, LogItem};
+use crate::unix_time::unix_ms;
 
 impl From<ServiceError> for Status {
     fn from(error: ServiceError) -> Self {
@@ -33,7 +34,7 @@ impl From<ServiceError> for Status {
                 | ShimError::AgentDead { .. }
                 | ShimError::Unavailable { .. }
                 | ShimError::NotAnswered(_) => Code::FailedPrecondition,
-                ShimError::ShimGone => Code::Unavailable,
+                ShimError::ShimGone | ShimError::LinkLost(_) => Code::Unavailable,
                 ShimError::Pty(_) => Code::Internal,
             },
         };
@@ -50,12 +51,6 @@ pub fn state_to_proto(state: ShimState) -> rpc::ShimState {
         ShimState::ContextExhausted => rpc::ShimState::ContextExhausted,
         ShimState::AwaitingInput => rpc::ShimState::AwaitingInput,
     }
-}
-
-/// Milliseconds since the Unix epoch.
-fn unix_ms(at: std::time::SystemTime) -> u64 {
-    at.duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 pub fn explanation_to_proto(explanation: Explanation) -> rpc::ExplainResponse {
@@ -201,7 +196,7 @@ pub fn envelope_to_proto(envelope: &Envelope) -> rpc::EventEnvelope {
         seq: envelope.seq,
         shim_id: envelope.shim_id.to_string(),
         unix_ms: envelope.unix_ms,
-        event: Some(event_to_proto(envelope.event.clone())),
+        event: event_to_proto(envelope.event.clone()),
     }
 }
 
@@ -272,20 +267,25 @@ pub fn state_from_proto(value: i32) -> ShimState {
 macro_rules! impl_event_conversions {
     ($($variant:ident { $($field:ident),* }),* $(,)?) => {
         /// One proto message per protocol event, with the same field names (proto-only fields
-        /// at their defaults, but `DeliveryFailed.unconfirmed`, which its reason states).
+        /// at their defaults, but `DeliveryFailed.unconfirmed`, which its reason states);
+        /// `None` for a frame of the link to a shim process, which no log holds.
         #[allow(clippy::needless_update)] // most proto messages have exactly the event's fields
-        pub fn event_to_proto(event: Event) -> Pb {
+        pub fn event_to_proto(event: Event) -> Option<Pb> {
             let mut wire = match event {
                 $(Event::$variant { $($field),* } => Pb::$variant(rpc::$variant {
                     $($field: Wire::to_wire($field),)*
                     ..Default::default()
                 }),)*
+                Event::Linked { .. }
+                | Event::Logged { .. }
+                | Event::EventsLost { .. }
+                | Event::Reply { .. } => return None,
             };
             if let Pb::DeliveryFailed(failed) = &mut wire {
                 failed.unconfirmed =
                     DeliveryFailure::of(&failed.reason) == Some(DeliveryFailure::Unconfirmed);
             }
-            wire
+            Some(wire)
         }
 
         /// The protocol event of a proto one (`None` for what only the gRPC stream has: a

@@ -4,8 +4,6 @@
 //! put in every `ShimInfo`, and sent as the `agentshim-boot-id` header
 //! ([`crate::rpc::BOOT_ID_HEADER`]) of every `StreamEvents` response.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use tonic::metadata::{Ascii, MetadataValue};
 
 use crate::rpc;
@@ -22,9 +20,7 @@ impl ServerIdentity {
     pub fn new() -> Self {
         Self {
             boot_id: uuid::Uuid::new_v4().to_string(),
-            started_unix_ms: SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as u64),
+            started_unix_ms: crate::unix_time::now_unix_ms(),
         }
     }
 

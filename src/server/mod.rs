@@ -21,6 +21,7 @@ mod authority_repair;
 pub mod config;
 pub mod convert;
 pub mod identity;
+pub mod link;
 pub mod profiles;
 pub mod registry;
 mod service;

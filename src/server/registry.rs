@@ -7,7 +7,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use tokio::sync::watch;
 
@@ -212,7 +212,7 @@ impl Registry {
             handle,
             profile: profile_name,
             agent,
-            created_unix_ms: unix_ms_now(),
+            created_unix_ms: crate::unix_time::now_unix_ms(),
             created_after_seq,
             removed: watch::Sender::new(None),
         });
@@ -320,10 +320,4 @@ impl Drop for Reservation<'_> {
             self.registry.lock().starting.remove(&id);
         }
     }
-}
-
-fn unix_ms_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }

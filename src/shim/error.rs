@@ -1,7 +1,11 @@
 //! The one error type of shim operations, with variants a caller can act on (the gRPC layer
-//! maps each to a status code in one place).
+//! maps each to a status code in one place), and its form on a link to a shim process
+//! ([`CallError`]), which keeps the variant and what it says.
+
+use std::borrow::Cow;
 
 use crate::protocol::ShimState;
+use crate::protocol::link::CallError;
 use crate::untrusted::Untrusted;
 
 #[derive(Debug, thiserror::Error)]
@@ -34,7 +38,7 @@ pub enum ShimError {
     /// A value is larger than the shim accepts (`what` names it, and the setting).
     #[error("{what} is {bytes} bytes, over the limit of {limit}")]
     TooLarge {
-        what: &'static str,
+        what: Cow<'static, str>,
         bytes: usize,
         limit: usize,
     },
@@ -50,6 +54,9 @@ pub enum ShimError {
     /// The PTY failed.
     #[error("pty error: {0}")]
     Pty(#[source] std::io::Error),
+    /// The shim runs in another process and its link to it failed (the reason says how).
+    #[error("the link to the shim process failed: {0}")]
+    LinkLost(String),
 }
 
 /// A message the shim refused, with the id it was (or would have been) known by.
@@ -59,4 +66,59 @@ pub struct DeliveryRefused {
     pub id: String,
     #[source]
     pub error: ShimError,
+}
+
+impl From<ShimError> for CallError {
+    fn from(error: ShimError) -> Self {
+        match error {
+            ShimError::OutOfFiles { limit } => Self::OutOfFiles { limit },
+            ShimError::Spawn { program, source } => Self::Spawn {
+                program,
+                reason: source.to_string(),
+            },
+            ShimError::InvalidArgument(detail) => Self::InvalidArgument { detail },
+            ShimError::AgentDead { exit_code } => Self::AgentDead { exit_code },
+            ShimError::Unavailable { state, detail } => Self::Unavailable { state, detail },
+            ShimError::DuplicateMessage(id) => Self::DuplicateMessage { id },
+            ShimError::TooLarge { what, bytes, limit } => Self::TooLarge {
+                what: what.into_owned(),
+                bytes,
+                limit,
+            },
+            ShimError::QueueFull { capacity } => Self::QueueFull { capacity },
+            ShimError::NotAnswered(detail) => Self::NotAnswered { detail },
+            ShimError::ShimGone => Self::ShimGone,
+            ShimError::Pty(source) => Self::Pty {
+                reason: source.to_string(),
+            },
+            ShimError::LinkLost(reason) => Self::LinkLost { reason },
+        }
+    }
+}
+
+impl From<CallError> for ShimError {
+    /// The error a shim process reported; the causes of I/O errors come back as their text.
+    fn from(error: CallError) -> Self {
+        match error {
+            CallError::OutOfFiles { limit } => Self::OutOfFiles { limit },
+            CallError::Spawn { program, reason } => Self::Spawn {
+                program,
+                source: std::io::Error::other(reason),
+            },
+            CallError::InvalidArgument { detail } => Self::InvalidArgument(detail),
+            CallError::AgentDead { exit_code } => Self::AgentDead { exit_code },
+            CallError::Unavailable { state, detail } => Self::Unavailable { state, detail },
+            CallError::DuplicateMessage { id } => Self::DuplicateMessage(id),
+            CallError::TooLarge { what, bytes, limit } => Self::TooLarge {
+                what: what.into(),
+                bytes,
+                limit,
+            },
+            CallError::QueueFull { capacity } => Self::QueueFull { capacity },
+            CallError::NotAnswered { detail } => Self::NotAnswered(detail),
+            CallError::ShimGone => Self::ShimGone,
+            CallError::Pty { reason } => Self::Pty(std::io::Error::other(reason)),
+            CallError::LinkLost { reason } => Self::LinkLost(reason),
+        }
+    }
 }

@@ -12,7 +12,6 @@
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::sync::watch;
 
@@ -158,9 +157,17 @@ impl EventLog {
         shim_id: &Arc<str>,
         events: impl IntoIterator<Item = Event>,
     ) -> Option<u64> {
-        let unix_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
+        self.append_stamped(shim_id, crate::unix_time::now_unix_ms(), events)
+    }
+
+    /// [`append_all`](Self::append_all) with the time the events were emitted at (they come
+    /// from another log: a shim process's, over its link).
+    pub fn append_stamped(
+        &self,
+        shim_id: &Arc<str>,
+        unix_ms: u64,
+        events: impl IntoIterator<Item = Event>,
+    ) -> Option<u64> {
         let mut appended = Vec::new();
         {
             let mut state = self.lock();

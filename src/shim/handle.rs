@@ -49,11 +49,12 @@ pub struct ShimStatus {
     pub last_event_seq: u64,
 }
 
-type Reply<T> = oneshot::Sender<Result<T, ShimError>>;
+pub(crate) type Reply<T> = oneshot::Sender<Result<T, ShimError>>;
 
-/// A request to the actor. Every variant carries the sender of its reply.
+/// A request to the actor (or, for a shim in another process, to its link). Every variant
+/// carries the sender of its reply.
 #[derive(Debug)]
-pub(super) enum Request {
+pub(crate) enum Request {
     Send {
         message: OutgoingMessage,
         reply: Reply<SendReceipt>,
@@ -98,6 +99,24 @@ pub(super) enum Request {
     },
 }
 
+impl Request {
+    /// Answers the request with `error`, whatever it asked for.
+    pub(crate) fn fail(self, error: ShimError) {
+        // A caller that stopped waiting has nothing left to tell.
+        match self {
+            Self::Send { reply, .. } => drop(reply.send(Err(error))),
+            Self::Capture { reply, .. } => drop(reply.send(Err(error))),
+            Self::Status { reply } => drop(reply.send(Err(error))),
+            Self::Resize { reply, .. } | Self::Ping { reply } | Self::SendKeys { reply, .. } => {
+                drop(reply.send(Err(error)))
+            }
+            Self::Shutdown { reply, .. } | Self::Kill { reply } => drop(reply.send(Err(error))),
+            Self::Answer { reply, .. } => drop(reply.send(Err(error))),
+            Self::Explain { reply } => drop(reply.send(Err(error))),
+        }
+    }
+}
+
 /// A cloneable handle to one shim.
 #[derive(Debug, Clone)]
 pub struct ShimHandle {
@@ -108,7 +127,9 @@ pub struct ShimHandle {
 }
 
 impl ShimHandle {
-    pub(super) fn new(
+    /// A handle whose requests go to `requests_tx` (an actor, or a link to a shim process)
+    /// and whose events are read from `events`.
+    pub(crate) fn new(
         id: Arc<str>,
         requests_tx: mpsc::Sender<Request>,
         events: Arc<EventLog>,

@@ -12,7 +12,7 @@ mod config;
 pub mod core;
 mod error;
 pub mod events;
-mod handle;
+pub(crate) mod handle;
 pub mod history;
 pub mod inject;
 pub mod keys;

@@ -192,6 +192,7 @@ macro_rules! protocol_samples {
 
 /// The samples as `agentshim::protocol` values.
 pub mod ours {
+    use agentshim::protocol::link::{Call, CallError, CallReply, DecisionRecord};
     use agentshim::protocol::{Command, Event, ShimState, ShutdownReason};
 
     protocol_samples!();
@@ -238,5 +239,130 @@ pub mod ours {
                 exit_code: 130,
             },
         ]
+    }
+
+    /// The commands of a link to a shim process: `Link`, and a `Call` of every kind.
+    pub fn link_commands() -> Vec<Command> {
+        let calls = [
+            Call::Send {
+                message_id: "m1".to_string(),
+                from: "lead".to_string(),
+                body: "echo \"hi\"\n".to_string(),
+            },
+            Call::Capture {
+                last_n_lines: Some(20),
+                include_scrollback: true,
+            },
+            Call::Capture {
+                last_n_lines: None,
+                include_scrollback: false,
+            },
+            Call::Status,
+            Call::Resize {
+                rows: 40,
+                cols: 120,
+            },
+            Call::Shutdown {
+                timeout_ms: 2500,
+                reason: ShutdownReason::DaemonStop,
+            },
+            Call::Kill,
+            Call::Ping,
+            Call::Answer { option: 1 },
+            Call::SendKeys {
+                keys: "<C-c>".to_string(),
+            },
+            Call::Explain,
+        ];
+        let link = Command::Link {
+            version: 1,
+            after_seq: 41,
+        };
+        std::iter::once(link)
+            .chain(
+                (1..)
+                    .zip(calls)
+                    .map(|(call_id, call)| Command::Call { call_id, call }),
+            )
+            .collect()
+    }
+
+    /// The frames a shim process sends on a link, with a `Reply` of every kind.
+    pub fn link_frames() -> Vec<Event> {
+        let replies = [
+            CallReply::Sent {
+                id: "m1".to_string(),
+                queued: true,
+                removed: Some("\u{1b}[31m".to_string()),
+            },
+            CallReply::Captured {
+                content: "$ echo hi\nhi".to_string(),
+                cursor_row: 2,
+                cursor_col: 2,
+                rows: 50,
+                cols: 220,
+            },
+            CallReply::Status {
+                state: ShimState::Dead,
+                since_ms: 1500,
+                pid: 4242,
+                exit_code: Some(0),
+                queued_messages: 0,
+                last_event_seq: 99,
+            },
+            CallReply::Exited { exit_code: None },
+            CallReply::Answered {
+                text: "Yes".to_string(),
+            },
+            CallReply::Explained {
+                state: ShimState::Idle,
+                since_ms: 10,
+                marks_seen: true,
+                decisions: vec![DecisionRecord {
+                    from: ShimState::Working,
+                    to: ShimState::Idle,
+                    unix_ms: 1_700_000_000_000,
+                    cause: "signal OSC 133;D".to_string(),
+                    verdict: None,
+                    screen: "$".to_string(),
+                    last_output_unix_ms: 1_699_999_999_990,
+                    last_signal_unix_ms: Some(1_700_000_000_000),
+                }],
+            },
+            CallReply::Done,
+            CallReply::Failed {
+                error: CallError::QueueFull { capacity: 16 },
+            },
+            CallReply::Failed {
+                error: CallError::AgentDead { exit_code: None },
+            },
+        ];
+        let frames = vec![
+            Event::Linked {
+                version: 1,
+                shim_id: "s1".to_string(),
+                pid: 4242,
+                last_seq: 99,
+            },
+            Event::Logged {
+                seq: 42,
+                unix_ms: 1_700_000_000_000,
+                emitted: Box::new(Event::MessageDelivered {
+                    id: "m1".to_string(),
+                }),
+            },
+            Event::EventsLost {
+                first_lost: 43,
+                last_lost: 50,
+            },
+        ];
+        frames
+            .into_iter()
+            .chain(
+                (1..)
+                    .zip(replies)
+                    .map(|(call_id, reply)| Event::Reply { call_id, reply }),
+            )
+            .collect()
     }
 }

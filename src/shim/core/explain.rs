@@ -24,6 +24,8 @@ pub enum Cause {
     Timer(&'static str),
     /// The agent process exited.
     Exit,
+    /// Decided in a shim process, as it described the cause.
+    Reported(String),
 }
 
 impl std::fmt::Display for Cause {
@@ -36,6 +38,7 @@ impl std::fmt::Display for Cause {
             Self::Request(request) => write!(f, "request {request}"),
             Self::Timer(timer) => write!(f, "timer {timer}"),
             Self::Exit => f.write_str("agent exited"),
+            Self::Reported(cause) => f.write_str(cause),
         }
     }
 }

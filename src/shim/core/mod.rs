@@ -633,7 +633,11 @@ impl ShimCore {
             ("message `from`", message.from.len(), limits.max_id_bytes),
         ];
         match fields.into_iter().find(|(_, bytes, limit)| bytes > limit) {
-            Some((what, bytes, limit)) => Err(ShimError::TooLarge { what, bytes, limit }),
+            Some((what, bytes, limit)) => Err(ShimError::TooLarge {
+                what: what.into(),
+                bytes,
+                limit,
+            }),
             None => Ok(()),
         }
     }

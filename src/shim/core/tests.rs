@@ -295,16 +295,16 @@ fn a_message_over_the_size_limits_is_refused_and_leaves_no_trace() {
         .message_limits(limits);
     let mut harness = Harness::ready(spec);
     let refused = |result: Result<SendReceipt, ShimError>| match result {
-        Err(ShimError::TooLarge { what, bytes, limit }) => (what, bytes, limit),
+        Err(ShimError::TooLarge { what, bytes, limit }) => (what.into_owned(), bytes, limit),
         other => panic!("not refused as too large: {other:?}"),
     };
     assert_eq!(
         refused(harness.send("m1", &"x".repeat(17))),
-        ("message body", 17, 16)
+        ("message body".to_owned(), 17, 16)
     );
     assert_eq!(
         refused(harness.send("m-long", "echo ok")),
-        ("message id", 6, 4)
+        ("message id".to_owned(), 6, 4)
     );
     assert!(harness.events.is_empty(), "{:#?}", harness.events);
     assert_eq!(harness.typed(), "");

@@ -1,0 +1,95 @@
+//! The shim side of the link's calls ([`crate::protocol::link`]): runs one [`Call`] against the
+//! shim and says how it went as a [`CallReply`], a refusal included, so the host that sent it
+//! gets the same answer it would get from the shim's handle in its own process.
+
+use std::time::Duration;
+
+use crate::protocol::link::{Call, CallReply, DecisionRecord};
+use crate::shim::ShimHandle;
+use crate::shim::core::Explanation;
+use crate::unix_time::unix_ms;
+
+/// Runs `call` and answers it.
+pub async fn run_call(handle: &ShimHandle, call: Call) -> CallReply {
+    let outcome = match call {
+        Call::Send {
+            message_id,
+            from,
+            body,
+        } => handle
+            .send_message(from, body, Some(message_id))
+            .await
+            .map(|receipt| CallReply::Sent {
+                id: receipt.id,
+                queued: receipt.queued,
+                removed: receipt.removed,
+            })
+            .map_err(|refused| refused.error),
+        Call::Capture {
+            last_n_lines,
+            include_scrollback,
+        } => handle
+            .capture_scope(last_n_lines, include_scrollback)
+            .await
+            .map(|capture| CallReply::Captured {
+                content: capture.content,
+                cursor_row: capture.cursor_row,
+                cursor_col: capture.cursor_col,
+                rows: capture.rows,
+                cols: capture.cols,
+            }),
+        Call::Status => handle.status().await.map(|status| CallReply::Status {
+            state: status.state.state,
+            since_ms: millis(status.state.since),
+            pid: status.pid,
+            exit_code: status.exit_code,
+            queued_messages: status.queued_messages,
+            last_event_seq: status.last_event_seq,
+        }),
+        Call::Resize { rows, cols } => handle.resize(rows, cols).await.map(|()| CallReply::Done),
+        Call::Shutdown { timeout_ms, reason } => handle
+            .shutdown(Duration::from_millis(timeout_ms), reason)
+            .await
+            .map(|exit_code| CallReply::Exited { exit_code }),
+        Call::Kill => handle
+            .kill()
+            .await
+            .map(|exit_code| CallReply::Exited { exit_code }),
+        Call::Ping => handle.ping().await.map(|()| CallReply::Done),
+        Call::Answer { option } => handle
+            .answer(option)
+            .await
+            .map(|text| CallReply::Answered { text }),
+        Call::SendKeys { keys } => handle.send_keys(keys).await.map(|()| CallReply::Done),
+        Call::Explain => handle.explain().await.map(explained),
+    };
+    outcome.unwrap_or_else(|error| CallReply::Failed {
+        error: error.into(),
+    })
+}
+
+fn explained(explanation: Explanation) -> CallReply {
+    CallReply::Explained {
+        state: explanation.state,
+        since_ms: millis(explanation.since),
+        marks_seen: explanation.marks_seen,
+        decisions: explanation
+            .decisions
+            .into_iter()
+            .map(|decision| DecisionRecord {
+                from: decision.from,
+                to: decision.to,
+                unix_ms: unix_ms(decision.at),
+                cause: decision.cause.to_string(),
+                verdict: decision.verdict,
+                screen: decision.screen,
+                last_output_unix_ms: unix_ms(decision.last_output),
+                last_signal_unix_ms: decision.last_signal.map(unix_ms),
+            })
+            .collect(),
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    duration.as_millis().try_into().unwrap_or(u64::MAX)
+}

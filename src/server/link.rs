@@ -1,0 +1,502 @@
+//! The server side of the link to a shim process (the shim side is [`crate::frontend`]; the
+//! frames are [`crate::protocol::link`]): [`link`] connects to a shim's socket, links from a
+//! cursor in the shim's own sequence, and returns a [`ShimHandle`] that works as one in this
+//! process would, while one task owns the connection.
+//!
+//! That task turns each request of the handle into a `Call` and its `Reply` back into the
+//! request's answer, and appends every event the shim sends into the server's event log under
+//! the shim's id, with the time the shim emitted it. Nothing is lost or repeated silently: an
+//! event the link already has (a seq at or below its cursor) is dropped, and a seq that skips
+//! ahead, or a range the shim says it evicted, is appended as a `Warning` naming the lost
+//! range. A status answer's `last_event_seq` (the shim's seq) is translated into the server
+//! log's seq of that event, waiting for the event when the answer overtook it.
+//!
+//! The link ends when every handle is dropped, or when the shim process closes the socket or
+//! breaks the protocol; calls in flight then fail with [`ShimError::LinkLost`], and
+//! [`LinkedShim::ended`] says why.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::UnixStream;
+use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio_util::codec::{FramedRead, FramedWrite};
+
+use crate::frontend::connection::events_lost_warning;
+use crate::protocol::codec::{FrameError, JsonFrameCodec};
+use crate::protocol::link::{Call, CallReply, LINK_VERSION};
+use crate::protocol::{Command, Event};
+use crate::shim::core::{Cause, Decision, Explanation};
+use crate::shim::events::EventLog;
+use crate::shim::handle::{Reply, Request};
+use crate::shim::{Capture, SendReceipt, ShimError, ShimHandle, ShimStatus, StateReport};
+
+/// How long a shim process may take to answer `Link`.
+pub const LINK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Requests a handle may have waiting for the link task.
+const MAILBOX: usize = 64;
+
+/// How many recent events keep their server seq, to translate a status answer's seq.
+const KEPT_SEQS: usize = 1024;
+
+/// Why a link could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    #[error("cannot connect to the shim process's socket: {0}")]
+    Connect(#[source] std::io::Error),
+    #[error("the shim process refused the link: {0}")]
+    Refused(String),
+    #[error("the shim process closed its socket before it linked")]
+    Closed,
+    #[error("the shim process did not link within {} s", LINK_TIMEOUT.as_secs())]
+    Timeout,
+    #[error("the link to the shim process failed: {0}")]
+    Frame(#[from] FrameError),
+}
+
+/// A shim in another process, reached over its link.
+#[derive(Debug)]
+pub struct LinkedShim {
+    pub handle: ShimHandle,
+    /// The agent's pid, as the shim process reported it.
+    pub pid: u32,
+    /// The link version the shim process speaks.
+    pub version: u32,
+    /// The shim's seq of the newest event appended to the server's log.
+    cursor: watch::Receiver<u64>,
+    /// Set once, to why the link ended.
+    end: watch::Receiver<Option<String>>,
+}
+
+impl LinkedShim {
+    /// The shim's seq of the newest event the link appended (where a new link resumes).
+    pub fn cursor(&self) -> u64 {
+        *self.cursor.borrow()
+    }
+
+    /// Resolves with why the link ended.
+    pub async fn ended(&self) -> String {
+        let mut end = self.end.clone();
+        match end.wait_for(Option::is_some).await {
+            Ok(reason) => reason.clone().unwrap_or_default(),
+            Err(_) => "the link task ended".to_owned(),
+        }
+    }
+}
+
+type Frames = FramedRead<OwnedReadHalf, JsonFrameCodec<Event>>;
+
+/// Links to the shim process listening on `socket`, from the event after `after_seq` (in the
+/// shim's sequence), appending its events to `events` under `shim_id`.
+pub async fn link(
+    socket: &Path,
+    shim_id: Arc<str>,
+    events: Arc<EventLog>,
+    after_seq: u64,
+) -> Result<LinkedShim, LinkError> {
+    let stream = UnixStream::connect(socket)
+        .await
+        .map_err(LinkError::Connect)?;
+    let (read_half, write_half) = stream.into_split();
+    let mut frames = FramedRead::new(read_half, JsonFrameCodec::<Event>::new());
+    let mut commands = FramedWrite::new(write_half, JsonFrameCodec::<Event>::new());
+    commands
+        .send(&Command::Link {
+            version: LINK_VERSION,
+            after_seq,
+        })
+        .await?;
+    let (version, pid) = tokio::time::timeout(LINK_TIMEOUT, linked(&mut frames))
+        .await
+        .map_err(|_| LinkError::Timeout)??;
+    let (requests_tx, requests) = mpsc::channel(MAILBOX);
+    let (cursor_tx, cursor) = watch::channel(after_seq);
+    let (end_tx, end) = watch::channel(None);
+    let (calls_tx, calls) = mpsc::unbounded_channel();
+    let (write_failed_tx, write_failed) = oneshot::channel();
+    tokio::spawn(write_calls(commands, calls, write_failed_tx));
+    let task_shim_id = Arc::clone(&shim_id);
+    let task = LinkTask {
+        shim_id: Arc::clone(&shim_id),
+        events: Arc::clone(&events),
+        calls: calls_tx,
+        pending: HashMap::new(),
+        next_call: 1,
+        cursor: cursor_tx,
+        seqs: VecDeque::new(),
+        parked: Vec::new(),
+    };
+    tokio::spawn(async move {
+        let reason = task.run(frames, requests, write_failed).await;
+        tracing::debug!(shim = %task_shim_id, %reason, "link ended");
+        end_tx.send_replace(Some(reason));
+    });
+    Ok(LinkedShim {
+        handle: ShimHandle::new(shim_id, requests_tx, events),
+        pid,
+        version,
+        cursor,
+        end,
+    })
+}
+
+/// Reads up to the shim's `Linked`: its version and pid. Events the connection sent before
+/// it was a link are not the link's and are skipped.
+async fn linked(frames: &mut Frames) -> Result<(u32, u32), LinkError> {
+    loop {
+        match frames.next().await {
+            None => return Err(LinkError::Closed),
+            Some(Err(error)) => return Err(error.into()),
+            Some(Ok(Ok(Event::Linked { version, pid, .. }))) => return Ok((version, pid)),
+            Some(Ok(Ok(Event::Error { command, reason }))) if command == "Link" => {
+                return Err(LinkError::Refused(reason));
+            }
+            Some(Ok(_)) => {}
+        }
+    }
+}
+
+/// Writes the calls the link task hands over, in order; says so once a write fails.
+async fn write_calls(
+    mut commands: FramedWrite<OwnedWriteHalf, JsonFrameCodec<Event>>,
+    mut calls: mpsc::UnboundedReceiver<Command>,
+    failed: oneshot::Sender<String>,
+) {
+    while let Some(command) = calls.recv().await {
+        if let Err(error) = commands.send(&command).await {
+            let _ = failed.send(format!("cannot write to the shim process: {error}"));
+            return;
+        }
+    }
+}
+
+/// The state of one link, owned by its task.
+struct LinkTask {
+    shim_id: Arc<str>,
+    events: Arc<EventLog>,
+    /// Commands to write; [`write_calls`] holds the receiver.
+    calls: mpsc::UnboundedSender<Command>,
+    /// Requests whose call was sent, by call id.
+    pending: HashMap<u64, Request>,
+    next_call: u64,
+    /// The shim's seq of the newest event appended; the [`LinkedShim`] holds the receiver.
+    cursor: watch::Sender<u64>,
+    /// (shim seq, server seq) of the most recent events appended, oldest first.
+    seqs: VecDeque<(u64, u64)>,
+    /// Status answers waiting for the event their `last_event_seq` names.
+    parked: Vec<(ShimStatus, Reply<ShimStatus>)>,
+}
+
+impl LinkTask {
+    /// Serves the link until it ends; returns why.
+    async fn run(
+        mut self,
+        mut frames: Frames,
+        mut requests: mpsc::Receiver<Request>,
+        mut write_failed: oneshot::Receiver<String>,
+    ) -> String {
+        let reason = loop {
+            tokio::select! {
+                request = requests.recv() => match request {
+                    Some(request) => self.send(request),
+                    None => break "every handle was dropped".to_owned(),
+                },
+                frame = frames.next() => match frame {
+                    None => break "the shim process closed its socket".to_owned(),
+                    Some(Err(error)) => break format!("cannot read from the shim process: {error}"),
+                    Some(Ok(Err(malformed))) => {
+                        tracing::warn!(shim = %self.shim_id, %malformed, "the shim process sent a frame that is not an event");
+                    }
+                    Some(Ok(Ok(event))) => {
+                        if let Err(violation) = self.receive(event) {
+                            break violation;
+                        }
+                    }
+                },
+                Ok(reason) = &mut write_failed => break reason,
+            }
+        };
+        for (_, request) in self.pending.drain() {
+            request.fail(ShimError::LinkLost(reason.clone()));
+        }
+        for (_, reply) in self.parked.drain(..) {
+            let _ = reply.send(Err(ShimError::LinkLost(reason.clone())));
+        }
+        reason
+    }
+
+    /// Sends `request` as a call and keeps it until its reply comes.
+    fn send(&mut self, request: Request) {
+        let call_id = self.next_call;
+        self.next_call += 1;
+        let call = call_of(&request);
+        if self.calls.send(Command::Call { call_id, call }).is_err() {
+            request.fail(ShimError::LinkLost(
+                "cannot write to the shim process".to_owned(),
+            ));
+            return;
+        }
+        self.pending.insert(call_id, request);
+    }
+
+    /// Handles one frame of the shim; an error ends the link.
+    fn receive(&mut self, event: Event) -> Result<(), String> {
+        match event {
+            Event::Logged {
+                seq,
+                unix_ms,
+                emitted,
+            } => {
+                if emitted.is_link_frame() {
+                    return Err(format!(
+                        "the shim process logged a {} frame as an event",
+                        emitted.name()
+                    ));
+                }
+                self.logged(seq, unix_ms, *emitted);
+            }
+            Event::EventsLost {
+                first_lost,
+                last_lost,
+            } => self.lost(
+                first_lost,
+                last_lost,
+                "of this shim were evicted from its process's log before the server read them",
+            ),
+            Event::Reply { call_id, reply } => match self.pending.remove(&call_id) {
+                Some(request) => self.answer(request, reply),
+                None => tracing::warn!(
+                    shim = %self.shim_id,
+                    call_id,
+                    "the shim process answered a call that was not made"
+                ),
+            },
+            Event::Error { command, reason } => tracing::warn!(
+                shim = %self.shim_id,
+                command = %crate::untrusted::Untrusted(&command),
+                reason = %crate::untrusted::Untrusted(&reason),
+                "the shim process reported an error on its link"
+            ),
+            // Answers to seed commands, which a link does not send.
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn logged(&mut self, seq: u64, unix_ms: u64, event: Event) {
+        let cursor = *self.cursor.borrow();
+        if seq <= cursor {
+            tracing::debug!(shim = %self.shim_id, seq, cursor, "event already appended");
+            return;
+        }
+        if seq > cursor + 1 {
+            let why = "of this shim never came over the link from its process";
+            self.lost(cursor + 1, seq - 1, why);
+        }
+        let server_seq = self
+            .events
+            .append_stamped(&self.shim_id, unix_ms, [event])
+            .expect("one event was appended");
+        self.advance(seq, server_seq);
+    }
+
+    /// Appends the `Warning` for shim events `first..=last`, which the server will not have.
+    fn lost(&mut self, first: u64, last: u64, why: &str) {
+        let server_seq = self
+            .events
+            .append(&self.shim_id, events_lost_warning(first, last, why));
+        let cursor = *self.cursor.borrow();
+        self.advance(last.max(cursor), server_seq);
+    }
+
+    /// The events up to shim seq `seq` are in the log, the last at `server_seq`.
+    fn advance(&mut self, seq: u64, server_seq: u64) {
+        self.cursor.send_replace(seq);
+        if self.seqs.len() == KEPT_SEQS {
+            self.seqs.pop_front();
+        }
+        self.seqs.push_back((seq, server_seq));
+        let (ready, waiting) = std::mem::take(&mut self.parked)
+            .into_iter()
+            .partition(|(status, _)| status.last_event_seq <= seq);
+        self.parked = waiting;
+        for (status, reply) in ready {
+            self.reply_status(status, reply);
+        }
+    }
+
+    /// Answers a status whose event is appended, with that event's server seq.
+    fn reply_status(&self, mut status: ShimStatus, reply: Reply<ShimStatus>) {
+        let shim_seq = status.last_event_seq;
+        status.last_event_seq = self
+            .seqs
+            .iter()
+            .rev()
+            .find(|(seq, _)| *seq <= shim_seq)
+            .map_or(0, |(_, server_seq)| *server_seq);
+        let _ = reply.send(Ok(status));
+    }
+
+    /// Answers `request` with the shim's `reply`.
+    fn answer(&mut self, request: Request, reply: CallReply) {
+        match (request, reply) {
+            (request, CallReply::Failed { error }) => request.fail(error.into()),
+            (
+                Request::Send { reply, .. },
+                CallReply::Sent {
+                    id,
+                    queued,
+                    removed,
+                },
+            ) => {
+                let _ = reply.send(Ok(SendReceipt {
+                    id,
+                    queued,
+                    removed,
+                }));
+            }
+            (
+                Request::Capture { reply, .. },
+                CallReply::Captured {
+                    content,
+                    cursor_row,
+                    cursor_col,
+                    rows,
+                    cols,
+                },
+            ) => {
+                let _ = reply.send(Ok(Capture {
+                    content,
+                    cursor_row,
+                    cursor_col,
+                    rows,
+                    cols,
+                }));
+            }
+            (
+                Request::Status { reply },
+                CallReply::Status {
+                    state,
+                    since_ms,
+                    pid,
+                    exit_code,
+                    queued_messages,
+                    last_event_seq,
+                },
+            ) => {
+                let status = ShimStatus {
+                    state: StateReport {
+                        state,
+                        since: Duration::from_millis(since_ms),
+                    },
+                    pid,
+                    exit_code,
+                    queued_messages,
+                    last_event_seq,
+                };
+                if last_event_seq <= *self.cursor.borrow() {
+                    self.reply_status(status, reply);
+                } else {
+                    self.parked.push((status, reply));
+                }
+            }
+            (
+                Request::Resize { reply, .. }
+                | Request::Ping { reply }
+                | Request::SendKeys { reply, .. },
+                CallReply::Done,
+            ) => {
+                let _ = reply.send(Ok(()));
+            }
+            (
+                Request::Shutdown { reply, .. } | Request::Kill { reply },
+                CallReply::Exited { exit_code },
+            ) => {
+                let _ = reply.send(Ok(exit_code));
+            }
+            (Request::Answer { reply, .. }, CallReply::Answered { text }) => {
+                let _ = reply.send(Ok(text));
+            }
+            (
+                Request::Explain { reply },
+                CallReply::Explained {
+                    state,
+                    since_ms,
+                    marks_seen,
+                    decisions,
+                },
+            ) => {
+                let decisions = decisions
+                    .into_iter()
+                    .map(|record| Decision {
+                        from: record.from,
+                        to: record.to,
+                        at: from_unix_ms(record.unix_ms),
+                        cause: Cause::Reported(record.cause),
+                        verdict: record.verdict,
+                        screen: record.screen,
+                        last_output: from_unix_ms(record.last_output_unix_ms),
+                        last_signal: record.last_signal_unix_ms.map(from_unix_ms),
+                    })
+                    .collect();
+                let _ = reply.send(Ok(Explanation {
+                    state,
+                    since: Duration::from_millis(since_ms),
+                    marks_seen,
+                    decisions,
+                }));
+            }
+            (request, other) => {
+                let asked = call_of(&request).name();
+                request.fail(ShimError::LinkLost(format!(
+                    "the shim process answered a {asked} call with {}",
+                    other.name()
+                )));
+            }
+        }
+    }
+}
+
+/// The call that asks what `request` asks.
+fn call_of(request: &Request) -> Call {
+    match request {
+        Request::Send { message, .. } => Call::Send {
+            message_id: message.id.clone(),
+            from: message.from.clone(),
+            body: message.body.clone(),
+        },
+        Request::Capture {
+            last_n_lines,
+            include_scrollback,
+            ..
+        } => Call::Capture {
+            last_n_lines: *last_n_lines,
+            include_scrollback: *include_scrollback,
+        },
+        Request::Status { .. } => Call::Status,
+        Request::Resize { rows, cols, .. } => Call::Resize {
+            rows: *rows,
+            cols: *cols,
+        },
+        Request::Shutdown {
+            timeout, reason, ..
+        } => Call::Shutdown {
+            timeout_ms: timeout.as_millis().try_into().unwrap_or(u64::MAX),
+            reason: *reason,
+        },
+        Request::Kill { .. } => Call::Kill,
+        Request::Ping { .. } => Call::Ping,
+        Request::Answer { option, .. } => Call::Answer { option: *option },
+        Request::SendKeys { keys, .. } => Call::SendKeys { keys: keys.clone() },
+        Request::Explain { .. } => Call::Explain,
+    }
+}
+
+fn from_unix_ms(unix_ms: u64) -> std::time::SystemTime {
+    std::time::UNIX_EPOCH + Duration::from_millis(unix_ms)
+}

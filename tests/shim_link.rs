@@ -1,0 +1,355 @@
+//! The link between a host and a shim process (`agentshim::server::link` on one side,
+//! `agentshim shim --socket` on the other): a linked handle answers every call as a shim in
+//! the host's own process would, refusals keep their kind, events arrive in the host's log
+//! under the shim's id with the time the shim emitted them; a new link from the last cursor
+//! gets exactly what happened while no host was linked (nothing lost, nothing twice); and a
+//! shim process that breaks the protocol or goes away gives precise errors, never a hang.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use agentshim::protocol::codec::JsonFrameCodec;
+use agentshim::protocol::link::{Call, CallReply, LINK_VERSION};
+use agentshim::protocol::{Command, Event, ShimState};
+use agentshim::server::link::{LinkError, LinkedShim, link};
+use agentshim::shim::ShimError;
+use agentshim::shim::events::EventLog;
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::UnixListener;
+use tokio_util::codec::Framed;
+
+use crate::support::eventually::{eventually, eventually_async};
+use crate::support::shim::EventReader;
+use crate::support::shim_socket::{self, SocketShim};
+
+/// Links the host log `events` to the shim process on `socket`, from `after_seq`.
+async fn link_to(socket: &Path, events: &Arc<EventLog>, after_seq: u64) -> LinkedShim {
+    eventually(
+        || format!("no socket at {socket:?}"),
+        || socket.exists().then_some(()),
+    )
+    .await;
+    link(socket, Arc::from("linked"), Arc::clone(events), after_seq)
+        .await
+        .expect("link")
+}
+
+#[tokio::test]
+async fn a_linked_shim_process_answers_every_call_as_a_shim_in_process_does() {
+    let shim = SocketShim::start(&[]);
+    let events = EventLog::new(1000);
+    let linked = link_to(&shim.path, &events, 0).await;
+    assert_eq!(linked.version, LINK_VERSION);
+    let mut reader = EventReader::new(&linked.handle);
+    reader.ready().await;
+    let handle = &linked.handle;
+
+    let status = handle.status().await.unwrap();
+    assert_eq!(status.pid, linked.pid);
+    assert_eq!(status.state.state, ShimState::Idle);
+    assert_eq!(status.last_event_seq, events.last_seq());
+
+    let receipt = handle
+        .send_message("test", "echo linked-$((6*7))", Some("m1".into()))
+        .await
+        .unwrap();
+    assert_eq!((receipt.id.as_str(), receipt.queued), ("m1", false));
+    assert!(reader.completion_of("m1").await.contains("linked-42"));
+
+    let capture = handle.capture(None).await.unwrap();
+    assert!(capture.content.contains("linked-42"), "{}", capture.content);
+    assert_eq!((capture.rows, capture.cols), (50, 220));
+    handle.resize(20, 60).await.unwrap();
+    let capture = handle.capture(Some(3)).await.unwrap();
+    assert_eq!((capture.rows, capture.cols), (20, 60));
+
+    handle
+        .send_keys("echo keyed-$((2+2))<Enter>")
+        .await
+        .unwrap();
+    eventually_async(
+        || "the typed keys ran".into(),
+        async || {
+            let capture = handle.capture(None).await.unwrap();
+            capture.content.contains("keyed-4").then_some(())
+        },
+    )
+    .await;
+    handle.ping().await.unwrap();
+    let explanation = handle.explain().await.unwrap();
+    assert!(!explanation.decisions.is_empty());
+    assert!(
+        explanation
+            .decisions
+            .iter()
+            .all(|d| !d.cause.to_string().is_empty())
+    );
+
+    // Refusals keep their kind over the link.
+    let body = "x".repeat(300 * 1024);
+    match handle.send_message("test", body, Some("big".into())).await {
+        Err(refused) => assert!(
+            matches!(&refused.error, ShimError::TooLarge { what, .. } if what == "message body"),
+            "{refused:?}"
+        ),
+        Ok(receipt) => panic!("an oversize body was accepted: {receipt:?}"),
+    }
+    handle
+        .send_message("test", "sleep 2", Some("m2".into()))
+        .await
+        .unwrap();
+    match handle.send_message("test", "true", Some("m2".into())).await {
+        Err(refused) => assert!(
+            matches!(refused.error, ShimError::DuplicateMessage(ref id) if id == "m2"),
+            "{refused:?}"
+        ),
+        Ok(receipt) => panic!("a duplicate id was accepted: {receipt:?}"),
+    }
+
+    // Every event is the shim's, in the host's order, stamped when the shim emitted it.
+    let exit_code = handle.kill().await.unwrap();
+    assert_eq!(exit_code, Some(137));
+    reader.state(ShimState::Dead).await;
+    let status = handle.status().await.unwrap();
+    assert_eq!(status.state.state, ShimState::Dead);
+    assert_eq!(status.last_event_seq, events.last_seq());
+    let envelopes: Vec<_> = reader.seen.iter().collect();
+    assert!(envelopes.iter().all(|e| &*e.shim_id == "linked"));
+    assert!(envelopes.windows(2).all(|w| w[1].seq == w[0].seq + 1));
+    assert!(envelopes.windows(2).all(|w| w[1].unix_ms >= w[0].unix_ms));
+}
+
+#[tokio::test]
+async fn a_new_link_gets_what_happened_while_none_was_linked_exactly_once() {
+    let shim = SocketShim::start(&[]);
+    let first_log = EventLog::new(1000);
+    let first = link_to(&shim.path, &first_log, 0).await;
+    let mut reader = EventReader::new(&first.handle);
+    reader.ready().await;
+    first
+        .handle
+        .send_message("test", "echo before", Some("m1".into()))
+        .await
+        .unwrap();
+    reader.completion_of("m1").await;
+    let cursor = first.cursor();
+    drop(first);
+
+    // While no host is linked, a plain client has a turn of its own.
+    let (mut client, _) = shim.connect();
+    shim_socket::send(&mut client, "m2", "echo while-away");
+    assert!(shim_socket::completion(&mut client, "m2").contains("while-away"));
+
+    // A restarted host links from its cursor into a fresh log.
+    let second_log = EventLog::new(1000);
+    let second = link_to(&shim.path, &second_log, cursor).await;
+    let mut reader = EventReader::new(&second.handle);
+    assert!(reader.completion_of("m2").await.contains("while-away"));
+    second
+        .handle
+        .send_message("test", "echo after", Some("m3".into()))
+        .await
+        .unwrap();
+    reader.completion_of("m3").await;
+    let completions: Vec<_> = reader
+        .events()
+        .filter_map(|e| match e {
+            Event::Completion { message_id, .. } => message_id.clone(),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(completions, ["m2", "m3"]);
+    assert!(
+        !reader
+            .events()
+            .any(|e| matches!(e, Event::Ready | Event::Warning { .. })),
+        "{}",
+        reader.describe()
+    );
+    let status = second.handle.status().await.unwrap();
+    assert_eq!(second.cursor(), cursor + second_log.last_seq());
+    assert_eq!(status.last_event_seq, second_log.last_seq());
+}
+
+#[tokio::test]
+async fn a_cursor_ahead_of_the_shim_is_refused() {
+    let shim = SocketShim::start(&[]);
+    let events = EventLog::new(10);
+    link_to(&shim.path, &events, 0).await; // waits for the socket
+    match link(&shim.path, Arc::from("ahead"), events, 1_000_000).await {
+        Err(LinkError::Refused(reason)) => assert!(reason.contains("ahead"), "{reason}"),
+        other => panic!("a cursor ahead was accepted: {other:?}"),
+    }
+}
+
+/// A shim process of the test's own making, speaking frames by hand.
+struct FakeShim {
+    listener: UnixListener,
+    path: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+type FakeConnection = Framed<tokio::net::UnixStream, JsonFrameCodec<Command>>;
+
+impl FakeShim {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fake.sock");
+        let listener = UnixListener::bind(&path).unwrap();
+        Self {
+            listener,
+            path,
+            _dir: dir,
+        }
+    }
+
+    /// Accepts the host's connection and answers its `Link` with `Linked`.
+    async fn accept_link(&self) -> FakeConnection {
+        let (stream, _) = self.listener.accept().await.unwrap();
+        let mut connection = Framed::new(stream, JsonFrameCodec::<Command>::new());
+        match connection.next().await {
+            Some(Ok(Ok(Command::Link { .. }))) => {}
+            other => panic!("no Link: {other:?}"),
+        }
+        let linked = Event::Linked {
+            version: LINK_VERSION,
+            shim_id: "fake".into(),
+            pid: 4242,
+            last_seq: 0,
+        };
+        connection.send(&linked).await.unwrap();
+        connection
+    }
+}
+
+/// The next call the host makes, with its id.
+async fn next_call(connection: &mut FakeConnection) -> (u64, Call) {
+    match connection.next().await {
+        Some(Ok(Ok(Command::Call { call_id, call }))) => (call_id, call),
+        other => panic!("no Call: {other:?}"),
+    }
+}
+
+fn logged(seq: u64, event: Event) -> Event {
+    Event::Logged {
+        seq,
+        unix_ms: 1_700_000_000_000 + seq,
+        emitted: Box::new(event),
+    }
+}
+
+#[tokio::test]
+async fn a_shim_process_that_vanishes_mid_call_fails_the_call_and_ends_the_link() {
+    let fake = FakeShim::new();
+    let events = EventLog::new(100);
+    let (linked, connection) = tokio::join!(
+        link(&fake.path, Arc::from("fake"), Arc::clone(&events), 0),
+        fake.accept_link()
+    );
+    let (linked, mut connection) = (linked.unwrap(), connection);
+    assert_eq!(linked.pid, 4242);
+    let handle = linked.handle.clone();
+    let ping = tokio::spawn(async move { handle.ping().await });
+    let (_, call) = next_call(&mut connection).await;
+    assert_eq!(call, Call::Ping);
+    drop(connection);
+    match ping.await.unwrap() {
+        Err(ShimError::LinkLost(reason)) => assert!(reason.contains("closed"), "{reason}"),
+        other => panic!("the call did not fail with the link: {other:?}"),
+    }
+    assert!(linked.ended().await.contains("closed its socket"));
+    assert!(matches!(
+        linked.handle.ping().await,
+        Err(ShimError::ShimGone)
+    ));
+}
+
+#[tokio::test]
+async fn a_wrong_reply_fails_its_call_precisely_and_lost_events_are_named() {
+    let fake = FakeShim::new();
+    let events = EventLog::new(100);
+    let (linked, connection) = tokio::join!(
+        link(&fake.path, Arc::from("fake"), Arc::clone(&events), 0),
+        fake.accept_link()
+    );
+    let (linked, mut connection) = (linked.unwrap(), connection);
+    let mut reader = EventReader::new(&linked.handle);
+
+    let handle = linked.handle.clone();
+    let ping = tokio::spawn(async move { handle.ping().await });
+    let (call_id, _) = next_call(&mut connection).await;
+    let wrong = CallReply::Answered { text: "yes".into() };
+    let reply = Event::Reply {
+        call_id,
+        reply: wrong,
+    };
+    connection.send(&reply).await.unwrap();
+    match ping.await.unwrap() {
+        Err(ShimError::LinkLost(reason)) => {
+            assert!(reason.contains("a ping call with answered"), "{reason}")
+        }
+        other => panic!("a wrong reply was taken: {other:?}"),
+    }
+
+    // Seq 1, a repeat of 1, a jump to 4, then an evicted range: every loss is a Warning.
+    for frame in [
+        logged(1, Event::Ready),
+        logged(1, Event::Ready),
+        logged(4, Event::Pong),
+        Event::EventsLost {
+            first_lost: 5,
+            last_lost: 9,
+        },
+        logged(10, Event::Ready),
+    ] {
+        connection.send(&frame).await.unwrap();
+    }
+    let mut seen = Vec::new();
+    for _ in 0..5 {
+        let envelope = reader.next_envelope().await;
+        seen.push((envelope.unix_ms, envelope.event.clone()));
+    }
+    let names: Vec<_> = seen.iter().map(|(_, e)| e.name()).collect();
+    assert_eq!(names, ["Ready", "Warning", "Pong", "Warning", "Ready"]);
+    assert_eq!(seen[0].0, 1_700_000_000_001);
+    let warning = |i: usize| match &seen[i].1 {
+        Event::Warning { message, .. } => message.clone(),
+        _ => unreachable!(),
+    };
+    assert!(warning(1).contains("events 2..=3"), "{}", warning(1));
+    assert!(warning(3).contains("events 5..=9"), "{}", warning(3));
+    eventually(
+        || "the cursor at 10".into(),
+        || (linked.cursor() == 10).then_some(()),
+    )
+    .await;
+
+    // A link frame logged as an event is a broken protocol: the link ends.
+    connection
+        .send(&logged(11, logged(12, Event::Ready)))
+        .await
+        .unwrap();
+    assert!(linked.ended().await.contains("logged a Logged frame"));
+}
+
+#[tokio::test]
+async fn a_refused_link_says_why() {
+    let fake = FakeShim::new();
+    let events = EventLog::new(10);
+    let refuse = async {
+        let (stream, _) = fake.listener.accept().await.unwrap();
+        let mut connection = Framed::new(stream, JsonFrameCodec::<Command>::new());
+        connection.next().await;
+        let error = Event::Error {
+            command: "Link".into(),
+            reason: "not today".into(),
+        };
+        connection.send(&error).await.unwrap();
+        connection
+    };
+    let (linked, _connection) = tokio::join!(link(&fake.path, Arc::from("f"), events, 0), refuse);
+    match linked {
+        Err(LinkError::Refused(reason)) => assert_eq!(reason, "not today"),
+        other => panic!("not refused: {other:?}"),
+    }
+}
