@@ -203,6 +203,16 @@ impl FakeShim {
         }
     }
 
+    /// A host's link to this shim, into a log of its own, and the shim's end of it.
+    async fn linked(&self) -> (LinkedShim, FakeConnection) {
+        let events = EventLog::new(100);
+        let (linked, connection) = tokio::join!(
+            link(&self.path, Arc::from("fake"), events, 0),
+            self.accept_link()
+        );
+        (linked.expect("link"), connection)
+    }
+
     /// Accepts the host's connection and answers its `Link` with `Linked`.
     async fn accept_link(&self) -> FakeConnection {
         let (stream, _) = self.listener.accept().await.unwrap();
@@ -241,12 +251,7 @@ fn logged(seq: u64, event: Event) -> Event {
 #[tokio::test]
 async fn a_shim_process_that_vanishes_mid_call_fails_the_call_and_ends_the_link() {
     let fake = FakeShim::new();
-    let events = EventLog::new(100);
-    let (linked, connection) = tokio::join!(
-        link(&fake.path, Arc::from("fake"), Arc::clone(&events), 0),
-        fake.accept_link()
-    );
-    let (linked, mut connection) = (linked.unwrap(), connection);
+    let (linked, mut connection) = fake.linked().await;
     assert_eq!(linked.pid, 4242);
     let handle = linked.handle.clone();
     let ping = tokio::spawn(async move { handle.ping().await });
@@ -267,12 +272,7 @@ async fn a_shim_process_that_vanishes_mid_call_fails_the_call_and_ends_the_link(
 #[tokio::test]
 async fn a_wrong_reply_fails_its_call_precisely_and_lost_events_are_named() {
     let fake = FakeShim::new();
-    let events = EventLog::new(100);
-    let (linked, connection) = tokio::join!(
-        link(&fake.path, Arc::from("fake"), Arc::clone(&events), 0),
-        fake.accept_link()
-    );
-    let (linked, mut connection) = (linked.unwrap(), connection);
+    let (linked, mut connection) = fake.linked().await;
     let mut reader = EventReader::new(&linked.handle);
 
     let handle = linked.handle.clone();

@@ -4,10 +4,9 @@
 
 use std::time::Duration;
 
-use crate::protocol::link::{Call, CallReply, DecisionRecord};
+use crate::protocol::link::{Call, CallReply};
 use crate::shim::ShimHandle;
-use crate::shim::core::Explanation;
-use crate::unix_time::unix_ms;
+use crate::shim::core::{Decision, Explanation};
 
 /// Runs `call` and answers it.
 pub async fn run_call(handle: &ShimHandle, call: Call) -> CallReply {
@@ -76,16 +75,7 @@ fn explained(explanation: Explanation) -> CallReply {
         decisions: explanation
             .decisions
             .into_iter()
-            .map(|decision| DecisionRecord {
-                from: decision.from,
-                to: decision.to,
-                unix_ms: unix_ms(decision.at),
-                cause: decision.cause.to_string(),
-                verdict: decision.verdict,
-                screen: decision.screen,
-                last_output_unix_ms: unix_ms(decision.last_output),
-                last_signal_unix_ms: decision.last_signal.map(unix_ms),
-            })
+            .map(Decision::into_record)
             .collect(),
     }
 }

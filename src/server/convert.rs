@@ -13,7 +13,6 @@ use crate::rpc::{self, event_envelope::Event as Pb};
 use crate::shim::ShimError;
 use crate::shim::core::Explanation;
 use crate::shim::events::{Envelope, EventLog, LogItem};
-use crate::unix_time::unix_ms;
 
 impl From<ServiceError> for Status {
     fn from(error: ServiceError) -> Self {
@@ -61,15 +60,18 @@ pub fn explanation_to_proto(explanation: Explanation) -> rpc::ExplainResponse {
         decisions: explanation
             .decisions
             .into_iter()
-            .map(|decision| rpc::Decision {
-                from: state_to_proto(decision.from).into(),
-                to: state_to_proto(decision.to).into(),
-                unix_ms: unix_ms(decision.at),
-                cause: decision.cause.to_string(),
-                verdict: decision.verdict,
-                screen: decision.screen,
-                last_output_unix_ms: unix_ms(decision.last_output),
-                last_signal_unix_ms: decision.last_signal.map(unix_ms),
+            .map(|decision| {
+                let record = decision.into_record();
+                rpc::Decision {
+                    from: state_to_proto(record.from).into(),
+                    to: state_to_proto(record.to).into(),
+                    unix_ms: record.unix_ms,
+                    cause: record.cause,
+                    verdict: record.verdict,
+                    screen: record.screen,
+                    last_output_unix_ms: record.last_output_unix_ms,
+                    last_signal_unix_ms: record.last_signal_unix_ms,
+                }
             })
             .collect(),
     }

@@ -7,6 +7,8 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::protocol::ShimState;
+use crate::protocol::link::DecisionRecord;
+use crate::unix_time::unix_ms;
 
 /// How many state changes are kept.
 pub const KEPT_DECISIONS: usize = 32;
@@ -60,6 +62,22 @@ pub struct Decision {
     /// When the program's last signal (semantic prompt mark, status record) came before the
     /// decision, if it sent any.
     pub last_signal: Option<SystemTime>,
+}
+
+impl Decision {
+    /// The decision as the wire carries it (times in Unix milliseconds, the cause described).
+    pub fn into_record(self) -> DecisionRecord {
+        DecisionRecord {
+            from: self.from,
+            to: self.to,
+            unix_ms: unix_ms(self.at),
+            cause: self.cause.to_string(),
+            verdict: self.verdict,
+            screen: self.screen,
+            last_output_unix_ms: unix_ms(self.last_output),
+            last_signal_unix_ms: self.last_signal.map(unix_ms),
+        }
+    }
 }
 
 /// The explanation of a shim's state.
