@@ -3,7 +3,8 @@
 //! the host's own process would, refusals keep their kind, events arrive in the host's log
 //! under the shim's id with the time the shim emitted them; a new link from the last cursor
 //! gets exactly what happened while no host was linked (nothing lost, nothing twice); and a
-//! shim process that breaks the protocol or goes away gives precise errors, never a hang.
+//! shim process that breaks the protocol or goes away gives precise errors, never a hang. A
+//! shim process started from a spec file (`--spec`, as a host starts one) keeps every setting.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -12,15 +13,15 @@ use agentshim::protocol::codec::JsonFrameCodec;
 use agentshim::protocol::link::{Call, CallReply, LINK_VERSION};
 use agentshim::protocol::{Command, Event, ShimState};
 use agentshim::server::link::{LinkError, LinkedShim, link};
-use agentshim::shim::ShimError;
 use agentshim::shim::events::EventLog;
+use agentshim::shim::{MessageLimits, ShimError};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::UnixListener;
 use tokio_util::codec::Framed;
 
 use crate::support::eventually::{eventually, eventually_async};
-use crate::support::shim::EventReader;
-use crate::support::shim_socket::{self, SocketShim};
+use crate::support::shim::{EventReader, bash_spec};
+use crate::support::shim_socket::{self, ShimProcess, SocketShim};
 
 /// Links the host log `events` to the shim process on `socket`, from `after_seq`.
 async fn link_to(socket: &Path, events: &Arc<EventLog>, after_seq: u64) -> LinkedShim {
@@ -169,6 +170,80 @@ async fn a_new_link_gets_what_happened_while_none_was_linked_exactly_once() {
     let status = second.handle.status().await.unwrap();
     assert_eq!(second.cursor(), cursor + second_log.last_seq());
     assert_eq!(status.last_event_seq, second_log.last_seq());
+}
+
+#[tokio::test]
+async fn a_shim_process_started_from_a_spec_file_keeps_every_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = bash_spec("from-spec")
+        .size(24, 80)
+        .queue_capacity(1)
+        .message_limits(MessageLimits {
+            max_body_bytes: 64,
+            max_id_bytes: 40,
+        });
+    let spec_file = dir.path().join("spec.json");
+    std::fs::write(&spec_file, serde_json::to_vec(&spec).unwrap()).unwrap();
+    let socket = dir.path().join("shim.sock");
+    let mut command = shim_socket::bare_shim_command();
+    command
+        .arg("--spec")
+        .arg(&spec_file)
+        .arg("--socket")
+        .arg(&socket);
+    let _process = ShimProcess(command.spawn().unwrap());
+    let events = EventLog::new(100);
+    let linked = link_to(&socket, &events, 0).await;
+    assert_eq!(linked.shim_id, "from-spec");
+    let mut reader = EventReader::new(&linked.handle);
+    reader.ready().await;
+    let handle = &linked.handle;
+    let capture = handle.capture(None).await.unwrap();
+    assert_eq!((capture.rows, capture.cols), (24, 80));
+    let refused = handle
+        .send_message("test", "x".repeat(65), None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused.error, ShimError::TooLarge { limit: 64, .. }),
+        "{refused:?}"
+    );
+    handle
+        .send_message("test", "sleep 5", Some("m1".into()))
+        .await
+        .unwrap();
+    let queued = handle.send_message("test", "true", Some("m2".into()));
+    assert!(queued.await.unwrap().queued);
+    let refused = handle
+        .send_message("test", "true", Some("m3".into()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused.error, ShimError::QueueFull { capacity: 1 }),
+        "{refused:?}"
+    );
+    handle.kill().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_shim_spec_file_that_does_not_parse_is_named_in_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec_file = dir.path().join("spec.json");
+    std::fs::write(&spec_file, br#"{"id": "x", "agent": "no-such-agent"}"#).unwrap();
+    let output = shim_socket::bare_shim_command()
+        .arg("--spec")
+        .arg(&spec_file)
+        .arg("--socket")
+        .arg(dir.path().join("shim.sock"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("is not a shim spec"), "{stderr}");
+    assert!(
+        stderr.contains("unknown agent kind `no-such-agent`"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test]

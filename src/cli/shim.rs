@@ -3,6 +3,9 @@
 //! socket it listens on (`--socket PATH`, several clients at once, each bounded by
 //! `--client-write-timeout` and `--max-clients`; the sharing rules are in [`crate::frontend`]).
 //!
+//! The agent is the program after `--`, shaped by the flags, or the whole spec a host wrote to
+//! a file (`--spec FILE`, the JSON of [`ShimSpec`], as the server hands it to a shim process).
+//!
 //! With `--fd`, the agent is shut down (reason `daemon_stop`) when the client goes away. With
 //! `--socket`, the shim exits once the agent is dead and a client that received its `Died`
 //! event has left. SIGINT/SIGTERM shut the agent down (reason `daemon_stop`) in both modes.
@@ -73,8 +76,20 @@ pub struct ShimArgs {
         value_parser = clap::value_parser!(u64).range(1..=86_400),
     )]
     client_write_timeout: u64,
+    /// Start the shim this JSON spec describes (every setting of the shim, as a host writes
+    /// it) instead of PROGRAM and the flags that shape it.
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with_all = ["agent", "cwd", "rows", "cols", "env", "unset_env", "scrollback", "program"],
+    )]
+    spec: Option<PathBuf>,
     /// The agent program and its arguments.
-    #[arg(last = true, required = true, value_name = "PROGRAM [ARGS]...")]
+    #[arg(
+        last = true,
+        required_unless_present = "spec",
+        value_name = "PROGRAM [ARGS]..."
+    )]
     program: Vec<String>,
 }
 
@@ -86,7 +101,14 @@ pub(super) fn parse_env(pair: &str) -> Result<(String, String), String> {
 }
 
 impl ShimArgs {
-    fn spec(&self) -> ShimSpec {
+    fn spec(&self) -> anyhow::Result<ShimSpec> {
+        match &self.spec {
+            Some(file) => read_spec(file),
+            None => Ok(self.spec_from_flags()),
+        }
+    }
+
+    fn spec_from_flags(&self) -> ShimSpec {
         let (program, args) = self.program.split_first().expect("clap requires a program");
         let mut spec = ShimSpec::new("shim", program, args)
             .agent(self.agent)
@@ -115,12 +137,19 @@ impl ShimArgs {
 pub async fn run(args: ShimArgs) -> anyhow::Result<()> {
     // Take the inherited socket before the agent is spawned, so it is not passed on.
     let inherited = args.fd.map(adopt_socket).transpose()?;
-    let handle = crate::shim::spawn(args.spec()).context("cannot start the agent")?;
+    let handle = crate::shim::spawn(args.spec()?).context("cannot start the agent")?;
     match (inherited, &args.socket) {
         (Some(stream), _) => serve_inherited(stream, &handle).await,
         (None, Some(path)) => serve_listening(path, &handle, args.client_rules()).await,
         (None, None) => bail!("either --fd or --socket is required"),
     }
+}
+
+/// The spec in `file`.
+fn read_spec(file: &Path) -> anyhow::Result<ShimSpec> {
+    let json = std::fs::read(file)
+        .with_context(|| format!("cannot read the shim spec {}", file.display()))?;
+    serde_json::from_slice(&json).with_context(|| format!("{} is not a shim spec", file.display()))
 }
 
 /// Takes ownership of an inherited, connected Unix socket and keeps it from agents' children.

@@ -63,6 +63,8 @@ pub enum LinkError {
 #[derive(Debug)]
 pub struct LinkedShim {
     pub handle: ShimHandle,
+    /// The id the shim process knows itself by (from its spec).
+    pub shim_id: String,
     /// The agent's pid, as the shim process reported it.
     pub pid: u32,
     /// The link version the shim process speaks.
@@ -111,7 +113,11 @@ pub async fn link(
             after_seq,
         })
         .await?;
-    let (version, pid) = tokio::time::timeout(LINK_TIMEOUT, linked(&mut frames))
+    let Linked {
+        version,
+        pid,
+        shim_id: own_id,
+    } = tokio::time::timeout(LINK_TIMEOUT, linked(&mut frames))
         .await
         .map_err(|_| LinkError::Timeout)??;
     let (requests_tx, requests) = mpsc::channel(MAILBOX);
@@ -138,6 +144,7 @@ pub async fn link(
     });
     Ok(LinkedShim {
         handle: ShimHandle::new(shim_id, requests_tx, events),
+        shim_id: own_id,
         pid,
         version,
         cursor,
@@ -145,14 +152,32 @@ pub async fn link(
     })
 }
 
-/// Reads up to the shim's `Linked`: its version and pid. Events the connection sent before
-/// it was a link are not the link's and are skipped.
-async fn linked(frames: &mut Frames) -> Result<(u32, u32), LinkError> {
+/// What a shim process says of itself when it links.
+struct Linked {
+    version: u32,
+    pid: u32,
+    shim_id: String,
+}
+
+/// Reads up to the shim's `Linked`. Events the connection sent before it was a link are not
+/// the link's and are skipped.
+async fn linked(frames: &mut Frames) -> Result<Linked, LinkError> {
     loop {
         match frames.next().await {
             None => return Err(LinkError::Closed),
             Some(Err(error)) => return Err(error.into()),
-            Some(Ok(Ok(Event::Linked { version, pid, .. }))) => return Ok((version, pid)),
+            Some(Ok(Ok(Event::Linked {
+                version,
+                pid,
+                shim_id,
+                ..
+            }))) => {
+                return Ok(Linked {
+                    version,
+                    pid,
+                    shim_id,
+                });
+            }
             Some(Ok(Ok(Event::Error { command, reason }))) if command == "Link" => {
                 return Err(LinkError::Refused(reason));
             }

@@ -1,10 +1,14 @@
 //! What it takes to start a shim: the agent kind, the process to run, the screen geometry, the
-//! timers of the state machine, and where its events go.
+//! timers of the state machine, and where its events go. A spec is serialisable as a whole
+//! (but for where its events go), so a host can hand it to a shim process (`agentshim shim
+//! --spec FILE`) and keep it to start the shim again.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
 
 use super::agents::AgentKind;
 use super::events::{DEFAULT_LOG_CAPACITY, EventLog};
@@ -21,7 +25,7 @@ pub const MAX_DIMENSION: u16 = 1000;
 pub const DEFAULT_QUEUE_CAPACITY: usize = 16;
 
 /// How large a message a shim accepts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageLimits {
     /// Bytes of a body (UTF-8).
     pub max_body_bytes: usize,
@@ -41,7 +45,7 @@ impl Default for MessageLimits {
 
 /// The timers of a shim. Every one of them is a deadline the actor sleeps until, never a
 /// polling interval.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Timing {
     /// A `Warning` is emitted when the agent has not reached its prompt after this long.
     pub ready_timeout: Duration,
@@ -71,7 +75,7 @@ impl Default for Timing {
 }
 
 /// How the shim acts on what the agent reports about its limits.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Signals {
     /// Hold messages while a usage quota is used up and deliver them by itself once the reset
     /// time passes. Off: held and new messages fail until then.
@@ -96,7 +100,7 @@ impl Default for Signals {
 }
 
 /// Everything needed to start one shim.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ShimSpec {
     /// The shim's id in events and logs.
     pub id: String,
@@ -114,7 +118,8 @@ pub struct ShimSpec {
     /// the shim sets up for bash) besides the screen: turn ends at once instead of after a
     /// settle window. Off: the screen alone decides.
     pub turn_signals: bool,
-    /// Where events go; a shim without one gets its own log.
+    /// Where events go; a shim without one gets its own log (so does a spec read back).
+    #[serde(skip)]
     pub events: Option<Arc<EventLog>>,
 }
 
@@ -219,5 +224,33 @@ impl ShimSpec {
         self.events
             .clone()
             .unwrap_or_else(|| EventLog::new(DEFAULT_LOG_CAPACITY))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::ffi::OsStrExt;
+
+    use super::*;
+
+    #[test]
+    fn a_spec_reads_back_as_it_was_written_non_utf8_arguments_included() {
+        let odd = std::ffi::OsStr::from_bytes(b"caf\xe9");
+        let spec = ShimSpec::new("s1", "bash", [odd])
+            .agent(AgentKind::Claude)
+            .env("KEY", odd)
+            .env_remove("CI")
+            .cwd("/tmp")
+            .size(24, 80)
+            .queue_capacity(3)
+            .turn_signals(false)
+            .events(EventLog::new(4));
+        let json = serde_json::to_string(&spec).unwrap();
+        let back: ShimSpec = serde_json::from_str(&json).unwrap();
+        assert_eq!(serde_json::to_string(&back).unwrap(), json);
+        assert_eq!(back.process.args, [odd]);
+        assert_eq!(back.agent, AgentKind::Claude);
+        assert!(back.events.is_none(), "a spec read back has no log of its own yet");
+        assert!(json.contains(r#""agent":"claude""#), "{json}");
     }
 }

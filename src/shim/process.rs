@@ -22,7 +22,7 @@ use super::process_tracking::{self, AgentTracker, orphans, procfs};
 pub use super::process_tracking::procfs::session_members;
 
 /// What to run and how.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ProcessSpec {
     pub program: OsString,
     pub args: Vec<OsString>,

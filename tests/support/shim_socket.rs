@@ -21,15 +21,21 @@ pub const PROMPT: &str = "frontend-test$ ";
 /// `agentshim shim` with a fixed prompt and no history; the transport and the program are
 /// added by the caller.
 pub fn shim_command() -> Process {
+    let mut command = bare_shim_command();
+    command.args([
+        "--env",
+        &format!("PS1={PROMPT}"),
+        "--env",
+        "HISTFILE=/dev/null",
+    ]);
+    command
+}
+
+/// `agentshim shim` and nothing else on its command line (a spec file says the rest).
+pub fn bare_shim_command() -> Process {
     let mut command = Process::new(env!("CARGO_BIN_EXE_agentshim"));
     command
         .arg("shim")
-        .args([
-            "--env",
-            &format!("PS1={PROMPT}"),
-            "--env",
-            "HISTFILE=/dev/null",
-        ])
         .env("RUST_LOG", "warn")
         // Agents never inherit CI (TUIs drop their interactive screen when it is set) nor the
         // server's token.
