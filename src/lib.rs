@@ -20,6 +20,7 @@ pub mod client;
 pub mod frontend;
 pub mod metrics;
 pub mod owned_path;
+pub mod private_dir;
 pub mod protocol;
 pub mod rpc;
 pub mod runtime_dir;

@@ -10,15 +10,19 @@
 //! `$TMPDIR/agentshim-UID` (`/tmp/agentshim-UID`), UID being the effective uid. A client that
 //! finds nothing in the first looks in the second. Both it and `tokens/` are created 0700 and
 //! must be real directories (not symlinks) owned by the effective uid with no group or world
-//! permission: anything else is refused with an error naming the path, since a directory
-//! someone else controls (say, one squatted in `/tmp`) could read or plant tokens.
+//! permission ([`crate::private_dir`]): anything else is refused with an error naming the
+//! path, since a directory someone else controls (say, one squatted in `/tmp`) could read or
+//! plant tokens.
 
-use std::io::{self, Write};
+use std::io;
 use std::net::SocketAddr;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::owned_path::OwnedPath;
+use crate::private_dir::{
+    PrivateDirError, check_private_dir, effective_uid, ensure_private_dir, io_error,
+    write_private_file,
+};
 
 /// Random bytes in a generated token (shown as twice as many hex digits).
 const TOKEN_BYTES: usize = 32;
@@ -26,23 +30,8 @@ const TOKEN_BYTES: usize = 32;
 /// Why the runtime directory or a token file cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeDirError {
-    #[error(
-        "refusing to use {} for tokens: it {reason}; it must be a directory owned by uid {uid} \
-         with mode 0700 (remove it, or set XDG_RUNTIME_DIR to a private directory)",
-        path.display()
-    )]
-    Unsafe {
-        path: PathBuf,
-        reason: String,
-        uid: u32,
-    },
-    #[error("cannot {action} {}: {source}", path.display())]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Dir(#[from] PrivateDirError),
     #[error("cannot generate a token: {0}")]
     Random(getrandom::Error),
 }
@@ -78,24 +67,9 @@ pub fn write_token(addr: SocketAddr, token: &str) -> Result<OwnedPath, RuntimeDi
     ensure_private_dir(&base)?;
     let tokens = base.join("tokens");
     ensure_private_dir(&tokens)?;
-    let name = token_file_name(addr);
-    let path = tokens.join(&name);
-    // Written aside, then renamed into place, so a client never reads half a token.
-    let partial = tokens.join(format!(".{name}.{}", std::process::id()));
-    let _ = std::fs::remove_file(&partial);
-    let written = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&partial)
-        .and_then(|mut file| file.write_all(format!("{token}\n").as_bytes()))
-        .map_err(io_error("write", &partial))
-        .and_then(|()| std::fs::rename(&partial, &path).map_err(io_error("create", &path)));
-    if let Err(error) = written {
-        let _ = std::fs::remove_file(&partial);
-        return Err(error);
-    }
-    OwnedPath::claim(path.clone()).map_err(io_error("inspect", &path))
+    let path = tokens.join(token_file_name(addr));
+    write_private_file(&path, format!("{token}\n").as_bytes())?;
+    Ok(OwnedPath::claim(path.clone()).map_err(io_error("inspect", &path))?)
 }
 
 /// The token a server listening on one of `addrs` generated, if any candidate runtime directory
@@ -112,69 +86,11 @@ pub fn find_token(addrs: &[SocketAddr]) -> Result<Option<String>, RuntimeDirErro
                 Ok(text) if !text.trim().is_empty() => return Ok(Some(text.trim().to_owned())),
                 Ok(_) => {}
                 Err(error) if error.kind() == io::ErrorKind::NotFound => {}
-                Err(error) => return Err(io_error("read", &path)(error)),
+                Err(error) => return Err(io_error("read", &path)(error).into()),
             }
         }
     }
     Ok(None)
-}
-
-fn effective_uid() -> u32 {
-    nix::unistd::geteuid().as_raw()
-}
-
-/// Makes an I/O error about `path` a [`RuntimeDirError`].
-fn io_error(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> RuntimeDirError {
-    let path = path.to_owned();
-    move |source| RuntimeDirError::Io {
-        action,
-        path,
-        source,
-    }
-}
-
-/// Creates `path` as a 0700 directory unless it exists, then checks it is private.
-fn ensure_private_dir(path: &Path) -> Result<(), RuntimeDirError> {
-    match std::fs::DirBuilder::new().mode(0o700).create(path) {
-        // The umask can only have removed bits; make the mode exactly 0700.
-        Ok(()) => std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
-            .map_err(io_error("set the mode of", path))?,
-        Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {}
-        Err(error) => return Err(io_error("create", path)(error)),
-    }
-    match check_private_dir(path)? {
-        true => Ok(()),
-        // Gone again between its creation and the check.
-        false => Err(io_error("create", path)(io::ErrorKind::NotFound.into())),
-    }
-}
-
-/// `Ok(false)` when `path` does not exist, `Ok(true)` when it is a private directory of ours,
-/// else the reason it is not.
-fn check_private_dir(path: &Path) -> Result<bool, RuntimeDirError> {
-    let meta = match std::fs::symlink_metadata(path) {
-        Ok(meta) => meta,
-        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(false),
-        Err(error) => return Err(io_error("inspect", path)(error)),
-    };
-    let uid = effective_uid();
-    let mode = meta.mode() & 0o7777;
-    let reason = if meta.file_type().is_symlink() {
-        "is a symbolic link".to_owned()
-    } else if !meta.is_dir() {
-        "is not a directory".to_owned()
-    } else if meta.uid() != uid {
-        format!("is owned by uid {}", meta.uid())
-    } else if mode & 0o077 != 0 {
-        format!("has mode {mode:04o}, open to its group or others")
-    } else {
-        return Ok(true);
-    };
-    Err(RuntimeDirError::Unsafe {
-        path: path.to_owned(),
-        reason,
-        uid,
-    })
 }
 
 #[cfg(test)]
@@ -196,35 +112,5 @@ mod tests {
             "127.0.0.1-50051"
         );
         assert_eq!(token_file_name("[::1]:7".parse().unwrap()), "::1-7");
-    }
-
-    #[test]
-    fn only_a_private_directory_of_ours_is_accepted() {
-        let scratch = tempfile::tempdir().unwrap();
-        let private = scratch.path().join("private");
-        assert!(
-            !check_private_dir(&private).unwrap(),
-            "missing is not an error"
-        );
-        ensure_private_dir(&private).unwrap();
-        let mode = std::fs::metadata(&private).unwrap().mode() & 0o777;
-        assert_eq!(mode, 0o700);
-        assert!(check_private_dir(&private).unwrap());
-
-        let open = scratch.path().join("open");
-        std::fs::create_dir(&open).unwrap();
-        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let error = ensure_private_dir(&open).unwrap_err().to_string();
-        assert!(error.contains("open") && error.contains("0755"), "{error}");
-
-        let link = scratch.path().join("link");
-        std::os::unix::fs::symlink(&private, &link).unwrap();
-        let error = check_private_dir(&link).unwrap_err().to_string();
-        assert!(error.contains("symbolic link"), "{error}");
-
-        let file = scratch.path().join("file");
-        std::fs::write(&file, "").unwrap();
-        let error = check_private_dir(&file).unwrap_err().to_string();
-        assert!(error.contains("not a directory"), "{error}");
     }
 }

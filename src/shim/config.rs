@@ -250,7 +250,10 @@ mod tests {
         assert_eq!(serde_json::to_string(&back).unwrap(), json);
         assert_eq!(back.process.args, [odd]);
         assert_eq!(back.agent, AgentKind::Claude);
-        assert!(back.events.is_none(), "a spec read back has no log of its own yet");
+        assert!(
+            back.events.is_none(),
+            "a spec read back has no log of its own yet"
+        );
         assert!(json.contains(r#""agent":"claude""#), "{json}");
     }
 }
