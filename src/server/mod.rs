@@ -25,6 +25,7 @@ pub mod link;
 pub mod profiles;
 pub mod registry;
 mod service;
+pub mod state_dir;
 
 use std::future::Future;
 use std::net::SocketAddr;
