@@ -247,6 +247,24 @@ async fn a_shim_spec_file_that_does_not_parse_is_named_in_the_error() {
 }
 
 #[tokio::test]
+async fn plain_clients_never_push_a_link_out() {
+    let shim = SocketShim::start(&["--max-clients", "1"]);
+    let events = EventLog::new(100);
+    let linked = link_to(&shim.path, &events, 0).await;
+    let (mut first, _) = shim.connect();
+    shim_socket::ping(&mut first);
+    // The second plain client takes the first one's place; the link stays.
+    let (mut second, _) = shim.connect();
+    shim_socket::ping(&mut second);
+    shim_socket::wait_for(
+        &mut first,
+        "the Error that displaces it",
+        |e| matches!(e, Event::Error { reason, .. } if reason.contains("make room")),
+    );
+    linked.handle.ping().await.unwrap();
+}
+
+#[tokio::test]
 async fn a_cursor_ahead_of_the_shim_is_refused() {
     let shim = SocketShim::start(&[]);
     let events = EventLog::new(10);

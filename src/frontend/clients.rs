@@ -10,7 +10,7 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{oneshot, watch};
 use tokio::task::{Id, JoinSet};
 
-use super::connection::{ConnectionOptions, Served, serve_connection};
+use super::connection::{ClientActivity, ConnectionOptions, Served, serve_connection};
 use crate::protocol::Event;
 use crate::shim::ShimHandle;
 use crate::shim::events::LogItem;
@@ -53,11 +53,20 @@ pub enum ClientsEnd {
 
 /// One admitted connection, as the listener sees it.
 struct OpenClient {
-    /// When the client last sent a frame (or connected); its connection holds the sender.
-    last_frame: watch::Receiver<Instant>,
+    /// When the client last sent a frame (or connected), and whether it is a link; its
+    /// connection holds the sender.
+    activity: watch::Receiver<ClientActivity>,
     /// Closes the connection with a reason; its connection holds the receiver. `None` once
     /// used: that client is on its way out.
     displace: Option<oneshot::Sender<String>>,
+}
+
+impl OpenClient {
+    /// A client that may be closed to make room: not on its way out already, and not a link
+    /// (a host's link counts against no bound, so plain clients can never push it out).
+    fn displaceable(&self) -> bool {
+        self.displace.is_some() && !self.activity.borrow().linked
+    }
 }
 
 /// The connections of one shim and the resume point the next one starts from.
@@ -72,11 +81,11 @@ struct Clients {
 
 impl Clients {
     fn admit(&mut self, stream: UnixStream, handle: &ShimHandle) {
-        let staying = self.open.values().filter(|c| c.displace.is_some()).count();
+        let staying = self.open.values().filter(|c| c.displaceable()).count();
         if staying >= self.rules.max_clients {
             self.displace_quietest();
         }
-        let (activity, last_frame) = watch::channel(Instant::now());
+        let (activity, seen) = watch::channel(ClientActivity::connected());
         let (displace, displaced) = oneshot::channel();
         let options = ConnectionOptions {
             after_seq: self.resume_after,
@@ -92,7 +101,7 @@ impl Clients {
         self.open.insert(
             task.id(),
             OpenClient {
-                last_frame,
+                activity: seen,
                 displace: Some(displace),
             },
         );
@@ -102,8 +111,8 @@ impl Clients {
         let quietest = self
             .open
             .values_mut()
-            .filter(|c| c.displace.is_some())
-            .min_by_key(|c| *c.last_frame.borrow());
+            .filter(|c| c.displaceable())
+            .min_by_key(|c| c.activity.borrow().last_frame);
         if let Some(displace) = quietest.and_then(|c| c.displace.take()) {
             let max = self.rules.max_clients;
             let _ = displace.send(format!(

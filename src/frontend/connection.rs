@@ -72,9 +72,29 @@ pub struct ConnectionOptions {
     pub write_timeout: Option<Duration>,
     /// A reason to close the connection for; the admitting side holds the sender.
     pub displace: Option<oneshot::Receiver<String>>,
-    /// Set to the time of every frame the client sends; the admitting side holds the receiver
-    /// to tell which client has been quiet for the longest.
-    pub activity: Option<watch::Sender<Instant>>,
+    /// Updated with every frame the client sends, and when the connection becomes a link; the
+    /// admitting side holds the receiver to tell which client has been quiet for the longest
+    /// and which are links (a host's link is never displaced).
+    pub activity: Option<watch::Sender<ClientActivity>>,
+}
+
+/// What the admitting side sees of a connection's client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientActivity {
+    /// When the client last sent a frame (or connected).
+    pub last_frame: Instant,
+    /// The client made the connection a link.
+    pub linked: bool,
+}
+
+impl ClientActivity {
+    /// A client that connected just now.
+    pub fn connected() -> Self {
+        Self {
+            last_frame: Instant::now(),
+            linked: false,
+        }
+    }
 }
 
 /// How a connection ended and how far its client got.
@@ -129,7 +149,7 @@ where
             }
             frame = commands.next(), if calls.len() < MAX_CALLS_IN_FLIGHT => {
                 if let Some(activity) = &activity {
-                    activity.send_replace(Instant::now());
+                    activity.send_modify(|seen| seen.last_frame = Instant::now());
                 }
                 match frame {
                     None => return Served { end: ConnectionEnd::ClientClosed, delivered_seq },
@@ -139,6 +159,9 @@ where
                                 subscription = linked_from;
                                 delivered_seq = after_seq;
                                 linked = true;
+                                if let Some(activity) = &activity {
+                                    activity.send_modify(|seen| seen.linked = true);
+                                }
                                 vec![(answer, None)]
                             }
                             Err(reason) => vec![(

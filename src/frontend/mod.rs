@@ -22,7 +22,8 @@
 //!   capacity without hitting the timeout is told the lost range in a `Warning`.
 //! - **How many.** At most `max_clients` at once; one more closes the connection that has sent
 //!   nothing for the longest (with an `Error` saying so when its socket takes it), so stuck
-//!   clients can never lock a real one out.
+//!   clients can never lock a real one out. Links (a host's connection,
+//!   [`crate::protocol::link`]) are not counted and never closed to make room.
 //! - **The end.** After the agent has died, the shim exits when a client that has received its
 //!   `Died` leaves; the other connections are closed then.
 //!
