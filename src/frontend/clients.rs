@@ -4,7 +4,7 @@
 //! one, and decides when the shim is done (the rules are in the [module docs](super)).
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{oneshot, watch};
