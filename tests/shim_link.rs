@@ -8,11 +8,12 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use agentshim::protocol::codec::JsonFrameCodec;
 use agentshim::protocol::link::{Call, CallReply, LINK_VERSION};
-use agentshim::protocol::{Command, Event, ShimState};
-use agentshim::server::link::{LinkError, LinkedShim, link};
+use agentshim::protocol::{Command, Event, ShimState, ShutdownReason};
+use agentshim::server::link::{CALL_TIMEOUT, LinkError, LinkedShim, link};
 use agentshim::shim::events::EventLog;
 use agentshim::shim::{MessageLimits, ShimError};
 use futures_util::{SinkExt, StreamExt};
@@ -423,6 +424,55 @@ async fn a_wrong_reply_fails_its_call_precisely_and_lost_events_are_named() {
         .await
         .unwrap();
     assert!(linked.ended().await.contains("logged a Logged frame"));
+}
+
+/// On a virtual clock: a stuck shim process fails a call at its deadline, a shutdown gets its
+/// own timeout on top, and the link stays for the shim that recovers.
+#[tokio::test(start_paused = true)]
+async fn a_call_a_stuck_shim_process_does_not_answer_fails_in_time_and_the_link_stays() {
+    let fake = FakeShim::new();
+    let (linked, mut connection) = fake.linked().await;
+    let started = tokio::time::Instant::now();
+    let (ping, call) = tokio::join!(linked.handle.ping(), next_call(&mut connection));
+    match ping {
+        Err(ShimError::LinkLost(reason)) => {
+            assert!(
+                reason.contains("did not answer a ping call within 30 s"),
+                "{reason}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(started.elapsed(), CALL_TIMEOUT);
+    assert_eq!(call.1, Call::Ping);
+
+    let started = tokio::time::Instant::now();
+    let shutdown = linked
+        .handle
+        .shutdown(Duration::from_secs(5), ShutdownReason::Requested);
+    let (shutdown, _) = tokio::join!(shutdown, next_call(&mut connection));
+    assert!(
+        matches!(shutdown, Err(ShimError::LinkLost(_))),
+        "{shutdown:?}"
+    );
+    assert_eq!(started.elapsed(), CALL_TIMEOUT + Duration::from_secs(5));
+
+    // A late answer is dropped; the next call is answered as usual.
+    let late = Event::Reply {
+        call_id: call.0,
+        reply: CallReply::Done,
+    };
+    connection.send(&late).await.unwrap();
+    let answer = async {
+        let (call_id, _) = next_call(&mut connection).await;
+        let reply = Event::Reply {
+            call_id,
+            reply: CallReply::Done,
+        };
+        connection.send(&reply).await.unwrap();
+    };
+    let (ping, ()) = tokio::join!(linked.handle.ping(), answer);
+    ping.unwrap();
 }
 
 #[tokio::test]

@@ -11,9 +11,11 @@
 //! range. A status answer's `last_event_seq` (the shim's seq) is translated into the server
 //! log's seq of that event, waiting for the event when the answer overtook it.
 //!
-//! The link ends when every handle is dropped, or when the shim process closes the socket or
-//! breaks the protocol; calls in flight then fail with [`ShimError::LinkLost`], and
-//! [`LinkedShim::ended`] says why.
+//! A call the shim process does not answer in time (it is stopped, or stuck) fails with
+//! [`ShimError::LinkLost`] after [`CALL_TIMEOUT`] (a shutdown: after its own timeout plus
+//! that), and the link stays: a shim that recovers answers the next call. The link ends when
+//! every handle is dropped, or when the shim process closes the socket or breaks the protocol;
+//! calls in flight then fail with [`ShimError::LinkLost`], and [`LinkedShim::ended`] says why.
 
 use std::collections::{HashMap, VecDeque};
 use std::path::Path;
@@ -24,6 +26,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::net::UnixStream;
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::Instant;
 use tokio_util::codec::{FramedRead, FramedWrite};
 
 use crate::frontend::connection::events_lost_warning;
@@ -37,6 +40,9 @@ use crate::shim::{Capture, SendReceipt, ShimError, ShimHandle, ShimStatus, State
 
 /// How long a shim process may take to answer `Link`.
 pub const LINK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a shim process may take to answer a call (a shutdown: beyond its own timeout).
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Requests a handle may have waiting for the link task.
 const MAILBOX: usize = 64;
@@ -206,8 +212,8 @@ struct LinkTask {
     events: Arc<EventLog>,
     /// Commands to write; [`write_calls`] holds the receiver.
     calls: mpsc::UnboundedSender<Command>,
-    /// Requests whose call was sent, by call id.
-    pending: HashMap<u64, Request>,
+    /// Requests whose call was sent, by call id, with when they fail unanswered.
+    pending: HashMap<u64, (Request, Instant)>,
     next_call: u64,
     /// The shim's seq of the newest event appended; the [`LinkedShim`] holds the receiver.
     cursor: watch::Sender<u64>,
@@ -226,7 +232,9 @@ impl LinkTask {
         mut write_failed: oneshot::Receiver<String>,
     ) -> String {
         let reason = loop {
+            let next_deadline = self.pending.values().map(|(_, deadline)| *deadline).min();
             tokio::select! {
+                () = sleep_until_some(next_deadline) => self.expire(),
                 request = requests.recv() => match request {
                     Some(request) => self.send(request),
                     None => break "every handle was dropped".to_owned(),
@@ -246,7 +254,7 @@ impl LinkTask {
                 Ok(reason) = &mut write_failed => break reason,
             }
         };
-        for (_, request) in self.pending.drain() {
+        for (_, (request, _)) in self.pending.drain() {
             request.fail(ShimError::LinkLost(reason.clone()));
         }
         for (_, reply) in self.parked.drain(..) {
@@ -266,7 +274,29 @@ impl LinkTask {
             ));
             return;
         }
-        self.pending.insert(call_id, request);
+        let deadline = Instant::now() + answer_within(&request);
+        self.pending.insert(call_id, (request, deadline));
+    }
+
+    /// Fails the calls whose time is up.
+    fn expire(&mut self) {
+        let now = Instant::now();
+        let expired: Vec<u64> = self
+            .pending
+            .iter()
+            .filter(|(_, (_, deadline))| *deadline <= now)
+            .map(|(call_id, _)| *call_id)
+            .collect();
+        for call_id in expired {
+            let (request, _) = self.pending.remove(&call_id).expect("listed");
+            let within = answer_within(&request);
+            let asked = call_of(&request).name();
+            tracing::warn!(shim = %self.shim_id, call_id, asked, "the shim process did not answer");
+            request.fail(ShimError::LinkLost(format!(
+                "the shim process did not answer a {asked} call within {} s",
+                within.as_secs()
+            )));
+        }
     }
 
     /// Handles one frame of the shim; an error ends the link.
@@ -294,11 +324,11 @@ impl LinkTask {
                 "of this shim were evicted from its process's log before the server read them",
             ),
             Event::Reply { call_id, reply } => match self.pending.remove(&call_id) {
-                Some(request) => self.answer(request, reply),
+                Some((request, _)) => self.answer(request, reply),
                 None => tracing::warn!(
                     shim = %self.shim_id,
                     call_id,
-                    "the shim process answered a call that was not made"
+                    "the shim process answered a call that was not made or had expired"
                 ),
             },
             Event::Error { command, reason } => tracing::warn!(
@@ -484,6 +514,22 @@ impl LinkTask {
                 )));
             }
         }
+    }
+}
+
+/// How long the shim process has to answer `request`.
+fn answer_within(request: &Request) -> Duration {
+    match request {
+        Request::Shutdown { timeout, .. } => *timeout + CALL_TIMEOUT,
+        _ => CALL_TIMEOUT,
+    }
+}
+
+/// Resolves at `deadline`; never without one.
+async fn sleep_until_some(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
     }
 }
 
