@@ -1,5 +1,6 @@
 //! The `agentshim` binary: parse the command line, keep the server's secrets from its agents,
-//! set up logging, build the runtime, run, map errors to exit codes. Everything else lives in
+//! set up logging, build the runtime (one thread for a shim process), run, map errors to exit
+//! codes. Everything else lives in
 //! the library.
 
 use clap::Parser;
@@ -22,10 +23,13 @@ fn main() -> std::process::ExitCode {
         LogFormat::Json => logs.json().init(),
     }
     agentshim::shim::process::raise_open_files_limit();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // A shim process runs one agent: one thread serves it (and leaves the memory of a pool
+    // of workers to the server).
+    let mut builder = match cli.command {
+        CliCommand::Shim(_) => tokio::runtime::Builder::new_current_thread(),
+        _ => tokio::runtime::Builder::new_multi_thread(),
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("agentshim: cannot start the async runtime: {error}");
