@@ -1,7 +1,6 @@
 //! The `agentshim` binary: parse the command line, keep the server's secrets from its agents,
 //! set up logging, build the runtime (one thread for a shim process), run, map errors to exit
-//! codes. Everything else lives in
-//! the library.
+//! codes. Everything else lives in the library.
 
 use clap::Parser;
 
