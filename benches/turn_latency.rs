@@ -142,6 +142,9 @@ turn_signals = {signals}
     .expect("bench config");
     let mut options = ServerOptions::new(ListenAddr::Tcp(SocketAddr::from(([127, 0, 0, 1], 0))));
     options.profiles = Profiles::with_config(&config).expect("bench profiles");
+    let state = tempfile::tempdir().expect("a state directory");
+    options.state_dir = Some(state.path().join("state"));
+    options.shim_program = Some(env!("CARGO_BIN_EXE_agentshim").into());
     let bound = agentshim::server::bind(options).await.expect("bind");
     let addr = format!("http://{}", bound.local_addr());
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();

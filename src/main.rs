@@ -14,8 +14,10 @@ fn main() -> std::process::ExitCode {
     }
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("agentshim=info"));
+    // Colour only for a person reading a terminal: a shim process logs into a file.
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     match cli.log_format {
         LogFormat::Text => logs.init(),
@@ -35,11 +37,15 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    let serving = matches!(cli.command, CliCommand::Serve(_));
+    let owns_agents = matches!(cli.command, CliCommand::Shim(_));
+    if matches!(cli.command, CliCommand::Serve(_)) {
+        // What owners that are gone (a crashed server's shim processes) left is killed now.
+        agentshim::shim::process_tracking::sweep_leftovers();
+    }
     let served = runtime.block_on(async {
-        // The server owns its agents' processes: what a dead server left is killed now, and
-        // whatever is left when it returns is killed then.
-        let _agents = serving
+        // A shim process owns its agent's processes: whatever is left when it returns is
+        // killed then.
+        let _agents = owns_agents
             .then(agentshim::shim::process_tracking::own_agents)
             .transpose()?;
         run(cli).await

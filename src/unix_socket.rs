@@ -38,6 +38,18 @@ pub enum UnixSocketError {
     },
 }
 
+/// The longest path [`listen_private`] binds a socket at to listen on `path` (its staging
+/// path, beside it), which must fit a Unix socket address.
+pub fn bound_path_len(path: &Path) -> usize {
+    let parent = path
+        .parent()
+        .map_or(1, |parent| parent.as_os_str().len().max(1));
+    path.as_os_str().len().max(parent + STAGED_SUFFIX_LEN)
+}
+
+/// `/.asXXXXXX/s`: what a staging path adds to the socket's directory.
+const STAGED_SUFFIX_LEN: usize = 12;
+
 /// Listens on `path` with a 0600 socket, first removing a stale socket there (see the module
 /// docs). The socket file is removed when the returned [`OwnedPath`] drops.
 pub fn listen_private(path: &Path) -> Result<(UnixListener, OwnedPath), UnixSocketError> {
@@ -125,6 +137,16 @@ mod tests {
     use std::os::unix::fs::MetadataExt;
 
     use super::*;
+
+    #[test]
+    fn the_longest_bound_path_is_the_staged_one_beside_a_short_socket() {
+        let scratch = tempfile::tempdir().unwrap();
+        let socket = scratch.path().join("a.sock");
+        let staged = StagingDir::create(&socket).unwrap().0.join("s");
+        assert_eq!(bound_path_len(&socket), staged.as_os_str().len());
+        let long = scratch.path().join("a-socket-with-a-long-name.sock");
+        assert_eq!(bound_path_len(&long), long.as_os_str().len());
+    }
 
     #[tokio::test]
     async fn the_socket_is_0600_and_alone_at_its_path() {

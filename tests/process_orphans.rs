@@ -3,8 +3,8 @@
 //! and a daemon-style double fork that ignores SIGTERM, SIGHUP and SIGINT. Each is planted in
 //! a bash shim of a real `agentshim serve`, checked by pid and start time in `/proc`, and must
 //! be gone after `Kill`, `Shutdown`, `DeleteShim` and the server's SIGTERM; after the server's
-//! SIGKILL, at the latest once the next server has started (README, "What happens to agent
-//! processes"). Every case runs with agents in cgroups (when this host has a writable cgroup
+//! SIGKILL, at the latest once the next server on its state directory has started (README,
+//! "What happens to agent processes"). Every case runs with agents in cgroups (when this host has a writable cgroup
 //! v2) and with the fallback (`AGENTSHIM_CGROUP=off`: subreapers and `/proc` walks). The
 //! agent's exit code is still reported, so reaping orphans steals no status from tokio.
 
@@ -69,14 +69,18 @@ struct Server {
     process: ServeProcess,
     client: Client,
     _dir: TempDir,
+    /// Its state directory's, unless the test holds it.
+    _state: Option<TempDir>,
 }
 
 impl Server {
-    fn command(tracking: Tracking, dir: &TempDir) -> Command {
+    fn command(tracking: Tracking, dir: &TempDir, state: &TempDir) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_agentshim"));
         command
             .args(["serve", "--no-auth", "--listen", "127.0.0.1:0"])
-            .args(["--config", &dir.config(), "--shutdown-timeout", "5"]);
+            .args(["--config", &dir.config(), "--shutdown-timeout", "5"])
+            .arg("--state-dir")
+            .arg(state.join("state"));
         if tracking == Tracking::ProcessTree {
             command.env(CGROUP_VARIABLE, "off");
         }
@@ -84,13 +88,22 @@ impl Server {
     }
 
     async fn start(tracking: Tracking, name: &str) -> Self {
+        let state = TempDir::new("state");
+        let mut server = Self::start_on(tracking, name, &state).await;
+        server._state = Some(state);
+        server
+    }
+
+    /// A server on the state directory in `state`.
+    async fn start_on(tracking: Tracking, name: &str, state: &TempDir) -> Self {
         let dir = TempDir::new(name);
-        let process = ServeProcess::spawn(Self::command(tracking, &dir));
+        let process = ServeProcess::spawn(Self::command(tracking, &dir, state));
         let client = connect(&format!("http://{}", process.addr)).await;
         Self {
             process,
             client,
             _dir: dir,
+            _state: None,
         }
     }
 
@@ -221,7 +234,8 @@ async fn server_sigterm_leaves_nothing_any_agent_started() {
 #[tokio::test]
 async fn server_sigkill_leaves_nothing_once_the_next_server_started() {
     in_every_mode(|tracking| async move {
-        let mut crashed = Server::start(tracking, "orphans-sigkill").await;
+        let state = TempDir::new("state");
+        let mut crashed = Server::start_on(tracking, "orphans-sigkill", &state).await;
         let procs = crashed.planted_shim("left").await;
         crashed.signal(Signal::SIGKILL);
         let (status, _) = crashed.process.wait_within(TIMEOUT).await;
@@ -229,8 +243,9 @@ async fn server_sigkill_leaves_nothing_once_the_next_server_started() {
             std::os::unix::process::ExitStatusExt::signal(&status),
             Some(9)
         );
-        // The next server, on this host and in the same cgroup, cleans up at its start.
-        let _next = Server::start(tracking, "orphans-sigkill-next").await;
+        // The next server on its state directory, on this host and in the same cgroup, cleans
+        // up at its start.
+        let _next = Server::start_on(tracking, "orphans-sigkill-next", &state).await;
         assert_gone(&procs).await;
     })
     .await;

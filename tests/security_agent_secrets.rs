@@ -22,7 +22,7 @@ async fn an_agent_cannot_read_the_servers_environment_or_memory() {
     if !other_user::available() {
         return;
     }
-    let dir = TempDir::new("agent-secrets");
+    let dir = TempDir::new("secrets");
     // `env` puts the token into the server's environment (ServeProcess clears it), then execs
     // the server, which so keeps its pid.
     let mut command = Command::new("env");
@@ -33,7 +33,12 @@ async fn an_agent_cannot_read_the_servers_environment_or_memory() {
         "127.0.0.1:0",
         "--config",
         &dir.config(),
+        "--state-dir",
     ]);
+    // The server's state directory is nobody's own, in the scratch directory nobody owns.
+    let nobody = Some(other_user::NOBODY);
+    std::os::unix::fs::chown(&dir.0, nobody, nobody).expect("chown the scratch directory");
+    command.arg(dir.join("state"));
     other_user::as_nobody(&mut command);
     let mut server = ServeProcess::spawn(command);
     let pid = server.pid();

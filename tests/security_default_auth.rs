@@ -18,7 +18,7 @@ use agentshim::client::{Client, ConnectOptions};
 use agentshim::server::{ListenAddr, ServerOptions, bind};
 use cli_common::{BIN, Server, cli_command, run};
 use serve_process::{ServeProcess, TempDir};
-use server_support::{assert_status, connect_anonymous, test_profiles};
+use server_support::{assert_status, connect_anonymous, test_options, test_profiles};
 use tonic::Code;
 
 /// The mode bits of `path`.
@@ -196,6 +196,8 @@ fn a_runtime_directory_that_is_not_private_is_refused() {
 async fn the_library_default_is_a_generated_token_its_client_finds() {
     let mut options = ServerOptions::new(ListenAddr::Tcp("127.0.0.1:0".parse().unwrap()));
     options.profiles = test_profiles();
+    options.state_dir = test_options().state_dir;
+    options.shim_program = test_options().shim_program;
     let server = bind(options).await.expect("bind");
     let file = server
         .token_file()

@@ -25,5 +25,6 @@ mod server_metrics;
 mod server_process;
 mod server_questions;
 mod server_rpc;
+mod server_shim_processes;
 mod server_stop;
 mod server_streams;

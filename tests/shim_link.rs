@@ -361,6 +361,71 @@ async fn a_shim_process_that_vanishes_mid_call_fails_the_call_and_ends_the_link(
         linked.handle.ping().await,
         Err(ShimError::ShimGone)
     ));
+    // Its agent is gone with it, and the log says so: why, then `Died` without a code.
+    let mut reader = EventReader::new(&linked.handle);
+    match reader.next().await {
+        Event::Warning { message, .. } => {
+            assert!(message.contains("the shim process is gone"), "{message}")
+        }
+        other => panic!("no warning: {other:?}"),
+    }
+    let died = reader.next().await;
+    assert!(
+        matches!(&died, Event::Died { exit_code: None, last_lines } if last_lines.is_empty()),
+        "{died:?}"
+    );
+}
+
+#[tokio::test]
+async fn what_describes_a_completion_stays_next_to_it_in_a_shared_log() {
+    let fake = FakeShim::new();
+    let (linked, mut connection) = fake.linked().await;
+    let log = Arc::clone(linked.handle.event_log());
+    let exited = Event::CommandExited {
+        message_id: Some("m".into()),
+        exit_code: 3,
+    };
+    // A ping answered after the CommandExited: once it is, the link has read that event.
+    let handle = linked.handle.clone();
+    let ping = tokio::spawn(async move { handle.ping().await });
+    let (call_id, _) = next_call(&mut connection).await;
+    connection.send(&logged(1, exited.clone())).await.unwrap();
+    let done = Event::Reply {
+        call_id,
+        reply: CallReply::Done,
+    };
+    connection.send(&done).await.unwrap();
+    ping.await.unwrap().expect("ping");
+    // Another shim of the host's log appends while the Completion is still on its way.
+    let mut all = log.subscribe(0, None);
+    log.append(&Arc::from("other"), Event::Ready);
+    let completion = Event::Completion {
+        message_id: Some("m".into()),
+        response: "r".into(),
+        last_lines: String::new(),
+    };
+    connection
+        .send(&logged(2, completion.clone()))
+        .await
+        .unwrap();
+    let mut order = Vec::new();
+    while order.len() < 3 {
+        match all.next().await {
+            Some(agentshim::shim::events::LogItem::Event(envelope)) => {
+                order.push(format!("{} {:?}", envelope.shim_id, envelope.event))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(
+        order[1..],
+        [format!("fake {exited:?}"), format!("fake {completion:?}")]
+    );
+    eventually(
+        || "the cursor at 2".into(),
+        || (linked.cursor() == 2).then_some(()),
+    )
+    .await;
 }
 
 #[tokio::test]

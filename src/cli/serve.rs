@@ -54,6 +54,11 @@ pub struct ServeArgs {
     /// Let clients choose the program of a shim (CreateShim `command`).
     #[arg(long)]
     allow_any_command: bool,
+    /// Where the shims' state lives: one private directory per shim process, with its spec,
+    /// socket and log (default: $XDG_STATE_HOME/agentshim, else ~/.local/state/agentshim).
+    /// One server per directory.
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
     /// Seconds shims get to exit when the server stops.
     #[arg(long, default_value_t = 10)]
     shutdown_timeout: u64,
@@ -107,6 +112,7 @@ impl ServeArgs {
             options.event_log = config.log_bounds();
         }
         options.shutdown_timeout = Duration::from_secs(self.shutdown_timeout);
+        options.state_dir = self.state_dir.clone();
         options.metrics_listen = self.metrics_listen;
         options.keepalive = Duration::from_secs(self.keepalive);
         Ok(options)

@@ -5,11 +5,14 @@
 //!
 //! The agent is the program after `--`, shaped by the flags, or the whole spec a host wrote to
 //! a file (`--spec FILE`, the JSON of [`ShimSpec`], as the server hands it to a shim process).
+//! With `--announce`, one line on stdout tells the host that started the process that the
+//! socket listens, or why the agent could not start ([`StartReport`]).
 //!
 //! With `--fd`, the agent is shut down (reason `daemon_stop`) when the client goes away. With
 //! `--socket`, the shim exits once the agent is dead and a client that received its `Died`
 //! event has left. SIGINT/SIGTERM shut the agent down (reason `daemon_stop`) in both modes.
 
+use std::io::Write;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -25,6 +28,7 @@ use crate::frontend::{
     ClientRules, ClientsEnd, ConnectionOptions, serve_clients, serve_connection,
 };
 use crate::protocol::ShutdownReason;
+use crate::protocol::link::StartReport;
 use crate::shim::{AgentKind, ShimHandle, ShimSpec};
 
 /// How long the agent gets to exit when the shim itself is told to stop.
@@ -84,6 +88,11 @@ pub struct ShimArgs {
         conflicts_with_all = ["agent", "cwd", "rows", "cols", "env", "unset_env", "scrollback", "program"],
     )]
     spec: Option<PathBuf>,
+    /// With --socket: print one JSON line on stdout once the socket listens, or why the agent
+    /// could not start, then nothing more (how a host that starts this process learns it is
+    /// ready; see `StartReport`).
+    #[arg(long, requires = "socket")]
+    announce: bool,
     /// The agent program and its arguments.
     #[arg(
         last = true,
@@ -137,12 +146,40 @@ impl ShimArgs {
 pub async fn run(args: ShimArgs) -> anyhow::Result<()> {
     // Take the inherited socket before the agent is spawned, so it is not passed on.
     let inherited = args.fd.map(adopt_socket).transpose()?;
-    let handle = crate::shim::spawn(args.spec()?).context("cannot start the agent")?;
+    let handle = match crate::shim::spawn(args.spec()?) {
+        Ok(handle) => handle,
+        Err(error) => {
+            let text = error.to_string();
+            if args.announce {
+                announce(&StartReport::Failed {
+                    error: error.into(),
+                })?;
+            }
+            bail!("cannot start the agent: {text}");
+        }
+    };
     match (inherited, &args.socket) {
         (Some(stream), _) => serve_inherited(stream, &handle).await,
-        (None, Some(path)) => serve_listening(path, &handle, args.client_rules()).await,
+        (None, Some(path)) => {
+            serve_listening(path, &handle, args.client_rules(), args.announce).await
+        }
         (None, None) => bail!("either --fd or --socket is required"),
     }
+}
+
+/// Writes `report` as the one line of stdout, then points stdout at `/dev/null`: the host
+/// reads that line and no more.
+fn announce(report: &StartReport) -> anyhow::Result<()> {
+    let mut line = serde_json::to_vec(report)?;
+    line.push(b'\n');
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(&line)
+        .and_then(|()| stdout.flush())
+        .context("cannot announce the start on stdout")?;
+    let null = std::fs::File::options().write(true).open("/dev/null")?;
+    nix::unistd::dup2_stdout(&null).context("cannot close stdout")?;
+    Ok(())
 }
 
 /// The spec in `file`.
@@ -185,10 +222,15 @@ async fn serve_listening(
     path: &Path,
     handle: &ShimHandle,
     rules: ClientRules,
+    announced: bool,
 ) -> anyhow::Result<()> {
     // The socket file goes when `_socket_file` drops, after the last client.
     let (listener, _socket_file) =
         crate::unix_socket::listen_private(path).context("cannot listen")?;
+    if announced {
+        let pid = handle.status().await?.pid;
+        announce(&StartReport::Listening { pid })?;
+    }
     match serve_clients(&listener, handle, rules, stop_signal()).await {
         ClientsEnd::AgentGone => Ok(()),
         ClientsEnd::Stopped => {

@@ -151,6 +151,22 @@ impl CallReply {
     }
 }
 
+/// What a shim process started by a host (`agentshim shim --announce`) prints on its stdout,
+/// as one line of JSON, before it serves: that its socket listens (so the host links at
+/// once, never polling for the socket), or why its agent could not start, as the error a
+/// call would have failed with. Nothing else is ever written there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "started", rename_all = "snake_case")]
+pub enum StartReport {
+    /// The socket listens; `pid` is the agent's.
+    Listening {
+        pid: u32,
+    },
+    Failed {
+        error: CallError,
+    },
+}
+
 /// One state change of a shim and its evidence, as `Explain` reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DecisionRecord {

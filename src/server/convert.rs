@@ -24,6 +24,7 @@ impl From<ServiceError> for Status {
             ServiceError::PermissionDenied(_) => Code::PermissionDenied,
             ServiceError::Unauthenticated(_) => Code::Unauthenticated,
             ServiceError::Unavailable(_) => Code::Unavailable,
+            ServiceError::Launch(_) => Code::Internal,
             ServiceError::Shim(shim) => match shim {
                 ShimError::InvalidArgument(_) | ShimError::TooLarge { .. } => Code::InvalidArgument,
                 ShimError::QueueFull { .. } => Code::ResourceExhausted,

@@ -8,14 +8,19 @@
 //! the shim's id, with the time the shim emitted it. Nothing is lost or repeated silently: an
 //! event the link already has (a seq at or below its cursor) is dropped, and a seq that skips
 //! ahead, or a range the shim says it evicted, is appended as a `Warning` naming the lost
-//! range. A status answer's `last_event_seq` (the shim's seq) is translated into the server
-//! log's seq of that event, waiting for the event when the answer overtook it.
+//! range. The events that describe a Completion (`CommandExited`, `ResponseTruncated`) are
+//! held back until it comes and appended with it, so they stay next to it in the server's log
+//! as they were in the shim's. A status answer's `last_event_seq` (the shim's seq) is
+//! translated into the server log's seq of that event, waiting for the event when the answer
+//! overtook it; a kill or shutdown answer waits likewise for the agent's `Died`.
 //!
 //! A call the shim process does not answer in time (it is stopped, or stuck) fails with
 //! [`ShimError::LinkLost`] after [`CALL_TIMEOUT`] (a shutdown: after its own timeout plus
 //! that), and the link stays: a shim that recovers answers the next call. The link ends when
 //! every handle is dropped, or when the shim process closes the socket or breaks the protocol;
 //! calls in flight then fail with [`ShimError::LinkLost`], and [`LinkedShim::ended`] says why.
+//! A link that ends the second way before the agent's `Died` came appends a `Warning` with the
+//! reason and a `Died` without an exit code: every stream and waiter learns the agent is gone.
 
 use std::collections::{HashMap, VecDeque};
 use std::path::Path;
@@ -77,6 +82,8 @@ pub struct LinkedShim {
     pub version: u32,
     /// The shim's seq of the newest event appended to the server's log.
     cursor: watch::Receiver<u64>,
+    /// The server log's seq of the newest event the link appended.
+    appended: watch::Receiver<u64>,
     /// Set once, to why the link ended.
     end: watch::Receiver<Option<String>>,
 }
@@ -85,6 +92,11 @@ impl LinkedShim {
     /// The shim's seq of the newest event the link appended (where a new link resumes).
     pub fn cursor(&self) -> u64 {
         *self.cursor.borrow()
+    }
+
+    /// The server log's seq of the newest event the link appended (0: none yet).
+    pub fn last_appended(&self) -> u64 {
+        *self.appended.borrow()
     }
 
     /// Resolves with why the link ended.
@@ -128,6 +140,7 @@ pub async fn link(
         .map_err(|_| LinkError::Timeout)??;
     let (requests_tx, requests) = mpsc::channel(MAILBOX);
     let (cursor_tx, cursor) = watch::channel(after_seq);
+    let (appended_tx, appended) = watch::channel(0);
     let (end_tx, end) = watch::channel(None);
     let (calls_tx, calls) = mpsc::unbounded_channel();
     let (write_failed_tx, write_failed) = oneshot::channel();
@@ -140,8 +153,12 @@ pub async fn link(
         pending: HashMap::new(),
         next_call: 1,
         cursor: cursor_tx,
+        appended: appended_tx,
         seqs: VecDeque::new(),
         parked: Vec::new(),
+        died: false,
+        exits: Vec::new(),
+        held: Vec::new(),
     };
     tokio::spawn(async move {
         let reason = task.run(frames, requests, write_failed).await;
@@ -154,6 +171,7 @@ pub async fn link(
         pid,
         version,
         cursor,
+        appended,
         end,
     })
 }
@@ -217,10 +235,18 @@ struct LinkTask {
     next_call: u64,
     /// The shim's seq of the newest event appended; the [`LinkedShim`] holds the receiver.
     cursor: watch::Sender<u64>,
+    /// The server seq of the newest event appended; the [`LinkedShim`] holds the receiver.
+    appended: watch::Sender<u64>,
     /// (shim seq, server seq) of the most recent events appended, oldest first.
     seqs: VecDeque<(u64, u64)>,
     /// Status answers waiting for the event their `last_event_seq` names.
     parked: Vec<(ShimStatus, Reply<ShimStatus>)>,
+    /// Whether the agent's `Died` came over the link.
+    died: bool,
+    /// Answers to a kill or shutdown that overtook the agent's `Died`, waiting for it.
+    exits: Vec<(Option<i32>, Reply<Option<i32>>)>,
+    /// Events (shim seq, time, event) held back until the Completion they describe comes.
+    held: Vec<(u64, u64, Event)>,
 }
 
 impl LinkTask {
@@ -237,7 +263,10 @@ impl LinkTask {
                 () = sleep_until_some(next_deadline) => self.expire(),
                 request = requests.recv() => match request {
                     Some(request) => self.send(request),
-                    None => break "every handle was dropped".to_owned(),
+                    None => {
+                        self.append_held();
+                        return "every handle was dropped".to_owned();
+                    }
                 },
                 frame = frames.next() => match frame {
                     None => break "the shim process closed its socket".to_owned(),
@@ -254,13 +283,40 @@ impl LinkTask {
                 Ok(reason) = &mut write_failed => break reason,
             }
         };
+        self.append_held();
         for (_, (request, _)) in self.pending.drain() {
             request.fail(ShimError::LinkLost(reason.clone()));
         }
         for (_, reply) in self.parked.drain(..) {
             let _ = reply.send(Err(ShimError::LinkLost(reason.clone())));
         }
+        if !self.died {
+            self.report_lost_agent(&reason);
+        }
+        for (exit_code, reply) in self.exits.drain(..) {
+            let _ = reply.send(Ok(exit_code));
+        }
         reason
+    }
+
+    /// The shim process is gone before its agent's `Died` came: its agent is gone with it (the
+    /// PTY it held is closed) or out of reach, and the log says so, as a `Died` without an
+    /// exit code after a `Warning` with the reason.
+    fn report_lost_agent(&self, reason: &str) {
+        let warning = Event::Warning {
+            message: format!(
+                "the shim process is gone before its agent's end was reported ({reason}); \
+                 its agent is treated as dead"
+            ),
+            idle_secs: None,
+        };
+        let died = Event::Died {
+            exit_code: None,
+            last_lines: String::new(),
+        };
+        self.events.append(&self.shim_id, warning);
+        let seq = self.events.append(&self.shim_id, died);
+        self.appended.send_replace(seq);
     }
 
     /// Sends `request` as a call and keeps it until its reply comes.
@@ -344,20 +400,55 @@ impl LinkTask {
     }
 
     fn logged(&mut self, seq: u64, unix_ms: u64, event: Event) {
-        let cursor = *self.cursor.borrow();
+        let cursor = self
+            .held
+            .last()
+            .map_or(*self.cursor.borrow(), |(held, ..)| *held);
         if seq <= cursor {
             tracing::debug!(shim = %self.shim_id, seq, cursor, "event already appended");
             return;
         }
         if seq > cursor + 1 {
+            self.append_held();
             let why = "of this shim never came over the link from its process";
             self.lost(cursor + 1, seq - 1, why);
         }
-        let server_seq = self
+        // The events that describe a Completion came in one emission with it, and go into
+        // the log with it, as one: no other shim's event comes between them there.
+        let describes_completion = matches!(
+            event,
+            Event::CommandExited { .. } | Event::ResponseTruncated { .. }
+        );
+        self.held.push((seq, unix_ms, event));
+        if !describes_completion {
+            self.append_held();
+        }
+    }
+
+    /// Appends the events held back, as one emission.
+    fn append_held(&mut self) {
+        let Some(&(_, unix_ms, _)) = self.held.first() else {
+            return;
+        };
+        let held = std::mem::take(&mut self.held);
+        let died = held
+            .iter()
+            .any(|(_, _, event)| matches!(event, Event::Died { .. }));
+        let seqs: Vec<u64> = held.iter().map(|(seq, ..)| *seq).collect();
+        let last_server_seq = self
             .events
-            .append_stamped(&self.shim_id, unix_ms, [event])
-            .expect("one event was appended");
-        self.advance(seq, server_seq);
+            .append_stamped(&self.shim_id, unix_ms, held.into_iter().map(|(.., e)| e))
+            .expect("events were appended");
+        let first_server_seq = last_server_seq + 1 - seqs.len() as u64;
+        for (seq, server_seq) in seqs.into_iter().zip(first_server_seq..) {
+            self.advance(seq, server_seq);
+        }
+        if died {
+            self.died = true;
+            for (exit_code, reply) in self.exits.drain(..) {
+                let _ = reply.send(Ok(exit_code));
+            }
+        }
     }
 
     /// Appends the `Warning` for shim events `first..=last`, which the server will not have.
@@ -372,6 +463,7 @@ impl LinkTask {
     /// The events up to shim seq `seq` are in the log, the last at `server_seq`.
     fn advance(&mut self, seq: u64, server_seq: u64) {
         self.cursor.send_replace(seq);
+        self.appended.send_replace(server_seq);
         if self.seqs.len() == KEPT_SEQS {
             self.seqs.pop_front();
         }
@@ -468,12 +560,18 @@ impl LinkTask {
             ) => {
                 let _ = reply.send(Ok(()));
             }
+            // The agent is dead once it is answered, and so its `Died` is in the log, as
+            // with a shim in this process.
             (
                 Request::Shutdown { reply, .. } | Request::Kill { reply },
                 CallReply::Exited { exit_code },
-            ) => {
+            ) if self.died => {
                 let _ = reply.send(Ok(exit_code));
             }
+            (
+                Request::Shutdown { reply, .. } | Request::Kill { reply },
+                CallReply::Exited { exit_code },
+            ) => self.exits.push((exit_code, reply)),
             (Request::Answer { reply, .. }, CallReply::Answered { text }) => {
                 let _ = reply.send(Ok(text));
             }

@@ -25,6 +25,7 @@ pub mod link;
 pub mod profiles;
 pub mod registry;
 mod service;
+pub mod shim_process;
 pub mod state_dir;
 
 use std::future::Future;
@@ -57,6 +58,8 @@ use identity::ServerIdentity;
 use profiles::Profiles;
 use registry::Registry;
 use service::AgentShimService;
+use shim_process::{LaunchError, ShimLauncher};
+use state_dir::{StateDir, StateDirError};
 
 /// How long open connections get to finish once every shim has stopped and the event log is
 /// closed. The transport waits for every connection, so without this bound a client that
@@ -82,6 +85,18 @@ pub enum ServiceError {
     Unavailable(String),
     #[error(transparent)]
     Shim(#[from] ShimError),
+    /// The shim process could not be started (its agent's own failure is a [`Self::Shim`]).
+    #[error(transparent)]
+    Launch(LaunchError),
+}
+
+impl From<LaunchError> for ServiceError {
+    fn from(error: LaunchError) -> Self {
+        match error {
+            LaunchError::Agent(error) => Self::Shim(error),
+            other => Self::Launch(other),
+        }
+    }
 }
 
 /// Where the server listens.
@@ -122,6 +137,11 @@ pub struct ServerOptions {
     pub event_log: LogBounds,
     /// How long shims get to exit when the server stops.
     pub shutdown_timeout: Duration,
+    /// Where the shims' state lives (see [`state_dir`]); `None`: [`StateDir::default_path`].
+    pub state_dir: Option<PathBuf>,
+    /// The `agentshim` binary that runs each shim process (`agentshim shim`); `None`: this
+    /// process's own executable.
+    pub shim_program: Option<PathBuf>,
     /// Serve Prometheus metrics over HTTP here (unauthenticated); installs the process's
     /// global metrics recorder, so one server per process can have it.
     pub metrics_listen: Option<SocketAddr>,
@@ -144,6 +164,8 @@ impl ServerOptions {
             limits: Limits::default(),
             event_log: LogBounds::events(DEFAULT_LOG_CAPACITY),
             shutdown_timeout: Duration::from_secs(10),
+            state_dir: None,
+            shim_program: None,
             keepalive: Duration::from_secs(30),
             metrics_listen: None,
         }
@@ -180,6 +202,10 @@ pub enum ServerError {
     Transport(#[from] tonic::transport::Error),
     #[error(transparent)]
     Metrics(#[from] MetricsError),
+    #[error(transparent)]
+    StateDir(#[from] StateDirError),
+    #[error("cannot tell which program runs shim processes: {0}")]
+    ShimProgram(#[source] std::io::Error),
 }
 
 enum Listener {
@@ -197,11 +223,13 @@ pub struct BoundServer {
     /// The generated token's file, removed when the server stops (or is dropped unserved).
     token_file: Option<OwnedPath>,
     metrics: Option<MetricsEndpoint>,
+    launcher: ShimLauncher,
     options: ServerOptions,
 }
 
 /// Binds the listening socket, refusing an unprotected non-loopback address, generates the
-/// token of [`Auth::Generated`], and binds the metrics endpoint if one is asked for.
+/// token of [`Auth::Generated`], binds the metrics endpoint if one is asked for, and opens
+/// (and locks) the state directory.
 pub async fn bind(options: ServerOptions) -> Result<BoundServer, ServerError> {
     let bind_error = |addr: String| move |source| ServerError::Bind { addr, source };
     let (listener, local_addr, token, token_file) = match &options.listen {
@@ -243,12 +271,21 @@ pub async fn bind(options: ServerOptions) -> Result<BoundServer, ServerError> {
         Some(addr) => Some(MetricsEndpoint::bind(addr).await?),
         None => None,
     };
+    let state = match &options.state_dir {
+        Some(path) => StateDir::open(path)?,
+        None => StateDir::open(StateDir::default_path()?)?,
+    };
+    let shim_program = match &options.shim_program {
+        Some(program) => program.clone(),
+        None => std::env::current_exe().map_err(ServerError::ShimProgram)?,
+    };
     Ok(BoundServer {
         listener,
         local_addr,
         token,
         token_file,
         metrics,
+        launcher: ShimLauncher::new(shim_program, state),
         options,
     })
 }
@@ -309,7 +346,9 @@ impl BoundServer {
             metrics,
             options.allow_any_command,
             options.limits,
+            self.launcher,
         ));
+        registry.stop_leftovers(options.shutdown_timeout).await;
         let identity = Arc::new(ServerIdentity::new());
         tracing::info!(boot_id = identity.boot_id(), "server identity");
         let auth = TokenCheck::new(self.token.as_deref());

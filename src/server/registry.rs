@@ -1,8 +1,10 @@
 //! The registry: shim id → handle, plus what the server knows about each shim (profile, agent,
 //! creation time). It creates shims from profiles (applying a request's overrides and the
 //! server's command policy), looks them up, forgets them, and shuts them all down when the
-//! server stops. A new shim's id is reserved under the lock, and its agent started outside it,
-//! so a slow fork never holds up the other RPCs. Every shim writes into the one server-wide event log.
+//! server stops. Every shim runs in a shim process of its own ([`super::shim_process`]),
+//! linked to the server: a new shim's id is reserved under the lock, and its process started
+//! and linked outside it, so a slow start never holds up the other RPCs. Every shim's events
+//! come into the one server-wide event log.
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -14,11 +16,14 @@ use tokio::sync::watch;
 use super::ServiceError;
 use super::admission::{check_cwd, check_env, check_id};
 use super::config::Limits;
+use super::link::LinkedShim;
 use super::profiles::{Profiles, check_scrollback};
+use super::shim_process::ShimLauncher;
 use crate::metrics::shims::{LogMetrics, ShimLifetime};
+use crate::protocol::ShimState;
 use crate::protocol::ShutdownReason;
 use crate::shim::events::EventLog;
-use crate::shim::{AgentKind, ShimHandle, ShimSpec};
+use crate::shim::{AgentKind, ShimError, ShimHandle, ShimSpec, ShimStatus, StateReport};
 use crate::untrusted::Untrusted;
 
 /// A request to create a shim, already decoded from the wire.
@@ -42,6 +47,10 @@ pub struct CreateShim {
 #[derive(Debug)]
 pub struct ShimEntry {
     pub handle: ShimHandle,
+    /// The link to the shim process.
+    pub link: LinkedShim,
+    /// Turns true once the shim process has exited (and its directory is removed).
+    process_exited: watch::Receiver<bool>,
     pub profile: String,
     pub agent: AgentKind,
     pub created_unix_ms: u64,
@@ -60,6 +69,29 @@ impl ShimEntry {
     pub fn removal(&self) -> watch::Receiver<Option<u64>> {
         self.removed.subscribe()
     }
+
+    /// The shim's status, or once its shim process is gone (the link's end has put a `Died`
+    /// in the log), what the server knows: `Dead`, with the agent's last pid.
+    pub async fn status(&self) -> Result<ShimStatus, ShimError> {
+        match self.handle.status().await {
+            Err(ShimError::ShimGone) => Ok(ShimStatus {
+                state: StateReport {
+                    state: ShimState::Dead,
+                    since: Duration::ZERO,
+                },
+                pid: self.link.pid,
+                exit_code: None,
+                queued_messages: 0,
+                last_event_seq: self.link.last_appended(),
+            }),
+            other => other,
+        }
+    }
+}
+
+/// Resolves once the shim process `exited` tells of has exited.
+async fn process_exit(mut exited: watch::Receiver<bool>) {
+    let _ = exited.wait_for(|exited| *exited).await;
 }
 
 /// The shims under the registry's lock: those hosted, and the ids of those starting.
@@ -80,6 +112,7 @@ pub struct Registry {
     profiles: Profiles,
     allow_any_command: bool,
     limits: Limits,
+    launcher: ShimLauncher,
     /// Set once the server stops: no new shims.
     closing: std::sync::atomic::AtomicBool,
 }
@@ -91,6 +124,7 @@ impl Registry {
         metrics: Arc<LogMetrics>,
         allow_any_command: bool,
         limits: Limits,
+        launcher: ShimLauncher,
     ) -> Self {
         Self {
             hosted: Mutex::new(Hosted::default()),
@@ -99,6 +133,7 @@ impl Registry {
             profiles,
             allow_any_command,
             limits,
+            launcher,
             closing: Default::default(),
         }
     }
@@ -115,7 +150,7 @@ impl Registry {
     }
 
     /// Starts a shim as `request` asks, within the server's policy.
-    pub fn create(&self, request: CreateShim) -> Result<Arc<ShimEntry>, ServiceError> {
+    pub async fn create(&self, request: CreateShim) -> Result<Arc<ShimEntry>, ServiceError> {
         if self.closing.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(ServiceError::Unavailable(
                 "the server is shutting down".into(),
@@ -190,8 +225,7 @@ impl Registry {
                     .signals()
                     .map_err(|e| ServiceError::InvalidArgument(e.to_string()))?,
             )
-            .turn_signals(profile.turn_signals.unwrap_or(true))
-            .events(Arc::clone(&self.events));
+            .turn_signals(profile.turn_signals.unwrap_or(true));
         if let Some(cwd) = cwd {
             spec = spec.cwd(cwd);
         }
@@ -203,13 +237,15 @@ impl Registry {
             spec = spec.env(key, value);
         }
         let reservation = self.reserve(&id)?;
-        // The agent is forked and started without the lock: other RPCs go on meanwhile.
+        // The shim process is started without the lock: other RPCs go on meanwhile.
         let created_after_seq = self.events.last_seq();
-        let handle = crate::shim::spawn(spec)?;
+        let started = self.launcher.start(&spec, Arc::clone(&self.events)).await?;
         let counted = ShimLifetime::begin(&self.metrics, &Arc::from(id.as_str()), agent);
         let entry = Arc::new(ShimEntry {
             _counted: counted,
-            handle,
+            handle: started.linked.handle.clone(),
+            link: started.linked,
+            process_exited: started.exited,
             profile: profile_name,
             agent,
             created_unix_ms: crate::unix_time::now_unix_ms(),
@@ -274,13 +310,25 @@ impl Registry {
     /// Kills the shim's agent (if alive) and forgets the shim.
     pub async fn remove(&self, id: &str) -> Result<(), ServiceError> {
         let entry = self.get(id)?;
-        entry.handle.kill().await?;
+        match entry.handle.kill().await {
+            // The shim process is gone, and its agent with it.
+            Ok(_) | Err(ShimError::ShimGone) => {}
+            Err(error) => return Err(error.into()),
+        }
         entry.removed.send_replace(Some(self.events.last_seq()));
         self.lock().shims.remove(id);
         Ok(())
     }
 
-    /// Refuses new shims and shuts every shim down (reason `daemon_stop`) within `timeout`.
+    /// Shuts down the shim processes a server that did not stop left in the state directory.
+    pub async fn stop_leftovers(&self, timeout: Duration) {
+        if let Err(error) = self.launcher.stop_leftovers(timeout).await {
+            tracing::warn!(%error, "cannot look for shims an earlier server left");
+        }
+    }
+
+    /// Refuses new shims, shuts every shim down (reason `daemon_stop`) within `timeout`, then
+    /// lets their processes go and waits (as long again) until they have exited.
     pub async fn shutdown_all(&self, timeout: Duration) {
         self.closing
             .store(true, std::sync::atomic::Ordering::SeqCst);
@@ -295,6 +343,17 @@ impl Registry {
             }
         });
         futures_util::future::join_all(shutdowns).await;
+        // Dropping the entries drops their links: each shim process, its agent dead, exits.
+        let exits: Vec<_> = entries
+            .iter()
+            .map(|entry| process_exit(entry.process_exited.clone()))
+            .collect();
+        drop(entries);
+        self.lock().shims.clear();
+        let waited = tokio::time::timeout(timeout, futures_util::future::join_all(exits)).await;
+        if waited.is_err() {
+            tracing::warn!("shim processes still running {timeout:?} after their shutdown");
+        }
     }
 }
 

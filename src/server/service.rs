@@ -36,7 +36,7 @@ impl AgentShimService {
     }
 
     async fn shim_info(&self, entry: &ShimEntry) -> Result<rpc::ShimInfo, Status> {
-        let status = entry.handle.status().await.map_err(ServiceError::from)?;
+        let status = entry.status().await.map_err(ServiceError::from)?;
         Ok(rpc::ShimInfo {
             id: entry.handle.id().to_owned(),
             profile: entry.profile.clone(),
@@ -101,12 +101,7 @@ impl AgentShim for AgentShimService {
             scrollback: request.scrollback.map(|rows| rows as usize),
             command: request.command,
         };
-        // Forking and starting the agent blocks for milliseconds: off the runtime's workers,
-        // so many creates at once never hold up the other RPCs.
-        let registry = Arc::clone(&self.registry);
-        let entry = tokio::task::spawn_blocking(move || registry.create(create))
-            .await
-            .map_err(|error| Status::internal(format!("the shim's start failed: {error}")))??;
+        let entry = self.registry.create(create).await?;
         Ok(Response::new(self.shim_info(&entry).await?))
     }
 
@@ -214,8 +209,8 @@ impl AgentShim for AgentShimService {
         &self,
         request: Request<rpc::GetStateRequest>,
     ) -> Result<Response<rpc::StateResponse>, Status> {
-        let handle = self.handle(&request.into_inner().shim_id)?;
-        let report = handle.state().await.map_err(ServiceError::from)?;
+        let entry = self.registry.get(&request.into_inner().shim_id)?;
+        let report = entry.status().await.map_err(ServiceError::from)?.state;
         Ok(Response::new(rpc::StateResponse {
             state: state_to_proto(report.state).into(),
             since_secs: report.since.as_secs(),
@@ -318,7 +313,7 @@ impl AgentShim for AgentShimService {
             let entry = self.registry.get(&request.shim_id)?;
             let after_seq = request.after_seq.max(entry.created_after_seq);
             // A dead shim whose last event (its `Died`) is behind the cursor has nothing more.
-            let status = entry.handle.status().await.map_err(ServiceError::from)?;
+            let status = entry.status().await.map_err(ServiceError::from)?;
             let finished =
                 status.state.state == ShimState::Dead && after_seq >= status.last_event_seq;
             let shim = Some(Arc::from(entry.handle.id()));

@@ -4,9 +4,11 @@
 //!
 //! ```text
 //! STATE/                       0700
+//! STATE/lock                   0600   locked by the one server using the directory
 //! STATE/shims/KEY/             0700   KEY: 16 random hex digits, never a client's string
 //! STATE/shims/KEY/spec.json    0600   the shim's whole spec, its id inside; written first
 //! STATE/shims/KEY/shim.sock    0600   the shim process's socket, while it runs
+//! STATE/shims/KEY/shim.log     0600   the shim process's stderr
 //! ```
 //!
 //! The default is `$XDG_STATE_HOME/agentshim`, else `~/.local/state/agentshim`: on disk, so the
@@ -14,7 +16,7 @@
 //! must be private ([`crate::private_dir`]), and a state directory whose sockets would not fit
 //! a Unix socket address is refused when it is opened, not when the first shim starts.
 
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::private_dir::{
@@ -22,8 +24,12 @@ use crate::private_dir::{
 };
 use crate::shim::ShimSpec;
 
+/// The file a server holds locked.
+const LOCK_FILE: &str = "lock";
 /// The file of a shim's spec, in its directory.
 const SPEC_FILE: &str = "spec.json";
+/// The shim process's stderr, in its directory.
+const LOG_FILE: &str = "shim.log";
 /// The shim process's socket, in its directory.
 const SOCKET_FILE: &str = "shim.sock";
 /// Hex digits of a shim directory's name.
@@ -52,12 +58,20 @@ pub enum StateDirError {
     },
     #[error("cannot generate a shim directory name: {0}")]
     Random(getrandom::Error),
+    #[error(
+        "another agentshim server uses the state directory {}; give this one its own \
+         --state-dir",
+        path.display()
+    )]
+    Busy { path: PathBuf },
 }
 
-/// The state directory of one server.
+/// The state directory of one server, locked while it is open.
 #[derive(Debug)]
 pub struct StateDir {
     root: PathBuf,
+    /// The locked `lock` file: the lock goes when it is closed.
+    _lock: std::fs::File,
 }
 
 /// The directory of one shim.
@@ -90,14 +104,15 @@ impl StateDir {
             .ok_or(StateDirError::NoDefault)
     }
 
-    /// Opens `root` (created 0700 with its parents when missing) and its `shims/`.
+    /// Opens `root` (created 0700 with its parents when missing) and its `shims/`, and locks
+    /// it: one server per state directory.
     pub fn open(root: impl Into<PathBuf>) -> Result<Self, StateDirError> {
         let root = root.into();
         let deepest = root
             .join("shims")
             .join("0".repeat(KEY_DIGITS))
             .join(SOCKET_FILE);
-        let len = deepest.as_os_str().as_bytes().len();
+        let len = crate::unix_socket::bound_path_len(&deepest);
         if len > MAX_SOCKET_PATH {
             return Err(StateDirError::TooDeep { path: root, len });
         }
@@ -105,8 +120,25 @@ impl StateDir {
             std::fs::create_dir_all(parent).map_err(io_error("create", parent))?;
         }
         ensure_private_dir(&root)?;
+        let lock_path = root.join(LOCK_FILE);
+        let lock = std::fs::File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(&lock_path)
+            .map_err(io_error("open", &lock_path))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(StateDirError::Busy { path: root });
+            }
+            Err(std::fs::TryLockError::Error(error)) => {
+                return Err(io_error("lock", &lock_path)(error).into());
+            }
+        }
         ensure_private_dir(&root.join("shims"))?;
-        Ok(Self { root })
+        Ok(Self { root, _lock: lock })
     }
 
     pub fn path(&self) -> &Path {
@@ -169,6 +201,11 @@ impl ShimDir {
     /// Where the shim process listens.
     pub fn socket(&self) -> PathBuf {
         self.path.join(SOCKET_FILE)
+    }
+
+    /// Where the shim process's stderr goes.
+    pub fn log_file(&self) -> PathBuf {
+        self.path.join(LOG_FILE)
     }
 
     /// Where the shim's spec is.
@@ -262,13 +299,18 @@ mod tests {
     }
 
     #[test]
-    fn an_unsafe_or_too_deep_state_directory_is_refused() {
+    fn an_unsafe_busy_or_too_deep_state_directory_is_refused() {
         let scratch = tempfile::tempdir().unwrap();
         let open = scratch.path().join("open");
         std::fs::create_dir(&open).unwrap();
         std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).unwrap();
         let error = StateDir::open(&open).unwrap_err().to_string();
         assert!(error.contains("0755"), "{error}");
+
+        let state = scratch.path().join("state");
+        let _open = StateDir::open(&state).unwrap();
+        let error = StateDir::open(&state).unwrap_err().to_string();
+        assert!(error.contains("another agentshim server"), "{error}");
 
         let deep = scratch.path().join("d".repeat(100));
         let error = StateDir::open(&deep).unwrap_err().to_string();

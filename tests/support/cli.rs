@@ -14,6 +14,7 @@ use std::sync::mpsc;
 use nix::sys::signal::{Signal, kill};
 
 use super::eventually::{Poll, eventually_blocking};
+use super::serve_process::shim_processes_in;
 use nix::unistd::Pid;
 
 /// Upper bound for one CLI run or one wait; a loaded 2-core machine stays well inside it.
@@ -87,6 +88,8 @@ impl Server {
             .arg(&listen)
             .arg("--config")
             .arg(&config)
+            .arg("--state-dir")
+            .arg(dir.join("state"))
             .args(extra_args)
             .env("SHELL", "/bin/bash")
             .env("RUST_LOG", "agentshim=debug")
@@ -122,9 +125,17 @@ impl Server {
         Self { child, addr, dir }
     }
 
-    /// The server's log so far (for failure messages).
+    /// The server's log so far, then its shim processes' logs (`shim.log` in each shim's
+    /// directory).
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default()
+        let mut log = std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default();
+        let shims = std::fs::read_dir(self.dir.join("state/shims"))
+            .into_iter()
+            .flatten();
+        for shim in shims.flatten() {
+            log += &std::fs::read_to_string(shim.path().join("shim.log")).unwrap_or_default();
+        }
+        log
     }
 
     /// `agentshim ARGS... --addr ADDR`, with no token in the environment, as the server's
@@ -182,6 +193,9 @@ impl Drop for Server {
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
+        for pid in shim_processes_in(&self.dir.join("state")) {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+        }
     }
 }
 

@@ -4,10 +4,14 @@
 //! `server.rs`, included as `server_support`.
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
+
+use agentshim::shim::process_tracking::procfs;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
 
 use super::eventually::Poll;
 use super::server::{CONFIG_TOML, TIMEOUT};
@@ -54,6 +58,11 @@ pub struct ServeProcess {
     /// Its `XDG_RUNTIME_DIR` unless the command set one: its own, so no two servers (or test
     /// runs) share token files.
     _runtime: TempDir,
+    /// Its `XDG_STATE_HOME` unless the command set one or `--state-dir`: its own state
+    /// directory (under `agentshim/`).
+    _state: TempDir,
+    /// The state directory its shim processes run in.
+    state_dir: PathBuf,
 }
 
 impl ServeProcess {
@@ -74,6 +83,11 @@ impl ServeProcess {
         if !command.get_envs().any(|(key, _)| key == "XDG_RUNTIME_DIR") {
             command.env("XDG_RUNTIME_DIR", &runtime.0);
         }
+        let state = TempDir::new("state");
+        let state_dir = state_dir_of(&command).unwrap_or_else(|| {
+            command.env("XDG_STATE_HOME", &state.0);
+            state.join("agentshim")
+        });
         command
             .env("RUST_LOG", "warn")
             .env_remove("AGENTSHIM_TOKEN")
@@ -105,7 +119,14 @@ impl ServeProcess {
             addr,
             lines,
             _runtime: runtime,
+            _state: state,
+            state_dir,
         }
+    }
+
+    /// The state directory its shim processes run in.
+    pub fn state_dir(&self) -> &Path {
+        &self.state_dir
     }
 
     /// The token the server generated, from the file its next line names: `agentshim token in
@@ -150,5 +171,42 @@ impl Drop for ServeProcess {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+        // A server killed (here or by its test) leaves its shim processes running: SIGTERM
+        // shuts each one's agent down.
+        for pid in shim_processes_in(&self.state_dir) {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+        }
     }
+}
+
+/// The state directory `command` names by `--state-dir` or `XDG_STATE_HOME`, if it does.
+fn state_dir_of(command: &Command) -> Option<PathBuf> {
+    let args: Vec<_> = command.get_args().collect();
+    let named = args
+        .windows(2)
+        .find(|pair| pair[0] == "--state-dir")
+        .map(|pair| PathBuf::from(pair[1]));
+    named.or_else(|| {
+        command
+            .get_envs()
+            .find(|(key, _)| *key == "XDG_STATE_HOME")
+            .and_then(|(_, value)| value)
+            .map(|home| Path::new(home).join("agentshim"))
+    })
+}
+
+/// The pids of the `agentshim shim` processes running in `state_dir` (found by the spec path
+/// on their command line).
+pub fn shim_processes_in(state_dir: &Path) -> Vec<i32> {
+    let needle = state_dir.as_os_str().as_encoded_bytes();
+    procfs::live_processes()
+        .into_iter()
+        .filter(|process| {
+            std::fs::read(format!("/proc/{}/cmdline", process.pid)).is_ok_and(|cmdline| {
+                let mut args = cmdline.split(|byte| *byte == 0);
+                args.nth(1) == Some(b"shim") && args.any(|arg| arg.starts_with(needle))
+            })
+        })
+        .map(|process| process.pid)
+        .collect()
 }

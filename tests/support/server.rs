@@ -4,6 +4,7 @@
 //! on events (never on fixed sleeps) with generous timeouts, and status assertions.
 //! (`serve_process.rs` runs the binary.)
 
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use agentshim::client::{
@@ -48,12 +49,24 @@ pub fn test_profiles() -> Profiles {
 
 /// Loopback on an ephemeral port with the test profiles, and no token: these servers live
 /// inside the test process, for tests of everything but auth (`server_auth.rs` and
-/// `security_default_auth.rs` test auth, the default included).
+/// `security_default_auth.rs` test auth, the default included). Their shims run in real
+/// `agentshim shim` processes, in a state directory of their own.
 pub fn test_options() -> ServerOptions {
     let mut options = ServerOptions::new(ListenAddr::Tcp("127.0.0.1:0".parse().unwrap()));
     options.profiles = test_profiles();
     options.auth = Auth::Disabled;
+    options.state_dir = Some(fresh_state_dir());
+    options.shim_program = Some(env!("CARGO_BIN_EXE_agentshim").into());
     options
+}
+
+/// A state directory path no other server uses (not created: the server creates it).
+pub fn fresh_state_dir() -> PathBuf {
+    std::env::temp_dir().join(format!(
+        "agentshim-state-{}-{}",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    ))
 }
 
 /// A real server serving in the test's runtime until [`TestServer::stop_within`] (or drop).
@@ -63,10 +76,13 @@ pub struct TestServer {
     /// Resolves the server's stop future; taken by `stop_within` or drop.
     stop_tx: Option<oneshot::Sender<()>>,
     served: Option<JoinHandle<Result<(), ServerError>>>,
+    /// The server's state directory, removed on drop.
+    state_dir: Option<PathBuf>,
 }
 
 impl TestServer {
     pub async fn start(options: ServerOptions) -> Self {
+        let state_dir = options.state_dir.clone();
         let server = bind(options).await.expect("bind test server");
         let addr = server.local_addr().to_owned();
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
@@ -77,6 +93,7 @@ impl TestServer {
             addr,
             stop_tx: Some(stop_tx),
             served: Some(served),
+            state_dir,
         }
     }
 
@@ -115,6 +132,9 @@ impl Drop for TestServer {
     fn drop(&mut self) {
         if let Some(stop_tx) = self.stop_tx.take() {
             let _ = stop_tx.send(());
+        }
+        if let Some(dir) = &self.state_dir {
+            let _ = std::fs::remove_dir_all(dir);
         }
     }
 }

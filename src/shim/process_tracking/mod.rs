@@ -16,8 +16,10 @@
 //! names in its environment (`AGENTSHIM_OWNER`, inherited by whatever it starts) and killed by
 //! [`sweep_marked_leftovers`].
 //!
-//! [`own_agents`] is for the process that owns agents for its whole life (`agentshim serve`):
-//! it sweeps what dead owners left, adopts orphans where needed, and kills whatever is left when it is dropped.
+//! [`own_agents`] is for the process that owns agents for its whole life (a shim process): it
+//! adopts orphans where needed, and kills whatever is left when it is dropped.
+//! [`sweep_leftovers`] is for the server, which starts the shim processes: at its start it
+//! kills what dead owners left.
 
 mod cgroup;
 pub mod orphans;
@@ -334,23 +336,27 @@ pub fn sweep_marked_leftovers() -> usize {
     killed
 }
 
-/// Held by the process that owns agents for its whole life (`agentshim serve`); see
+/// Held by the process that owns agents for its whole life (a shim process); see
 /// [`own_agents`].
 #[derive(Debug)]
 pub struct OwnedAgents(());
 
-/// Makes this process the owner of its agents' processes for its whole life: kills what dead
-/// owners left (cgroup mode), or makes this process the subreaper that kills and reaps what
-/// its agents leave (the fallback). Dropping the result kills every agent process still left.
-/// Call inside a tokio runtime, before the first agent is spawned.
+/// Makes this process the owner of its agents' processes for its whole life: in the fallback,
+/// the subreaper that kills and reaps what its agents leave. Dropping the result kills every
+/// agent process still left. Call inside a tokio runtime, before the first agent is spawned.
 pub fn own_agents() -> Result<OwnedAgents, TrackingError> {
-    // Both: the previous owner may have tracked its agents the other way.
-    sweep_dead_owners();
-    sweep_marked_leftovers();
     if !uses_cgroups() {
         orphans::adopt_orphans()?;
     }
     Ok(OwnedAgents(()))
+}
+
+/// Kills what owners that are gone left, tracked either way (the previous owner may have
+/// tracked its agents the other way): for a process that starts owners (`agentshim serve`,
+/// whose shim processes own the agents), once at its start.
+pub fn sweep_leftovers() {
+    sweep_dead_owners();
+    sweep_marked_leftovers();
 }
 
 impl Drop for OwnedAgents {

@@ -1,0 +1,279 @@
+//! Shim processes: the server runs every shim as an `agentshim shim` process of its own (the
+//! containerd-shim model), so that the agent, its PTY, screen, queue and log live outside the
+//! server. [`ShimLauncher::start`] writes the shim's spec into a new directory of the state
+//! directory, starts the process there in a session of its own (not signalled with the
+//! server's process group), reads the one line it announces on stdout once its socket listens
+//! ([`StartReport`]), and links to it ([`super::link`]). The process's stderr goes to
+//! `shim.log` in its directory.
+//!
+//! The server owns each process it started: one task waits for it and removes its directory
+//! once it has exited (which it does when its agent is dead and the link is dropped). A server
+//! that drops a process still running (its runtime stopped without shutting its shims down)
+//! sends it SIGTERM, which shuts its agent down. Shim processes a crashed server left in its
+//! state directory are shut down by the next server on that directory when it starts
+//! ([`ShimLauncher::stop_leftovers`]).
+
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::watch;
+
+use super::link::{LinkError, LinkedShim, link};
+use super::state_dir::{FoundShim, ShimDir, StateDir, StateDirError};
+use crate::protocol::ShutdownReason;
+use crate::protocol::link::StartReport;
+use crate::shim::events::EventLog;
+use crate::shim::{ShimError, ShimSpec};
+
+/// How long a shim process may take to start its agent and listen.
+pub const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How much of the end of `shim.log` an error quotes.
+const LOG_TAIL_BYTES: u64 = 2000;
+
+/// Why a shim process could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    #[error(transparent)]
+    StateDir(#[from] StateDirError),
+    #[error("cannot start the shim process {}: {source}", program.display())]
+    Exec {
+        program: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The shim process could not start its agent: the error a call would have had.
+    #[error(transparent)]
+    Agent(ShimError),
+    #[error("the shim process exited ({status}) before it listened; its log ends: {log}")]
+    Exited { status: String, log: String },
+    #[error("the shim process did not listen within {} s", START_TIMEOUT.as_secs())]
+    Timeout,
+    #[error(transparent)]
+    Link(#[from] LinkError),
+}
+
+/// Starts shim processes from one program into one state directory.
+#[derive(Debug)]
+pub struct ShimLauncher {
+    program: PathBuf,
+    state: StateDir,
+}
+
+/// A started shim process, linked.
+#[derive(Debug)]
+pub struct StartedShim {
+    pub linked: LinkedShim,
+    /// Turns true once the process has exited and its directory is removed.
+    pub exited: watch::Receiver<bool>,
+}
+
+impl ShimLauncher {
+    /// Starts shims by running `program shim ...` (the `agentshim` binary) in `state`.
+    pub fn new(program: PathBuf, state: StateDir) -> Self {
+        Self { program, state }
+    }
+
+    pub fn state_dir(&self) -> &StateDir {
+        &self.state
+    }
+
+    /// Starts the shim of `spec` in a process of its own and links to it, its events going
+    /// into `events`.
+    pub async fn start(
+        &self,
+        spec: &ShimSpec,
+        events: Arc<EventLog>,
+    ) -> Result<StartedShim, LaunchError> {
+        let dir = self.state.create_shim(spec)?;
+        match self.start_in(&dir, spec, events).await {
+            Ok(started) => Ok(started),
+            Err(error) => {
+                remove_dir(dir);
+                Err(error)
+            }
+        }
+    }
+
+    async fn start_in(
+        &self,
+        dir: &ShimDir,
+        spec: &ShimSpec,
+        events: Arc<EventLog>,
+    ) -> Result<StartedShim, LaunchError> {
+        let mut process = self.spawn(dir)?;
+        let stdout = process.child.stdout.take().expect("stdout is piped");
+        let mut line = String::new();
+        let mut stdout = BufReader::new(stdout);
+        let read = stdout.read_line(&mut line);
+        let report = match tokio::time::timeout(START_TIMEOUT, read).await {
+            Err(_) => return Err(LaunchError::Timeout),
+            Ok(read) => read.ok().and_then(|_| serde_json::from_str(&line).ok()),
+        };
+        match report {
+            Some(StartReport::Listening { .. }) => {}
+            Some(StartReport::Failed { error }) => {
+                process.wait_exit().await;
+                return Err(LaunchError::Agent(error.into()));
+            }
+            None => {
+                let status = process.wait_exit().await;
+                return Err(LaunchError::Exited {
+                    status,
+                    log: log_tail(dir),
+                });
+            }
+        }
+        let linked = link(&dir.socket(), Arc::from(spec.id.as_str()), events, 0).await?;
+        let (exited_tx, exited) = watch::channel(false);
+        let dir = dir.clone();
+        tokio::spawn(async move {
+            let status = process.wait().await;
+            tracing::debug!(path = %dir.path().display(), ?status, "shim process exited");
+            remove_dir(dir);
+            exited_tx.send_replace(true);
+        });
+        Ok(StartedShim { linked, exited })
+    }
+
+    /// Starts `agentshim shim` for the spec in `dir`, in a session of its own.
+    fn spawn(&self, dir: &ShimDir) -> Result<ShimProcess, LaunchError> {
+        let exec_error = |source| LaunchError::Exec {
+            program: self.program.clone(),
+            source,
+        };
+        let log = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .mode(0o600)
+            .open(dir.log_file())
+            .map_err(exec_error)?;
+        let mut command = Command::new(&self.program);
+        command
+            .arg("shim")
+            .arg("--spec")
+            .arg(dir.spec_file())
+            .arg("--socket")
+            .arg(dir.socket())
+            .arg("--announce")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log);
+        // SAFETY: between fork and exec only `setsid`, a system call safe to make there.
+        unsafe {
+            command.pre_exec(|| nix::unistd::setsid().map(drop).map_err(Into::into));
+        }
+        let child = command.spawn().map_err(exec_error)?;
+        Ok(ShimProcess {
+            child,
+            reaped: false,
+        })
+    }
+
+    /// Shuts down, within `timeout`, every shim process a server that did not stop left in
+    /// the state directory, and removes what they left there.
+    pub async fn stop_leftovers(&self, timeout: Duration) -> Result<(), StateDirError> {
+        let found = self.state.shims()?;
+        let stops = found.into_iter().map(|found| async move {
+            let (dir, id) = match found {
+                FoundShim::Spec { dir, spec } => (dir, spec.id),
+                FoundShim::Unreadable { dir, reason } => {
+                    tracing::warn!(path = %dir.path().display(), %reason, "a shim directory without its spec");
+                    (dir, String::new())
+                }
+            };
+            // Its events go nowhere: no client of this server ever knew the shim.
+            let events = EventLog::new(1);
+            match link(&dir.socket(), Arc::from(id.as_str()), events, 0).await {
+                Ok(linked) => {
+                    let stopped = linked
+                        .handle
+                        .shutdown(timeout, ShutdownReason::DaemonStop)
+                        .await;
+                    tracing::warn!(
+                        shim = %crate::untrusted::Untrusted(&id),
+                        ?stopped,
+                        "shut down a shim an earlier server left running"
+                    );
+                }
+                Err(error) => tracing::debug!(
+                    path = %dir.path().display(),
+                    %error,
+                    "no shim process listens in a directory an earlier server left"
+                ),
+            }
+            remove_dir(dir);
+        });
+        futures_util::future::join_all(stops).await;
+        Ok(())
+    }
+}
+
+/// A shim process this server started; sent SIGTERM if dropped while it runs.
+struct ShimProcess {
+    child: Child,
+    reaped: bool,
+}
+
+impl ShimProcess {
+    /// Waits for the process to exit, and reaps it.
+    async fn wait(&mut self) -> std::io::Result<std::process::ExitStatus> {
+        let status = self.child.wait().await;
+        self.reaped = status.is_ok();
+        status
+    }
+
+    /// Waits (bounded) for a process that failed to start to exit; says how it did.
+    async fn wait_exit(&mut self) -> String {
+        match tokio::time::timeout(START_TIMEOUT, self.wait()).await {
+            Ok(Ok(status)) => status.to_string(),
+            Ok(Err(error)) => format!("cannot wait for it: {error}"),
+            Err(_) => "still running".to_owned(),
+        }
+    }
+}
+
+impl Drop for ShimProcess {
+    fn drop(&mut self) {
+        if self.reaped {
+            return;
+        }
+        if let Some(pid) = self.child.id().and_then(|pid| i32::try_from(pid).ok()) {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+        }
+    }
+}
+
+/// The last lines of the shim process's log (its stderr), for an error.
+fn log_tail(dir: &ShimDir) -> String {
+    use std::io::{Read, Seek, SeekFrom};
+    let Ok(mut file) = std::fs::File::open(dir.log_file()) else {
+        return "(no log)".to_owned();
+    };
+    let len = file.metadata().map(|meta| meta.len()).unwrap_or(0);
+    let _ = file.seek(SeekFrom::Start(len.saturating_sub(LOG_TAIL_BYTES)));
+    let mut tail = Vec::new();
+    let _ = file.read_to_end(&mut tail);
+    let text = String::from_utf8_lossy(&tail);
+    let text = text.trim();
+    if text.is_empty() {
+        "(empty)".to_owned()
+    } else {
+        text.to_owned()
+    }
+}
+
+/// Removes a shim's directory, saying so when it cannot.
+fn remove_dir(dir: ShimDir) {
+    let path = dir.path().to_owned();
+    if let Err(error) = dir.remove() {
+        tracing::warn!(path = %path.display(), %error, "cannot remove a shim directory");
+    }
+}
