@@ -3,8 +3,8 @@
 //! and a daemon-style double fork that ignores SIGTERM, SIGHUP and SIGINT. Each is planted in
 //! a bash shim of a real `agentshim serve`, checked by pid and start time in `/proc`, and must
 //! be gone after `Kill`, `Shutdown`, `DeleteShim` and the server's SIGTERM; after the server's
-//! SIGKILL, at the latest once the next server on its state directory has started (README,
-//! "What happens to agent processes"). Every case runs with agents in cgroups (when this host has a writable cgroup
+//! SIGKILL, the next server on its state directory adopts the agent, and ending it there leaves
+//! nothing (README, "What happens to agent processes"). Every case runs with agents in cgroups (when this host has a writable cgroup
 //! v2) and with the fallback (`AGENTSHIM_CGROUP=off`: subreapers and `/proc` walks). The
 //! agent's exit code is still reported, so reaping orphans steals no status from tokio.
 
@@ -232,7 +232,7 @@ async fn server_sigterm_leaves_nothing_any_agent_started() {
 }
 
 #[tokio::test]
-async fn server_sigkill_leaves_nothing_once_the_next_server_started() {
+async fn server_sigkill_leaves_its_agents_to_the_next_server_which_ends_them() {
     in_every_mode(|tracking| async move {
         let state = TempDir::new("state");
         let mut crashed = Server::start_on(tracking, "orphans-sigkill", &state).await;
@@ -243,9 +243,12 @@ async fn server_sigkill_leaves_nothing_once_the_next_server_started() {
             std::os::unix::process::ExitStatusExt::signal(&status),
             Some(9)
         );
-        // The next server on its state directory, on this host and in the same cgroup, cleans
-        // up at its start.
-        let _next = Server::start_on(tracking, "orphans-sigkill-next", &state).await;
+        // The next server on its state directory adopts the shim, its agent as it was.
+        let mut next = Server::start_on(tracking, "orphans-sigkill-next", &state).await;
+        let adopted = next.client.get_shim("left").await.expect("GetShim");
+        assert_eq!(adopted.pid, procs[0].pid as u32, "{tracking:?}");
+        assert!(procs.iter().all(|proc| proc.is_running()), "{tracking:?}");
+        next.client.delete_shim("left").await.expect("DeleteShim");
         assert_gone(&procs).await;
     })
     .await;

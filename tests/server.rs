@@ -19,6 +19,7 @@ mod security_log_injection;
 mod security_unix_socket;
 mod server_auth;
 mod server_backpressure;
+mod server_durable;
 mod server_errors;
 mod server_keepalive;
 mod server_metrics;

@@ -101,10 +101,17 @@ impl LinkedShim {
 
     /// Resolves with why the link ended.
     pub async fn ended(&self) -> String {
+        self.ending().await
+    }
+
+    /// [`Self::ended`], as a future that borrows nothing (for a task of its own).
+    pub fn ending(&self) -> impl Future<Output = String> + Send + 'static {
         let mut end = self.end.clone();
-        match end.wait_for(Option::is_some).await {
-            Ok(reason) => reason.clone().unwrap_or_default(),
-            Err(_) => "the link task ended".to_owned(),
+        async move {
+            match end.wait_for(Option::is_some).await {
+                Ok(reason) => reason.clone().unwrap_or_default(),
+                Err(_) => "the link task ended".to_owned(),
+            }
         }
     }
 }

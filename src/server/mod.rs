@@ -348,7 +348,7 @@ impl BoundServer {
             options.limits,
             self.launcher,
         ));
-        registry.stop_leftovers(options.shutdown_timeout).await;
+        registry.adopt_leftovers().await;
         let identity = Arc::new(ServerIdentity::new());
         tracing::info!(boot_id = identity.boot_id(), "server identity");
         let auth = TokenCheck::new(self.token.as_deref());

@@ -18,7 +18,8 @@ use super::admission::{check_cwd, check_env, check_id};
 use super::config::Limits;
 use super::link::LinkedShim;
 use super::profiles::{Profiles, check_scrollback};
-use super::shim_process::ShimLauncher;
+use super::shim_process::{AdoptedShim, ShimLauncher, StartedShim};
+use super::state_dir::HostRecord;
 use crate::metrics::shims::{LogMetrics, ShimLifetime};
 use crate::protocol::ShimState;
 use crate::protocol::ShutdownReason;
@@ -239,19 +240,15 @@ impl Registry {
         let reservation = self.reserve(&id)?;
         // The shim process is started without the lock: other RPCs go on meanwhile.
         let created_after_seq = self.events.last_seq();
-        let started = self.launcher.start(&spec, Arc::clone(&self.events)).await?;
-        let counted = ShimLifetime::begin(&self.metrics, &Arc::from(id.as_str()), agent);
-        let entry = Arc::new(ShimEntry {
-            _counted: counted,
-            handle: started.linked.handle.clone(),
-            link: started.linked,
-            process_exited: started.exited,
+        let record = HostRecord {
             profile: profile_name,
-            agent,
             created_unix_ms: crate::unix_time::now_unix_ms(),
-            created_after_seq,
-            removed: watch::Sender::new(None),
-        });
+        };
+        let started = self
+            .launcher
+            .start(&spec, &record, Arc::clone(&self.events))
+            .await?;
+        let entry = self.entry(started, record, agent, created_after_seq);
         let mut hosted = self.lock();
         reservation.release(&mut hosted);
         // Checked under the lock `shutdown_all` lists the shims under: a shim started while
@@ -265,6 +262,28 @@ impl Registry {
         }
         hosted.shims.insert(id, Arc::clone(&entry));
         Ok(entry)
+    }
+
+    /// The entry of a shim whose process is linked.
+    fn entry(
+        &self,
+        started: StartedShim,
+        record: HostRecord,
+        agent: AgentKind,
+        created_after_seq: u64,
+    ) -> Arc<ShimEntry> {
+        let id = Arc::from(started.linked.handle.id());
+        Arc::new(ShimEntry {
+            _counted: ShimLifetime::begin(&self.metrics, &id, agent),
+            handle: started.linked.handle.clone(),
+            link: started.linked,
+            process_exited: started.exited,
+            profile: record.profile,
+            agent,
+            created_unix_ms: record.created_unix_ms,
+            created_after_seq,
+            removed: watch::Sender::new(None),
+        })
     }
 
     /// Takes `id` for a shim about to start, within the shim limit.
@@ -320,10 +339,33 @@ impl Registry {
         Ok(())
     }
 
-    /// Shuts down the shim processes a server that did not stop left in the state directory.
-    pub async fn stop_leftovers(&self, timeout: Duration) {
-        if let Err(error) = self.launcher.stop_leftovers(timeout).await {
-            tracing::warn!(%error, "cannot look for shims an earlier server left");
+    /// Adopts the shim processes a server that did not stop (a crash, an upgrade) left in
+    /// the state directory: they are hosted again as they are, with their ids, profiles and
+    /// creation times. Call before serving.
+    pub async fn adopt_leftovers(&self) {
+        let adopted = match self.launcher.adopt_leftovers(&self.events).await {
+            Ok(adopted) => adopted,
+            Err(error) => {
+                tracing::warn!(%error, "cannot look for shims an earlier server left");
+                return;
+            }
+        };
+        for AdoptedShim {
+            spec,
+            hosted,
+            started,
+        } in adopted
+        {
+            let entry = self.entry(started, hosted, spec.agent, 0);
+            let mut hosted = self.lock();
+            if hosted.shims.contains_key(&spec.id) {
+                tracing::warn!(shim = %Untrusted(&spec.id), "two shim directories hold this id; shutting the second down");
+                let handle = entry.handle.clone();
+                tokio::spawn(async move { handle.kill().await });
+                continue;
+            }
+            tracing::info!(shim = %Untrusted(&spec.id), pid = entry.link.pid, "adopted a shim an earlier server started");
+            hosted.shims.insert(spec.id.clone(), entry);
         }
     }
 

@@ -9,9 +9,10 @@
 //! The server owns each process it started: one task waits for it and removes its directory
 //! once it has exited (which it does when its agent is dead and the link is dropped). A server
 //! that drops a process still running (its runtime stopped without shutting its shims down)
-//! sends it SIGTERM, which shuts its agent down. Shim processes a crashed server left in its
-//! state directory are shut down by the next server on that directory when it starts
-//! ([`ShimLauncher::stop_leftovers`]).
+//! sends it SIGTERM, which shuts its agent down. Shim processes a server that did not stop
+//! left in its state directory are adopted by the next server on that directory when it
+//! starts ([`ShimLauncher::adopt_leftovers`]): linked again, their agents, queues and logs as
+//! they are.
 
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
@@ -26,8 +27,7 @@ use tokio::process::{Child, Command};
 use tokio::sync::watch;
 
 use super::link::{LinkError, LinkedShim, link};
-use super::state_dir::{FoundShim, ShimDir, StateDir, StateDirError};
-use crate::protocol::ShutdownReason;
+use super::state_dir::{FoundShim, HostRecord, ShimDir, StateDir, StateDirError};
 use crate::protocol::link::StartReport;
 use crate::shim::events::EventLog;
 use crate::shim::{ShimError, ShimSpec};
@@ -90,9 +90,10 @@ impl ShimLauncher {
     pub async fn start(
         &self,
         spec: &ShimSpec,
+        hosted: &HostRecord,
         events: Arc<EventLog>,
     ) -> Result<StartedShim, LaunchError> {
-        let dir = self.state.create_shim(spec)?;
+        let dir = self.state.create_shim(spec, hosted)?;
         match self.start_in(&dir, spec, events).await {
             Ok(started) => Ok(started),
             Err(error) => {
@@ -177,43 +178,63 @@ impl ShimLauncher {
         })
     }
 
-    /// Shuts down, within `timeout`, every shim process a server that did not stop left in
-    /// the state directory, and removes what they left there.
-    pub async fn stop_leftovers(&self, timeout: Duration) -> Result<(), StateDirError> {
+    /// Links to every shim process a server that did not stop left in the state directory,
+    /// from the start of what each one's log holds, its events going into `events`; removes
+    /// what is there of shims whose process is gone. The processes are not this server's
+    /// children: each counts as exited once its link ends.
+    pub async fn adopt_leftovers(
+        &self,
+        events: &Arc<EventLog>,
+    ) -> Result<Vec<AdoptedShim>, StateDirError> {
         let found = self.state.shims()?;
-        let stops = found.into_iter().map(|found| async move {
-            let (dir, id) = match found {
-                FoundShim::Spec { dir, spec } => (dir, spec.id),
+        let adoptions = found.into_iter().map(|found| async move {
+            let (dir, spec, hosted) = match found {
+                FoundShim::Spec { dir, spec, hosted } => (dir, spec, hosted),
                 FoundShim::Unreadable { dir, reason } => {
-                    tracing::warn!(path = %dir.path().display(), %reason, "a shim directory without its spec");
-                    (dir, String::new())
+                    tracing::warn!(path = %dir.path().display(), %reason, "removing a shim directory that cannot be read");
+                    remove_dir(dir);
+                    return None;
                 }
             };
-            // Its events go nowhere: no client of this server ever knew the shim.
-            let events = EventLog::new(1);
-            match link(&dir.socket(), Arc::from(id.as_str()), events, 0).await {
+            let shim_id = Arc::from(spec.id.as_str());
+            match link(&dir.socket(), shim_id, Arc::clone(events), 0).await {
                 Ok(linked) => {
-                    let stopped = linked
-                        .handle
-                        .shutdown(timeout, ShutdownReason::DaemonStop)
-                        .await;
-                    tracing::warn!(
-                        shim = %crate::untrusted::Untrusted(&id),
-                        ?stopped,
-                        "shut down a shim an earlier server left running"
-                    );
+                    let (exited_tx, exited) = watch::channel(false);
+                    let ending = linked.ending();
+                    tokio::spawn(async move {
+                        let reason = ending.await;
+                        tracing::debug!(path = %dir.path().display(), %reason, "adopted shim gone");
+                        remove_dir(dir);
+                        exited_tx.send_replace(true);
+                    });
+                    Some(AdoptedShim {
+                        spec,
+                        hosted,
+                        started: StartedShim { linked, exited },
+                    })
                 }
-                Err(error) => tracing::debug!(
-                    path = %dir.path().display(),
-                    %error,
-                    "no shim process listens in a directory an earlier server left"
-                ),
+                Err(error) => {
+                    tracing::warn!(
+                        shim = %crate::untrusted::Untrusted(&spec.id),
+                        %error,
+                        "a shim an earlier server left has no process to link to; removing it"
+                    );
+                    remove_dir(dir);
+                    None
+                }
             }
-            remove_dir(dir);
         });
-        futures_util::future::join_all(stops).await;
-        Ok(())
+        let adopted = futures_util::future::join_all(adoptions).await;
+        Ok(adopted.into_iter().flatten().collect())
     }
+}
+
+/// A shim process an earlier server started, linked by this one.
+#[derive(Debug)]
+pub struct AdoptedShim {
+    pub spec: Box<ShimSpec>,
+    pub hosted: HostRecord,
+    pub started: StartedShim,
 }
 
 /// A shim process this server started; sent SIGTERM if dropped while it runs.

@@ -7,6 +7,7 @@
 //! STATE/lock                   0600   locked by the one server using the directory
 //! STATE/shims/KEY/             0700   KEY: 16 random hex digits, never a client's string
 //! STATE/shims/KEY/spec.json    0600   the shim's whole spec, its id inside; written first
+//! STATE/shims/KEY/hosted.json  0600   what the server adds: the profile, the creation time
 //! STATE/shims/KEY/shim.sock    0600   the shim process's socket, while it runs
 //! STATE/shims/KEY/shim.log     0600   the shim process's stderr
 //! ```
@@ -28,6 +29,8 @@ use crate::shim::ShimSpec;
 const LOCK_FILE: &str = "lock";
 /// The file of a shim's spec, in its directory.
 const SPEC_FILE: &str = "spec.json";
+/// What the server knows of a shim beside its spec, in its directory.
+const HOSTED_FILE: &str = "hosted.json";
 /// The shim process's stderr, in its directory.
 const LOG_FILE: &str = "shim.log";
 /// The shim process's socket, in its directory.
@@ -80,13 +83,25 @@ pub struct ShimDir {
     path: PathBuf,
 }
 
+/// What the server knows of a shim beside its spec, kept so that a server that adopts the
+/// shim after a restart reports it as the one that created it did.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct HostRecord {
+    pub profile: String,
+    pub created_unix_ms: u64,
+}
+
 /// What a shim directory holds, as [`StateDir::shims`] finds it.
 #[derive(Debug)]
 pub enum FoundShim {
-    /// A shim whose spec reads back.
-    Spec { dir: ShimDir, spec: Box<ShimSpec> },
-    /// A directory whose spec is missing or does not parse (a crash while it was written, or
-    /// a file someone changed): reported, never silently skipped.
+    /// A shim whose spec and record read back.
+    Spec {
+        dir: ShimDir,
+        spec: Box<ShimSpec>,
+        hosted: HostRecord,
+    },
+    /// A directory whose spec or record is missing or does not parse (a crash while they were
+    /// written, or a file someone changed): reported, never silently skipped.
     Unreadable { dir: ShimDir, reason: String },
 }
 
@@ -145,12 +160,18 @@ impl StateDir {
         &self.root
     }
 
-    /// A new directory for the shim of `spec`, with the spec written in it.
-    pub fn create_shim(&self, spec: &ShimSpec) -> Result<ShimDir, StateDirError> {
-        let json = serde_json::to_vec_pretty(spec).map_err(|source| StateDirError::Encode {
+    /// A new directory for the shim of `spec`, with the spec and `hosted` written in it.
+    pub fn create_shim(
+        &self,
+        spec: &ShimSpec,
+        hosted: &HostRecord,
+    ) -> Result<ShimDir, StateDirError> {
+        let encode = |source| StateDirError::Encode {
             id: spec.id.clone(),
             source,
-        })?;
+        };
+        let json = serde_json::to_vec_pretty(spec).map_err(encode)?;
+        let hosted = serde_json::to_vec_pretty(hosted).map_err(encode)?;
         let mut key = [0u8; KEY_DIGITS / 2];
         getrandom::fill(&mut key).map_err(StateDirError::Random)?;
         let name: String = key.iter().map(|byte| format!("{byte:02x}")).collect();
@@ -159,6 +180,7 @@ impl StateDir {
         };
         ensure_private_dir(&dir.path)?;
         write_private_file(&dir.spec_file(), &json)?;
+        write_private_file(&dir.path.join(HOSTED_FILE), &hosted)?;
         Ok(dir)
     }
 
@@ -172,10 +194,14 @@ impl StateDir {
             if !check_private_dir(&dir.path)? {
                 continue; // removed since it was listed
             }
-            found.push(match dir.read_spec() {
-                Ok(spec) => FoundShim::Spec {
+            let read = dir
+                .read_json(SPEC_FILE)
+                .and_then(|spec| Ok((spec, dir.read_json(HOSTED_FILE)?)));
+            found.push(match read {
+                Ok((spec, hosted)) => FoundShim::Spec {
                     dir,
                     spec: Box::new(spec),
+                    hosted,
                 },
                 Err(reason) => FoundShim::Unreadable { dir, reason },
             });
@@ -213,12 +239,12 @@ impl ShimDir {
         self.path.join(SPEC_FILE)
     }
 
-    fn read_spec(&self) -> Result<ShimSpec, String> {
-        let file = self.spec_file();
+    /// The JSON file `name` of the directory, or why it cannot be read.
+    fn read_json<T: serde::de::DeserializeOwned>(&self, name: &str) -> Result<T, String> {
+        let file = self.path.join(name);
         let json =
             std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-        serde_json::from_slice(&json)
-            .map_err(|e| format!("{} is not a shim spec: {e}", file.display()))
+        serde_json::from_slice(&json).map_err(|e| format!("{} does not parse: {e}", file.display()))
     }
 
     /// Removes the directory and what is in it (the shim is gone for good).
@@ -242,6 +268,13 @@ mod tests {
         std::fs::metadata(path).unwrap().mode() & 0o777
     }
 
+    fn hosted() -> HostRecord {
+        HostRecord {
+            profile: "shell".into(),
+            created_unix_ms: 1_700_000_000_000,
+        }
+    }
+
     #[test]
     fn a_shim_directory_is_private_and_holds_its_spec() {
         let scratch = tempfile::tempdir().unwrap();
@@ -249,7 +282,7 @@ mod tests {
         assert_eq!(mode(state.path()), 0o700);
         // A hostile id never reaches a path: the directory is named by a random key.
         let spec = ShimSpec::new("../../etc/x", "bash", ["-i"]).size(24, 80);
-        let dir = state.create_shim(&spec).unwrap();
+        let dir = state.create_shim(&spec, &hosted()).unwrap();
         assert!(dir.path().starts_with(state.path().join("shims")));
         assert_eq!(dir.path().file_name().unwrap().len(), KEY_DIGITS);
         assert_eq!(mode(dir.path()), 0o700);
@@ -257,7 +290,7 @@ mod tests {
         assert_eq!(dir.socket().parent(), Some(dir.path()));
 
         let other = state
-            .create_shim(&ShimSpec::new("b", "sh", [] as [&str; 0]))
+            .create_shim(&ShimSpec::new("b", "sh", [] as [&str; 0]), &hosted())
             .unwrap();
         assert_ne!(other, dir);
         let found = state.shims().unwrap();
@@ -265,7 +298,12 @@ mod tests {
         let ids: Vec<_> = found
             .iter()
             .map(|found| match found {
-                FoundShim::Spec { spec, .. } => spec.id.clone(),
+                FoundShim::Spec {
+                    spec, hosted: h, ..
+                } => {
+                    assert_eq!(*h, hosted());
+                    spec.id.clone()
+                }
                 FoundShim::Unreadable { reason, .. } => panic!("{reason}"),
             })
             .collect();
@@ -276,16 +314,26 @@ mod tests {
     }
 
     #[test]
-    fn a_shim_directory_without_a_readable_spec_is_reported() {
+    fn a_shim_directory_without_a_readable_spec_or_record_is_reported() {
         let scratch = tempfile::tempdir().unwrap();
         let state = StateDir::open(scratch.path().join("state")).unwrap();
         let dir = state
-            .create_shim(&ShimSpec::new("a", "sh", [] as [&str; 0]))
+            .create_shim(&ShimSpec::new("a", "sh", [] as [&str; 0]), &hosted())
             .unwrap();
+        std::fs::remove_file(dir.path().join(HOSTED_FILE)).unwrap();
+        match &state.shims().unwrap()[..] {
+            [FoundShim::Unreadable { reason, .. }] => {
+                assert!(
+                    reason.contains("cannot read") && reason.contains(HOSTED_FILE),
+                    "{reason}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
         std::fs::write(dir.spec_file(), b"{ half").unwrap();
         match &state.shims().unwrap()[..] {
             [FoundShim::Unreadable { reason, .. }] => {
-                assert!(reason.contains("is not a shim spec"), "{reason}")
+                assert!(reason.contains("spec.json does not parse"), "{reason}")
             }
             other => panic!("{other:?}"),
         }
