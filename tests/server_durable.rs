@@ -2,32 +2,49 @@
 //! (one mid-turn, one idle holding shell state, one with messages queued), and the next server
 //! on the same state directory adopts them as they are: the same ids, profiles, creation times
 //! and agent pids; the mid-turn message's Completion arrives; the queued messages are
-//! delivered in order; the shell still knows its variable.
+//! delivered in order; the shell still knows its variable. A client streaming events across
+//! the crash resumes by shim seq and receives every event of every shim exactly once. SIGUSR1
+//! stops a server for an upgrade, leaving its agents to the next one.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
-use agentshim::rpc::ShimState;
+use agentshim::client::{ResumableEvents, ResumeItem, ResumeOptions};
+use agentshim::rpc::event_envelope::Event as Pb;
+use agentshim::rpc::{EventEnvelope, ShimState};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 use crate::support::eventually::eventually_async;
 use crate::support::serve_process::{ServeProcess, TempDir};
-use crate::support::server::{BASH, Client, Events, connect, create_ready, send, send_wait};
+use crate::support::server::{
+    BASH, Client, Events, TIMEOUT, connect, create_ready, send, send_wait,
+};
 
-/// `agentshim serve` on `state_dir` with the test's bash profile.
+/// `agentshim serve` on `dir`'s state directory with the test's bash profile, on a loopback
+/// port.
 async fn serve(dir: &TempDir) -> (ServeProcess, Client) {
+    serve_on(dir, "127.0.0.1:0").await
+}
+
+/// `agentshim serve --listen LISTEN` on `dir`'s state directory with the test's bash profile.
+async fn serve_on(dir: &TempDir, listen: &str) -> (ServeProcess, Client) {
     let config = dir.config();
     let state = dir.join("state");
     let state = state.to_str().expect("UTF-8 path");
     let process = ServeProcess::start(&[
         "--listen",
-        "127.0.0.1:0",
+        listen,
         "--config",
         &config,
         "--state-dir",
         state,
     ]);
-    let client = connect(&format!("http://{}", process.addr)).await;
+    let url = match process.addr.strip_prefix("unix:") {
+        Some(_) => process.addr.clone(),
+        None => format!("http://{}", process.addr),
+    };
+    let client = connect(&url).await;
     (process, client)
 }
 
@@ -97,4 +114,143 @@ async fn a_server_crash_loses_no_agent_no_turn_and_no_queued_message() {
         },
     )
     .await;
+}
+
+#[tokio::test]
+async fn sigusr1_stops_the_server_and_leaves_its_agents_to_the_next_one() {
+    let dir = TempDir::new("upgrade");
+    let (mut old, mut client) = serve(&dir).await;
+    let shim = create_ready(&mut client, "kept").await;
+    send_wait(&mut client, "kept", "X=7").await;
+    send(&mut client, "kept", "sleep 2; echo late", "late-1").await;
+
+    kill(Pid::from_raw(old.pid()), Signal::SIGUSR1).expect("signal the server");
+    let (status, _) = old.wait_within(crate::support::server::TIMEOUT).await;
+    assert!(status.success(), "{status:?}");
+    assert!(
+        crate::support::procs::is_live(shim.pid),
+        "the agent outlived its server"
+    );
+
+    let (_new, mut client) = serve(&dir).await;
+    let adopted = client.get_shim("kept").await.expect("GetShim");
+    assert_eq!(adopted.pid, shim.pid);
+    let mut events = Events::open(&mut client, "kept", 0).await;
+    assert_eq!(events.completion_of("late-1").await.response, "late");
+    assert_eq!(send_wait(&mut client, "kept", "echo $X").await, "7");
+}
+
+/// What a [`ResumableEvents`] yielded, read on until a condition holds.
+struct Followed {
+    stream: ResumableEvents,
+    events: Vec<EventEnvelope>,
+    restarts: usize,
+}
+
+impl Followed {
+    /// Reads until an event satisfies `wanted` (within [`TIMEOUT`]).
+    async fn until(&mut self, what: &str, wanted: impl Fn(&EventEnvelope) -> bool) {
+        let read = async {
+            loop {
+                match self.stream.next().await.expect("the stream goes on") {
+                    ResumeItem::Event(envelope) => {
+                        let found = wanted(&envelope);
+                        self.events.push(envelope);
+                        if found {
+                            return;
+                        }
+                    }
+                    ResumeItem::ServerRestarted { .. } => self.restarts += 1,
+                    ResumeItem::Ended { error } => panic!("the stream ended: {error}"),
+                    _ => {}
+                }
+            }
+        };
+        tokio::time::timeout(TIMEOUT, read)
+            .await
+            .unwrap_or_else(|_| panic!("no {what} within {TIMEOUT:?}"));
+    }
+
+    async fn completion_of(&mut self, message_id: &str) {
+        let is_it = |e: &EventEnvelope| matches!(&e.event, Some(Pb::Completion(c)) if c.message_id.as_deref() == Some(message_id));
+        self.until(&format!("Completion of {message_id}"), is_it)
+            .await;
+    }
+
+    /// The shim seqs received of `shim_id`'s own events, in order.
+    fn shim_seqs(&self, shim_id: &str) -> Vec<u64> {
+        self.events
+            .iter()
+            .filter(|e| e.shim_id == shim_id && e.shim_seq != 0)
+            .map(|e| e.shim_seq)
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn a_stream_resumed_across_a_server_crash_receives_every_event_exactly_once() {
+    let dir = TempDir::new("resume");
+    let listen = format!("unix:{}", dir.join("grpc.sock").display());
+    let (mut crashed, mut client) = serve_on(&dir, &listen).await;
+    for id in ["across", "steady"] {
+        create_ready(&mut client, id).await;
+    }
+    let reconnect_fast = ResumeOptions {
+        backoff_min: Duration::from_millis(20),
+        backoff_max: Duration::from_millis(200),
+        max_attempts: None,
+    };
+    let follow = |shim_id| Followed {
+        stream: client.resumable_events(shim_id, 0, reconnect_fast.clone()),
+        events: Vec::new(),
+        restarts: 0,
+    };
+    let (mut followed, mut followed_across) = (follow(None), follow(Some("across")));
+    send(&mut client, "across", "sleep 2; echo across", "across-1").await;
+    send(&mut client, "steady", "echo before", "steady-1").await;
+    followed.completion_of("steady-1").await;
+    followed_across
+        .until(
+            "across-1 delivered",
+            |e| matches!(&e.event, Some(Pb::MessageDelivered(d)) if d.id == "across-1"),
+        )
+        .await;
+
+    kill(Pid::from_raw(crashed.pid()), Signal::SIGKILL).expect("kill the server");
+    crashed.wait_within(TIMEOUT).await;
+    // The turn of `across` goes on without a server; its events wait in its shim process.
+    let (_next, mut client) = serve_on(&dir, &listen).await;
+    followed.completion_of("across-1").await;
+    followed_across.completion_of("across-1").await;
+    send(&mut client, "steady", "echo after", "steady-2").await;
+    followed.completion_of("steady-2").await;
+
+    assert_eq!(
+        [followed.restarts, followed_across.restarts],
+        [1, 1],
+        "each stream saw the server restart"
+    );
+    for (shim, seqs) in [
+        ("across", followed.shim_seqs("across")),
+        ("steady", followed.shim_seqs("steady")),
+        (
+            "across (its own stream)",
+            followed_across.shim_seqs("across"),
+        ),
+    ] {
+        let expected: Vec<u64> = (1..=seqs.len() as u64).collect();
+        assert_eq!(seqs, expected, "{shim}: every event once, in order");
+    }
+    let completions = |id: &str| {
+        followed
+            .events
+            .iter()
+            .filter(|e| matches!(&e.event, Some(Pb::Completion(c)) if c.message_id.as_deref() == Some(id)))
+            .count()
+    };
+    assert_eq!(
+        [completions("across-1"), completions("steady-1")],
+        [1, 1],
+        "no Completion twice"
+    );
 }

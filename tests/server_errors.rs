@@ -95,7 +95,7 @@ async fn an_unknown_shim_is_not_found_on_every_shim_rpc() {
         c.rpc()
             .stream_events(StreamEventsRequest {
                 shim_id: id(),
-                after_seq: 0,
+                ..StreamEventsRequest::default()
             })
             .await
             .map(drop),

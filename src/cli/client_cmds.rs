@@ -60,7 +60,7 @@ pub enum ClientCommand {
     /// Print why a shim is in its state: its last state changes and what decided each.
     Explain(explain_cmd::ExplainArgs),
     /// Print who the server is: its boot id (a new one after every restart, when old event
-    /// seqs and shims are gone), version and start time.
+    /// seqs are gone), version and start time.
     Info(ConnectOnly),
 }
 

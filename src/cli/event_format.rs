@@ -1,14 +1,14 @@
 //! How `agentshim events` prints one [`EventEnvelope`].
 //!
-//! **JSON** (`--json`): one object per event, the envelope's `seq`, `shim_id` and `unix_ms`
-//! plus the event exactly as the framed protocol writes it (`"event"` holds the variant name,
-//! the other keys are the variant's fields, states are snake_case names, absent options are
-//! left out), plus what only the gRPC stream carries: a Completion's `truncated` and
-//! `exit_code`, a DeliveryFailed's `unconfirmed`, a ScreenCapture's `rows` and `cols`:
+//! **JSON** (`--json`): one object per event, the envelope's `seq`, `shim_id`, `unix_ms` and
+//! `shim_seq` plus the event exactly as the framed protocol writes it (`"event"` holds the
+//! variant name, the other keys are the variant's fields, states are snake_case names, absent
+//! options are left out), plus what only the gRPC stream carries: a Completion's `truncated`
+//! and `exit_code`, a DeliveryFailed's `unconfirmed`, a ScreenCapture's `rows` and `cols`:
 //!
 //! ```json
-//! {"seq":7,"shim_id":"a","unix_ms":1700000000000,"event":"Completion","message_id":"m-1","response":"hi","last_lines":"hi\n$ "}
-//! {"seq":9,"shim_id":"","unix_ms":1700000000000,"event":"EventsLost","first_seq":3,"last_seq":8}
+//! {"seq":7,"shim_id":"a","unix_ms":1700000000000,"shim_seq":5,"event":"Completion","message_id":"m-1","response":"hi","last_lines":"hi\n$ "}
+//! {"seq":9,"shim_id":"","unix_ms":1700000000000,"shim_seq":0,"event":"EventsLost","first_seq":3,"last_seq":8}
 //! ```
 //!
 //! **Human**: one line per event, `SEQ HH:MM:SS.mmm(UTC) SHIM EVENT details`; multi-line
@@ -50,6 +50,7 @@ pub fn event_json(envelope: &EventEnvelope) -> Value {
     object.insert("seq".into(), envelope.seq.into());
     object.insert("shim_id".into(), envelope.shim_id.clone().into());
     object.insert("unix_ms".into(), envelope.unix_ms.into());
+    object.insert("shim_seq".into(), envelope.shim_seq.into());
     let fields = match &envelope.event {
         Some(Pb::EventsLost(lost)) => json!({
             "event": "EventsLost", "first_seq": lost.first_seq, "last_seq": lost.last_seq,
@@ -242,6 +243,7 @@ mod tests {
             seq,
             shim_id: "a".into(),
             unix_ms: 3_723_456,
+            shim_seq: seq + 10,
             event: Some(event),
         }
     }
@@ -260,7 +262,7 @@ mod tests {
         ));
         assert_eq!(
             value,
-            json!({"seq": 7, "shim_id": "a", "unix_ms": 3_723_456, "event": "Completion",
+            json!({"seq": 7, "shim_id": "a", "unix_ms": 3_723_456, "shim_seq": 17, "event": "Completion",
                    "message_id": "m-1", "response": "hi", "last_lines": "$ "})
         );
         // The same shape as the framed protocol's JSON of the event.

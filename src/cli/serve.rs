@@ -2,7 +2,8 @@
 //! accepts connections (scripts and tests read the real port from it when `:0` was asked for),
 //! then `agentshim metrics on ADDR` when `--metrics-listen` is given, then `agentshim token in
 //! FILE (...)` with the grpcurl incantation when it generated its token, and stops gracefully
-//! on SIGINT/SIGTERM.
+//! on SIGINT/SIGTERM, shutting its shims down, or on SIGUSR1, leaving its shim processes
+//! running for the next server on its state directory to adopt (an upgrade).
 //!
 //! Auth: `--token-file` or `AGENTSHIM_TOKEN` (`--token`) give the token; without one, a
 //! loopback address gets a generated token and a Unix socket its 0600 mode
@@ -19,7 +20,7 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use crate::server::config::load_config;
 use crate::server::profiles::Profiles;
-use crate::server::{Auth, ListenAddr, ServerOptions, bind};
+use crate::server::{Auth, ListenAddr, ServerOptions, Stop, bind};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -136,12 +137,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(addr = server.local_addr(), "serving");
     let mut terminate = signal(SignalKind::terminate())?;
     let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut leave = signal(SignalKind::user_defined1())?;
     let stop = async move {
         tokio::select! {
-            _ = terminate.recv() => {}
-            _ = interrupt.recv() => {}
+            _ = terminate.recv() => Stop::ShutDownShims,
+            _ = interrupt.recv() => Stop::ShutDownShims,
+            _ = leave.recv() => Stop::LeaveShimsRunning,
         }
     };
-    server.serve(stop).await?;
+    server.serve_until(stop).await?;
     Ok(())
 }

@@ -382,10 +382,20 @@ impl Client {
         shim_id: Option<&str>,
         after_seq: u64,
     ) -> Result<EventStream, ClientError> {
-        let request = StreamEventsRequest {
+        self.stream_events_as(StreamEventsRequest {
             shim_id: shim_id.unwrap_or_default().to_owned(),
             after_seq,
-        };
+            ..StreamEventsRequest::default()
+        })
+        .await
+    }
+
+    /// Streams events as `request` says: with `after_shim_seqs`, after the last `shim_seq`
+    /// seen of each shim, which is how a stream resumes on a restarted server.
+    pub async fn stream_events_as(
+        &mut self,
+        request: StreamEventsRequest,
+    ) -> Result<EventStream, ClientError> {
         Ok(EventStream::new(self.rpc.stream_events(request).await?))
     }
 

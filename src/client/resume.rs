@@ -1,16 +1,19 @@
 //! [`ResumableEvents`]: an event stream that outlives disconnects, for an orchestrator that
 //! follows many servers. It wraps [`Client::stream_events`], remembers the last `seq` it
-//! yielded, and when the stream breaks (transport error, cut link detected by keepalive, server
-//! gone or stopping) it reconnects with capped exponential backoff plus jitter and resumes
-//! after that `seq`. Every transition is an explicit [`ResumeItem`], never silence:
+//! yielded and the last `shim_seq` of each shim, and when the stream breaks (transport error,
+//! cut link detected by keepalive, server gone or stopping) it reconnects with capped
+//! exponential backoff plus jitter and resumes after them. Every transition is an explicit
+//! [`ResumeItem`], never silence:
 //!
 //! - `Disconnected` each time the stream broke or a reconnect failed, with the error;
 //! - `Resumed` when it reopened on the same server process (same boot id): the events the
 //!   server still kept follow, exactly the missed ones; if the server evicted some of them
 //!   meanwhile, an `events_lost` envelope names that range, as on any stream;
 //! - `ServerRestarted` when the server answering is a new process (another boot id): the old
-//!   seqs are gone, so the stream starts over from the new server's first event. A stream of
-//!   one shim then usually ends with `Ended` (NOT_FOUND): the restarted server has no such shim;
+//!   seqs are gone, so the stream goes on from the new server's first event, leaving out the
+//!   events of each shim up to the last `shim_seq` yielded. The shims the new server adopted
+//!   (after a crash or an upgrade) go on exactly where they were, each event once; a stream of
+//!   one shim the new server does not have ends with `Ended` (NOT_FOUND);
 //! - `Ended` when going on is pointless (unknown shim, refused token, attempts exhausted).
 //!
 //! A server's boot id comes with every `StreamEvents` response (see
@@ -18,13 +21,14 @@
 //! it. Pair this with [`super::ConnectOptions::keepalive`]: without keepalive, a link that is
 //! cut without a reset is never noticed.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 
 use super::{Client, ClientError, EventStream};
-use crate::rpc::EventEnvelope;
+use crate::rpc::{EventEnvelope, StreamEventsRequest};
 
 /// How [`ResumableEvents`] retries.
 #[derive(Clone, Debug)]
@@ -85,8 +89,9 @@ pub enum ResumeItem {
         after_seq: u64,
         outage: Duration,
     },
-    /// Reopened on a restarted server: the events after `last_seq` of `previous_boot_id` are
-    /// lost for good. The stream now starts from the new server's first event.
+    /// Reopened on a restarted server: `last_seq` of `previous_boot_id` means nothing there.
+    /// The stream goes on from the new server's first event, without the events of each shim
+    /// up to the last `shim_seq` yielded: the shims it adopted go on where they were.
     ServerRestarted {
         previous_boot_id: Option<String>,
         boot_id: Option<String>,
@@ -108,6 +113,8 @@ pub struct ResumableEvents {
     options: ResumeOptions,
     /// The last seq yielded: where the next stream starts.
     after_seq: u64,
+    /// The last `shim_seq` yielded of each shim: where a stream on a restarted server starts.
+    after_shim_seqs: HashMap<String, u64>,
     /// The boot id of the server the stream last came from (`None` before the first open
     /// unless the caller gave one, or from a server that does not send it).
     boot_id: Option<String>,
@@ -142,6 +149,7 @@ impl Client {
             shim_id: shim_id.map(str::to_owned),
             options,
             after_seq,
+            after_shim_seqs: HashMap::new(),
             boot_id: None,
             boot_known: false,
             opened: false,
@@ -165,9 +173,22 @@ impl ResumableEvents {
         self
     }
 
+    /// Leave out, on a restarted server, the events of each shim up to the `shim_seq` given:
+    /// saved from [`Self::last_shim_seqs`] of an earlier stream by an orchestrator that
+    /// restarted too, with that stream's boot id ([`Self::expecting_boot_id`]) and last seq.
+    pub fn after_shim_seqs(mut self, after_shim_seqs: HashMap<String, u64>) -> Self {
+        self.after_shim_seqs = after_shim_seqs;
+        self
+    }
+
     /// The last seq yielded (or the starting `after_seq`).
     pub fn last_seq(&self) -> u64 {
         self.after_seq
+    }
+
+    /// The last `shim_seq` yielded of each shim (with the starting ones).
+    pub fn last_shim_seqs(&self) -> &HashMap<String, u64> {
+        &self.after_shim_seqs
     }
 
     /// The next item; `None` after [`ResumeItem::Ended`]. Cancel-safe: dropping the future
@@ -199,6 +220,7 @@ impl ResumableEvents {
         let failure = match stream.next_event().await {
             Ok(Some(envelope)) => {
                 self.after_seq = self.after_seq.max(envelope.seq);
+                self.saw_shim_seq(&envelope);
                 return Some(ResumeItem::Event(envelope));
             }
             Ok(None) => ClientError::StreamEnded,
@@ -219,17 +241,35 @@ impl ResumableEvents {
         .boxed()
     }
 
-    /// Opens a stream after `after_seq`, checking that the server is the one it came from.
-    /// Changes nothing until the stream is open (so a dropped future loses nothing).
+    fn saw_shim_seq(&mut self, envelope: &EventEnvelope) {
+        if envelope.shim_seq == 0 {
+            return;
+        }
+        match self.after_shim_seqs.get_mut(&envelope.shim_id) {
+            Some(last) => *last = (*last).max(envelope.shim_seq),
+            None => {
+                let shim_id = envelope.shim_id.clone();
+                self.after_shim_seqs.insert(shim_id, envelope.shim_seq);
+            }
+        }
+    }
+
+    /// Opens a stream after `after_seq` (or, on another server process than the one it came
+    /// from, after the shim seqs), checking which server it is. Changes nothing until the
+    /// stream is open (so a dropped future loses nothing).
     async fn open(&mut self) -> Result<ResumeItem, ClientError> {
         let (mut after_seq, mut expected) = (self.after_seq, self.boot_id.clone());
         let mut restarted_from = None;
         let (stream, boot_id) = loop {
-            let opened = self
-                .client
-                .clone()
-                .stream_events(self.shim_id.as_deref(), after_seq)
-                .await;
+            let request = StreamEventsRequest {
+                shim_id: self.shim_id.clone().unwrap_or_default(),
+                after_seq,
+                after_shim_seqs: match restarted_from {
+                    Some(_) => self.after_shim_seqs.clone(),
+                    None => HashMap::new(),
+                },
+            };
+            let opened = self.client.clone().stream_events_as(request).await;
             let (stream, boot_id) = match opened {
                 Ok(stream) => {
                     let boot_id = stream.boot_id().map(str::to_owned);

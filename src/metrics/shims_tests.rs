@@ -27,6 +27,7 @@ impl Feed<'_> {
         let envelope = Envelope {
             seq: self.seq,
             shim_id: Arc::clone(&self.id),
+            shim_seq: 0,
             unix_ms,
             event,
         };

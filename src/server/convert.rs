@@ -186,6 +186,7 @@ pub fn log_item_to_proto(item: &LogItem) -> rpc::EventEnvelope {
             seq: *last_lost,
             shim_id: String::new(),
             unix_ms: 0,
+            shim_seq: 0,
             event: Some(Pb::EventsLost(rpc::EventsLost {
                 first_seq: *first_lost,
                 last_seq: *last_lost,
@@ -199,6 +200,7 @@ pub fn envelope_to_proto(envelope: &Envelope) -> rpc::EventEnvelope {
         seq: envelope.seq,
         shim_id: envelope.shim_id.to_string(),
         unix_ms: envelope.unix_ms,
+        shim_seq: envelope.shim_seq,
         event: event_to_proto(envelope.event.clone()),
     }
 }

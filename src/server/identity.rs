@@ -1,7 +1,7 @@
 //! [`ServerIdentity`]: who this server process is. Its boot id is a random UUID made once when
 //! the server starts, so a client that reconnects can tell "the same server: resume by seq"
-//! from "a restarted server: the old seqs and shims are gone". It is served by `GetServerInfo`,
-//! put in every `ShimInfo`, and sent as the `agentshim-boot-id` header
+//! from "a restarted server: the old seqs are gone, resume by shim seq". It is served by
+//! `GetServerInfo`, put in every `ShimInfo`, and sent as the `agentshim-boot-id` header
 //! ([`crate::rpc::BOOT_ID_HEADER`]) of every `StreamEvents` response.
 
 use tonic::metadata::{Ascii, MetadataValue};

@@ -444,7 +444,11 @@ impl LinkTask {
         let seqs: Vec<u64> = held.iter().map(|(seq, ..)| *seq).collect();
         let last_server_seq = self
             .events
-            .append_stamped(&self.shim_id, unix_ms, held.into_iter().map(|(.., e)| e))
+            .append_stamped(
+                &self.shim_id,
+                unix_ms,
+                held.into_iter().map(|(seq, _, event)| (seq, event)),
+            )
             .expect("events were appended");
         let first_server_seq = last_server_seq + 1 - seqs.len() as u64;
         for (seq, server_seq) in seqs.into_iter().zip(first_server_seq..) {
@@ -459,10 +463,18 @@ impl LinkTask {
     }
 
     /// Appends the `Warning` for shim events `first..=last`, which the server will not have.
+    /// It stands in the log for them, at the shim seq of the last: a client that resumes
+    /// past that seq (after a restart of the server) has nothing lost.
     fn lost(&mut self, first: u64, last: u64, why: &str) {
+        let warning = events_lost_warning(first, last, why);
         let server_seq = self
             .events
-            .append(&self.shim_id, events_lost_warning(first, last, why));
+            .append_stamped(
+                &self.shim_id,
+                crate::unix_time::now_unix_ms(),
+                [(last, warning)],
+            )
+            .expect("the warning was appended");
         let cursor = *self.cursor.borrow();
         self.advance(last.max(cursor), server_seq);
     }

@@ -9,8 +9,9 @@
 //! are read through `authority_repair.rs`, so grpcurl and gRPC C-core clients work there too.
 //!
 //! Stopping is graceful: health turns NOT_SERVING, new shims are refused, every shim is shut
-//! down (reason `daemon_stop`) within the deadline so its final events reach open streams, the
-//! event log is closed (ending those streams), and the transport drains.
+//! down (reason `daemon_stop`) within the deadline so its final events reach open streams (or,
+//! with [`Stop::LeaveShimsRunning`], every shim process is let go, running, for the next
+//! server to adopt), the event log is closed (ending those streams), and the transport drains.
 //!
 //! With `metrics_listen`, Prometheus metrics are served over HTTP on their own address for as
 //! long as the server runs (see [`crate::metrics`]).
@@ -97,6 +98,16 @@ impl From<LaunchError> for ServiceError {
             other => Self::Launch(other),
         }
     }
+}
+
+/// How the server stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// Every shim is shut down first (reason `daemon_stop`).
+    ShutDownShims,
+    /// Every shim process is left running, its agent, queue and log as they are, for the next
+    /// server on the state directory to adopt (an upgrade, a configuration change).
+    LeaveShimsRunning,
 }
 
 /// Where the server listens.
@@ -330,10 +341,23 @@ impl BoundServer {
         self.metrics.as_ref().map(MetricsEndpoint::local_addr)
     }
 
-    /// Serves until `stop` resolves, then stops gracefully (see the module docs).
+    /// Serves until `stop` resolves, then stops gracefully, shutting every shim down (see the
+    /// module docs).
     pub async fn serve(
         self,
         stop: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServerError> {
+        self.serve_until(async move {
+            stop.await;
+            Stop::ShutDownShims
+        })
+        .await
+    }
+
+    /// Serves until `stop` resolves, then stops gracefully as it says.
+    pub async fn serve_until(
+        self,
+        stop: impl Future<Output = Stop> + Send + 'static,
     ) -> Result<(), ServerError> {
         let options = self.options;
         // Removed when serving is over, whichever way it ends.
@@ -388,8 +412,7 @@ impl BoundServer {
         let shutdown_timeout = options.shutdown_timeout;
         let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel::<()>();
         let graceful = async move {
-            stop.await;
-            tracing::info!("stopping: shutting every shim down");
+            let how = stop.await;
             health
                 .set_not_serving::<AgentShimServer<AgentShimService>>()
                 .await;
@@ -397,7 +420,16 @@ impl BoundServer {
             health
                 .set_service_status("", tonic_health::ServingStatus::NotServing)
                 .await;
-            registry.shutdown_all(shutdown_timeout).await;
+            match how {
+                Stop::ShutDownShims => {
+                    tracing::info!("stopping: shutting every shim down");
+                    registry.shutdown_all(shutdown_timeout).await;
+                }
+                Stop::LeaveShimsRunning => {
+                    tracing::info!("stopping: leaving every shim running for the next server");
+                    registry.leave_all();
+                }
+            }
             events.close();
             let _ = stopped_tx.send(());
         };

@@ -18,7 +18,7 @@ use super::admission::{check_cwd, check_env, check_id};
 use super::config::Limits;
 use super::link::LinkedShim;
 use super::profiles::{Profiles, check_scrollback};
-use super::shim_process::{AdoptedShim, ShimLauncher, StartedShim};
+use super::shim_process::{AdoptedShim, Release, ShimLauncher, StartedShim};
 use super::state_dir::HostRecord;
 use crate::metrics::shims::{LogMetrics, ShimLifetime};
 use crate::protocol::ShimState;
@@ -52,6 +52,8 @@ pub struct ShimEntry {
     pub link: LinkedShim,
     /// Turns true once the shim process has exited (and its directory is removed).
     process_exited: watch::Receiver<bool>,
+    /// Lets the shim process go, running, when the server stops.
+    release: Release,
     pub profile: String,
     pub agent: AgentKind,
     pub created_unix_ms: u64,
@@ -260,6 +262,7 @@ impl Registry {
                 "the server is shutting down".into(),
             ));
         }
+        tracing::info!(shim = %Untrusted(&id), profile = %entry.profile, pid = entry.link.pid, "shim started");
         hosted.shims.insert(id, Arc::clone(&entry));
         Ok(entry)
     }
@@ -278,6 +281,7 @@ impl Registry {
             handle: started.linked.handle.clone(),
             link: started.linked,
             process_exited: started.exited,
+            release: started.release,
             profile: record.profile,
             agent,
             created_unix_ms: record.created_unix_ms,
@@ -369,6 +373,17 @@ impl Registry {
         }
     }
 
+    /// Refuses new shims and lets every shim process go, running: its link is dropped, and it
+    /// is no longer stopped when the server drops it. Their directories stay, for the next
+    /// server on the state directory to adopt them.
+    pub fn leave_all(&self) {
+        self.closing
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        for (_, entry) in self.lock().shims.drain() {
+            entry.release.release();
+        }
+    }
+
     /// Refuses new shims, shuts every shim down (reason `daemon_stop`) within `timeout`, then
     /// lets their processes go and waits (as long again) until they have exited.
     pub async fn shutdown_all(&self, timeout: Duration) {
@@ -376,12 +391,16 @@ impl Registry {
             .store(true, std::sync::atomic::Ordering::SeqCst);
         let entries = self.list();
         let shutdowns = entries.iter().map(|entry| async move {
-            if let Err(error) = entry
+            let shim = Untrusted(entry.handle.id());
+            match entry
                 .handle
                 .shutdown(timeout, ShutdownReason::DaemonStop)
                 .await
             {
-                tracing::debug!(shim = entry.handle.id(), %error, "shutdown");
+                Ok(exit_code) => {
+                    tracing::info!(%shim, reason = ShutdownReason::DaemonStop.label(), ?exit_code, "shim shut down");
+                }
+                Err(error) => tracing::warn!(%shim, %error, "shim shutdown"),
             }
         });
         futures_util::future::join_all(shutdowns).await;

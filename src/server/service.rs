@@ -319,6 +319,7 @@ impl AgentShim for AgentShimService {
             let shim = Some(Arc::from(entry.handle.id()));
             (shim, after_seq, Some(entry.removal()), finished)
         };
+        let seen = SeenShimEvents(request.after_shim_seqs);
         let (envelopes_tx, envelopes_rx) = mpsc::channel(STREAM_BUFFER);
         if !finished {
             let subscription = self.registry.events().subscribe(after_seq, shim_filter);
@@ -326,6 +327,7 @@ impl AgentShim for AgentShimService {
             tokio::spawn(forward_events(
                 subscription,
                 converter,
+                seen,
                 envelopes_tx,
                 removal,
             ));
@@ -355,14 +357,34 @@ impl AgentShim for AgentShimService {
     }
 }
 
-/// Sends `subscription`'s items to a stream's client, converted. Ends when the log closes, the
-/// client goes away (its receiver is dropped; the subscription is released at once) or, on a
-/// per-shim stream (`removal` given), after the shim's `Died` (nothing follows it; a later shim
-/// with the same id is another one), or once the shim was removed and what it left in the log
-/// up to then was sent.
+/// The events a client resuming on a restarted server has seen already: per shim id, the
+/// last shim seq it received (`StreamEventsRequest.after_shim_seqs`).
+struct SeenShimEvents(std::collections::HashMap<String, u64>);
+
+impl SeenShimEvents {
+    fn has_seen(&self, item: &LogItem) -> bool {
+        let LogItem::Event(envelope) = item else {
+            return false;
+        };
+        envelope.shim_seq != 0
+            && self
+                .0
+                .get(&*envelope.shim_id)
+                .is_some_and(|&last_seen| envelope.shim_seq <= last_seen)
+    }
+}
+
+/// Sends `subscription`'s items to a stream's client, converted, but for the ones it has
+/// `seen` (each still goes through the converter: a Completion it has not seen takes the
+/// describing events before it from there). Ends when the log closes, the client goes away
+/// (its receiver is dropped; the subscription is released at once) or, on a per-shim stream
+/// (`removal` given), after the shim's `Died` (nothing follows it; a later shim with the same
+/// id is another one), or once the shim was removed and what it left in the log up to then
+/// was sent.
 async fn forward_events(
     mut subscription: Subscription,
     mut converter: StreamConverter,
+    seen: SeenShimEvents,
     envelopes: mpsc::Sender<Result<rpc::EventEnvelope, Status>>,
     mut removal: Option<watch::Receiver<Option<u64>>>,
 ) {
@@ -386,7 +408,8 @@ async fn forward_events(
         let Some(item) = item else { return };
         let died = removal.is_some()
             && matches!(&item, LogItem::Event(envelope) if matches!(envelope.event, Event::Died { .. }));
-        if envelopes.send(Ok(converter.convert(&item))).await.is_err() || died {
+        let envelope = converter.convert(&item);
+        if !seen.has_seen(&item) && envelopes.send(Ok(envelope)).await.is_err() || died {
             return;
         }
     }

@@ -9,7 +9,8 @@
 //! The server owns each process it started: one task waits for it and removes its directory
 //! once it has exited (which it does when its agent is dead and the link is dropped). A server
 //! that drops a process still running (its runtime stopped without shutting its shims down)
-//! sends it SIGTERM, which shuts its agent down. Shim processes a server that did not stop
+//! sends it SIGTERM, which shuts its agent down, unless it let the process go ([`Release`]:
+//! a stop that leaves the shims running). Shim processes a server that did not stop
 //! left in its state directory are adopted by the next server on that directory when it
 //! starts ([`ShimLauncher::adopt_leftovers`]): linked again, their agents, queues and logs as
 //! they are.
@@ -18,6 +19,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use nix::sys::signal::{Signal, kill};
@@ -73,6 +75,23 @@ pub struct StartedShim {
     pub linked: LinkedShim,
     /// Turns true once the process has exited and its directory is removed.
     pub exited: watch::Receiver<bool>,
+    /// Lets the process go, running, when the server stops.
+    pub release: Release,
+}
+
+/// Lets a shim process this server started go: once released, it is not sent SIGTERM when
+/// the server drops it (it keeps running for the next server to adopt).
+#[derive(Debug, Clone, Default)]
+pub struct Release(Arc<AtomicBool>);
+
+impl Release {
+    pub fn release(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    fn is_released(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
 }
 
 impl ShimLauncher {
@@ -134,6 +153,7 @@ impl ShimLauncher {
         }
         let linked = link(&dir.socket(), Arc::from(spec.id.as_str()), events, 0).await?;
         let (exited_tx, exited) = watch::channel(false);
+        let release = process.release.clone();
         let dir = dir.clone();
         tokio::spawn(async move {
             let status = process.wait().await;
@@ -141,7 +161,11 @@ impl ShimLauncher {
             remove_dir(dir);
             exited_tx.send_replace(true);
         });
-        Ok(StartedShim { linked, exited })
+        Ok(StartedShim {
+            linked,
+            exited,
+            release,
+        })
     }
 
     /// Starts `agentshim shim` for the spec in `dir`, in a session of its own.
@@ -175,6 +199,7 @@ impl ShimLauncher {
         Ok(ShimProcess {
             child,
             reaped: false,
+            release: Release::default(),
         })
     }
 
@@ -210,7 +235,11 @@ impl ShimLauncher {
                     Some(AdoptedShim {
                         spec,
                         hosted,
-                        started: StartedShim { linked, exited },
+                        started: StartedShim {
+                            linked,
+                            exited,
+                            release: Release::default(),
+                        },
                     })
                 }
                 Err(error) => {
@@ -237,10 +266,12 @@ pub struct AdoptedShim {
     pub started: StartedShim,
 }
 
-/// A shim process this server started; sent SIGTERM if dropped while it runs.
+/// A shim process this server started; sent SIGTERM if dropped while it runs, unless
+/// released.
 struct ShimProcess {
     child: Child,
     reaped: bool,
+    release: Release,
 }
 
 impl ShimProcess {
@@ -263,7 +294,7 @@ impl ShimProcess {
 
 impl Drop for ShimProcess {
     fn drop(&mut self) {
-        if self.reaped {
+        if self.reaped || self.release.is_released() {
             return;
         }
         if let Some(pid) = self.child.id().and_then(|pid| i32::try_from(pid).ok()) {

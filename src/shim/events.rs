@@ -48,6 +48,10 @@ pub struct Envelope {
     pub seq: u64,
     /// The shim that emitted the event.
     pub shim_id: Arc<str>,
+    /// Where the event sits in its shim's own log, when it came from there into this one (the
+    /// server's log, fed by the links to shim processes): that seq survives a restart of the
+    /// server. 0 for an event first appended here.
+    pub shim_seq: u64,
     /// Wall-clock time of the append, milliseconds since the Unix epoch.
     pub unix_ms: u64,
     /// The event itself.
@@ -157,21 +161,26 @@ impl EventLog {
         shim_id: &Arc<str>,
         events: impl IntoIterator<Item = Event>,
     ) -> Option<u64> {
-        self.append_stamped(shim_id, crate::unix_time::now_unix_ms(), events)
+        let first_appended_here = events.into_iter().map(|event| (0, event));
+        self.append_stamped(
+            shim_id,
+            crate::unix_time::now_unix_ms(),
+            first_appended_here,
+        )
     }
 
-    /// [`append_all`](Self::append_all) with the time the events were emitted at (they come
-    /// from another log: a shim process's, over its link).
+    /// [`append_all`](Self::append_all) of events that come from another log (a shim
+    /// process's, over its link), each with its seq there, and the time they were emitted at.
     pub fn append_stamped(
         &self,
         shim_id: &Arc<str>,
         unix_ms: u64,
-        events: impl IntoIterator<Item = Event>,
+        events: impl IntoIterator<Item = (u64, Event)>,
     ) -> Option<u64> {
         let mut appended = Vec::new();
         {
             let mut state = self.lock();
-            for event in events {
+            for (shim_seq, event) in events {
                 state.last_seq += 1;
                 let size = json_size(&event);
                 let mut evicted = 0;
@@ -187,6 +196,7 @@ impl EventLog {
                 let envelope = Arc::new(Envelope {
                     seq: state.last_seq,
                     shim_id: Arc::clone(shim_id),
+                    shim_seq,
                     unix_ms,
                     event,
                 });
