@@ -6,12 +6,14 @@
 //!    of that shim back to back, first alone, then while 200 CreateShim calls run at once (on
 //!    a connection of their own); p50/p99/max of each, and of the creates.
 //! 2. 1000 idle shells: 1000 CreateShim of a `bash --norc --noprofile -i` profile (8 in flight),
-//!    then `echo` sent to all of them at once (SendMessage with wait); then the server's CPU at
-//!    rest over 10 s (utime+stime from `/proc`), its RSS, open files and threads per shim.
-//!    tmux: 1000 sessions made one `new-session` at a time, `echo` typed into each and each
-//!    screen polled until it shows; its server's CPU and RSS the same way.
+//!    then `echo` sent to all of them at once (SendMessage with wait); then the CPU at rest
+//!    over 10 s (utime+stime from `/proc`) and the memory (proportional set sizes, summed) of
+//!    the server and its 1000 shim processes together, and the server's open files and
+//!    threads per shim. tmux: 1000 sessions made one `new-session` at a time, `echo` typed
+//!    into each and each screen polled until it shows; its server's CPU and memory the same
+//!    way.
 //! 3. Full history: the same shims (and panes) print 5000 full lines of 220 columns, 200 at a
-//!    time; RSS after the first 200, the projection to 1000 from that slope, and the figure
+//!    time; memory after the first 200, the projection to 1000 from that slope, and the figure
 //!    measured once all 1000 are full.
 //!
 //! Needs tmux on PATH, about 1000 × 6 processes at once (fills run `yes | tr | fold | head` in
@@ -26,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use agentshim::client::{CaptureOptions, Client, NewShim, SendOptions};
 use futures_util::stream::{self, StreamExt};
-use support::procs::{cpu_time, open_fds, rss_kb, threads};
+use support::procs::{cpu_time_total, open_fds, pss_kb_total, threads};
 use support::serve::{BASH, Serve, bash_config};
 use support::tmux::Tmux;
 use support::{FILL, FILL_LINES, ms, percentile};
@@ -292,12 +294,12 @@ async fn fill_shims(client: &Client, range: std::ops::Range<usize>) -> Duration 
     started.elapsed()
 }
 
-/// CPU `pid` used over [`REST`], as a percentage of one core (sleeps: the bench has nothing
-/// else to do meanwhile).
-fn cpu_at_rest(pid: u32) -> f64 {
-    let before = cpu_time(pid);
+/// CPU `pids` used together over [`REST`], as a percentage of one core (sleeps: the bench has
+/// nothing else to do meanwhile).
+fn cpu_at_rest(pids: &[u32]) -> f64 {
+    let before = cpu_time_total(pids);
     std::thread::sleep(REST);
-    (cpu_time(pid) - before).as_secs_f64() / REST.as_secs_f64() * 100.0
+    (cpu_time_total(pids) - before).as_secs_f64() / REST.as_secs_f64() * 100.0
 }
 
 /// What one side measured of the fleet.
@@ -306,13 +308,13 @@ struct Fleet {
     create: Duration,
     /// Until every shell had answered its `echo`.
     echo: Duration,
-    /// The server's CPU at rest, % of a core.
+    /// The CPU at rest of the server (and its shim processes), % of a core.
     cpu_pct: f64,
-    /// RSS growth per idle shell.
+    /// Memory (PSS) growth per idle shell.
     idle_kb: f64,
-    /// RSS per full shell: idle, plus the growth per shell of the first [`FULL_SAMPLE`] filled.
+    /// Memory per full shell: idle, plus the growth per shell of the first [`FULL_SAMPLE`] filled.
     sample_kb: f64,
-    /// RSS growth per shell once all of them are full.
+    /// Memory growth per shell once all of them are full.
     full_kb: f64,
 }
 
@@ -337,28 +339,28 @@ impl Fleet {
                 "< 10 s",
             ),
             (
-                format!("server CPU at rest ({} s)", REST.as_secs()),
+                format!("CPU at rest ({} s)", REST.as_secs()),
                 format!("{:.2} %", self.cpu_pct),
                 format!("{:.2} %", tmux.cpu_pct),
                 "-".into(),
                 "< 1 % of a core",
             ),
             (
-                "server RSS per idle shell".into(),
+                "memory per idle shell".into(),
                 kb(self.idle_kb),
                 kb(tmux.idle_kb),
                 ratio(self.idle_kb, tmux.idle_kb),
                 "-",
             ),
             (
-                format!("RSS per full shell (first {FULL_SAMPLE})"),
+                format!("memory per full shell (first {FULL_SAMPLE})"),
                 kb(self.sample_kb),
                 kb(tmux.sample_kb),
                 ratio(self.sample_kb, tmux.sample_kb),
                 "-",
             ),
             (
-                format!("RSS per full shell (all {SHIMS})"),
+                format!("memory per full shell (all {SHIMS})"),
                 kb(self.full_kb),
                 kb(tmux.full_kb),
                 ratio(self.full_kb, tmux.full_kb),
@@ -383,16 +385,18 @@ fn waves() -> impl Iterator<Item = std::ops::Range<usize>> {
         .map(|start| start..(start + FULL_SAMPLE).min(SHIMS))
 }
 
-/// Growth of `pid`'s RSS over `base` per shim.
-fn per_shim(pid: u32, base: u64, shims: usize) -> f64 {
-    rss_kb(pid).saturating_sub(base) as f64 / shims as f64
+/// Growth of `total` over `base` per shim.
+fn per_shim(total: u64, base: u64, shims: usize) -> f64 {
+    total.saturating_sub(base) as f64 / shims as f64
 }
 
 async fn agentshim_fleet() -> Fleet {
     let server = Serve::start(&bash_config(SHIMS));
     let pid = server.pid();
+    // The server and its shim processes: the memory of all of them is the fleet's.
+    let memory_kb = || pss_kb_total(&server.pids());
     let client = server.client().await;
-    let (base_kb, base_fds, base_threads) = (rss_kb(pid), open_fds(pid), threads(pid));
+    let (base_kb, base_fds, base_threads) = (memory_kb(), open_fds(pid), threads(pid));
     let started = Instant::now();
     stream::iter(0..SHIMS)
         .for_each_concurrent(CREATES_IN_FLIGHT, |n| {
@@ -408,19 +412,21 @@ async fn agentshim_fleet() -> Fleet {
     let create = started.elapsed();
     let echo = echo_all(&client).await;
     std::thread::sleep(Duration::from_secs(2));
-    let cpu_pct = cpu_at_rest(pid);
-    let idle_kb = per_shim(pid, base_kb, SHIMS);
-    let idle_total = rss_kb(pid);
+    let pids = server.pids();
+    let cpu_pct = cpu_at_rest(&pids);
+    let idle_total = memory_kb();
+    let idle_kb = per_shim(idle_total, base_kb, SHIMS);
     println!(
-        "  agentshim: {SHIMS} created in {:.2} s, all answered echo in {:.2} s, CPU at rest {cpu_pct:.2} %",
+        "  agentshim: {SHIMS} created in {:.2} s, all answered echo in {:.2} s, CPU at rest {cpu_pct:.2} % \
+         (the server and {} shim processes)",
         create.as_secs_f64(),
-        echo.as_secs_f64()
+        echo.as_secs_f64(),
+        pids.len() - 1
     );
     println!(
-        "  agentshim server: {} kB RSS with {SHIMS} idle shims ({} kB empty); {:.1} open files \
-         and {} threads more per shim ({} files, {} threads in all)",
-        rss_kb(pid),
-        base_kb,
+        "  agentshim: {idle_total} kB PSS with {SHIMS} idle shims ({base_kb} kB, the server \
+         empty); server: {:.1} open files and {} threads more per shim ({} files, {} threads in \
+         all)",
         (open_fds(pid) - base_fds) as f64 / SHIMS as f64,
         (threads(pid) - base_threads) as f64 / SHIMS as f64,
         open_fds(pid),
@@ -428,21 +434,21 @@ async fn agentshim_fleet() -> Fleet {
     );
     let fill = |range| fill_shims(&client, range);
     let took = fill(0..FULL_SAMPLE).await;
-    let sample_total = rss_kb(pid);
-    let slope = sample_total.saturating_sub(idle_total) as f64 / FULL_SAMPLE as f64;
+    let sample_total = memory_kb();
+    let slope = per_shim(sample_total, idle_total, FULL_SAMPLE);
     let projected_gb = (idle_total as f64 + slope * SHIMS as f64) / 1e6;
     println!(
-        "  {FULL_SAMPLE} full histories in {:.1} s: server RSS {sample_total} kB, +{slope:.0} kB \
-         per shim filled; PROJECTION from that slope for {SHIMS} full: {projected_gb:.2} GB",
+        "  {FULL_SAMPLE} full histories in {:.1} s: PSS {sample_total} kB, +{slope:.0} kB per \
+         shim filled; PROJECTION from that slope for {SHIMS} full: {projected_gb:.2} GB",
         took.as_secs_f64()
     );
     let mut took = Duration::ZERO;
     for wave in waves() {
         took += fill(wave).await;
     }
-    let full_kb = rss_kb(pid);
+    let full_kb = memory_kb();
     println!(
-        "  {SHIMS} full histories (the other {} in {:.1} s, {FULL_SAMPLE} at a time): server RSS \
+        "  {SHIMS} full histories (the other {} in {:.1} s, {FULL_SAMPLE} at a time): PSS \
          measured {:.2} GB",
         SHIMS - FULL_SAMPLE,
         took.as_secs_f64(),
@@ -467,7 +473,8 @@ async fn agentshim_fleet() -> Fleet {
 fn tmux_fleet() -> Fleet {
     let tmux = Tmux::start("fleet", ROWS, COLS, HISTORY);
     let pid = tmux.pid();
-    let base_kb = rss_kb(pid);
+    let memory_kb = || pss_kb_total(&[pid]);
+    let base_kb = memory_kb();
     let target = |n: usize| fleet_id(n);
     let started = Instant::now();
     for n in 0..SHIMS {
@@ -483,9 +490,9 @@ fn tmux_fleet() -> Fleet {
     }
     let echo = started.elapsed();
     std::thread::sleep(Duration::from_secs(2));
-    let cpu_pct = cpu_at_rest(pid);
-    let idle_kb = per_shim(pid, base_kb, SHIMS);
-    let idle_total = rss_kb(pid);
+    let cpu_pct = cpu_at_rest(&[pid]);
+    let idle_total = memory_kb();
+    let idle_kb = per_shim(idle_total, base_kb, SHIMS);
     let fill = |range: std::ops::Range<usize>| {
         for n in range.clone() {
             tmux.type_line(&target(n), FILL);
@@ -495,11 +502,11 @@ fn tmux_fleet() -> Fleet {
         }
     };
     fill(0..FULL_SAMPLE);
-    let slope = rss_kb(pid).saturating_sub(idle_total) as f64 / FULL_SAMPLE as f64;
+    let slope = per_shim(memory_kb(), idle_total, FULL_SAMPLE);
     waves().for_each(fill);
-    let full_kb = rss_kb(pid);
+    let full_kb = memory_kb();
     println!(
-        "  tmux server: {full_kb} kB RSS with {SHIMS} full panes ({base_kb} kB with one idle \
+        "  tmux server: {full_kb} kB PSS with {SHIMS} full panes ({base_kb} kB with one idle \
          session)"
     );
     Fleet {

@@ -10,7 +10,7 @@
 //!
 //! - agentshim: a real `agentshim serve` (bash profile, 50×220, 5000 rows of history) is sent
 //!   `cat FILE` with SendMessage(wait), which returns with the Completion once bash's next
-//!   prompt came after the marker; CPU time is the server process's.
+//!   prompt came after the marker; CPU time is the server's and its shim process's.
 //! - tmux: the same bash in a tmux pane (50×220, 5000 lines of history) is typed `cat FILE; tmux
 //!   wait-for -S ...`; the bench waits for that signal, then polls the pane until the marker
 //!   shows; CPU time is the tmux server's.
@@ -31,7 +31,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use agentshim::client::{NewShim, SendOptions};
-use support::procs::cpu_time;
+use support::procs::{cpu_time, cpu_time_total};
 use support::serve::{BASH, Serve, bash_config};
 use support::tmux::Tmux;
 
@@ -226,8 +226,8 @@ fn tmux_pane(tmux: &Tmux, file: &Path) -> Took {
 /// `cat FILE` sent to a shim of a real server; returns when its Completion came.
 async fn agentshim_shim(server: &Serve, shim_id: &str, file: &Path) -> Took {
     let mut client = server.client().await;
-    let pid = server.pid();
-    let (cpu_before, started) = (cpu_time(pid), Instant::now());
+    let pids = server.pids();
+    let (cpu_before, started) = (cpu_time_total(&pids), Instant::now());
     let sent = client
         .send_message(
             shim_id,
@@ -241,7 +241,7 @@ async fn agentshim_shim(server: &Serve, shim_id: &str, file: &Path) -> Took {
         .expect("SendMessage");
     let took = Took {
         wall: started.elapsed(),
-        cpu: cpu_time(pid) - cpu_before,
+        cpu: cpu_time_total(&pids) - cpu_before,
     };
     let response = sent.completion.expect("a completion").response;
     assert!(

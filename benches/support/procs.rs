@@ -1,5 +1,6 @@
-//! `/proc` probes of one process.
+//! `/proc` probes of one process, and of a set of them (a server with its shim processes).
 
+use std::path::Path;
 use std::time::Duration;
 
 /// A field of `/proc/PID/status` in kB (`VmRSS`, `VmHWM`, ...).
@@ -63,4 +64,39 @@ pub fn open_fds(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd"))
         .expect("fd dir")
         .count()
+}
+
+/// The children of `pid` whose command name is `comm`.
+pub fn children_named(pid: u32, comm: &str) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&child| {
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else {
+                return false;
+            };
+            // `PID (COMM) STATE PPID ...`; the name may hold spaces and parentheses.
+            let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+                return false;
+            };
+            let ppid = stat[close + 1..].split_whitespace().nth(1);
+            &stat[open + 1..close] == comm && ppid == Some(pid.to_string().as_str())
+        })
+        .collect()
+}
+
+/// The proportional set sizes of `pids`, summed, in kB: what they cost together (see
+/// [`pss_kb`]). A process that exited meanwhile counts nothing.
+pub fn pss_kb_total(pids: &[u32]) -> u64 {
+    pids.iter()
+        .filter(|pid| Path::new(&format!("/proc/{pid}")).exists())
+        .map(|&pid| pss_kb(pid))
+        .sum()
+}
+
+/// The CPU time of `pids` (see [`cpu_time`]), summed.
+pub fn cpu_time_total(pids: &[u32]) -> Duration {
+    pids.iter().map(|&pid| cpu_time(pid)).sum()
 }

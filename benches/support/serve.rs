@@ -1,6 +1,8 @@
 //! A real `agentshim serve` child (the bench profile's binary) on `127.0.0.1:0` without auth,
-//! with a config file and a runtime directory of its own; stopped with SIGTERM on drop (so it
-//! stops its agents), SIGKILLed if it has not exited a minute later.
+//! with a config file, a runtime directory and a state directory of its own; stopped with
+//! SIGTERM on drop (so it stops its agents), SIGKILLed if it has not exited a minute later.
+//! Each of its shims runs in an `agentshim shim` process it started: what a fleet costs is
+//! the server's and theirs ([`Serve::pids`]).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -44,6 +46,8 @@ impl Serve {
         let mut child = Command::new(env!("CARGO_BIN_EXE_agentshim"))
             .args(["serve", "--no-auth", "--listen", "127.0.0.1:0", "--config"])
             .arg(&file)
+            .arg("--state-dir")
+            .arg(dir.path().join("state"))
             .env("XDG_RUNTIME_DIR", dir.path())
             .env("RUST_LOG", "warn")
             .env_remove("AGENTSHIM_TOKEN")
@@ -69,6 +73,13 @@ impl Serve {
 
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// The server and its shim processes, as they are now.
+    pub fn pids(&self) -> Vec<u32> {
+        let mut pids = vec![self.pid()];
+        pids.extend(super::procs::children_named(self.pid(), "agentshim"));
+        pids
     }
 
     /// A client of the server (loopback only).
