@@ -368,11 +368,11 @@ impl Fleet {
             ),
         ];
         println!(
-            "  {:<30} {:>12} {:>12} {:>8}  goal (issue 14)",
+            "  {:<36} {:>12} {:>12} {:>8}  goal (issue 14)",
             "", "agentshim", "tmux", "ratio"
         );
         for (label, ours, theirs, ratio, goal) in rows {
-            println!("  {label:<30} {ours:>12} {theirs:>12} {ratio:>8}  {goal}");
+            println!("  {label:<36} {ours:>12} {theirs:>12} {ratio:>8}  {goal}");
         }
     }
 }

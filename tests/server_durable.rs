@@ -4,7 +4,8 @@
 //! and agent pids; the mid-turn message's Completion arrives; the queued messages are
 //! delivered in order; the shell still knows its variable. A client streaming events across
 //! the crash resumes by shim seq and receives every event of every shim exactly once. SIGUSR1
-//! stops a server for an upgrade, leaving its agents to the next one.
+//! stops a server for an upgrade, leaving its agents to the next one. A shim whose process is
+//! gone when a server starts (a host restart) is reported dead, not forgotten.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -15,8 +16,9 @@ use agentshim::rpc::{EventEnvelope, ShimState};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-use crate::support::eventually::eventually_async;
-use crate::support::serve_process::{ServeProcess, TempDir};
+use crate::support::eventually::{eventually, eventually_async};
+use crate::support::procs::{Proc, assert_gone};
+use crate::support::serve_process::{ServeProcess, TempDir, shim_processes_in};
 use crate::support::server::{
     BASH, Client, Events, TIMEOUT, connect, create_ready, send, send_wait,
 };
@@ -253,4 +255,56 @@ async fn a_stream_resumed_across_a_server_crash_receives_every_event_exactly_onc
         [1, 1],
         "no Completion twice"
     );
+}
+
+#[tokio::test]
+async fn a_shim_whose_process_is_gone_when_the_server_starts_is_reported_dead_until_deleted() {
+    let dir = TempDir::new("lost");
+    let (mut crashed, mut client) = serve(&dir).await;
+    let agent = Proc::running(create_ready(&mut client, "lost").await.pid);
+    let record = listed(&mut client).await["lost"].clone();
+    kill(Pid::from_raw(crashed.pid()), Signal::SIGKILL).expect("kill the server");
+    crashed.wait_within(TIMEOUT).await;
+    // As a host restart leaves it: the shim process and its agent gone, its directory there.
+    for pid in shim_processes_in(crashed.state_dir()) {
+        kill(Pid::from_raw(pid), Signal::SIGKILL).expect("kill the shim process");
+    }
+    assert_gone(&[agent]).await;
+    let shims = dir.join("state").join("shims");
+    let directories = || std::fs::read_dir(&shims).expect("shims dir").count();
+    assert_eq!(directories(), 1);
+
+    // Listed as it was, dead, with what happened in its events; kept across an upgrade.
+    let (mut upgraded, _) = serve(&dir).await;
+    kill(Pid::from_raw(upgraded.pid()), Signal::SIGUSR1).expect("signal the server");
+    upgraded.wait_within(TIMEOUT).await;
+    let (_next, mut client_after) = serve(&dir).await;
+    let info = client_after.get_shim("lost").await.expect("GetShim");
+    assert_eq!(info.state(), ShimState::Dead);
+    assert_eq!(
+        (info.profile.clone(), info.created_unix_ms),
+        (record.0, record.1)
+    );
+    let mut events = Events::open(&mut client_after, "lost", 0).await;
+    let warning = events
+        .wait_for("the warning", |e| matches!(e, Pb::Warning(_)))
+        .await;
+    let Some(Pb::Warning(warning)) = warning.event else {
+        unreachable!()
+    };
+    assert!(
+        warning.message.contains("no shim process answered"),
+        "{}",
+        warning.message
+    );
+    let died = events.wait_for("Died", |e| matches!(e, Pb::Died(_))).await;
+    assert!(matches!(died.event, Some(Pb::Died(d)) if d.exit_code.is_none()));
+    assert_eq!(directories(), 1, "kept until deleted");
+
+    client_after.delete_shim("lost").await.expect("DeleteShim");
+    eventually(
+        || "its directory removed".into(),
+        || (directories() == 0).then_some(()),
+    )
+    .await;
 }

@@ -18,6 +18,7 @@ mod replay_fixtures;
 mod shim_bash;
 mod shim_death;
 mod shim_frontend;
+mod shim_heap;
 mod shim_input;
 mod shim_link;
 mod shim_marks;

@@ -7,6 +7,7 @@ pub mod event_format;
 mod events_cmd;
 mod explain_cmd;
 mod health;
+mod heap_trim;
 mod input_cmds;
 mod output;
 mod record;

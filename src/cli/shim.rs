@@ -15,6 +15,7 @@
 use std::io::Write;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -158,6 +159,9 @@ pub async fn run(args: ShimArgs) -> anyhow::Result<()> {
             bail!("cannot start the agent: {text}");
         }
     };
+    tokio::spawn(super::heap_trim::trim_after_turns(Arc::clone(
+        handle.event_log(),
+    )));
     match (inherited, &args.socket) {
         (Some(stream), _) => serve_inherited(stream, &handle).await,
         (None, Some(path)) => {

@@ -76,9 +76,9 @@ pub struct LinkedShim {
     pub handle: ShimHandle,
     /// The id the shim process knows itself by (from its spec).
     pub shim_id: String,
-    /// The agent's pid, as the shim process reported it.
+    /// The agent's pid, as the shim process reported it (0: never linked).
     pub pid: u32,
-    /// The link version the shim process speaks.
+    /// The link version the shim process speaks (0: never linked).
     pub version: u32,
     /// The shim's seq of the newest event appended to the server's log.
     cursor: watch::Receiver<u64>,
@@ -89,6 +89,25 @@ pub struct LinkedShim {
 }
 
 impl LinkedShim {
+    /// A shim whose process was gone before it could be linked (`reason` says how): as a
+    /// link that ended before its agent's `Died` came, the log gets a `Warning` with the
+    /// reason and a `Died` without an exit code, and every call fails with
+    /// [`ShimError::ShimGone`].
+    pub fn lost(shim_id: Arc<str>, events: Arc<EventLog>, reason: &str) -> Self {
+        let died_at = append_lost_agent(&events, &shim_id, reason);
+        // No task reads the requests: every call finds the shim gone.
+        let (requests, _) = mpsc::channel(1);
+        Self {
+            handle: ShimHandle::new(Arc::clone(&shim_id), requests, events),
+            shim_id: shim_id.to_string(),
+            pid: 0,
+            version: 0,
+            cursor: watch::channel(0).1,
+            appended: watch::channel(died_at).1,
+            end: watch::channel(Some(reason.to_owned())).1,
+        }
+    }
+
     /// The shim's seq of the newest event the link appended (where a new link resumes).
     pub fn cursor(&self) -> u64 {
         *self.cursor.borrow()
@@ -217,6 +236,26 @@ async fn linked(frames: &mut Frames) -> Result<Linked, LinkError> {
     }
 }
 
+/// Says in `events` that the process of `shim_id` is gone before its agent's `Died` came:
+/// its agent is gone with it (the PTY it held is closed) or out of reach. A `Warning` with
+/// `reason`, then a `Died` without an exit code; returns the `Died`'s seq.
+fn append_lost_agent(events: &EventLog, shim_id: &Arc<str>, reason: &str) -> u64 {
+    let warning = Event::Warning {
+        message: format!(
+            "the shim process is gone before its agent's end was reported ({reason}); its \
+             agent is treated as dead"
+        ),
+        idle_secs: None,
+    };
+    let died = Event::Died {
+        exit_code: None,
+        last_lines: String::new(),
+    };
+    events
+        .append_all(shim_id, [warning, died])
+        .expect("two events were appended")
+}
+
 /// Writes the calls the link task hands over, in order; says so once a write fails.
 async fn write_calls(
     mut commands: FramedWrite<OwnedWriteHalf, JsonFrameCodec<Event>>,
@@ -306,23 +345,9 @@ impl LinkTask {
         reason
     }
 
-    /// The shim process is gone before its agent's `Died` came: its agent is gone with it (the
-    /// PTY it held is closed) or out of reach, and the log says so, as a `Died` without an
-    /// exit code after a `Warning` with the reason.
+    /// The shim process is gone before its agent's `Died` came (see [`append_lost_agent`]).
     fn report_lost_agent(&self, reason: &str) {
-        let warning = Event::Warning {
-            message: format!(
-                "the shim process is gone before its agent's end was reported ({reason}); \
-                 its agent is treated as dead"
-            ),
-            idle_secs: None,
-        };
-        let died = Event::Died {
-            exit_code: None,
-            last_lines: String::new(),
-        };
-        self.events.append(&self.shim_id, warning);
-        let seq = self.events.append(&self.shim_id, died);
+        let seq = append_lost_agent(&self.events, &self.shim_id, reason);
         self.appended.send_replace(seq);
     }
 

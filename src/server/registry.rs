@@ -368,7 +368,7 @@ impl Registry {
                 tokio::spawn(async move { handle.kill().await });
                 continue;
             }
-            tracing::info!(shim = %Untrusted(&spec.id), pid = entry.link.pid, "adopted a shim an earlier server started");
+            tracing::info!(shim = %Untrusted(&spec.id), pid = entry.link.pid, "hosting a shim an earlier server started");
             hosted.shims.insert(spec.id.clone(), entry);
         }
     }
@@ -400,6 +400,7 @@ impl Registry {
                 Ok(exit_code) => {
                     tracing::info!(%shim, reason = ShutdownReason::DaemonStop.label(), ?exit_code, "shim shut down");
                 }
+                Err(ShimError::ShimGone) => tracing::debug!(%shim, "shim gone before the stop"),
                 Err(error) => tracing::warn!(%shim, %error, "shim shutdown"),
             }
         });

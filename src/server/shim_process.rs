@@ -13,7 +13,8 @@
 //! a stop that leaves the shims running). Shim processes a server that did not stop
 //! left in its state directory are adopted by the next server on that directory when it
 //! starts ([`ShimLauncher::adopt_leftovers`]): linked again, their agents, queues and logs as
-//! they are.
+//! they are; a shim whose process is gone is hosted dead, its directory kept until it is
+//! deleted.
 
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
@@ -204,9 +205,12 @@ impl ShimLauncher {
     }
 
     /// Links to every shim process a server that did not stop left in the state directory,
-    /// from the start of what each one's log holds, its events going into `events`; removes
-    /// what is there of shims whose process is gone. The processes are not this server's
-    /// children: each counts as exited once its link ends.
+    /// from the start of what each one's log holds, its events going into `events`. The
+    /// processes are not this server's children: each counts as exited once its link ends. A
+    /// shim whose process is gone (the host restarted, or it exited once the crashed server
+    /// had its agent's end) is adopted lost ([`LinkedShim::lost`]: reported dead), its
+    /// directory kept until the shim is deleted or the server shuts its shims down; an
+    /// unreadable directory is removed.
     pub async fn adopt_leftovers(
         &self,
         events: &Arc<EventLog>,
@@ -221,8 +225,7 @@ impl ShimLauncher {
                     return None;
                 }
             };
-            let shim_id = Arc::from(spec.id.as_str());
-            match link(&dir.socket(), shim_id, Arc::clone(events), 0).await {
+            match link(&dir.socket(), shim_id_of(&spec), Arc::clone(events), 0).await {
                 Ok(linked) => {
                     let (exited_tx, exited) = watch::channel(false);
                     let ending = linked.ending();
@@ -246,10 +249,30 @@ impl ShimLauncher {
                     tracing::warn!(
                         shim = %crate::untrusted::Untrusted(&spec.id),
                         %error,
-                        "a shim an earlier server left has no process to link to; removing it"
+                        "a shim an earlier server left has no process to link to; it is reported dead"
                     );
-                    remove_dir(dir);
-                    None
+                    let reason = format!("no shim process answered when this server started: {error}");
+                    let linked = LinkedShim::lost(shim_id_of(&spec), Arc::clone(events), &reason);
+                    let release = Release::default();
+                    let (exited_tx, exited) = watch::channel(true);
+                    let kept = release.clone();
+                    tokio::spawn(async move {
+                        // Until the shim is deleted, or the server stops: then its directory
+                        // goes, unless the stop leaves the shims to the next server.
+                        exited_tx.closed().await;
+                        if !kept.is_released() {
+                            remove_dir(dir);
+                        }
+                    });
+                    Some(AdoptedShim {
+                        spec,
+                        hosted,
+                        started: StartedShim {
+                            linked,
+                            exited,
+                            release,
+                        },
+                    })
                 }
             }
         });
@@ -258,7 +281,11 @@ impl ShimLauncher {
     }
 }
 
-/// A shim process an earlier server started, linked by this one.
+fn shim_id_of(spec: &ShimSpec) -> Arc<str> {
+    Arc::from(spec.id.as_str())
+}
+
+/// A shim process an earlier server started, linked by this one (or lost).
 #[derive(Debug)]
 pub struct AdoptedShim {
     pub spec: Box<ShimSpec>,
