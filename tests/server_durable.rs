@@ -286,17 +286,8 @@ async fn a_shim_whose_process_is_gone_when_the_server_starts_is_reported_dead_un
         (record.0, record.1)
     );
     let mut events = Events::open(&mut client_after, "lost", 0).await;
-    let warning = events
-        .wait_for("the warning", |e| matches!(e, Pb::Warning(_)))
-        .await;
-    let Some(Pb::Warning(warning)) = warning.event else {
-        unreachable!()
-    };
-    assert!(
-        warning.message.contains("no shim process answered"),
-        "{}",
-        warning.message
-    );
+    let warning = events.warning().await;
+    assert!(warning.contains("no shim process answered"), "{warning}");
     let died = events.wait_for("Died", |e| matches!(e, Pb::Died(_))).await;
     assert!(matches!(died.event, Some(Pb::Died(d)) if d.exit_code.is_none()));
     assert_eq!(directories(), 1, "kept until deleted");

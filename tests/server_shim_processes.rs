@@ -99,16 +99,8 @@ async fn a_shim_process_killed_from_outside_is_dead_and_the_others_go_on() {
     };
 
     kill(Pid::from_raw(shim), Signal::SIGKILL).expect("kill the shim process");
-    let warning = events
-        .wait_for("the warning", |event| matches!(event, Pb::Warning(_)))
-        .await;
-    let Some(Pb::Warning(warning)) = warning.event else {
-        unreachable!()
-    };
-    assert!(
-        warning.message.contains("the shim process is gone"),
-        "{warning:?}"
-    );
+    let warning = events.warning().await;
+    assert!(warning.contains("the shim process is gone"), "{warning}");
     events
         .wait_for("Died", |event| matches!(event, Pb::Died(_)))
         .await;

@@ -225,56 +225,53 @@ impl ShimLauncher {
                     return None;
                 }
             };
-            match link(&dir.socket(), shim_id_of(&spec), Arc::clone(events), 0).await {
-                Ok(linked) => {
-                    let (exited_tx, exited) = watch::channel(false);
-                    let ending = linked.ending();
-                    tokio::spawn(async move {
-                        let reason = ending.await;
-                        tracing::debug!(path = %dir.path().display(), %reason, "adopted shim gone");
-                        remove_dir(dir);
-                        exited_tx.send_replace(true);
-                    });
-                    Some(AdoptedShim {
-                        spec,
-                        hosted,
-                        started: StartedShim {
-                            linked,
-                            exited,
-                            release: Release::default(),
-                        },
-                    })
-                }
-                Err(error) => {
-                    tracing::warn!(
-                        shim = %crate::untrusted::Untrusted(&spec.id),
-                        %error,
-                        "a shim an earlier server left has no process to link to; it is reported dead"
-                    );
-                    let reason = format!("no shim process answered when this server started: {error}");
-                    let linked = LinkedShim::lost(shim_id_of(&spec), Arc::clone(events), &reason);
-                    let release = Release::default();
-                    let (exited_tx, exited) = watch::channel(true);
-                    let kept = release.clone();
-                    tokio::spawn(async move {
-                        // Until the shim is deleted, or the server stops: then its directory
-                        // goes, unless the stop leaves the shims to the next server.
-                        exited_tx.closed().await;
-                        if !kept.is_released() {
+            let release = Release::default();
+            let (linked, exited) =
+                match link(&dir.socket(), shim_id_of(&spec), Arc::clone(events), 0).await {
+                    Ok(linked) => {
+                        let (exited_tx, exited) = watch::channel(false);
+                        let ending = linked.ending();
+                        tokio::spawn(async move {
+                            let reason = ending.await;
+                            tracing::debug!(path = %dir.path().display(), %reason, "adopted shim gone");
                             remove_dir(dir);
-                        }
-                    });
-                    Some(AdoptedShim {
-                        spec,
-                        hosted,
-                        started: StartedShim {
-                            linked,
-                            exited,
-                            release,
-                        },
-                    })
-                }
-            }
+                            exited_tx.send_replace(true);
+                        });
+                        (linked, exited)
+                    }
+                    Err(error) => {
+                        tracing::warn!(
+                            shim = %crate::untrusted::Untrusted(&spec.id),
+                            %error,
+                            "a shim an earlier server left has no process to link to; it is reported dead"
+                        );
+                        let reason =
+                            format!("no shim process answered when this server started: {error}");
+                        let linked =
+                            LinkedShim::lost(shim_id_of(&spec), Arc::clone(events), &reason);
+                        let (exited_tx, exited) = watch::channel(true);
+                        let kept = release.clone();
+                        tokio::spawn(async move {
+                            // Until the shim is deleted, or the server stops: then its
+                            // directory goes, unless the stop leaves the shims to the next
+                            // server.
+                            exited_tx.closed().await;
+                            if !kept.is_released() {
+                                remove_dir(dir);
+                            }
+                        });
+                        (linked, exited)
+                    }
+                };
+            Some(AdoptedShim {
+                spec,
+                hosted,
+                started: StartedShim {
+                    linked,
+                    exited,
+                    release,
+                },
+            })
         });
         let adopted = futures_util::future::join_all(adoptions).await;
         Ok(adopted.into_iter().flatten().collect())

@@ -334,6 +334,17 @@ impl Reader<StreamedEvents> {
         }
     }
 
+    /// Waits for the next Warning; returns its message.
+    pub async fn warning(&mut self) -> String {
+        let envelope = self
+            .wait_for("a Warning", |e| matches!(e, Pb::Warning(_)))
+            .await;
+        match envelope.event {
+            Some(Pb::Warning(warning)) => warning.message,
+            _ => unreachable!(),
+        }
+    }
+
     pub fn seqs(&self) -> Vec<u64> {
         self.seen.iter().map(|e| e.seq).collect()
     }
