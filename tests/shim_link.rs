@@ -5,6 +5,7 @@
 //! gets exactly what happened while no host was linked (nothing lost, nothing twice); and a
 //! shim process that breaks the protocol or goes away gives precise errors, never a hang. A
 //! shim process started from a spec file (`--spec`, as a host starts one) keeps every setting.
+//! A status the link knows exactly is answered without a call.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -560,4 +561,102 @@ async fn a_refused_link_says_why() {
         Err(LinkError::Refused(reason)) => assert_eq!(reason, "not today"),
         other => panic!("not refused: {other:?}"),
     }
+}
+
+/// The shim's answer to status call `call_id`.
+fn status_reply(call_id: u64, state: ShimState, since_ms: u64, last_event_seq: u64) -> Event {
+    Event::Reply {
+        call_id,
+        reply: CallReply::Status {
+            state,
+            since_ms,
+            pid: 4242,
+            exit_code: None,
+            queued_messages: 0,
+            last_event_seq,
+        },
+    }
+}
+
+/// On a virtual clock: a status answer stays known until an event or a call that acts on the
+/// shim follows it. Meanwhile a status is answered without a call (the fake answers no
+/// second one: a call would fail at its deadline), its state's age grown by the time since.
+#[tokio::test(start_paused = true)]
+async fn a_status_is_answered_from_the_last_one_until_an_event_or_an_act_follows() {
+    let fake = FakeShim::new();
+    let (linked, mut connection) = fake.linked().await;
+    connection.send(&logged(1, Event::Ready)).await.unwrap();
+    eventually(
+        || "seq 1 in".into(),
+        || (linked.cursor() == 1).then_some(()),
+    )
+    .await;
+    let asked = |linked: &LinkedShim| {
+        let handle = linked.handle.clone();
+        tokio::spawn(async move { handle.status().await })
+    };
+
+    let status = asked(&linked);
+    let (call_id, call) = next_call(&mut connection).await;
+    assert_eq!(call, Call::Status);
+    let reply = status_reply(call_id, ShimState::Idle, 1000, 1);
+    connection.send(&reply).await.unwrap();
+    let first = status.await.unwrap().expect("status");
+    assert_eq!(first.state.since, Duration::from_secs(1));
+
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let known = linked.handle.status().await.expect("answered by the link");
+    assert_eq!(known.state.state, ShimState::Idle);
+    assert_eq!(known.state.since, Duration::from_secs(6));
+    assert_eq!(known.last_event_seq, first.last_event_seq);
+
+    // An event after the answer: the next status is a call.
+    let working = Event::StateChanged {
+        from: ShimState::Idle,
+        to: ShimState::Working,
+        summary: String::new(),
+    };
+    connection.send(&logged(2, working)).await.unwrap();
+    eventually(
+        || "seq 2 in".into(),
+        || (linked.cursor() == 2).then_some(()),
+    )
+    .await;
+    let status = asked(&linked);
+    let (call_id, call) = next_call(&mut connection).await;
+    assert_eq!(call, Call::Status);
+    let reply = status_reply(call_id, ShimState::Working, 0, 2);
+    connection.send(&reply).await.unwrap();
+    assert_eq!(
+        status.await.unwrap().unwrap().state.state,
+        ShimState::Working
+    );
+    assert_eq!(
+        linked.handle.status().await.unwrap().state.state,
+        ShimState::Working
+    );
+
+    // A call that acts on the shim: the next status is a call.
+    let handle = linked.handle.clone();
+    let resized = tokio::spawn(async move { handle.resize(30, 100).await });
+    let (call_id, call) = next_call(&mut connection).await;
+    assert_eq!(
+        call,
+        Call::Resize {
+            rows: 30,
+            cols: 100
+        }
+    );
+    let done = Event::Reply {
+        call_id,
+        reply: CallReply::Done,
+    };
+    connection.send(&done).await.unwrap();
+    resized.await.unwrap().expect("resize");
+    let status = asked(&linked);
+    let (call_id, call) = next_call(&mut connection).await;
+    assert_eq!(call, Call::Status);
+    let reply = status_reply(call_id, ShimState::Working, 10, 2);
+    connection.send(&reply).await.unwrap();
+    status.await.unwrap().expect("status");
 }

@@ -14,6 +14,13 @@
 //! translated into the server log's seq of that event, waiting for the event when the answer
 //! overtook it; a kill or shutdown answer waits likewise for the agent's `Died`.
 //!
+//! A status is answered without a call while the link knows it exactly: a status answer stays
+//! true until the shim sends an event after it (every change of a status field comes with
+//! one: a state change, a message queued or delivered, the agent's death) or the server
+//! makes a call that acts on the shim (anything but status, capture, ping and explain), so
+//! until then the link answers from it, its state's age grown by the time since. Lookups then
+//! cost nothing when the shim process is slow to be scheduled (many starting at once).
+//!
 //! A call the shim process does not answer in time (it is stopped, or stuck) fails with
 //! [`ShimError::LinkLost`] after [`CALL_TIMEOUT`] (a shutdown: after its own timeout plus
 //! that), and the link stays: a shim that recovers answers the next call. The link ends when
@@ -177,6 +184,8 @@ pub async fn link(
         events: Arc::clone(&events),
         calls: calls_tx,
         pending: HashMap::new(),
+        acts_sent: 0,
+        known_status: None,
         next_call: 1,
         cursor: cursor_tx,
         appended: appended_tx,
@@ -270,14 +279,34 @@ async fn write_calls(
     }
 }
 
+/// A request whose call was sent.
+struct PendingCall {
+    request: Request,
+    /// When it fails unanswered.
+    deadline: Instant,
+    /// [`LinkTask::acts_sent`] when it was sent.
+    acts_sent: u64,
+}
+
+/// A status answer of the shim (its `last_event_seq` in the shim's sequence), and when it came.
+struct KnownStatus {
+    status: ShimStatus,
+    at: Instant,
+}
+
 /// The state of one link, owned by its task.
 struct LinkTask {
     shim_id: Arc<str>,
     events: Arc<EventLog>,
     /// Commands to write; [`write_calls`] holds the receiver.
     calls: mpsc::UnboundedSender<Command>,
-    /// Requests whose call was sent, by call id, with when they fail unanswered.
-    pending: HashMap<u64, (Request, Instant)>,
+    /// Requests whose call was sent, by call id.
+    pending: HashMap<u64, PendingCall>,
+    /// How many calls that act on the shim were sent so far: a status answer made before the
+    /// latest of them may not show what it did.
+    acts_sent: u64,
+    /// The newest status answer, while it is still exact (see the module docs).
+    known_status: Option<KnownStatus>,
     next_call: u64,
     /// The shim's seq of the newest event appended; the [`LinkedShim`] holds the receiver.
     cursor: watch::Sender<u64>,
@@ -304,7 +333,7 @@ impl LinkTask {
         mut write_failed: oneshot::Receiver<String>,
     ) -> String {
         let reason = loop {
-            let next_deadline = self.pending.values().map(|(_, deadline)| *deadline).min();
+            let next_deadline = self.pending.values().map(|call| call.deadline).min();
             tokio::select! {
                 () = sleep_until_some(next_deadline) => self.expire(),
                 request = requests.recv() => match request {
@@ -330,8 +359,8 @@ impl LinkTask {
             }
         };
         self.append_held();
-        for (_, (request, _)) in self.pending.drain() {
-            request.fail(ShimError::LinkLost(reason.clone()));
+        for (_, call) in self.pending.drain() {
+            call.request.fail(ShimError::LinkLost(reason.clone()));
         }
         for (_, reply) in self.parked.drain(..) {
             let _ = reply.send(Err(ShimError::LinkLost(reason.clone())));
@@ -351,11 +380,23 @@ impl LinkTask {
         self.appended.send_replace(seq);
     }
 
-    /// Sends `request` as a call and keeps it until its reply comes.
+    /// Sends `request` as a call and keeps it until its reply comes; answers a status the
+    /// link knows exactly at once.
     fn send(&mut self, request: Request) {
+        let request = match request {
+            Request::Status { reply } => match self.exact_status() {
+                Some(status) => return self.reply_status(status, reply),
+                None => Request::Status { reply },
+            },
+            other => other,
+        };
         let call_id = self.next_call;
         self.next_call += 1;
         let call = call_of(&request);
+        if !call.only_reads() {
+            self.acts_sent += 1;
+            self.known_status = None;
+        }
         if self.calls.send(Command::Call { call_id, call }).is_err() {
             request.fail(ShimError::LinkLost(
                 "cannot write to the shim process".to_owned(),
@@ -363,7 +404,27 @@ impl LinkTask {
             return;
         }
         let deadline = Instant::now() + answer_within(&request);
-        self.pending.insert(call_id, (request, deadline));
+        let acts_sent = self.acts_sent;
+        self.pending.insert(
+            call_id,
+            PendingCall {
+                request,
+                deadline,
+                acts_sent,
+            },
+        );
+    }
+
+    /// The newest status answer, if no event came after it (nor is held back): what a status
+    /// call would answer now, but for its state's age.
+    fn exact_status(&self) -> Option<ShimStatus> {
+        let known = self.known_status.as_ref()?;
+        let caught_up = known.status.last_event_seq == *self.cursor.borrow();
+        (caught_up && self.held.is_empty()).then(|| {
+            let mut status = known.status.clone();
+            status.state.since += known.at.elapsed();
+            status
+        })
     }
 
     /// Fails the calls whose time is up.
@@ -372,11 +433,11 @@ impl LinkTask {
         let expired: Vec<u64> = self
             .pending
             .iter()
-            .filter(|(_, (_, deadline))| *deadline <= now)
+            .filter(|(_, call)| call.deadline <= now)
             .map(|(call_id, _)| *call_id)
             .collect();
         for call_id in expired {
-            let (request, _) = self.pending.remove(&call_id).expect("listed");
+            let request = self.pending.remove(&call_id).expect("listed").request;
             let within = answer_within(&request);
             let asked = call_of(&request).name();
             tracing::warn!(shim = %self.shim_id, call_id, asked, "the shim process did not answer");
@@ -412,7 +473,10 @@ impl LinkTask {
                 "of this shim were evicted from its process's log before the server read them",
             ),
             Event::Reply { call_id, reply } => match self.pending.remove(&call_id) {
-                Some((request, _)) => self.answer(request, reply),
+                Some(call) => {
+                    let exact = call.acts_sent == self.acts_sent;
+                    self.answer(call.request, reply, exact);
+                }
                 None => tracing::warn!(
                     shim = %self.shim_id,
                     call_id,
@@ -506,6 +570,13 @@ impl LinkTask {
 
     /// The events up to shim seq `seq` are in the log, the last at `server_seq`.
     fn advance(&mut self, seq: u64, server_seq: u64) {
+        if self
+            .known_status
+            .as_ref()
+            .is_some_and(|known| seq > known.status.last_event_seq)
+        {
+            self.known_status = None;
+        }
         self.cursor.send_replace(seq);
         self.appended.send_replace(server_seq);
         if self.seqs.len() == KEPT_SEQS {
@@ -533,8 +604,9 @@ impl LinkTask {
         let _ = reply.send(Ok(status));
     }
 
-    /// Answers `request` with the shim's `reply`.
-    fn answer(&mut self, request: Request, reply: CallReply) {
+    /// Answers `request` with the shim's `reply`; a status that is `exact` (no call that acts
+    /// on the shim was sent after it) is kept as the known status.
+    fn answer(&mut self, request: Request, reply: CallReply, exact: bool) {
         match (request, reply) {
             (request, CallReply::Failed { error }) => request.fail(error.into()),
             (
@@ -590,6 +662,12 @@ impl LinkTask {
                     queued_messages,
                     last_event_seq,
                 };
+                if exact {
+                    self.known_status = Some(KnownStatus {
+                        status: status.clone(),
+                        at: Instant::now(),
+                    });
+                }
                 if last_event_seq <= *self.cursor.borrow() {
                     self.reply_status(status, reply);
                 } else {
