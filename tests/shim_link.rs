@@ -578,11 +578,20 @@ fn status_reply(call_id: u64, state: ShimState, since_ms: u64, last_event_seq: u
     }
 }
 
-/// On a virtual clock: a status answer stays known until an event or a call that acts on the
-/// shim follows it. Meanwhile a status is answered without a call (the fake answers no
-/// second one: a call would fail at its deadline), its state's age grown by the time since.
+/// Reads the host's status call and answers it: `state` for 1 s, as of shim seq `seq`.
+async fn answer_status(connection: &mut FakeConnection, state: ShimState, seq: u64) {
+    let (call_id, call) = next_call(connection).await;
+    assert_eq!(call, Call::Status);
+    let reply = status_reply(call_id, state, 1000, seq);
+    connection.send(&reply).await.unwrap();
+}
+
+/// On a virtual clock: a status answer stays known, with each state change after it applied,
+/// until an event that changes something else comes or a call that acts on the shim is sent.
+/// Meanwhile a status is answered without a call (the fake answers no second one: a call
+/// would fail at its deadline), its state's age grown by the time since.
 #[tokio::test(start_paused = true)]
-async fn a_status_is_answered_from_the_last_one_until_an_event_or_an_act_follows() {
+async fn a_status_is_answered_from_what_the_link_knows_until_it_cannot_tell() {
     let fake = FakeShim::new();
     let (linked, mut connection) = fake.linked().await;
     connection.send(&logged(1, Event::Ready)).await.unwrap();
@@ -597,20 +606,16 @@ async fn a_status_is_answered_from_the_last_one_until_an_event_or_an_act_follows
     };
 
     let status = asked(&linked);
-    let (call_id, call) = next_call(&mut connection).await;
-    assert_eq!(call, Call::Status);
-    let reply = status_reply(call_id, ShimState::Idle, 1000, 1);
-    connection.send(&reply).await.unwrap();
+    answer_status(&mut connection, ShimState::Idle, 1).await;
     let first = status.await.unwrap().expect("status");
     assert_eq!(first.state.since, Duration::from_secs(1));
-
     tokio::time::sleep(Duration::from_secs(5)).await;
     let known = linked.handle.status().await.expect("answered by the link");
     assert_eq!(known.state.state, ShimState::Idle);
     assert_eq!(known.state.since, Duration::from_secs(6));
     assert_eq!(known.last_event_seq, first.last_event_seq);
 
-    // An event after the answer: the next status is a call.
+    // A state change is applied: still no call.
     let working = Event::StateChanged {
         from: ShimState::Idle,
         to: ShimState::Working,
@@ -622,19 +627,32 @@ async fn a_status_is_answered_from_the_last_one_until_an_event_or_an_act_follows
         || (linked.cursor() == 2).then_some(()),
     )
     .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let known = linked.handle.status().await.expect("answered by the link");
+    assert_eq!(known.state.state, ShimState::Working);
+    // Since the change was applied, which the wait for seq 2 saw a poll after.
+    let since = known.state.since;
+    assert!(
+        (Duration::from_secs(2)..Duration::from_secs(3)).contains(&since),
+        "{since:?}"
+    );
+    assert_eq!(known.last_event_seq, linked.last_appended());
+
+    // A message queued changes the queue, which the link does not count: a call.
+    let queued = Event::MessageQueued {
+        id: "m-1".into(),
+        position: 1,
+    };
+    connection.send(&logged(3, queued)).await.unwrap();
+    eventually(
+        || "seq 3 in".into(),
+        || (linked.cursor() == 3).then_some(()),
+    )
+    .await;
     let status = asked(&linked);
-    let (call_id, call) = next_call(&mut connection).await;
-    assert_eq!(call, Call::Status);
-    let reply = status_reply(call_id, ShimState::Working, 0, 2);
-    connection.send(&reply).await.unwrap();
-    assert_eq!(
-        status.await.unwrap().unwrap().state.state,
-        ShimState::Working
-    );
-    assert_eq!(
-        linked.handle.status().await.unwrap().state.state,
-        ShimState::Working
-    );
+    answer_status(&mut connection, ShimState::Working, 3).await;
+    status.await.unwrap().expect("status");
+    assert!(linked.handle.status().await.is_ok(), "known again");
 
     // A call that acts on the shim: the next status is a call.
     let handle = linked.handle.clone();
@@ -654,9 +672,6 @@ async fn a_status_is_answered_from_the_last_one_until_an_event_or_an_act_follows
     connection.send(&done).await.unwrap();
     resized.await.unwrap().expect("resize");
     let status = asked(&linked);
-    let (call_id, call) = next_call(&mut connection).await;
-    assert_eq!(call, Call::Status);
-    let reply = status_reply(call_id, ShimState::Working, 10, 2);
-    connection.send(&reply).await.unwrap();
+    answer_status(&mut connection, ShimState::Working, 3).await;
     status.await.unwrap().expect("status");
 }

@@ -14,12 +14,14 @@
 //! translated into the server log's seq of that event, waiting for the event when the answer
 //! overtook it; a kill or shutdown answer waits likewise for the agent's `Died`.
 //!
-//! A status is answered without a call while the link knows it exactly: a status answer stays
-//! true until the shim sends an event after it (every change of a status field comes with
-//! one: a state change, a message queued or delivered, the agent's death) or the server
-//! makes a call that acts on the shim (anything but status, capture, ping and explain), so
-//! until then the link answers from it, its state's age grown by the time since. Lookups then
-//! cost nothing when the shim process is slow to be scheduled (many starting at once).
+//! A status is answered without a call while the link knows it exactly. Every change of a
+//! status field comes with an event (a state change, a message queued or delivered, the
+//! agent's death), so the newest status answer stays true, with each `StateChanged` after it
+//! applied, until another kind of change comes or the server makes a call that acts on the
+//! shim (anything but status, capture, ping and explain); until then the link answers from it,
+//! its state's age grown by the time since. Lookups then cost no call even while the shim
+//! process is slow to be scheduled (many starting at once: the status `CreateShim` answers
+//! with is the first one known).
 //!
 //! A call the shim process does not answer in time (it is stopped, or stuck) fails with
 //! [`ShimError::LinkLost`] after [`CALL_TIMEOUT`] (a shutdown: after its own timeout plus
@@ -44,7 +46,7 @@ use tokio_util::codec::{FramedRead, FramedWrite};
 use crate::frontend::connection::events_lost_warning;
 use crate::protocol::codec::{FrameError, JsonFrameCodec};
 use crate::protocol::link::{Call, CallReply, LINK_VERSION};
-use crate::protocol::{Command, Event};
+use crate::protocol::{Command, Event, ShimState};
 use crate::shim::core::{Cause, Decision, Explanation};
 use crate::shim::events::EventLog;
 use crate::shim::handle::{Reply, Request};
@@ -276,6 +278,47 @@ async fn write_calls(
             let _ = failed.send(format!("cannot write to the shim process: {error}"));
             return;
         }
+    }
+}
+
+/// What an event of the shim does to its status.
+enum StatusEffect {
+    /// Nothing.
+    Keeps,
+    /// The agent is in this state from now on, and nothing else changed.
+    Enters(ShimState),
+    /// Something the event alone does not tell (the queue, the exit code).
+    Changes,
+}
+
+fn status_effect(event: &Event) -> StatusEffect {
+    match event {
+        Event::StateChanged { to, .. } => StatusEffect::Enters(*to),
+        Event::Ready
+        | Event::Completion { .. }
+        | Event::ContextWarning { .. }
+        | Event::ContextApproaching { .. }
+        | Event::ScreenCapture { .. }
+        | Event::State { .. }
+        | Event::SessionStats { .. }
+        | Event::Pong
+        | Event::Warning { .. }
+        | Event::Error { .. }
+        | Event::InputRequested { .. }
+        | Event::ResponseTruncated { .. }
+        | Event::CommandExited { .. } => StatusEffect::Keeps,
+        Event::MessageDelivered { .. }
+        | Event::MessageQueued { .. }
+        | Event::DeliveryFailed { .. }
+        | Event::TurnInterrupted { .. }
+        | Event::Died { .. }
+        | Event::ContextExhausted { .. }
+        | Event::QuotaBlocked { .. }
+        | Event::QuotaResumed { .. }
+        | Event::Linked { .. }
+        | Event::Logged { .. }
+        | Event::EventsLost { .. }
+        | Event::Reply { .. } => StatusEffect::Changes,
     }
 }
 
@@ -527,6 +570,9 @@ impl LinkTask {
             return;
         };
         let held = std::mem::take(&mut self.held);
+        for (seq, _, event) in &held {
+            self.observe(*seq, event);
+        }
         let died = held
             .iter()
             .any(|(_, _, event)| matches!(event, Event::Died { .. }));
@@ -548,6 +594,30 @@ impl LinkTask {
             for (exit_code, reply) in self.exits.drain(..) {
                 let _ = reply.send(Ok(exit_code));
             }
+        }
+    }
+
+    /// Keeps the known status up to date with the shim's event `seq`, or forgets it when the
+    /// event changes what the link cannot tell.
+    fn observe(&mut self, seq: u64, event: &Event) {
+        let Some(known) = &mut self.known_status else {
+            return;
+        };
+        let last = known.status.last_event_seq;
+        if seq <= last {
+            return; // The answer shows it already.
+        }
+        match status_effect(event) {
+            StatusEffect::Keeps if seq == last + 1 => known.status.last_event_seq = seq,
+            StatusEffect::Enters(state) if seq == last + 1 => {
+                known.status.state = StateReport {
+                    state,
+                    since: Duration::ZERO,
+                };
+                known.status.last_event_seq = seq;
+                known.at = Instant::now();
+            }
+            _ => self.known_status = None,
         }
     }
 
