@@ -9,24 +9,15 @@ use crate::support::resume_watch;
 use crate::support::server as server_support;
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use agentshim::client::{Client, ConnectOptions, NewShim, ResumeItem, ResumeOptions, SendOptions};
 use agentshim::server::ListenAddr;
 use cut_proxy::CutProxy;
 use resume_watch::{
-    Watch, completion_saying, is_disconnected, is_ended, is_restarted, is_resumed, ready_of,
+    Watch, completion_saying, is_disconnected, is_ended, is_restarted, is_resumed, quick_retries,
+    ready_of,
 };
 use server_support::{BASH, TIMEOUT, TestServer, test_options};
-
-/// Quick retries: these tests wait on conditions, never on the clock.
-fn quick_retries() -> ResumeOptions {
-    ResumeOptions {
-        backoff_min: Duration::from_millis(10),
-        backoff_max: Duration::from_millis(200),
-        max_attempts: None,
-    }
-}
 
 async fn connect(addr: &str) -> Client {
     Client::connect(addr, ConnectOptions::default())

@@ -8,16 +8,16 @@
 //! gone when a server starts (a host restart) is reported dead, not forgotten.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
-use agentshim::client::{ResumableEvents, ResumeItem, ResumeOptions};
+use agentshim::client::ResumeItem;
+use agentshim::rpc::ShimState;
 use agentshim::rpc::event_envelope::Event as Pb;
-use agentshim::rpc::{EventEnvelope, ShimState};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 use crate::support::eventually::{eventually, eventually_async};
 use crate::support::procs::{Proc, assert_gone};
+use crate::support::resume_watch::{Watch, completion_saying, is_restarted, quick_retries};
 use crate::support::serve_process::{ServeProcess, TempDir, shim_processes_in};
 use crate::support::server::{
     BASH, Client, Events, TIMEOUT, connect, create_ready, send, send_wait,
@@ -142,53 +142,6 @@ async fn sigusr1_stops_the_server_and_leaves_its_agents_to_the_next_one() {
     assert_eq!(send_wait(&mut client, "kept", "echo $X").await, "7");
 }
 
-/// What a [`ResumableEvents`] yielded, read on until a condition holds.
-struct Followed {
-    stream: ResumableEvents,
-    events: Vec<EventEnvelope>,
-    restarts: usize,
-}
-
-impl Followed {
-    /// Reads until an event satisfies `wanted` (within [`TIMEOUT`]).
-    async fn until(&mut self, what: &str, wanted: impl Fn(&EventEnvelope) -> bool) {
-        let read = async {
-            loop {
-                match self.stream.next().await.expect("the stream goes on") {
-                    ResumeItem::Event(envelope) => {
-                        let found = wanted(&envelope);
-                        self.events.push(envelope);
-                        if found {
-                            return;
-                        }
-                    }
-                    ResumeItem::ServerRestarted { .. } => self.restarts += 1,
-                    ResumeItem::Ended { error } => panic!("the stream ended: {error}"),
-                    _ => {}
-                }
-            }
-        };
-        tokio::time::timeout(TIMEOUT, read)
-            .await
-            .unwrap_or_else(|_| panic!("no {what} within {TIMEOUT:?}"));
-    }
-
-    async fn completion_of(&mut self, message_id: &str) {
-        let is_it = |e: &EventEnvelope| matches!(&e.event, Some(Pb::Completion(c)) if c.message_id.as_deref() == Some(message_id));
-        self.until(&format!("Completion of {message_id}"), is_it)
-            .await;
-    }
-
-    /// The shim seqs received of `shim_id`'s own events, in order.
-    fn shim_seqs(&self, shim_id: &str) -> Vec<u64> {
-        self.events
-            .iter()
-            .filter(|e| e.shim_id == shim_id && e.shim_seq != 0)
-            .map(|e| e.shim_seq)
-            .collect()
-    }
-}
-
 #[tokio::test]
 async fn a_stream_resumed_across_a_server_crash_receives_every_event_exactly_once() {
     let dir = TempDir::new("resume");
@@ -197,61 +150,53 @@ async fn a_stream_resumed_across_a_server_crash_receives_every_event_exactly_onc
     for id in ["across", "steady"] {
         create_ready(&mut client, id).await;
     }
-    let reconnect_fast = ResumeOptions {
-        backoff_min: Duration::from_millis(20),
-        backoff_max: Duration::from_millis(200),
-        max_attempts: None,
-    };
-    let follow = |shim_id| Followed {
-        stream: client.resumable_events(shim_id, 0, reconnect_fast.clone()),
-        events: Vec::new(),
-        restarts: 0,
-    };
-    let (mut followed, mut followed_across) = (follow(None), follow(Some("across")));
+    // Stream 0: every shim's events; stream 1: those of `across`.
+    let mut watch = Watch::start(vec![
+        client.resumable_events(None, 0, quick_retries()),
+        client.resumable_events(Some("across"), 0, quick_retries()),
+    ]);
     send(&mut client, "across", "sleep 2; echo across", "across-1").await;
     send(&mut client, "steady", "echo before", "steady-1").await;
-    followed.completion_of("steady-1").await;
-    followed_across
-        .until(
-            "across-1 delivered",
-            |e| matches!(&e.event, Some(Pb::MessageDelivered(d)) if d.id == "across-1"),
-        )
+    watch
+        .wait_for(0, 0, "steady-1's Completion", completion_saying("before"))
         .await;
+    let delivered = |item: &ResumeItem| {
+        matches!(item, ResumeItem::Event(e)
+            if matches!(&e.event, Some(Pb::MessageDelivered(d)) if d.id == "across-1"))
+    };
+    watch.wait_for(1, 0, "across-1 delivered", delivered).await;
 
     kill(Pid::from_raw(crashed.pid()), Signal::SIGKILL).expect("kill the server");
     crashed.wait_within(TIMEOUT).await;
     // The turn of `across` goes on without a server; its events wait in its shim process.
     let (_next, mut client) = serve_on(&dir, &listen).await;
-    followed.completion_of("across-1").await;
-    followed_across.completion_of("across-1").await;
+    for stream in [0, 1] {
+        let what = "across-1's Completion";
+        watch
+            .wait_for(stream, 0, what, completion_saying("across"))
+            .await;
+    }
     send(&mut client, "steady", "echo after", "steady-2").await;
-    followed.completion_of("steady-2").await;
+    watch
+        .wait_for(0, 0, "steady-2's Completion", completion_saying("after"))
+        .await;
 
     assert_eq!(
-        [followed.restarts, followed_across.restarts],
+        [watch.count(0, is_restarted), watch.count(1, is_restarted)],
         [1, 1],
         "each stream saw the server restart"
     );
     for (shim, seqs) in [
-        ("across", followed.shim_seqs("across")),
-        ("steady", followed.shim_seqs("steady")),
-        (
-            "across (its own stream)",
-            followed_across.shim_seqs("across"),
-        ),
+        ("across", watch.shim_seqs(0, "across")),
+        ("steady", watch.shim_seqs(0, "steady")),
+        ("across (its own stream)", watch.shim_seqs(1, "across")),
     ] {
         let expected: Vec<u64> = (1..=seqs.len() as u64).collect();
         assert_eq!(seqs, expected, "{shim}: every event once, in order");
     }
-    let completions = |id: &str| {
-        followed
-            .events
-            .iter()
-            .filter(|e| matches!(&e.event, Some(Pb::Completion(c)) if c.message_id.as_deref() == Some(id)))
-            .count()
-    };
+    let completions = |text| watch.count(0, completion_saying(text));
     assert_eq!(
-        [completions("across-1"), completions("steady-1")],
+        [completions("across"), completions("before")],
         [1, 1],
         "no Completion twice"
     );

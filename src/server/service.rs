@@ -409,7 +409,8 @@ async fn forward_events(
         let died = removal.is_some()
             && matches!(&item, LogItem::Event(envelope) if matches!(envelope.event, Event::Died { .. }));
         let envelope = converter.convert(&item);
-        if !seen.has_seen(&item) && envelopes.send(Ok(envelope)).await.is_err() || died {
+        let gone = !seen.has_seen(&item) && envelopes.send(Ok(envelope)).await.is_err();
+        if gone || died {
             return;
         }
     }

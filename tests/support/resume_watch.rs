@@ -2,9 +2,9 @@
 //! they arrive) and keeps everything, so a test can wait for an item on one stream (never a
 //! fixed sleep), measure when it came, and check afterwards that each stream's seqs had no gap.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use agentshim::client::{ResumableEvents, ResumeItem};
+use agentshim::client::{ResumableEvents, ResumeItem, ResumeOptions};
 use agentshim::rpc::EventEnvelope;
 use agentshim::rpc::event_envelope::Event as Pb;
 use tokio::sync::mpsc;
@@ -98,6 +98,24 @@ impl Watch {
             .collect()
     }
 
+    /// How many items of stream `index` match.
+    pub fn count(&self, index: usize, matches: impl Fn(&ResumeItem) -> bool) -> usize {
+        self.seen[index]
+            .iter()
+            .filter(|(_, item)| matches(item))
+            .count()
+    }
+
+    /// The shim seqs of the events of `shim_id` that stream `index` yielded (but the ones
+    /// the server made itself, at 0), in order.
+    pub fn shim_seqs(&self, index: usize, shim_id: &str) -> Vec<u64> {
+        self.events_from(index, 0)
+            .into_iter()
+            .filter(|e| e.shim_id == shim_id && e.shim_seq != 0)
+            .map(|e| e.shim_seq)
+            .collect()
+    }
+
     /// The seq of the newest event stream `index` yielded (0 for none).
     pub fn last_seq(&self, index: usize) -> u64 {
         self.last_seq_before(index, self.len(index))
@@ -143,6 +161,15 @@ impl Watch {
                 ResumeItem::Ended { error } => panic!("stream {index} ended: {error}"),
             }
         }
+    }
+}
+
+/// Quick retries: the tests wait on conditions, never on the clock.
+pub fn quick_retries() -> ResumeOptions {
+    ResumeOptions {
+        backoff_min: Duration::from_millis(10),
+        backoff_max: Duration::from_millis(200),
+        max_attempts: None,
     }
 }
 

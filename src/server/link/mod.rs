@@ -14,14 +14,9 @@
 //! translated into the server log's seq of that event, waiting for the event when the answer
 //! overtook it; a kill or shutdown answer waits likewise for the agent's `Died`.
 //!
-//! A status is answered without a call while the link knows it exactly. Every change of a
-//! status field comes with an event (a state change, a message queued or delivered, the
-//! agent's death), so the newest status answer stays true, with each `StateChanged` after it
-//! applied, until another kind of change comes or the server makes a call that acts on the
-//! shim (anything but status, capture, ping and explain); until then the link answers from it,
-//! its state's age grown by the time since. Lookups then cost no call even while the shim
-//! process is slow to be scheduled (many starting at once: the status `CreateShim` answers
-//! with is the first one known).
+//! A status is answered without a call while the link knows it exactly ([`known_status`]), so
+//! lookups cost no call even while the shim process is slow to be scheduled (many starting at
+//! once: the status `CreateShim` answers with is the first one known).
 //!
 //! A call the shim process does not answer in time (it is stopped, or stuck) fails with
 //! [`ShimError::LinkLost`] after [`CALL_TIMEOUT`] (a shutdown: after its own timeout plus
@@ -30,6 +25,8 @@
 //! calls in flight then fail with [`ShimError::LinkLost`], and [`LinkedShim::ended`] says why.
 //! A link that ends the second way before the agent's `Died` came appends a `Warning` with the
 //! reason and a `Died` without an exit code: every stream and waiter learns the agent is gone.
+
+mod known_status;
 
 use std::collections::{HashMap, VecDeque};
 use std::path::Path;
@@ -43,10 +40,11 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 use tokio_util::codec::{FramedRead, FramedWrite};
 
+use self::known_status::KnownStatus;
 use crate::frontend::connection::events_lost_warning;
 use crate::protocol::codec::{FrameError, JsonFrameCodec};
 use crate::protocol::link::{Call, CallReply, LINK_VERSION};
-use crate::protocol::{Command, Event, ShimState};
+use crate::protocol::{Command, Event};
 use crate::shim::core::{Cause, Decision, Explanation};
 use crate::shim::events::EventLog;
 use crate::shim::handle::{Reply, Request};
@@ -186,8 +184,7 @@ pub async fn link(
         events: Arc::clone(&events),
         calls: calls_tx,
         pending: HashMap::new(),
-        acts_sent: 0,
-        known_status: None,
+        known_status: KnownStatus::default(),
         next_call: 1,
         cursor: cursor_tx,
         appended: appended_tx,
@@ -281,60 +278,13 @@ async fn write_calls(
     }
 }
 
-/// What an event of the shim does to its status.
-enum StatusEffect {
-    /// Nothing.
-    Keeps,
-    /// The agent is in this state from now on, and nothing else changed.
-    Enters(ShimState),
-    /// Something the event alone does not tell (the queue, the exit code).
-    Changes,
-}
-
-fn status_effect(event: &Event) -> StatusEffect {
-    match event {
-        Event::StateChanged { to, .. } => StatusEffect::Enters(*to),
-        Event::Ready
-        | Event::Completion { .. }
-        | Event::ContextWarning { .. }
-        | Event::ContextApproaching { .. }
-        | Event::ScreenCapture { .. }
-        | Event::State { .. }
-        | Event::SessionStats { .. }
-        | Event::Pong
-        | Event::Warning { .. }
-        | Event::Error { .. }
-        | Event::InputRequested { .. }
-        | Event::ResponseTruncated { .. }
-        | Event::CommandExited { .. } => StatusEffect::Keeps,
-        Event::MessageDelivered { .. }
-        | Event::MessageQueued { .. }
-        | Event::DeliveryFailed { .. }
-        | Event::TurnInterrupted { .. }
-        | Event::Died { .. }
-        | Event::ContextExhausted { .. }
-        | Event::QuotaBlocked { .. }
-        | Event::QuotaResumed { .. }
-        | Event::Linked { .. }
-        | Event::Logged { .. }
-        | Event::EventsLost { .. }
-        | Event::Reply { .. } => StatusEffect::Changes,
-    }
-}
-
 /// A request whose call was sent.
 struct PendingCall {
     request: Request,
     /// When it fails unanswered.
     deadline: Instant,
-    /// [`LinkTask::acts_sent`] when it was sent.
+    /// [`KnownStatus::acts_sent`] when it was sent.
     acts_sent: u64,
-}
-
-/// A status answer of the shim (its `last_event_seq` in the shim's sequence), and when it came.
-struct KnownStatus {
-    status: ShimStatus,
-    at: Instant,
 }
 
 /// The state of one link, owned by its task.
@@ -345,11 +295,8 @@ struct LinkTask {
     calls: mpsc::UnboundedSender<Command>,
     /// Requests whose call was sent, by call id.
     pending: HashMap<u64, PendingCall>,
-    /// How many calls that act on the shim were sent so far: a status answer made before the
-    /// latest of them may not show what it did.
-    acts_sent: u64,
-    /// The newest status answer, while it is still exact (see the module docs).
-    known_status: Option<KnownStatus>,
+    /// What the link knows of the shim's status.
+    known_status: KnownStatus,
     next_call: u64,
     /// The shim's seq of the newest event appended; the [`LinkedShim`] holds the receiver.
     cursor: watch::Sender<u64>,
@@ -437,8 +384,7 @@ impl LinkTask {
         self.next_call += 1;
         let call = call_of(&request);
         if !call.only_reads() {
-            self.acts_sent += 1;
-            self.known_status = None;
+            self.known_status.acting();
         }
         if self.calls.send(Command::Call { call_id, call }).is_err() {
             request.fail(ShimError::LinkLost(
@@ -447,7 +393,7 @@ impl LinkTask {
             return;
         }
         let deadline = Instant::now() + answer_within(&request);
-        let acts_sent = self.acts_sent;
+        let acts_sent = self.known_status.acts_sent();
         self.pending.insert(
             call_id,
             PendingCall {
@@ -458,16 +404,12 @@ impl LinkTask {
         );
     }
 
-    /// The newest status answer, if no event came after it (nor is held back): what a status
-    /// call would answer now, but for its state's age.
+    /// The status, if the link knows it exactly (no event is held back either).
     fn exact_status(&self) -> Option<ShimStatus> {
-        let known = self.known_status.as_ref()?;
-        let caught_up = known.status.last_event_seq == *self.cursor.borrow();
-        (caught_up && self.held.is_empty()).then(|| {
-            let mut status = known.status.clone();
-            status.state.since += known.at.elapsed();
-            status
-        })
+        if !self.held.is_empty() {
+            return None;
+        }
+        self.known_status.exact(*self.cursor.borrow())
     }
 
     /// Fails the calls whose time is up.
@@ -516,10 +458,7 @@ impl LinkTask {
                 "of this shim were evicted from its process's log before the server read them",
             ),
             Event::Reply { call_id, reply } => match self.pending.remove(&call_id) {
-                Some(call) => {
-                    let exact = call.acts_sent == self.acts_sent;
-                    self.answer(call.request, reply, exact);
-                }
+                Some(call) => self.answer(call.request, reply, call.acts_sent),
                 None => tracing::warn!(
                     shim = %self.shim_id,
                     call_id,
@@ -571,7 +510,7 @@ impl LinkTask {
         };
         let held = std::mem::take(&mut self.held);
         for (seq, _, event) in &held {
-            self.observe(*seq, event);
+            self.known_status.observe(*seq, event);
         }
         let died = held
             .iter()
@@ -597,30 +536,6 @@ impl LinkTask {
         }
     }
 
-    /// Keeps the known status up to date with the shim's event `seq`, or forgets it when the
-    /// event changes what the link cannot tell.
-    fn observe(&mut self, seq: u64, event: &Event) {
-        let Some(known) = &mut self.known_status else {
-            return;
-        };
-        let last = known.status.last_event_seq;
-        if seq <= last {
-            return; // The answer shows it already.
-        }
-        match status_effect(event) {
-            StatusEffect::Keeps if seq == last + 1 => known.status.last_event_seq = seq,
-            StatusEffect::Enters(state) if seq == last + 1 => {
-                known.status.state = StateReport {
-                    state,
-                    since: Duration::ZERO,
-                };
-                known.status.last_event_seq = seq;
-                known.at = Instant::now();
-            }
-            _ => self.known_status = None,
-        }
-    }
-
     /// Appends the `Warning` for shim events `first..=last`, which the server will not have.
     /// It stands in the log for them, at the shim seq of the last: a client that resumes
     /// past that seq (after a restart of the server) has nothing lost.
@@ -634,19 +549,13 @@ impl LinkTask {
                 [(last, warning)],
             )
             .expect("the warning was appended");
+        self.known_status.forget();
         let cursor = *self.cursor.borrow();
         self.advance(last.max(cursor), server_seq);
     }
 
     /// The events up to shim seq `seq` are in the log, the last at `server_seq`.
     fn advance(&mut self, seq: u64, server_seq: u64) {
-        if self
-            .known_status
-            .as_ref()
-            .is_some_and(|known| seq > known.status.last_event_seq)
-        {
-            self.known_status = None;
-        }
         self.cursor.send_replace(seq);
         self.appended.send_replace(server_seq);
         if self.seqs.len() == KEPT_SEQS {
@@ -674,9 +583,8 @@ impl LinkTask {
         let _ = reply.send(Ok(status));
     }
 
-    /// Answers `request` with the shim's `reply`; a status that is `exact` (no call that acts
-    /// on the shim was sent after it) is kept as the known status.
-    fn answer(&mut self, request: Request, reply: CallReply, exact: bool) {
+    /// Answers `request`, sent after `acts_sent` acting calls, with the shim's `reply`.
+    fn answer(&mut self, request: Request, reply: CallReply, acts_sent: u64) {
         match (request, reply) {
             (request, CallReply::Failed { error }) => request.fail(error.into()),
             (
@@ -732,12 +640,7 @@ impl LinkTask {
                     queued_messages,
                     last_event_seq,
                 };
-                if exact {
-                    self.known_status = Some(KnownStatus {
-                        status: status.clone(),
-                        at: Instant::now(),
-                    });
-                }
+                self.known_status.answered(&status, acts_sent);
                 if last_event_seq <= *self.cursor.borrow() {
                     self.reply_status(status, reply);
                 } else {
