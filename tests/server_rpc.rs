@@ -16,7 +16,7 @@ use agentshim::rpc::event_envelope::Event as Pb;
 use agentshim::rpc::{Completion, CreateShimRequest, ShimState, ShutdownReason};
 use server_support::{
     BASH, Events, PROMPT, TestServer, assert_status, bash_request, bash_shim, create_ready,
-    create_ready_with, send, send_wait,
+    create_ready_with, last_seq, send, send_wait,
 };
 use tonic::Code;
 
@@ -247,6 +247,29 @@ async fn get_state_and_resize() {
         .await
         .unwrap();
     assert_eq!((screen.rows, screen.cols), (40, 123));
+}
+
+/// A status asked right after an event shows at least what the shim did with it: `Ready` and
+/// each `Completion` come before their `StateChanged`, but the shim is `Idle` by then.
+#[tokio::test]
+async fn a_state_asked_right_after_ready_or_a_completion_is_idle() {
+    let server = TestServer::start_default().await;
+    let mut client = server.client().await;
+    create_ready(&mut client, "prompt").await;
+    let state = client.get_state("prompt").await.unwrap();
+    assert_eq!(state.state(), ShimState::Idle, "right after Ready");
+    let after = last_seq(&mut client, "prompt").await;
+    let mut events = Events::open(&mut client, "prompt", after).await;
+    for round in 0..10 {
+        let id = send(&mut client, "prompt", &format!("echo round-{round}"), "").await;
+        events.completion_of(&id).await;
+        let state = client.get_state("prompt").await.unwrap();
+        assert_eq!(
+            state.state(),
+            ShimState::Idle,
+            "right after Completion {round}"
+        );
+    }
 }
 
 #[tokio::test]

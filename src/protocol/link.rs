@@ -70,19 +70,6 @@ pub enum Call {
 }
 
 impl Call {
-    /// Whether the call only reads the shim: it changes nothing a status says.
-    pub fn only_reads(&self) -> bool {
-        match self {
-            Self::Capture { .. } | Self::Status | Self::Ping | Self::Explain => true,
-            Self::Send { .. }
-            | Self::Resize { .. }
-            | Self::Shutdown { .. }
-            | Self::Kill
-            | Self::Answer { .. }
-            | Self::SendKeys { .. } => false,
-        }
-    }
-
     /// The call's wire name (the `call` tag).
     pub fn name(&self) -> &'static str {
         match self {

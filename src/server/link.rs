@@ -14,10 +14,6 @@
 //! translated into the server log's seq of that event, waiting for the event when the answer
 //! overtook it; a kill or shutdown answer waits likewise for the agent's `Died`.
 //!
-//! A status is answered without a call while the link knows it exactly ([`known_status`]), so
-//! lookups cost no call even while the shim process is slow to be scheduled (many starting at
-//! once: the status `CreateShim` answers with is the first one known).
-//!
 //! A call the shim process does not answer in time (it is stopped, or stuck) fails with
 //! [`ShimError::LinkLost`] after [`CALL_TIMEOUT`] (a shutdown: after its own timeout plus
 //! that), and the link stays: a shim that recovers answers the next call. The link ends when
@@ -25,8 +21,6 @@
 //! calls in flight then fail with [`ShimError::LinkLost`], and [`LinkedShim::ended`] says why.
 //! A link that ends the second way before the agent's `Died` came appends a `Warning` with the
 //! reason and a `Died` without an exit code: every stream and waiter learns the agent is gone.
-
-mod known_status;
 
 use std::collections::{HashMap, VecDeque};
 use std::path::Path;
@@ -40,7 +34,6 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 use tokio_util::codec::{FramedRead, FramedWrite};
 
-use self::known_status::KnownStatus;
 use crate::frontend::connection::events_lost_warning;
 use crate::protocol::codec::{FrameError, JsonFrameCodec};
 use crate::protocol::link::{Call, CallReply, LINK_VERSION};
@@ -184,7 +177,6 @@ pub async fn link(
         events: Arc::clone(&events),
         calls: calls_tx,
         pending: HashMap::new(),
-        known_status: KnownStatus::default(),
         next_call: 1,
         cursor: cursor_tx,
         appended: appended_tx,
@@ -278,25 +270,14 @@ async fn write_calls(
     }
 }
 
-/// A request whose call was sent.
-struct PendingCall {
-    request: Request,
-    /// When it fails unanswered.
-    deadline: Instant,
-    /// [`KnownStatus::acts_sent`] when it was sent.
-    acts_sent: u64,
-}
-
 /// The state of one link, owned by its task.
 struct LinkTask {
     shim_id: Arc<str>,
     events: Arc<EventLog>,
     /// Commands to write; [`write_calls`] holds the receiver.
     calls: mpsc::UnboundedSender<Command>,
-    /// Requests whose call was sent, by call id.
-    pending: HashMap<u64, PendingCall>,
-    /// What the link knows of the shim's status.
-    known_status: KnownStatus,
+    /// Requests whose call was sent, by call id, with when they fail unanswered.
+    pending: HashMap<u64, (Request, Instant)>,
     next_call: u64,
     /// The shim's seq of the newest event appended; the [`LinkedShim`] holds the receiver.
     cursor: watch::Sender<u64>,
@@ -323,7 +304,7 @@ impl LinkTask {
         mut write_failed: oneshot::Receiver<String>,
     ) -> String {
         let reason = loop {
-            let next_deadline = self.pending.values().map(|call| call.deadline).min();
+            let next_deadline = self.pending.values().map(|(_, deadline)| *deadline).min();
             tokio::select! {
                 () = sleep_until_some(next_deadline) => self.expire(),
                 request = requests.recv() => match request {
@@ -349,8 +330,8 @@ impl LinkTask {
             }
         };
         self.append_held();
-        for (_, call) in self.pending.drain() {
-            call.request.fail(ShimError::LinkLost(reason.clone()));
+        for (_, (request, _)) in self.pending.drain() {
+            request.fail(ShimError::LinkLost(reason.clone()));
         }
         for (_, reply) in self.parked.drain(..) {
             let _ = reply.send(Err(ShimError::LinkLost(reason.clone())));
@@ -370,22 +351,11 @@ impl LinkTask {
         self.appended.send_replace(seq);
     }
 
-    /// Sends `request` as a call and keeps it until its reply comes; answers a status the
-    /// link knows exactly at once.
+    /// Sends `request` as a call and keeps it until its reply comes.
     fn send(&mut self, request: Request) {
-        let request = match request {
-            Request::Status { reply } => match self.exact_status() {
-                Some(status) => return self.reply_status(status, reply),
-                None => Request::Status { reply },
-            },
-            other => other,
-        };
         let call_id = self.next_call;
         self.next_call += 1;
         let call = call_of(&request);
-        if !call.only_reads() {
-            self.known_status.acting();
-        }
         if self.calls.send(Command::Call { call_id, call }).is_err() {
             request.fail(ShimError::LinkLost(
                 "cannot write to the shim process".to_owned(),
@@ -393,23 +363,7 @@ impl LinkTask {
             return;
         }
         let deadline = Instant::now() + answer_within(&request);
-        let acts_sent = self.known_status.acts_sent();
-        self.pending.insert(
-            call_id,
-            PendingCall {
-                request,
-                deadline,
-                acts_sent,
-            },
-        );
-    }
-
-    /// The status, if the link knows it exactly (no event is held back either).
-    fn exact_status(&self) -> Option<ShimStatus> {
-        if !self.held.is_empty() {
-            return None;
-        }
-        self.known_status.exact(*self.cursor.borrow())
+        self.pending.insert(call_id, (request, deadline));
     }
 
     /// Fails the calls whose time is up.
@@ -418,11 +372,11 @@ impl LinkTask {
         let expired: Vec<u64> = self
             .pending
             .iter()
-            .filter(|(_, call)| call.deadline <= now)
+            .filter(|(_, (_, deadline))| *deadline <= now)
             .map(|(call_id, _)| *call_id)
             .collect();
         for call_id in expired {
-            let request = self.pending.remove(&call_id).expect("listed").request;
+            let (request, _) = self.pending.remove(&call_id).expect("listed");
             let within = answer_within(&request);
             let asked = call_of(&request).name();
             tracing::warn!(shim = %self.shim_id, call_id, asked, "the shim process did not answer");
@@ -458,7 +412,7 @@ impl LinkTask {
                 "of this shim were evicted from its process's log before the server read them",
             ),
             Event::Reply { call_id, reply } => match self.pending.remove(&call_id) {
-                Some(call) => self.answer(call.request, reply, call.acts_sent),
+                Some((request, _)) => self.answer(request, reply),
                 None => tracing::warn!(
                     shim = %self.shim_id,
                     call_id,
@@ -509,9 +463,6 @@ impl LinkTask {
             return;
         };
         let held = std::mem::take(&mut self.held);
-        for (seq, _, event) in &held {
-            self.known_status.observe(*seq, event);
-        }
         let died = held
             .iter()
             .any(|(_, _, event)| matches!(event, Event::Died { .. }));
@@ -549,7 +500,6 @@ impl LinkTask {
                 [(last, warning)],
             )
             .expect("the warning was appended");
-        self.known_status.forget();
         let cursor = *self.cursor.borrow();
         self.advance(last.max(cursor), server_seq);
     }
@@ -583,8 +533,8 @@ impl LinkTask {
         let _ = reply.send(Ok(status));
     }
 
-    /// Answers `request`, sent after `acts_sent` acting calls, with the shim's `reply`.
-    fn answer(&mut self, request: Request, reply: CallReply, acts_sent: u64) {
+    /// Answers `request` with the shim's `reply`.
+    fn answer(&mut self, request: Request, reply: CallReply) {
         match (request, reply) {
             (request, CallReply::Failed { error }) => request.fail(error.into()),
             (
@@ -640,7 +590,6 @@ impl LinkTask {
                     queued_messages,
                     last_event_seq,
                 };
-                self.known_status.answered(&status, acts_sent);
                 if last_event_seq <= *self.cursor.borrow() {
                     self.reply_status(status, reply);
                 } else {
