@@ -5,22 +5,26 @@
 //! delivered in order; the shell still knows its variable. A client streaming events across
 //! the crash resumes by shim seq and receives every event of every shim exactly once. SIGUSR1
 //! stops a server for an upgrade, leaving its agents to the next one. A shim whose process is
-//! gone when a server starts (a host restart) is reported dead, not forgotten.
+//! gone when a server starts (a host restart) is reported dead, not forgotten, unless its
+//! profile resumes: then its agent is started again on its own conversation.
 
 use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
 
-use agentshim::client::ResumeItem;
+use agentshim::client::{NewShim, ResumeItem};
 use agentshim::rpc::ShimState;
 use agentshim::rpc::event_envelope::Event as Pb;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
+use serde_json::json;
 
 use crate::support::eventually::{eventually, eventually_async};
+use crate::support::fake_agent::FAKE_AGENT;
 use crate::support::procs::{Proc, assert_gone};
 use crate::support::resume_watch::{Watch, completion_saying, is_restarted, quick_retries};
 use crate::support::serve_process::{ServeProcess, TempDir, shim_processes_in};
 use crate::support::server::{
-    BASH, Client, Events, TIMEOUT, connect, create_ready, send, send_wait,
+    BASH, Client, Events, TIMEOUT, connect, create_ready, create_ready_with, send, send_wait,
 };
 
 /// `agentshim serve` on `dir`'s state directory with the test's bash profile, on a loopback
@@ -31,17 +35,15 @@ async fn serve(dir: &TempDir) -> (ServeProcess, Client) {
 
 /// `agentshim serve --listen LISTEN` on `dir`'s state directory with the test's bash profile.
 async fn serve_on(dir: &TempDir, listen: &str) -> (ServeProcess, Client) {
-    let config = dir.config();
+    serve_with(dir, listen, &dir.config()).await
+}
+
+/// `agentshim serve --listen LISTEN --config CONFIG` on `dir`'s state directory.
+async fn serve_with(dir: &TempDir, listen: &str, config: &str) -> (ServeProcess, Client) {
     let state = dir.join("state");
     let state = state.to_str().expect("UTF-8 path");
-    let process = ServeProcess::start(&[
-        "--listen",
-        listen,
-        "--config",
-        &config,
-        "--state-dir",
-        state,
-    ]);
+    let process =
+        ServeProcess::start(&["--listen", listen, "--config", config, "--state-dir", state]);
     let url = match process.addr.strip_prefix("unix:") {
         Some(_) => process.addr.clone(),
         None => format!("http://{}", process.addr),
@@ -243,4 +245,108 @@ async fn a_shim_whose_process_is_gone_when_the_server_starts_is_reported_dead_un
         || (directories() == 0).then_some(()),
     )
     .await;
+}
+
+/// A profile `resuming` whose agent is the fake Claude Code (`tests/bin/fake_agent.py`, run as
+/// `claude`) keeping its conversation in a session log in its own HOME, with `resume = true`;
+/// it answers with the message and the conversation before it. Returns the config's path.
+fn resuming_config(dir: &TempDir) -> String {
+    let (home, work, bin) = (dir.join("home"), dir.join("work"), dir.join("bin"));
+    for made in [&home, &work, &bin] {
+        std::fs::create_dir_all(made).expect("create a directory");
+    }
+    let script = dir.join("script.json");
+    let answer = json!({"text": "You said: {message}; before: {history}"});
+    let script_json = json!({"kind": "claude", "session_log": true, "default": answer});
+    std::fs::write(&script, script_json.to_string()).expect("write the script");
+    let claude = bin.join("claude");
+    std::fs::write(
+        &claude,
+        format!("#!/bin/sh\nexec python3 -B {FAKE_AGENT} \"$@\"\n"),
+    )
+    .expect("write the claude wrapper");
+    std::fs::set_permissions(&claude, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    dir.config_adding(&format!(
+        r#"
+[profiles.resuming]
+agent = "claude"
+command = [{claude:?}]
+cwd = {work:?}
+env = {{ HOME = {home:?}, FAKE_AGENT_SCRIPT = {script:?} }}
+turn_signals = false
+resume = true
+"#
+    ))
+}
+
+/// The newest shim seq in `shim`'s events so far.
+async fn newest_shim_seq(client: &mut Client, shim: &str) -> u64 {
+    let last = crate::support::server::last_seq(client, shim).await;
+    let mut events = Events::open(client, shim, 0).await;
+    events.read_through(last).await;
+    events.shim_seqs().into_iter().max().expect("events")
+}
+
+#[tokio::test]
+async fn a_resuming_profile_brings_its_agent_back_on_its_conversation_after_a_restart() {
+    let dir = TempDir::new("resuming");
+    let config = resuming_config(&dir);
+    let listen = "127.0.0.1:0";
+    let (mut crashed, mut client) = serve_with(&dir, listen, &config).await;
+    let new = NewShim::profile("resuming").id("agent").into_request();
+    let first = create_ready_with(&mut client, new).await;
+    let said = send_wait(&mut client, "agent", "remember the apple").await;
+    assert!(
+        said.contains("You said: remember the apple; before:"),
+        "{said}"
+    );
+    let old_seq = newest_shim_seq(&mut client, "agent").await;
+
+    // A host restart: the server, the shim process and its agent all gone.
+    kill(Pid::from_raw(crashed.pid()), Signal::SIGKILL).expect("kill the server");
+    crashed.wait_within(TIMEOUT).await;
+    for pid in shim_processes_in(crashed.state_dir()) {
+        kill(Pid::from_raw(pid), Signal::SIGKILL).expect("kill the shim process");
+    }
+    assert_gone(&[Proc::running(first.pid)]).await;
+
+    let (mut restarted, mut client) = serve_with(&dir, listen, &config).await;
+    let mut events = Events::open(&mut client, "agent", 0).await;
+    let warning = events.warning().await;
+    assert!(
+        warning.contains("no shim process answered") && warning.contains("on its session"),
+        "{warning}"
+    );
+    let ready = events
+        .wait_for("Ready", |e| matches!(e, Pb::Ready(_)))
+        .await;
+    assert!(
+        ready.shim_seq > old_seq,
+        "{} after {old_seq}",
+        ready.shim_seq
+    );
+    let again = client.get_shim("agent").await.expect("GetShim");
+    assert_ne!(again.pid, first.pid, "a new agent process");
+    assert_eq!(
+        (again.profile.as_str(), again.created_unix_ms),
+        ("resuming", first.created_unix_ms)
+    );
+    let answer = send_wait(&mut client, "agent", "what was it?").await;
+    assert!(
+        answer.contains("before: remember the apple | You said: remember the apple"),
+        "the earlier conversation: {answer}"
+    );
+
+    // A plain stop shuts the agent down and keeps the conversation for the next server.
+    kill(Pid::from_raw(restarted.pid()), Signal::SIGTERM).expect("stop the server");
+    let (status, _) = restarted.wait_within(TIMEOUT).await;
+    assert!(status.success(), "{status:?}");
+    assert!(shim_processes_in(restarted.state_dir()).is_empty());
+    let (_third, mut client) = serve_with(&dir, listen, &config).await;
+    let mut events = Events::open(&mut client, "agent", 0).await;
+    events
+        .wait_for("Ready", |e| matches!(e, Pb::Ready(_)))
+        .await;
+    let answer = send_wait(&mut client, "agent", "and now?").await;
+    assert!(answer.contains("| what was it? |"), "{answer}");
 }

@@ -94,6 +94,10 @@ pub struct ShimArgs {
     /// ready; see `StartReport`).
     #[arg(long, requires = "socket")]
     announce: bool,
+    /// Record the agent CLI's session (its id and log file, JSON) in FILE each time the shim
+    /// follows a new one, so a host can resume that conversation after this process is gone.
+    #[arg(long, value_name = "FILE")]
+    session_record: Option<PathBuf>,
     /// The agent program and its arguments.
     #[arg(
         last = true,
@@ -112,10 +116,14 @@ pub(super) fn parse_env(pair: &str) -> Result<(String, String), String> {
 
 impl ShimArgs {
     fn spec(&self) -> anyhow::Result<ShimSpec> {
-        match &self.spec {
-            Some(file) => read_spec(file),
-            None => Ok(self.spec_from_flags()),
-        }
+        let spec = match &self.spec {
+            Some(file) => read_spec(file)?,
+            None => self.spec_from_flags(),
+        };
+        Ok(match &self.session_record {
+            Some(record) => spec.session_record(record),
+            None => spec,
+        })
     }
 
     fn spec_from_flags(&self) -> ShimSpec {

@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::config::{ConfigError, ConfigFile, Limits};
-use crate::shim::{AgentKind, DEFAULT_COLS, DEFAULT_ROWS, DEFAULT_SCROLLBACK, Signals};
+use crate::shim::{AgentKind, DEFAULT_COLS, DEFAULT_ROWS, DEFAULT_SCROLLBACK, ShimSpec, Signals};
 
 /// The profile used when a request names none, unless the config names another.
 pub const DEFAULT_PROFILE: &str = "shell";
@@ -70,6 +70,11 @@ pub struct Profile {
     /// Use what the agent tells about its own turns (a shell's semantic prompt marks) besides
     /// the screen (default true); false: the screen alone decides.
     pub turn_signals: Option<bool>,
+    /// When a shim's process is gone as the server starts (the host or pod restarted), start
+    /// its agent again on the conversation it had (its CLI's resume option, with the session
+    /// id the shim read from the CLI's session log) instead of reporting it dead (default
+    /// false; for the agents that can: claude, codex, gemini).
+    pub resume: Option<bool>,
 }
 
 fn default_agent() -> String {
@@ -106,6 +111,24 @@ impl Profile {
             Some(allowed) => allowed.iter().any(|pattern| matches(pattern)),
             None => DEFAULT_CLIENT_ENV.iter().any(|pattern| matches(pattern)),
         }
+    }
+
+    /// Whether the agent's driver can start the profile's command on an earlier session, when
+    /// the profile asks for it.
+    fn check_resume(&self, name: &str) -> Result<(), ConfigError> {
+        if self.resume != Some(true) {
+            return Ok(());
+        }
+        let kind = self.agent_kind()?;
+        let (program, args) = self.command.split_first().expect("checked non-empty");
+        let mut probe = ShimSpec::new(name, program, args).process;
+        if kind.driver().resume_process(&mut probe, "session-id") {
+            return Ok(());
+        }
+        Err(ConfigError::Invalid(format!(
+            "profile `{name}`: resume = true, but the {kind} driver cannot resume `{program}` \
+             (the claude, codex and gemini drivers resume their own CLI, run directly)"
+        )))
     }
 
     /// Whether the profile can start here: its program is found (on `PATH`, the profile's own
@@ -216,6 +239,7 @@ impl Profiles {
                     context_warning_pct: None,
                     context_limit_tokens: None,
                     turn_signals: None,
+                    resume: None,
                 };
                 (name.to_owned(), profile)
             })
@@ -253,6 +277,7 @@ impl Profiles {
             check_scrollback(profile.scrollback(), &config.limits)
                 .map_err(|e| ConfigError::Invalid(format!("profile `{name}`: {e}")))?;
             profile.check_runnable(name)?;
+            profile.check_resume(name)?;
             profiles.by_name.insert(name.clone(), profile.clone());
         }
         profiles.default = match &config.default_profile {
@@ -296,6 +321,8 @@ pub fn check_scrollback(rows: usize, limits: &Limits) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
     use super::*;
 
     #[test]
@@ -365,6 +392,36 @@ mod tests {
             .to_string();
         assert!(error.contains("limits.max_scrollback"), "{error}");
         assert!(profiles_of("[profiles.x]\ncommand = [\"sh\"]\ncwd = \"/\"").is_ok());
+    }
+
+    #[test]
+    fn only_a_cli_that_resumes_its_sessions_may_have_a_profile_that_resumes() {
+        let error = profiles_of("[profiles.x]\ncommand = [\"sh\"]\nresume = true")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("resume = true, but the generic driver cannot resume `sh`"),
+            "{error}"
+        );
+        let wrapped = "[profiles.x]\nagent = \"claude\"\ncommand = [\"sh\"]\nresume = true";
+        let error = profiles_of(wrapped).unwrap_err().to_string();
+        assert!(
+            error.contains("the claude driver cannot resume `sh`"),
+            "{error}"
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let claude = dir.path().join("claude");
+        std::fs::write(&claude, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&claude, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let direct = format!(
+            "[profiles.x]\nagent = \"claude\"\ncommand = [{:?}]\nresume = true",
+            claude.display().to_string()
+        );
+        assert_eq!(
+            profiles_of(&direct).unwrap().get("x").unwrap().resume,
+            Some(true)
+        );
     }
 
     #[test]

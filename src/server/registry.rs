@@ -18,7 +18,7 @@ use super::admission::{check_cwd, check_env, check_id};
 use super::config::Limits;
 use super::link::LinkedShim;
 use super::profiles::{Profiles, check_scrollback};
-use super::shim_process::{AdoptedShim, Release, ShimLauncher, StartedShim};
+use super::shim_process::{AdoptedShim, Fate, Leftover, ShimLauncher, StartedShim};
 use super::state_dir::HostRecord;
 use crate::metrics::shims::{LogMetrics, ShimLifetime};
 use crate::protocol::ShimState;
@@ -52,8 +52,8 @@ pub struct ShimEntry {
     pub link: LinkedShim,
     /// Turns true once the shim process has exited (and its directory is removed).
     process_exited: watch::Receiver<bool>,
-    /// Lets the shim process go, running, when the server stops.
-    release: Release,
+    /// What becomes of the shim process and its directory when the server stops.
+    fate: Fate,
     pub profile: String,
     pub agent: AgentKind,
     pub created_unix_ms: u64,
@@ -281,7 +281,7 @@ impl Registry {
             handle: started.linked.handle.clone(),
             link: started.linked,
             process_exited: started.exited,
-            release: started.release,
+            fate: started.fate,
             profile: record.profile,
             agent,
             created_unix_ms: record.created_unix_ms,
@@ -345,20 +345,34 @@ impl Registry {
 
     /// Adopts the shim processes a server that did not stop (a crash, an upgrade) left in
     /// the state directory: they are hosted again as they are, with their ids, profiles and
-    /// creation times. Call before serving.
+    /// creation times. A shim whose process is gone (the host restarted) is started again on
+    /// its agent's session when its profile says `resume = true`, else hosted dead. Call
+    /// before serving.
     pub async fn adopt_leftovers(&self) {
-        let adopted = match self.launcher.adopt_leftovers(&self.events).await {
-            Ok(adopted) => adopted,
+        let leftovers = match self.launcher.adopt_leftovers(&self.events).await {
+            Ok(leftovers) => leftovers,
             Err(error) => {
                 tracing::warn!(%error, "cannot look for shims an earlier server left");
                 return;
             }
         };
+        let hosted = leftovers.into_iter().map(|leftover| async move {
+            match leftover {
+                Leftover::Adopted(adopted) => adopted,
+                Leftover::Lost(lost) if self.resumes(&lost.hosted.profile) => {
+                    match self.launcher.restart(lost, &self.events).await {
+                        Ok(restarted) => restarted,
+                        Err(lost) => self.launcher.host_lost(lost, &self.events),
+                    }
+                }
+                Leftover::Lost(lost) => self.launcher.host_lost(lost, &self.events),
+            }
+        });
         for AdoptedShim {
             spec,
             hosted,
             started,
-        } in adopted
+        } in futures_util::future::join_all(hosted).await
         {
             let entry = self.entry(started, hosted, spec.agent, 0);
             let mut hosted = self.lock();
@@ -373,6 +387,13 @@ impl Registry {
         }
     }
 
+    /// Whether shims of `profile` are started again when their process is lost.
+    fn resumes(&self, profile: &str) -> bool {
+        self.profiles
+            .get(profile)
+            .is_some_and(|profile| profile.resume == Some(true))
+    }
+
     /// Refuses new shims and lets every shim process go, running: its link is dropped, and it
     /// is no longer stopped when the server drops it. Their directories stay, for the next
     /// server on the state directory to adopt them.
@@ -380,16 +401,21 @@ impl Registry {
         self.closing
             .store(true, std::sync::atomic::Ordering::SeqCst);
         for (_, entry) in self.lock().shims.drain() {
-            entry.release.release();
+            entry.fate.leave_running();
         }
     }
 
     /// Refuses new shims, shuts every shim down (reason `daemon_stop`) within `timeout`, then
-    /// lets their processes go and waits (as long again) until they have exited.
+    /// lets their processes go and waits (as long again) until they have exited. The
+    /// directories of shims whose profile resumes stay, for the next server to start their
+    /// agents again on their sessions.
     pub async fn shutdown_all(&self, timeout: Duration) {
         self.closing
             .store(true, std::sync::atomic::Ordering::SeqCst);
         let entries = self.list();
+        for entry in entries.iter().filter(|entry| self.resumes(&entry.profile)) {
+            entry.fate.keep_dir();
+        }
         let shutdowns = entries.iter().map(|entry| async move {
             let shim = Untrusted(entry.handle.id());
             match entry

@@ -9,18 +9,20 @@
 //! The server owns each process it started: one task waits for it and removes its directory
 //! once it has exited (which it does when its agent is dead and the link is dropped). A server
 //! that drops a process still running (its runtime stopped without shutting its shims down)
-//! sends it SIGTERM, which shuts its agent down, unless it let the process go ([`Release`]:
-//! a stop that leaves the shims running). Shim processes a server that did not stop
-//! left in its state directory are adopted by the next server on that directory when it
-//! starts ([`ShimLauncher::adopt_leftovers`]): linked again, their agents, queues and logs as
-//! they are; a shim whose process is gone is hosted dead, its directory kept until it is
-//! deleted.
+//! sends it SIGTERM, which shuts its agent down. Its [`Fate`] changes that: a stop that leaves
+//! the shims running lets the process go, and a stop that shuts down the agent of a shim to
+//! be resumed keeps its directory. Shim processes a server that did not stop left in its
+//! state directory are adopted by the next server on that directory when it starts
+//! ([`ShimLauncher::adopt_leftovers`]): linked again, their agents, queues and logs as they
+//! are. A shim whose process is gone is hosted dead, its directory kept until it is deleted,
+//! or, for a profile that resumes, its agent is started again in a new shim process on the
+//! session of its CLI it had ([`ShimLauncher::restart`]).
 
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 use nix::sys::signal::{Signal, kill};
@@ -31,9 +33,12 @@ use tokio::sync::watch;
 
 use super::link::{LinkError, LinkedShim, link};
 use super::state_dir::{FoundShim, HostRecord, ShimDir, StateDir, StateDirError};
+use crate::protocol::Event;
 use crate::protocol::link::StartReport;
+use crate::shim::agent_session::AgentSession;
 use crate::shim::events::EventLog;
 use crate::shim::{ShimError, ShimSpec};
+use crate::untrusted::Untrusted;
 
 /// How long a shim process may take to start its agent and listen.
 pub const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -76,22 +81,42 @@ pub struct StartedShim {
     pub linked: LinkedShim,
     /// Turns true once the process has exited and its directory is removed.
     pub exited: watch::Receiver<bool>,
-    /// Lets the process go, running, when the server stops.
-    pub release: Release,
+    /// What becomes of the process and its directory.
+    pub fate: Fate,
 }
 
-/// Lets a shim process this server started go: once released, it is not sent SIGTERM when
-/// the server drops it (it keeps running for the next server to adopt).
+/// What becomes of a shim process and its directory once this server is done with it: by
+/// default the process is sent SIGTERM if the server drops it running (which shuts its agent
+/// down), and its directory is removed once it has exited.
 #[derive(Debug, Clone, Default)]
-pub struct Release(Arc<AtomicBool>);
+pub struct Fate(Arc<AtomicU8>);
 
-impl Release {
-    pub fn release(&self) {
-        self.0.store(true, Ordering::SeqCst);
+/// [`Fate`]'s default: stopped, its directory removed.
+const STOPPED: u8 = 0;
+/// Left running, its directory kept, for the next server to adopt.
+const LEFT_RUNNING: u8 = 1;
+/// Its directory kept once it has exited, for the next server to start its agent again.
+const DIR_KEPT: u8 = 2;
+
+impl Fate {
+    /// Lets the process go, running: it is not sent SIGTERM when the server drops it, and its
+    /// directory stays, for the next server to adopt.
+    pub fn leave_running(&self) {
+        self.0.store(LEFT_RUNNING, Ordering::SeqCst);
     }
 
-    fn is_released(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+    /// Keeps the directory once the process has exited, for the next server to start the
+    /// shim's agent again on its session ([`ShimLauncher::restart`]).
+    pub fn keep_dir(&self) {
+        self.0.store(DIR_KEPT, Ordering::SeqCst);
+    }
+
+    fn left_running(&self) -> bool {
+        self.0.load(Ordering::SeqCst) == LEFT_RUNNING
+    }
+
+    fn keeps_dir(&self) -> bool {
+        self.0.load(Ordering::SeqCst) != STOPPED
     }
 }
 
@@ -152,20 +177,22 @@ impl ShimLauncher {
                 });
             }
         }
-        let linked = link(&dir.socket(), Arc::from(spec.id.as_str()), events, 0).await?;
+        let linked = link(&dir.socket(), shim_id_of(spec), events, spec.first_seq - 1).await?;
         let (exited_tx, exited) = watch::channel(false);
-        let release = process.release.clone();
+        let fate = process.fate.clone();
         let dir = dir.clone();
         tokio::spawn(async move {
             let status = process.wait().await;
             tracing::debug!(path = %dir.path().display(), ?status, "shim process exited");
-            remove_dir(dir);
+            if !process.fate.keeps_dir() {
+                remove_dir(dir);
+            }
             exited_tx.send_replace(true);
         });
         Ok(StartedShim {
             linked,
             exited,
-            release,
+            fate,
         })
     }
 
@@ -188,6 +215,8 @@ impl ShimLauncher {
             .arg(dir.spec_file())
             .arg("--socket")
             .arg(dir.socket())
+            .arg("--session-record")
+            .arg(dir.session_record())
             .arg("--announce")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -200,7 +229,7 @@ impl ShimLauncher {
         Ok(ShimProcess {
             child,
             reaped: false,
-            release: Release::default(),
+            fate: Fate::default(),
         })
     }
 
@@ -208,13 +237,13 @@ impl ShimLauncher {
     /// from the start of what each one's log holds, its events going into `events`. The
     /// processes are not this server's children: each counts as exited once its link ends. A
     /// shim whose process is gone (the host restarted, or it exited once the crashed server
-    /// had its agent's end) is adopted lost ([`LinkedShim::lost`]: reported dead), its
-    /// directory kept until the shim is deleted or the server shuts its shims down; an
-    /// unreadable directory is removed.
+    /// had its agent's end) is returned [`Leftover::Lost`], for the server to host dead
+    /// ([`ShimLauncher::host_lost`]) or start again ([`ShimLauncher::restart`]); an unreadable
+    /// directory is removed.
     pub async fn adopt_leftovers(
         &self,
         events: &Arc<EventLog>,
-    ) -> Result<Vec<AdoptedShim>, StateDirError> {
+    ) -> Result<Vec<Leftover>, StateDirError> {
         let found = self.state.shims()?;
         let adoptions = found.into_iter().map(|found| async move {
             let (dir, spec, hosted) = match found {
@@ -225,57 +254,166 @@ impl ShimLauncher {
                     return None;
                 }
             };
-            let release = Release::default();
-            let (linked, exited) =
-                match link(&dir.socket(), shim_id_of(&spec), Arc::clone(events), 0).await {
-                    Ok(linked) => {
-                        let (exited_tx, exited) = watch::channel(false);
-                        let ending = linked.ending();
-                        tokio::spawn(async move {
-                            let reason = ending.await;
-                            tracing::debug!(path = %dir.path().display(), %reason, "adopted shim gone");
-                            remove_dir(dir);
-                            exited_tx.send_replace(true);
-                        });
-                        (linked, exited)
-                    }
-                    Err(error) => {
-                        tracing::warn!(
-                            shim = %crate::untrusted::Untrusted(&spec.id),
-                            %error,
-                            "a shim an earlier server left has no process to link to; it is reported dead"
-                        );
-                        let reason =
-                            format!("no shim process answered when this server started: {error}");
-                        let linked =
-                            LinkedShim::lost(shim_id_of(&spec), Arc::clone(events), &reason);
-                        let (exited_tx, exited) = watch::channel(true);
-                        let kept = release.clone();
-                        tokio::spawn(async move {
-                            // Until the shim is deleted, or the server stops: then its
-                            // directory goes, unless the stop leaves the shims to the next
-                            // server.
-                            exited_tx.closed().await;
-                            if !kept.is_released() {
-                                remove_dir(dir);
-                            }
-                        });
-                        (linked, exited)
-                    }
-                };
-            Some(AdoptedShim {
+            let after_seq = spec.first_seq - 1;
+            let linked = match link(&dir.socket(), shim_id_of(&spec), Arc::clone(events), after_seq)
+                .await
+            {
+                Ok(linked) => linked,
+                Err(error) => {
+                    tracing::warn!(
+                        shim = %crate::untrusted::Untrusted(&spec.id),
+                        %error,
+                        "a shim an earlier server left has no process to link to"
+                    );
+                    return Some(Leftover::Lost(LostShim {
+                        dir,
+                        spec,
+                        hosted,
+                        reason: format!(
+                            "no shim process answered when this server started (the host \
+                             restarted, or a stop shut its agent down): {error}"
+                        ),
+                    }));
+                }
+            };
+            let (exited_tx, exited) = watch::channel(false);
+            let ending = linked.ending();
+            let fate = Fate::default();
+            let kept = fate.clone();
+            tokio::spawn(async move {
+                let reason = ending.await;
+                tracing::debug!(path = %dir.path().display(), %reason, "adopted shim gone");
+                if !kept.keeps_dir() {
+                    remove_dir(dir);
+                }
+                exited_tx.send_replace(true);
+            });
+            Some(Leftover::Adopted(AdoptedShim {
                 spec,
                 hosted,
                 started: StartedShim {
                     linked,
                     exited,
-                    release,
+                    fate,
                 },
-            })
+            }))
         });
-        let adopted = futures_util::future::join_all(adoptions).await;
-        Ok(adopted.into_iter().flatten().collect())
+        let found = futures_util::future::join_all(adoptions).await;
+        Ok(found.into_iter().flatten().collect())
     }
+
+    /// Hosts a lost shim dead ([`LinkedShim::lost`]: a warning saying why, and its death),
+    /// its directory kept until the shim is deleted or the server shuts its shims down.
+    pub fn host_lost(&self, lost: LostShim, events: &Arc<EventLog>) -> AdoptedShim {
+        let LostShim {
+            dir,
+            spec,
+            hosted,
+            reason,
+        } = lost;
+        let linked = LinkedShim::lost(shim_id_of(&spec), Arc::clone(events), &reason);
+        let (exited_tx, exited) = watch::channel(true);
+        let fate = Fate::default();
+        let kept = fate.clone();
+        tokio::spawn(async move {
+            // Until the shim is deleted, or the server stops: then its directory goes,
+            // unless the stop keeps it for the next server.
+            exited_tx.closed().await;
+            if !kept.keeps_dir() {
+                remove_dir(dir);
+            }
+        });
+        AdoptedShim {
+            spec,
+            hosted,
+            started: StartedShim {
+                linked,
+                exited,
+                fate,
+            },
+        }
+    }
+
+    /// Starts the agent of a lost shim again, in a new shim process in its directory: on the
+    /// session of its CLI the lost one recorded (its conversation), else on a new one. The
+    /// new process numbers its events past the lost one's ([`ShimSpec::first_seq`]). On
+    /// failure the shim is returned, with what went wrong added to why it is lost.
+    pub async fn restart(
+        &self,
+        lost: LostShim,
+        events: &Arc<EventLog>,
+    ) -> Result<AdoptedShim, LostShim> {
+        let LostShim {
+            dir,
+            mut spec,
+            hosted,
+            reason,
+        } = lost;
+        let id = shim_id_of(&spec);
+        let session = AgentSession::read_record(&dir.session_record());
+        let (session, resumed) = match session {
+            Ok(Some(session)) => {
+                let said = format!("on its session {}", Untrusted(&session.id));
+                (Some(session), said)
+            }
+            Ok(None) => (None, "on a new session: none was recorded".to_owned()),
+            Err(error) => (None, format!("on a new session: {error}")),
+        };
+        spec.resume = session;
+        spec.first_seq = first_seq_after_now();
+        events.append(
+            &id,
+            Event::Warning {
+                message: format!(
+                    "{reason}; the agent was started again {resumed} (a turn it was in and \
+                     messages queued then are lost)"
+                ),
+                idle_secs: None,
+            },
+        );
+        let started = match dir.write_spec(&spec) {
+            Ok(()) => self.start_in(&dir, &spec, Arc::clone(events)).await,
+            Err(error) => Err(error.into()),
+        };
+        match started {
+            Ok(started) => Ok(AdoptedShim {
+                spec,
+                hosted,
+                started,
+            }),
+            Err(error) => Err(LostShim {
+                dir,
+                spec,
+                hosted,
+                reason: format!("its agent could not be started again: {error}"),
+            }),
+        }
+    }
+}
+
+/// A first seq for a shim started now in place of a lost one: microseconds since the Unix
+/// epoch, past every seq the lost one (started earlier, and emitting far less than one event
+/// a microsecond) can have given.
+fn first_seq_after_now() -> u64 {
+    crate::unix_time::now_unix_ms().saturating_mul(1000)
+}
+
+/// What a server finds of a shim an earlier server left.
+#[derive(Debug)]
+pub enum Leftover {
+    /// Its process answered: linked again.
+    Adopted(AdoptedShim),
+    /// Its process is gone.
+    Lost(LostShim),
+}
+
+/// A shim whose process is gone, and why it is counted lost.
+#[derive(Debug)]
+pub struct LostShim {
+    pub dir: ShimDir,
+    pub spec: Box<ShimSpec>,
+    pub hosted: HostRecord,
+    pub reason: String,
 }
 
 fn shim_id_of(spec: &ShimSpec) -> Arc<str> {
@@ -290,12 +428,12 @@ pub struct AdoptedShim {
     pub started: StartedShim,
 }
 
-/// A shim process this server started; sent SIGTERM if dropped while it runs, unless
-/// released.
+/// A shim process this server started; sent SIGTERM if dropped while it runs, unless left
+/// running.
 struct ShimProcess {
     child: Child,
     reaped: bool,
-    release: Release,
+    fate: Fate,
 }
 
 impl ShimProcess {
@@ -318,7 +456,7 @@ impl ShimProcess {
 
 impl Drop for ShimProcess {
     fn drop(&mut self) {
-        if self.reaped || self.release.is_released() {
+        if self.reaped || self.fate.left_running() {
             return;
         }
         if let Some(pid) = self.child.id().and_then(|pid| i32::try_from(pid).ok()) {

@@ -35,6 +35,8 @@ const HOSTED_FILE: &str = "hosted.json";
 const LOG_FILE: &str = "shim.log";
 /// The shim process's socket, in its directory.
 const SOCKET_FILE: &str = "shim.sock";
+/// The agent CLI's session, as the shim process records it, in its directory.
+const SESSION_FILE: &str = "session.json";
 /// Hex digits of a shim directory's name.
 const KEY_DIGITS: usize = 16;
 /// The longest path a Unix socket address holds (`sun_path` less its terminating NUL).
@@ -53,7 +55,7 @@ pub enum StateDirError {
     TooDeep { path: PathBuf, len: usize },
     #[error("no state directory: set --state-dir, XDG_STATE_HOME or HOME")]
     NoDefault,
-    #[error("cannot encode the spec of shim {id}: {source}")]
+    #[error("cannot encode the spec or record of shim {id}: {source}")]
     Encode {
         id: String,
         #[source]
@@ -166,12 +168,10 @@ impl StateDir {
         spec: &ShimSpec,
         hosted: &HostRecord,
     ) -> Result<ShimDir, StateDirError> {
-        let encode = |source| StateDirError::Encode {
+        let hosted = serde_json::to_vec_pretty(hosted).map_err(|source| StateDirError::Encode {
             id: spec.id.clone(),
             source,
-        };
-        let json = serde_json::to_vec_pretty(spec).map_err(encode)?;
-        let hosted = serde_json::to_vec_pretty(hosted).map_err(encode)?;
+        })?;
         let mut key = [0u8; KEY_DIGITS / 2];
         getrandom::fill(&mut key).map_err(StateDirError::Random)?;
         let name: String = key.iter().map(|byte| format!("{byte:02x}")).collect();
@@ -179,7 +179,7 @@ impl StateDir {
             path: self.root.join("shims").join(name),
         };
         ensure_private_dir(&dir.path)?;
-        write_private_file(&dir.spec_file(), &json)?;
+        dir.write_spec(spec)?;
         write_private_file(&dir.path.join(HOSTED_FILE), &hosted)?;
         Ok(dir)
     }
@@ -237,6 +237,20 @@ impl ShimDir {
     /// Where the shim's spec is.
     pub fn spec_file(&self) -> PathBuf {
         self.path.join(SPEC_FILE)
+    }
+
+    /// Where the shim process records its agent's session ([`crate::shim::agent_session`]).
+    pub fn session_record(&self) -> PathBuf {
+        self.path.join(SESSION_FILE)
+    }
+
+    /// Replaces the shim's spec (a shim started again in its directory).
+    pub fn write_spec(&self, spec: &ShimSpec) -> Result<(), StateDirError> {
+        let json = serde_json::to_vec_pretty(spec).map_err(|source| StateDirError::Encode {
+            id: spec.id.clone(),
+            source,
+        })?;
+        Ok(write_private_file(&self.spec_file(), &json)?)
     }
 
     /// The JSON file `name` of the directory, or why it cannot be read.

@@ -201,10 +201,7 @@ impl ShimActor {
                     self.process.signal_group(Signal::SIGTERM);
                 }
                 Effect::Signal(AgentSignal::KillAll) => self.process.kill_session(),
-                Effect::ReadUsage => {
-                    let snapshot = self.session_log.as_mut().and_then(SessionLogReader::poll);
-                    self.core.usage_read(now(), snapshot);
-                }
+                Effect::ReadUsage => self.usage_reads_wanted += 1,
                 Effect::Finished { exit_code } => {
                     for waiter in self.exit_waiters.drain(..) {
                         let _ = waiter.send(Ok(exit_code));

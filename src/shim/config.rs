@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::agent_session::AgentSession;
 use super::agents::AgentKind;
-use super::events::{DEFAULT_LOG_CAPACITY, EventLog};
+use super::events::{DEFAULT_LOG_CAPACITY, EventLog, LogBounds};
 use super::process::ProcessSpec;
 use super::screen::DEFAULT_HISTORY_BYTES;
 
@@ -118,9 +119,26 @@ pub struct ShimSpec {
     /// the shim sets up for bash) besides the screen: turn ends at once instead of after a
     /// settle window. Off: the screen alone decides.
     pub turn_signals: bool,
+    /// Start the agent on this session of its CLI (its earlier conversation) instead of a new
+    /// one, with the CLI's resume option.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume: Option<AgentSession>,
+    /// The seq of the shim's first event (1 for a new shim). A shim started again in place of
+    /// one whose process is gone starts past every seq that one can have given, so a client's
+    /// cursor of the shim's own seqs stays true (see [`EventLog::numbered_from`]). A log given
+    /// with [`ShimSpec::events`] keeps its own numbering.
+    #[serde(default = "first_seq_of_a_new_shim")]
+    pub first_seq: u64,
+    /// Where the shim records the agent's session once it knows it ([`AgentSession`]).
+    #[serde(skip)]
+    pub session_record: Option<PathBuf>,
     /// Where events go; a shim without one gets its own log (so does a spec read back).
     #[serde(skip)]
     pub events: Option<Arc<EventLog>>,
+}
+
+fn first_seq_of_a_new_shim() -> u64 {
+    1
 }
 
 impl ShimSpec {
@@ -149,6 +167,9 @@ impl ShimSpec {
             timing: Timing::default(),
             signals: Signals::default(),
             turn_signals: true,
+            resume: None,
+            first_seq: first_seq_of_a_new_shim(),
+            session_record: None,
             events: None,
         }
     }
@@ -219,11 +240,27 @@ impl ShimSpec {
         self
     }
 
-    /// The event log this spec names, or a new one of the default capacity.
+    pub fn resume(mut self, session: AgentSession) -> Self {
+        self.resume = Some(session);
+        self
+    }
+
+    pub fn first_seq(mut self, seq: u64) -> Self {
+        self.first_seq = seq;
+        self
+    }
+
+    pub fn session_record(mut self, path: impl Into<PathBuf>) -> Self {
+        self.session_record = Some(path.into());
+        self
+    }
+
+    /// The event log this spec names, or a new one of the default capacity, numbered from
+    /// the spec's first seq.
     pub(super) fn event_log(&self) -> Arc<EventLog> {
-        self.events
-            .clone()
-            .unwrap_or_else(|| EventLog::new(DEFAULT_LOG_CAPACITY))
+        self.events.clone().unwrap_or_else(|| {
+            EventLog::numbered_from(self.first_seq, LogBounds::events(DEFAULT_LOG_CAPACITY))
+        })
     }
 }
 

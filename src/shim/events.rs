@@ -44,7 +44,8 @@ impl LogBounds {
 /// One logged event.
 #[derive(Debug, Clone)]
 pub struct Envelope {
-    /// Position in the log; strictly increasing, starting at 1.
+    /// Position in the log; strictly increasing, from the log's first seq (1 unless the log was
+    /// made with [`EventLog::numbered_from`]).
     pub seq: u64,
     /// The shim that emitted the event.
     pub shim_id: Arc<str>,
@@ -74,6 +75,8 @@ struct LogState {
     /// The sizes of `entries`, summed.
     bytes: usize,
     last_seq: u64,
+    /// The first seq this log gives: below it, nothing was ever lost.
+    first_seq: u64,
     evicted: u64,
     closed: bool,
 }
@@ -113,15 +116,27 @@ impl std::fmt::Debug for EventLog {
 impl EventLog {
     /// A log that keeps at most `capacity` events (at least one), of the default bytes.
     pub fn new(capacity: usize) -> Arc<Self> {
-        Self::build(LogBounds::events(capacity), None)
+        Self::build(LogBounds::events(capacity), None, 1)
     }
 
     /// A log within `bounds` whose appends `observer` watches.
     pub fn observed(bounds: LogBounds, observer: Arc<dyn LogObserver>) -> Arc<Self> {
-        Self::build(bounds, Some(observer))
+        Self::build(bounds, Some(observer), 1)
     }
 
-    fn build(bounds: LogBounds, observer: Option<Arc<dyn LogObserver>>) -> Arc<Self> {
+    /// A log whose first event gets seq `first_seq` (at least 1): a reader from an earlier
+    /// seq starts there, with nothing reported lost (a shim that carries on another's
+    /// sequence, see [`crate::shim::ShimSpec::first_seq`]).
+    pub fn numbered_from(first_seq: u64, bounds: LogBounds) -> Arc<Self> {
+        Self::build(bounds, None, first_seq)
+    }
+
+    fn build(
+        bounds: LogBounds,
+        observer: Option<Arc<dyn LogObserver>>,
+        first_seq: u64,
+    ) -> Arc<Self> {
+        let first_seq = first_seq.max(1);
         let bounds = LogBounds {
             events: bounds.events.max(1),
             ..bounds
@@ -131,11 +146,12 @@ impl EventLog {
                 entries: VecDeque::with_capacity(bounds.events.min(1024)),
                 bounds,
                 bytes: 0,
-                last_seq: 0,
+                last_seq: first_seq - 1,
+                first_seq,
                 evicted: 0,
                 closed: false,
             }),
-            appended_tx: watch::Sender::new(0),
+            appended_tx: watch::Sender::new(first_seq - 1),
             observer,
         })
     }
@@ -326,12 +342,14 @@ impl Subscription {
         let state = self.log.lock();
         let first = state.first_retained_seq();
         if self.cursor + 1 < first {
-            let gap = LogItem::Gap {
-                first_lost: self.cursor + 1,
-                last_lost: first - 1,
-            };
+            let first_lost = (self.cursor + 1).max(state.first_seq);
             self.cursor = first - 1;
-            return Ok(gap);
+            if first_lost < first {
+                return Ok(LogItem::Gap {
+                    first_lost,
+                    last_lost: first - 1,
+                });
+            }
         }
         let start = (self.cursor + 1 - first) as usize;
         for (entry, _) in state.entries.range(start.min(state.entries.len())..) {
@@ -402,6 +420,30 @@ mod tests {
     }
 
     #[test]
+    fn a_log_numbered_from_a_seq_reports_nothing_lost_below_it() {
+        let log = EventLog::numbered_from(1000, LogBounds::events(2));
+        let id: Arc<str> = Arc::from("a");
+        assert_eq!(log.last_seq(), 999);
+        let mut early = log.subscribe(0, None);
+        assert_eq!(early.try_next().unwrap_err(), Drained::Open);
+        assert_eq!(log.append(&id, Event::Pong), 1000);
+        assert_eq!(seq_of(early.try_next().unwrap()), 1000);
+        for _ in 0..3 {
+            log.append(&id, Event::Pong);
+        }
+        // Evicted events of its own are still reported.
+        let mut late = log.subscribe(0, None);
+        match late.try_next().unwrap() {
+            LogItem::Gap {
+                first_lost,
+                last_lost,
+            } => assert_eq!((first_lost, last_lost), (1000, 1001)),
+            other => panic!("expected gap, got {other:?}"),
+        }
+        assert_eq!(seq_of(late.try_next().unwrap()), 1002);
+    }
+
+    #[test]
     fn filters_by_shim_and_still_advances() {
         let log = EventLog::new(10);
         let (a, b): (Arc<str>, Arc<str>) = (Arc::from("a"), Arc::from("b"));
@@ -441,12 +483,12 @@ mod tests {
             idle_secs: None,
         };
         let one = json_size(&warning(1000));
-        let log = EventLog::build(
+        let log = EventLog::numbered_from(
+            1,
             LogBounds {
                 events: 100,
                 bytes: 3 * one,
             },
-            None,
         );
         for _ in 0..5 {
             log.append(&shim, warning(1000));

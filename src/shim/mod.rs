@@ -6,6 +6,7 @@
 //! [`ShimHandle`]. Events go into an [`events::EventLog`] that any number of readers follow.
 
 mod actor;
+pub mod agent_session;
 pub mod agents;
 mod answer;
 mod config;
@@ -58,6 +59,17 @@ pub fn spawn(spec: ShimSpec) -> Result<ShimHandle, ShimError> {
     let started_wall = std::time::SystemTime::now();
     let session_log = session_log::reader_for(&spec, started_wall);
     let mut program = spec.process.clone();
+    if let Some(session) = &spec.resume
+        && !spec
+            .agent
+            .driver()
+            .resume_process(&mut program, &session.id)
+    {
+        return Err(ShimError::InvalidArgument(format!(
+            "cannot resume a session: the {} driver resumes only its own CLI, run directly",
+            spec.agent
+        )));
+    }
     if spec.turn_signals {
         spec.agent.driver().prepare_process(&mut program);
     }
@@ -78,7 +90,7 @@ pub fn spawn(spec: ShimSpec) -> Result<ShimHandle, ShimError> {
         log: Arc::clone(&log),
         session_log,
         usage_reads_wanted: 0,
-        last_event_seq: 0,
+        last_event_seq: log.last_seq(),
         exit_waiters: Vec::new(),
     };
     let (requests_tx, requests_rx) = mpsc::channel(MAILBOX_CAPACITY);

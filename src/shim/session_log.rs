@@ -34,6 +34,14 @@ pub(super) fn reader_for(spec: &ShimSpec, started: SystemTime) -> Option<Session
     let home = agent_env(spec, "HOME")?;
     let env = |key: &str| agent_env(spec, key);
     let reader = SessionLogReader::for_agent(spec.agent, &home, &env, Path::new(&cwd), started)?;
+    let reader = match &spec.resume {
+        Some(session) => reader.resuming(&session.log),
+        None => reader,
+    };
+    let reader = match &spec.session_record {
+        Some(record) => reader.recording_to(record),
+        None => reader,
+    };
     Some(match spec.signals.context_limit_tokens {
         Some(limit) => reader.with_context_limit(limit),
         None => reader,

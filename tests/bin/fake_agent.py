@@ -49,7 +49,12 @@ Script (JSON; `--script FILE` or env FAKE_AGENT_SCRIPT; every key optional):
                      "description": "Create a file"},  # running this shell command; approving
         "text": "Created it.",   # runs it in the agent's cwd, shows its output and then "text";
         "delay": 0.2}],          # refusing ends the turn without running it
-     "default": {"text": "You said: {message}"}}
+     "default": {"text": "You said: {message}"},
+     "session_log": true}        # keep the conversation in a session log as Claude Code does
+                                 # ($HOME/.claude/projects/<cwd, non-alphanumerics as ->/<id>
+                                 # .jsonl, a line per message); `--resume ID` goes on with
+                                 # session ID's messages, and {history} in a reply is the
+                                 # earlier messages of the conversation, joined by " | "
 
 After a usage limit Claude opens its `/rate-limit-options` menu by itself and Gemini shows its
 modal (Keep trying: the turn goes on with "text" when the reply has one, else the modal comes
@@ -73,7 +78,7 @@ import tty
 
 from fake_agent_screens import KINDS
 from fake_agent_text import text_width, wrap
-from fake_agent_turns import Turns, check_script
+from fake_agent_turns import Session, Turns, check_script
 
 PASTE_START, PASTE_END = "\x1b[200~", "\x1b[201~"
 ARROWS = {"A": -1, "B": 1}  # the last byte of ↑ and ↓ (CSI or SS3)
@@ -351,6 +356,7 @@ def main():
     parser.add_argument("--kind", choices=sorted(KINDS))
     parser.add_argument("--script", default=os.environ.get("FAKE_AGENT_SCRIPT"))
     parser.add_argument("--log", default=os.environ.get("FAKE_AGENT_LOG"))
+    parser.add_argument("--resume", metavar="ID", help="go on with this session's conversation")
     args = parser.parse_args()
     script = {}
     if args.script:
@@ -370,6 +376,10 @@ def main():
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGWINCH, lambda *_: None)
     agent = Agent(kind, script, args.log or script.get("log"))
+    if script.get("session_log"):
+        agent.session = Session(args.resume)
+    elif args.resume:
+        parser.error("--resume needs a script with a session log")
     try:
         tty.setraw(0)
         agent.start()

@@ -4,13 +4,42 @@ the agent waits on mid-turn (permission prompts, usage-limit menus) with the key
 them. A mixin of the Agent class, which owns the terminal, the timers and the drawing."""
 
 import json
+import os
+import re
 import subprocess
 import time
+import uuid
 
 ERRORS = ("context", "quota", "rate_limit")
 
 
+class Session:
+    """The conversation, kept as Claude Code keeps it: a JSON line per message in
+    $HOME/.claude/projects/<cwd with every non-alphanumeric as ->/<session id>.jsonl. Resuming
+    a session reads its earlier messages and goes on writing to its file."""
+
+    def __init__(self, resume=None):
+        self.id = resume or str(uuid.uuid4())
+        project = re.sub(r"[^A-Za-z0-9]", "-", os.getcwd())
+        directory = os.path.join(os.environ["HOME"], ".claude", "projects", project)
+        os.makedirs(directory, exist_ok=True)
+        self.path = os.path.join(directory, self.id + ".jsonl")
+        self.messages = []
+        if resume:
+            with open(self.path, encoding="utf-8") as log:
+                self.messages = [json.loads(line)["message"]["content"] for line in log]
+
+    def add(self, role, text):
+        self.messages.append(text)
+        line = {"sessionId": self.id, "type": role, "message": {"role": role, "content": text}}
+        with open(self.path, "a", encoding="utf-8") as log:
+            log.write(json.dumps(line) + "\n")
+
+
 class Turns:
+    session = None
+    history = ""
+
     def submit(self, message):
         if message.strip() in ("/exit", "/quit"):
             self.finish(0)
@@ -18,6 +47,9 @@ class Turns:
         if self.log_path:
             with open(self.log_path, "a", encoding="utf-8") as log:
                 log.write(json.dumps({"n": self.turns, "message": message}) + "\n")
+        self.history = " | ".join(self.session.messages) if self.session else ""
+        if self.session:
+            self.session.add("user", message)
         replies = self.script.get("replies", [])
         reply = replies[self.turns - 1] if self.turns <= len(replies) else self.script.get(
             "default", {"text": "You said: {message}"})
@@ -44,6 +76,9 @@ class Turns:
     def stream(self, reply, text, message, when):
         """Schedules `text` as the turn's answer from `when` on, then the turn-end line."""
         text = text.replace("{message}", message).replace("{n}", str(self.turns))
+        text = text.replace("{history}", self.history)
+        if self.session:
+            self.session.add("assistant", text)
         line_delay, word_delay = float(reply.get("line_delay", 0)), float(reply.get("word_delay", 0))
         for row in self.kind.reply(text):
             words = row.split(" ")

@@ -36,8 +36,14 @@ impl TempDir {
 
     /// Writes [`CONFIG_TOML`] (the `bash` profile) into the directory; returns its path.
     pub fn config(&self) -> String {
+        self.config_adding("")
+    }
+
+    /// Writes [`CONFIG_TOML`] followed by `more` (profiles of a test's own) into the
+    /// directory; returns its path.
+    pub fn config_adding(&self, more: &str) -> String {
         let path = self.join("agentshim.toml");
-        std::fs::write(&path, CONFIG_TOML).expect("write config");
+        std::fs::write(&path, format!("{CONFIG_TOML}{more}")).expect("write config");
         path.to_str().expect("UTF-8 temp path").to_owned()
     }
 }

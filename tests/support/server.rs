@@ -349,6 +349,11 @@ impl Reader<StreamedEvents> {
         self.seen.iter().map(|e| e.seq).collect()
     }
 
+    /// The shim seq of each envelope read.
+    pub fn shim_seqs(&self) -> Vec<u64> {
+        self.seen.iter().map(|e| e.shim_seq).collect()
+    }
+
     /// One line per envelope read (as failure messages show them).
     pub fn kinds(&self) -> Vec<String> {
         self.seen.iter().map(StreamedEvents::line).collect()

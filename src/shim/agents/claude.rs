@@ -221,6 +221,16 @@ impl AgentDriver for ClaudeDriver {
         process.args.push(hook_settings().into());
     }
 
+    /// `claude --resume <session id>`.
+    fn resume_process(&self, process: &mut ProcessSpec, session_id: &str) -> bool {
+        if !runs_program(process, "claude") {
+            return false;
+        }
+        process.args.push("--resume".into());
+        process.args.push(session_id.into());
+        true
+    }
+
     fn exit_request(&self, state: ShimState) -> &'static [&'static [u8]] {
         match state {
             ShimState::Idle | ShimState::ContextExhausted => &[b"\x03", b"\x03"],

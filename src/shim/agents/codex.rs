@@ -314,6 +314,17 @@ impl AgentDriver for CodexDriver {
         process.args.push(format!("notify={notify}").into());
     }
 
+    /// `codex <its options> resume <session id>`: the subcommand keeps the options given
+    /// before it.
+    fn resume_process(&self, process: &mut ProcessSpec, session_id: &str) -> bool {
+        if !runs_program(process, "codex") {
+            return false;
+        }
+        process.args.push("resume".into());
+        process.args.push(session_id.into());
+        true
+    }
+
     fn exit_request(&self, state: ShimState) -> &'static [&'static [u8]] {
         match state {
             // Ctrl+D quits from the empty input box.

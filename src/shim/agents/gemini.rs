@@ -25,8 +25,12 @@
 mod dialogs;
 pub(crate) mod session_log;
 
-use super::{Agent, AgentDriver, AgentKind, LimitNotice, Observation, TurnView, Verdict, limits};
+use super::{
+    Agent, AgentDriver, AgentKind, LimitNotice, Observation, TurnView, Verdict, limits,
+    runs_program,
+};
 use crate::protocol::ShimState;
+use crate::shim::process::ProcessSpec;
 use crate::shim::screen::ScreenSnapshot;
 use dialogs::{USAGE_LIMIT, dialog_on};
 
@@ -316,6 +320,16 @@ fn unboxed(line: &str) -> Option<String> {
 impl AgentDriver for GeminiDriver {
     fn submit_pause(&self) -> std::time::Duration {
         SUBMIT_PAUSE
+    }
+
+    /// `gemini --resume <session id>`.
+    fn resume_process(&self, process: &mut ProcessSpec, session_id: &str) -> bool {
+        if !runs_program(process, "gemini") {
+            return false;
+        }
+        process.args.push("--resume".into());
+        process.args.push(session_id.into());
+        true
     }
 
     fn classify(&self, observation: &Observation<'_>) -> Verdict {

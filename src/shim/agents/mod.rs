@@ -191,6 +191,13 @@ pub trait AgentDriver: Send + Sync + std::fmt::Debug {
         let _ = process;
     }
 
+    /// Adjusts the agent's process to start on the CLI's earlier session `session_id` (its
+    /// conversation) instead of a new one; `false` when this agent cannot. Default: cannot.
+    fn resume_process(&self, process: &mut ProcessSpec, session_id: &str) -> bool {
+        let _ = (process, session_id);
+        false
+    }
+
     /// Pause between typing a message and the separate submit key.
     fn submit_pause(&self) -> Duration {
         Duration::ZERO

@@ -32,6 +32,13 @@ pub(crate) trait SessionLogs: Send + std::fmt::Debug {
 
     /// What one line of this CLI's log tells.
     fn parse_line(&self, line: &str) -> Option<Record>;
+
+    /// The CLI's id of the session that `path`, one of this session's logs, holds (what its
+    /// resume option takes); `None` when the CLI resumes no session by id.
+    fn session_id(&self, path: &Path) -> Option<String> {
+        let _ = path;
+        None
+    }
 }
 
 /// Makes an agent's [`SessionLogs`] for the place it runs in.

@@ -9,6 +9,7 @@ use super::discovery::{SessionLogs, SessionPlace};
 use super::tail::Tail;
 use super::{Accumulator, TokenCounts, UsageSnapshot, limits};
 use crate::shim::AgentKind;
+use crate::shim::agent_session::AgentSession;
 
 /// Follows the usage in one agent's session log.
 ///
@@ -32,6 +33,8 @@ pub struct SessionLogReader {
     /// Totals of earlier session files.
     carried: TokenCounts,
     context_limit: Option<u64>,
+    /// Where the session followed is recorded, with what was recorded last.
+    record: Option<(PathBuf, Option<AgentSession>)>,
 }
 
 impl SessionLogReader {
@@ -65,6 +68,7 @@ impl SessionLogReader {
             current: Accumulator::default(),
             carried: TokenCounts::default(),
             context_limit: None,
+            record: None,
         })
     }
 
@@ -79,6 +83,29 @@ impl SessionLogReader {
         self.tail.as_ref().map(Tail::path)
     }
 
+    /// The CLI's session being followed, once found, when the CLI names its sessions.
+    pub fn session(&self) -> Option<AgentSession> {
+        let log = self.session_file()?;
+        Some(AgentSession {
+            id: self.locator.session_id(log)?,
+            log: log.to_owned(),
+        })
+    }
+
+    /// The agent resumes the session whose log is `log`: that file, though older than the
+    /// agent, is this session's (until the CLI starts another).
+    pub fn resuming(mut self, log: &Path) -> Self {
+        self.seen.remove(log);
+        self
+    }
+
+    /// Records each session it follows in `path` ([`AgentSession::write_record`]), when the
+    /// CLI names its sessions.
+    pub fn recording_to(mut self, path: &Path) -> Self {
+        self.record = Some((path.to_owned(), None));
+        self
+    }
+
     /// Reads what the CLI logged since the last poll. `None` until a model request was logged.
     pub fn poll(&mut self) -> Option<UsageSnapshot> {
         if let Some(newest) = self.newest_unseen() {
@@ -88,9 +115,27 @@ impl SessionLogReader {
                 self.current = Accumulator::default();
             }
             self.tail = Some(Tail::new(newest));
+            self.record_session();
         }
         self.read_new();
         self.snapshot()
+    }
+
+    /// Records the session now followed, if it is not the one recorded.
+    fn record_session(&mut self) {
+        let Some(session) = self.session() else {
+            return;
+        };
+        let Some((path, recorded)) = &mut self.record else {
+            return;
+        };
+        if recorded.as_ref() == Some(&session) {
+            return;
+        }
+        match session.write_record(path) {
+            Ok(()) => *recorded = Some(session),
+            Err(error) => tracing::warn!(%error, "cannot record the agent's session"),
+        }
     }
 
     /// The newest log of this session not followed before; every file looked at becomes seen.

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 
 use super::*;
 use crate::shim::AgentKind;
+use crate::shim::agent_session::AgentSession;
 use crate::shim::agents::claude::session_log as claude;
 
 const CLAUDE_LOG: &str = include_str!("testdata/claude.jsonl");
@@ -198,4 +199,90 @@ fn context_limit_override_and_agents_without_logs() {
             SessionLogReader::for_agent(kind, home.path(), &|_| None, &home.cwd, started).is_none()
         );
     }
+}
+
+#[test]
+fn the_session_followed_is_named_and_recorded_each_time_it_changes() {
+    let home = Home::new();
+    let record = home.path().join("session.json");
+    let project = home
+        .path()
+        .join(".claude/projects")
+        .join(claude::project_dir_name(&home.cwd.to_string_lossy()));
+    let mut reader = home.reader(AgentKind::Claude).recording_to(&record);
+    reader.poll();
+    assert!(!record.exists(), "no session yet, nothing recorded");
+    let first = project.join("5b1e0c2a-first.jsonl");
+    append(&first, CLAUDE_LOG);
+    reader.poll();
+    let recorded = AgentSession::read_record(&record).unwrap().unwrap();
+    assert_eq!(
+        (recorded.id.as_str(), recorded.log.as_path()),
+        ("5b1e0c2a-first", first.as_path())
+    );
+    // `/clear`: the new session is recorded in place of the old one.
+    let second = project.join("9d3f-second.jsonl");
+    append(&second, &first_lines(CLAUDE_LOG, 1));
+    reader.poll();
+    assert_eq!(
+        AgentSession::read_record(&record).unwrap().unwrap().id,
+        "9d3f-second"
+    );
+}
+
+#[test]
+fn each_cli_names_its_session_as_its_resume_option_takes_it() {
+    let home = Home::new();
+    let today = DateTime::<Utc>::from(SystemTime::now()).format("%Y/%m/%d");
+    let uuid = "01a20c7b-fdf9-7253-8e84-2a330dfa02c0";
+    let rollout = home
+        .path()
+        .join(".codex/sessions")
+        .join(today.to_string())
+        .join(format!("rollout-2026-12-07T11-02-03-{uuid}.jsonl"));
+    let mut codex = home.reader(AgentKind::Codex);
+    append(&rollout, &home.log(CODEX_LOG));
+    codex.poll();
+    assert_eq!(codex.session().map(|s| s.id).as_deref(), Some(uuid));
+
+    let tmp = home.path().join(".gemini/tmp");
+    append(&tmp.join("work/.project_root"), &home.cwd.to_string_lossy());
+    let mut gemini = home.reader(AgentKind::Gemini);
+    append(
+        &tmp.join("work/chats/session-2026-11-24T07-36-8753.jsonl"),
+        GEMINI_LOG,
+    );
+    gemini.poll();
+    assert_eq!(
+        gemini.session().map(|s| s.id).as_deref(),
+        Some("87538f79-2511-4eff-a310-0a00d8814cbf"),
+        "the header's sessionId"
+    );
+
+    let odd = home
+        .path()
+        .join(".codex/sessions")
+        .join(today.to_string())
+        .join("rollout-no-uuid-here.jsonl");
+    let mut unnamed = home.reader(AgentKind::Codex);
+    append(&odd, &home.log(CODEX_LOG));
+    unnamed.poll();
+    assert_eq!(unnamed.session_file(), Some(odd.as_path()));
+    assert_eq!(unnamed.session(), None, "no UUID at the end of its name");
+}
+
+#[test]
+fn a_resumed_session_is_followed_in_its_older_log() {
+    let home = Home::new();
+    let project = home
+        .path()
+        .join(".claude/projects")
+        .join(claude::project_dir_name(&home.cwd.to_string_lossy()));
+    let earlier = project.join("earlier.jsonl");
+    append(&earlier, CLAUDE_LOG);
+    let mut fresh = home.reader(AgentKind::Claude);
+    assert_eq!(fresh.poll(), None, "an older log is another session's");
+    let mut resumed = home.reader(AgentKind::Claude).resuming(&earlier);
+    assert_eq!(totals(&resumed.poll().unwrap()).0, 17_888);
+    assert_eq!(resumed.session_file(), Some(earlier.as_path()));
 }

@@ -32,6 +32,11 @@ impl SessionLogs for ClaudeLogs {
     fn parse_line(&self, line: &str) -> Option<Record> {
         parse_line(line)
     }
+
+    /// The file's name: `<session id>.jsonl`.
+    fn session_id(&self, path: &Path) -> Option<String> {
+        Some(path.file_stem()?.to_str()?.to_owned())
+    }
 }
 
 /// The logs of a Claude Code session in `place` (`~/.claude/projects/<project dir>/`).

@@ -56,7 +56,21 @@ impl SessionLogs for CodexLogs {
     fn parse_line(&self, line: &str) -> Option<Record> {
         parse_line(line)
     }
+
+    /// The UUID that ends the file's name: `rollout-<local time>-<session id>.jsonl`.
+    fn session_id(&self, path: &Path) -> Option<String> {
+        let stem = path.file_stem()?.to_str()?;
+        let id = stem.get(stem.len().checked_sub(UUID_LEN)?..)?;
+        let uuid_shaped = id.char_indices().all(|(at, c)| match at {
+            8 | 13 | 18 | 23 => c == '-',
+            _ => c.is_ascii_hexdigit(),
+        });
+        uuid_shaped.then(|| id.to_owned())
+    }
 }
+
+/// Characters of a UUID in its text form.
+const UUID_LEN: usize = 36;
 
 /// The rollouts of a Codex session in `place` (`CODEX_HOME` defaults to `~/.codex`).
 pub(in crate::shim) fn locate(place: &SessionPlace<'_>) -> Box<dyn SessionLogs> {

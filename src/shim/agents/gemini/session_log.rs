@@ -5,6 +5,8 @@
 //! part included), `cached`, `output`, `thoughts`, `tool` (tool-use prompt) and `total`; a
 //! message is written again, with the same `id`, when its tool calls finish.
 
+use std::fs::File;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -30,6 +32,16 @@ impl SessionLogs for GeminiLogs {
 
     fn parse_line(&self, line: &str) -> Option<Record> {
         parse_line(line)
+    }
+
+    /// The `sessionId` of the header, the file's first line.
+    fn session_id(&self, path: &Path) -> Option<String> {
+        let mut header = String::new();
+        BufReader::new(File::open(path).ok()?)
+            .read_line(&mut header)
+            .ok()?;
+        let header: Value = serde_json::from_str(&header).ok()?;
+        Some(header["sessionId"].as_str()?.to_owned())
     }
 }
 
