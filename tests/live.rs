@@ -25,5 +25,6 @@ mod live_gemini_lifecycle;
 mod live_gemini_record;
 mod live_limits;
 mod live_questions;
+mod live_resume;
 mod live_stats;
 mod live_usage_logs;

@@ -295,11 +295,20 @@ async fn a_resuming_profile_brings_its_agent_back_on_its_conversation_after_a_re
     let (mut crashed, mut client) = serve_with(&dir, listen, &config).await;
     let new = NewShim::profile("resuming").id("agent").into_request();
     let first = create_ready_with(&mut client, new).await;
+    let agent = Proc::running(first.pid);
+    let mut events = Events::open(&mut client, "agent", 0).await;
     let said = send_wait(&mut client, "agent", "remember the apple").await;
     assert!(
         said.contains("You said: remember the apple; before:"),
         "{said}"
     );
+    // The shim read the session log, and so recorded the session, once it reports usage.
+    events
+        .wait_for(
+            "usage read",
+            |e| matches!(e, Pb::SessionStats(s) if s.input_tokens > 0),
+        )
+        .await;
     let old_seq = newest_shim_seq(&mut client, "agent").await;
 
     // A host restart: the server, the shim process and its agent all gone.
@@ -308,7 +317,7 @@ async fn a_resuming_profile_brings_its_agent_back_on_its_conversation_after_a_re
     for pid in shim_processes_in(crashed.state_dir()) {
         kill(Pid::from_raw(pid), Signal::SIGKILL).expect("kill the shim process");
     }
-    assert_gone(&[Proc::running(first.pid)]).await;
+    assert_gone(&[agent]).await;
 
     let (mut restarted, mut client) = serve_with(&dir, listen, &config).await;
     let mut events = Events::open(&mut client, "agent", 0).await;

@@ -31,7 +31,11 @@ class Session:
 
     def add(self, role, text):
         self.messages.append(text)
-        line = {"sessionId": self.id, "type": role, "message": {"role": role, "content": text}}
+        message = {"role": role, "content": text}
+        if role == "assistant":  # a model request's line, with its usage
+            message.update(id=f"msg_{uuid.uuid4().hex}", model="claude-fake",
+                           usage={"input_tokens": 10, "output_tokens": 5})
+        line = {"sessionId": self.id, "type": role, "message": message}
         with open(self.path, "a", encoding="utf-8") as log:
             log.write(json.dumps(line) + "\n")
 

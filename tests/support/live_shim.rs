@@ -7,9 +7,11 @@
 //! it SIGKILLs what is left of the agent before its HOME goes (the shim's own kill runs later,
 //! on its actor task, and a CLI still running would recreate files in that HOME).
 
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use agentshim::protocol::Event;
+use agentshim::shim::agent_session::AgentSession;
 use agentshim::shim::{AgentKind, ShimHandle, ShimSpec, Signals};
 
 use super::eventually::Poll;
@@ -47,6 +49,9 @@ impl Default for Launch {
 /// A running CLI in a shim, with its server and HOME.
 pub struct LiveShim {
     pub cli: AgentCli,
+    /// The shim's id.
+    pub id: String,
+    pub launch: Launch,
     pub server: FakeModelServer,
     pub agent: LiveAgent,
     pub shim: ShimHandle,
@@ -61,15 +66,37 @@ pub struct LiveShim {
 
 impl Drop for LiveShim {
     fn drop(&mut self) {
-        Poll::within(Duration::from_secs(5)).until_blocking(|| {
-            let left = agent_leftovers(self.pid, self.agent.home_path());
-            for &pid in &left {
-                // SAFETY: kill(2) on a process of this test's agent; no memory is involved.
-                unsafe { libc::kill(pid as i32, libc::SIGKILL) };
-            }
-            left.is_empty().then_some(())
-        });
+        self.kill_leftovers();
     }
+}
+
+/// The shim of `cli` as a live test runs it: exactly the agent's environment, Codex with its
+/// mode's arguments, recording the CLI's session in the agent's HOME.
+fn shim_spec(cli: AgentCli, agent: &LiveAgent, id: &str, launch: &Launch) -> ShimSpec {
+    let args = match cli {
+        AgentCli::Codex => launch.codex_mode.args(),
+        _ => Vec::new(),
+    };
+    let mut spec = ShimSpec::new(id, &agent.program, args)
+        .agent(agent_kind(cli))
+        .cwd(&agent.cwd)
+        .signals(launch.signals.clone())
+        .turn_signals(launch.turn_signals)
+        .session_record(session_record_in(agent));
+    for (key, _) in std::env::vars_os() {
+        if !agent.env.iter().any(|(k, _)| key == k.as_str()) {
+            spec = spec.env_remove(key);
+        }
+    }
+    for (key, value) in &agent.env {
+        spec = spec.env(key, value);
+    }
+    spec
+}
+
+/// Where a live shim records its CLI's session: a file of the agent's HOME no CLI reads.
+fn session_record_in(agent: &LiveAgent) -> PathBuf {
+    agent.home_path().join("agentshim-session.json")
 }
 
 /// Whether `test` may run with `cli` (see `live_agents::live_gate`).
@@ -122,29 +149,15 @@ impl LiveShim {
             AgentCli::Gemini => live_agents::gemini(&server.gemini_base_url()),
         };
         prepare(&agent);
-        let args = match cli {
-            AgentCli::Codex => launch.codex_mode.args(),
-            _ => Vec::new(),
-        };
-        let mut spec = ShimSpec::new(id, &agent.program, args)
-            .agent(agent_kind(cli))
-            .cwd(&agent.cwd)
-            .signals(launch.signals)
-            .turn_signals(launch.turn_signals);
-        for (key, _) in std::env::vars_os() {
-            if !agent.env.iter().any(|(k, _)| key == k.as_str()) {
-                spec = spec.env_remove(key);
-            }
-        }
-        for (key, value) in &agent.env {
-            spec = spec.env(key, value);
-        }
+        let spec = shim_spec(cli, &agent, id, &launch);
         let spawned = Instant::now();
         let shim = agentshim::shim::spawn(spec).expect("spawn the agent in a shim");
         let events = EventReader::new(&shim).waiting_up_to(LIVE_TIMEOUT);
         let pid = shim.status().await.expect("status").pid as i32;
         Self {
             cli,
+            id: id.to_owned(),
+            launch,
             server,
             agent,
             shim,
@@ -153,6 +166,48 @@ impl LiveShim {
             spawned,
             ready_after: Duration::ZERO,
         }
+    }
+
+    /// Where the shim records the CLI's session ([`AgentSession`]).
+    pub fn session_record(&self) -> PathBuf {
+        session_record_in(&self.agent)
+    }
+
+    /// What a host restart does to the agent, then what a server with a profile that resumes
+    /// does after it: waits until the shim has recorded the CLI's session, SIGKILLs the agent
+    /// and all it started, and starts the same CLI in a new shim on the same fake server,
+    /// HOME and cwd, resuming that session; waits for `Ready`. Returns the session.
+    pub async fn restart_resuming(&mut self) -> AgentSession {
+        let record = self.session_record();
+        let recorded = async || AgentSession::read_record(&record).ok().flatten();
+        let Some(session) = Poll::within(LIVE_TIMEOUT).until(recorded).await else {
+            panic!(
+                "no session recorded in {}\n{}",
+                record.display(),
+                self.report().await
+            );
+        };
+        self.kill_leftovers();
+        let spec = shim_spec(self.cli, &self.agent, &self.id, &self.launch).resume(session.clone());
+        self.spawned = Instant::now();
+        self.shim = agentshim::shim::spawn(spec).expect("spawn the agent again in a shim");
+        self.events = EventReader::new(&self.shim).waiting_up_to(LIVE_TIMEOUT);
+        self.pid = self.shim.status().await.expect("status").pid as i32;
+        self.wait_ready().await;
+        session
+    }
+
+    /// SIGKILLs what is left of the agent (its session, anything running from its HOME) until
+    /// nothing is.
+    fn kill_leftovers(&self) {
+        Poll::within(Duration::from_secs(5)).until_blocking(|| {
+            let left = agent_leftovers(self.pid, self.agent.home_path());
+            for &pid in &left {
+                // SAFETY: kill(2) on a process of this test's agent; no memory is involved.
+                unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+            }
+            left.is_empty().then_some(())
+        });
     }
 
     /// Waits for `Ready` and notes how long after the spawn it came; panics with the screen

@@ -99,8 +99,8 @@ impl SessionLogReader {
         self
     }
 
-    /// Records each session it follows in `path` ([`AgentSession::write_record`]), when the
-    /// CLI names its sessions.
+    /// Records each session it follows in `path` ([`AgentSession::write_record`]) once its
+    /// log holds a model request, when the CLI names its sessions.
     pub fn recording_to(mut self, path: &Path) -> Self {
         self.record = Some((path.to_owned(), None));
         self
@@ -115,13 +115,18 @@ impl SessionLogReader {
                 self.current = Accumulator::default();
             }
             self.tail = Some(Tail::new(newest));
-            self.record_session();
         }
         self.read_new();
-        self.snapshot()
+        let snapshot = self.snapshot();
+        if snapshot.is_some() {
+            self.record_session();
+        }
+        snapshot
     }
 
-    /// Records the session now followed, if it is not the one recorded.
+    /// Records the session now followed, if it is not the one recorded: once its log holds a
+    /// model request (a CLI may create its log before it has saved any of the conversation,
+    /// and then cannot resume it).
     fn record_session(&mut self) {
         let Some(session) = self.session() else {
             return;

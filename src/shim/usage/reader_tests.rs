@@ -213,7 +213,13 @@ fn the_session_followed_is_named_and_recorded_each_time_it_changes() {
     reader.poll();
     assert!(!record.exists(), "no session yet, nothing recorded");
     let first = project.join("5b1e0c2a-first.jsonl");
-    append(&first, CLAUDE_LOG);
+    append(&first, &first_lines(CLAUDE_LOG, 2));
+    reader.poll();
+    assert!(
+        !record.exists(),
+        "no model request saved yet: nothing to resume"
+    );
+    append(&first, &CLAUDE_LOG[first_lines(CLAUDE_LOG, 2).len()..]);
     reader.poll();
     let recorded = AgentSession::read_record(&record).unwrap().unwrap();
     assert_eq!(
@@ -222,7 +228,8 @@ fn the_session_followed_is_named_and_recorded_each_time_it_changes() {
     );
     // `/clear`: the new session is recorded in place of the old one.
     let second = project.join("9d3f-second.jsonl");
-    append(&second, &first_lines(CLAUDE_LOG, 1));
+    let second_request = CLAUDE_LOG.lines().find(|l| l.contains("msg_fake_000003"));
+    append(&second, &format!("{}\n", second_request.unwrap()));
     reader.poll();
     assert_eq!(
         AgentSession::read_record(&record).unwrap().unwrap().id,
