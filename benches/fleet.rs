@@ -20,7 +20,7 @@
 //! every shell), 2 PTYs and a dozen files per shim; the bench checks the limits first and stops
 //! saying which one is short rather than run fewer shims. Takes a few minutes.
 //!
-//! Run: `cargo bench --bench fleet`.
+//! Run: `cargo bench --bench fleet` (`-- lookups`: part 1 alone, a minute).
 
 mod support;
 
@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use agentshim::client::{CaptureOptions, Client, NewShim, SendOptions};
 use futures_util::stream::{self, StreamExt};
 use support::procs::{cpu_time_total, open_fds, pss_kb_total, threads};
-use support::serve::{BASH, Serve, bash_config};
+use support::serve::{BASH, Serve, bash_config, waiting};
 use support::tmux::Tmux;
 use support::{FILL, FILL_LINES, ms, percentile};
 
@@ -229,13 +229,6 @@ async fn create_burst(client: Client, prefix: &'static str) -> (Vec<Duration>, D
         latencies.push(call.await.expect("create task"));
     }
     (latencies, started.elapsed())
-}
-
-fn waiting() -> SendOptions {
-    SendOptions {
-        wait: true,
-        ..SendOptions::default()
-    }
 }
 
 /// Sends `echo` to every shim at once (SendMessage with wait); checks each answer and returns
@@ -524,6 +517,9 @@ async fn main() {
     support::print_load("fleet, at the start");
     check_limits();
     lookups_during_creates().await;
+    if std::env::args().any(|arg| arg == "lookups") {
+        return;
+    }
     println!();
     println!(
         "2./3. {SHIMS} shells in one server, idle, then with full histories ({HISTORY}×{COLS})"

@@ -359,3 +359,44 @@ async fn a_resuming_profile_brings_its_agent_back_on_its_conversation_after_a_re
     let answer = send_wait(&mut client, "agent", "and now?").await;
     assert!(answer.contains("| what was it? |"), "{answer}");
 }
+
+#[tokio::test]
+async fn an_agent_that_cannot_resume_its_conversation_is_started_on_a_new_one() {
+    let dir = TempDir::new("unresumable");
+    let config = resuming_config(&dir);
+    let listen = "127.0.0.1:0";
+    let (mut crashed, mut client) = serve_with(&dir, listen, &config).await;
+    let new = NewShim::profile("resuming").id("agent").into_request();
+    create_ready_with(&mut client, new).await;
+    let mut events = Events::open(&mut client, "agent", 0).await;
+    send_wait(&mut client, "agent", "remember the pear").await;
+    events
+        .wait_for(
+            "usage read",
+            |e| matches!(e, Pb::SessionStats(s) if s.input_tokens > 0),
+        )
+        .await;
+    kill(Pid::from_raw(crashed.pid()), Signal::SIGKILL).expect("kill the server");
+    crashed.wait_within(TIMEOUT).await;
+    for pid in shim_processes_in(crashed.state_dir()) {
+        kill(Pid::from_raw(pid), Signal::SIGKILL).expect("kill the shim process");
+    }
+    // The conversation is gone with the host (a HOME that was not on a volume, say).
+    std::fs::remove_dir_all(dir.join("home").join(".claude")).expect("remove the session log");
+
+    let (_restarted, mut client) = serve_with(&dir, listen, &config).await;
+    // Its own stream starts after the failed start.
+    let mut events = Events::open(&mut client, "agent", 0).await;
+    let fallback = events.warning().await;
+    assert!(
+        fallback.contains("no shim process answered")
+            && fallback.contains("could not resume its session")
+            && fallback.contains("a new session"),
+        "{fallback}"
+    );
+    events
+        .wait_for("Ready", |e| matches!(e, Pb::Ready(_)))
+        .await;
+    let answer = send_wait(&mut client, "agent", "anything before?").await;
+    assert!(answer.ends_with("before:"), "a new conversation: {answer}");
+}

@@ -1,14 +1,15 @@
 //! A real `agentshim serve` child (the bench profile's binary) on `127.0.0.1:0` without auth,
-//! with a config file, a runtime directory and a state directory of its own; stopped with
+//! with a config file, a runtime directory and a state directory of its own (`XDG_STATE_HOME`); stopped with
 //! SIGTERM on drop (so it stops its agents), SIGKILLed if it has not exited a minute later.
 //! Each of its shims runs in an `agentshim shim` process it started: what a fleet costs is
 //! the server's and theirs ([`Serve::pids`]).
 
 use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use agentshim::client::{Client, ConnectOptions};
+use agentshim::client::{Client, ConnectOptions, SendOptions};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
@@ -29,6 +30,14 @@ max_shims = {max_shims}
     )
 }
 
+/// SendMessage options that wait for the Completion.
+pub fn waiting() -> SendOptions {
+    SendOptions {
+        wait: true,
+        ..SendOptions::default()
+    }
+}
+
 pub struct Serve {
     child: Child,
     /// `127.0.0.1:PORT`.
@@ -40,14 +49,20 @@ impl Serve {
     /// Starts `agentshim serve --no-auth --listen 127.0.0.1:0 --config FILE` with `config`
     /// (TOML) in FILE, and waits for its address.
     pub fn start(config: &str) -> Self {
+        Self::start_program(Path::new(env!("CARGO_BIN_EXE_agentshim")), config)
+    }
+
+    /// [`Serve::start`] of another `agentshim` binary (an earlier build, for a baseline); its
+    /// state directory is given as `XDG_STATE_HOME`, which builds without `--state-dir`
+    /// ignore.
+    pub fn start_program(program: &Path, config: &str) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let file = dir.path().join("agentshim.toml");
         std::fs::write(&file, config).expect("write config");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_agentshim"))
+        let mut child = Command::new(program)
             .args(["serve", "--no-auth", "--listen", "127.0.0.1:0", "--config"])
             .arg(&file)
-            .arg("--state-dir")
-            .arg(dir.path().join("state"))
+            .env("XDG_STATE_HOME", dir.path().join("state"))
             .env("XDG_RUNTIME_DIR", dir.path())
             .env("RUST_LOG", "warn")
             .env_remove("AGENTSHIM_TOKEN")

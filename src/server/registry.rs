@@ -372,9 +372,10 @@ impl Registry {
             spec,
             hosted,
             started,
+            created_after_seq,
         } in futures_util::future::join_all(hosted).await
         {
-            let entry = self.entry(started, hosted, spec.agent, 0);
+            let entry = self.entry(started, hosted, spec.agent, created_after_seq);
             let mut hosted = self.lock();
             if hosted.shims.contains_key(&spec.id) {
                 tracing::warn!(shim = %Untrusted(&spec.id), "two shim directories hold this id; shutting the second down");

@@ -36,7 +36,7 @@ use super::state_dir::{FoundShim, HostRecord, ShimDir, StateDir, StateDirError};
 use crate::protocol::Event;
 use crate::protocol::link::StartReport;
 use crate::shim::agent_session::AgentSession;
-use crate::shim::events::EventLog;
+use crate::shim::events::{EventLog, LogItem, Subscription};
 use crate::shim::{ShimError, ShimSpec};
 use crate::untrusted::Untrusted;
 
@@ -154,7 +154,7 @@ impl ShimLauncher {
         spec: &ShimSpec,
         events: Arc<EventLog>,
     ) -> Result<StartedShim, LaunchError> {
-        let mut process = self.spawn(dir)?;
+        let mut process = self.spawn(dir).await?;
         let stdout = process.child.stdout.take().expect("stdout is piped");
         let mut line = String::new();
         let mut stdout = BufReader::new(stdout);
@@ -196,36 +196,50 @@ impl ShimLauncher {
         })
     }
 
-    /// Starts `agentshim shim` for the spec in `dir`, in a session of its own.
-    fn spawn(&self, dir: &ShimDir) -> Result<ShimProcess, LaunchError> {
-        let exec_error = |source| LaunchError::Exec {
-            program: self.program.clone(),
-            source,
+    /// Starts `agentshim shim` for the spec in `dir`, in a session of its own, on the blocking
+    /// pool: a fork and exec take a while (the longer the busier the host), and a runtime
+    /// thread they held would answer no other call meanwhile.
+    async fn spawn(&self, dir: &ShimDir) -> Result<ShimProcess, LaunchError> {
+        let (program, dir) = (self.program.clone(), dir.clone());
+        let spawn = move || {
+            let exec_error = |source| LaunchError::Exec {
+                program: program.clone(),
+                source,
+            };
+            let log = std::fs::OpenOptions::new()
+                .append(true)
+                .create(true)
+                .mode(0o600)
+                .open(dir.log_file())
+                .map_err(exec_error)?;
+            let mut command = Command::new(&program);
+            command
+                .arg("shim")
+                .arg("--spec")
+                .arg(dir.spec_file())
+                .arg("--socket")
+                .arg(dir.socket())
+                .arg("--session-record")
+                .arg(dir.session_record())
+                .arg("--announce")
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(log);
+            // SAFETY: between fork and exec only `setsid`, a system call safe to make there.
+            unsafe {
+                command.pre_exec(|| nix::unistd::setsid().map(drop).map_err(Into::into));
+            }
+            command.spawn().map_err(exec_error)
         };
-        let log = std::fs::OpenOptions::new()
-            .append(true)
-            .create(true)
-            .mode(0o600)
-            .open(dir.log_file())
-            .map_err(exec_error)?;
-        let mut command = Command::new(&self.program);
-        command
-            .arg("shim")
-            .arg("--spec")
-            .arg(dir.spec_file())
-            .arg("--socket")
-            .arg(dir.socket())
-            .arg("--session-record")
-            .arg(dir.session_record())
-            .arg("--announce")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log);
-        // SAFETY: between fork and exec only `setsid`, a system call safe to make there.
-        unsafe {
-            command.pre_exec(|| nix::unistd::setsid().map(drop).map_err(Into::into));
-        }
-        let child = command.spawn().map_err(exec_error)?;
+        let child = match tokio::task::spawn_blocking(spawn).await {
+            Ok(spawned) => spawned?,
+            Err(stopped) => {
+                return Err(LaunchError::Exec {
+                    program: self.program.clone(),
+                    source: std::io::Error::other(stopped),
+                });
+            }
+        };
         Ok(ShimProcess {
             child,
             reaped: false,
@@ -296,6 +310,7 @@ impl ShimLauncher {
                     exited,
                     fate,
                 },
+                created_after_seq: 0,
             }))
         });
         let found = futures_util::future::join_all(adoptions).await;
@@ -331,6 +346,7 @@ impl ShimLauncher {
                 exited,
                 fate,
             },
+            created_after_seq: 0,
         }
     }
 
@@ -371,15 +387,58 @@ impl ShimLauncher {
                 idle_secs: None,
             },
         );
+        let mut outcome = events.subscribe(events.last_seq(), Some(Arc::clone(&id)));
         let started = match dir.write_spec(&spec) {
             Ok(()) => self.start_in(&dir, &spec, Arc::clone(events)).await,
             Err(error) => Err(error.into()),
         };
-        match started {
+        let started = match started {
+            Ok(started) => started,
+            Err(error) => {
+                return Err(LostShim {
+                    dir,
+                    spec,
+                    hosted,
+                    reason: format!("its agent could not be started again: {error}"),
+                });
+            }
+        };
+        if spec.resume.is_none() || !died_before_ready(&mut outcome).await {
+            return Ok(AdoptedShim {
+                spec,
+                hosted,
+                started,
+                created_after_seq: 0,
+            });
+        }
+        // The CLI could not resume its session (its log is gone, say): a new one, in a new
+        // directory once the failed process has left its own.
+        let mut failed = started.exited.clone();
+        drop(started);
+        let _ = tokio::time::timeout(START_TIMEOUT, failed.wait_for(|exited| *exited)).await;
+        let session = spec.resume.take().map(|session| session.id);
+        // The failed start, its death included, is not this shim's: its own stream starts
+        // after it.
+        let created_after_seq = events.last_seq();
+        events.append(
+            &id,
+            Event::Warning {
+                message: format!(
+                    "{reason}; the agent could not resume its session {} (it ended before it \
+                     was ready), so it was started again on a new session (a turn it was in \
+                     and messages queued then are lost)",
+                    Untrusted(&session.unwrap_or_default())
+                ),
+                idle_secs: None,
+            },
+        );
+        spec.first_seq = first_seq_after_now();
+        match self.start(&spec, &hosted, Arc::clone(events)).await {
             Ok(started) => Ok(AdoptedShim {
                 spec,
                 hosted,
                 started,
+                created_after_seq,
             }),
             Err(error) => Err(LostShim {
                 dir,
@@ -389,6 +448,31 @@ impl ShimLauncher {
             }),
         }
     }
+}
+
+/// How long a resumed agent may take to fail before it counts as resumed: a CLI that cannot
+/// resume a session says so and exits at once (Claude Code and Codex with 1, Gemini CLI with
+/// 42), while one that can may take a while to be ready.
+const RESUME_FAILS_WITHIN: Duration = Duration::from_secs(15);
+
+/// Whether the shim whose events `outcome` reads died before it was ready (waiting at most
+/// [`RESUME_FAILS_WITHIN`]).
+async fn died_before_ready(outcome: &mut Subscription) -> bool {
+    let ended = async {
+        while let Some(item) = outcome.next().await {
+            match item {
+                LogItem::Event(envelope) if matches!(envelope.event, Event::Ready) => return false,
+                LogItem::Event(envelope) if matches!(envelope.event, Event::Died { .. }) => {
+                    return true;
+                }
+                _ => {}
+            }
+        }
+        false
+    };
+    tokio::time::timeout(RESUME_FAILS_WITHIN, ended)
+        .await
+        .unwrap_or(false)
 }
 
 /// A first seq for a shim started now in place of a lost one: microseconds since the Unix
@@ -426,6 +510,8 @@ pub struct AdoptedShim {
     pub spec: Box<ShimSpec>,
     pub hosted: HostRecord,
     pub started: StartedShim,
+    /// The log's seq before this shim's first event (0: all of its events are its own).
+    pub created_after_seq: u64,
 }
 
 /// A shim process this server started; sent SIGTERM if dropped while it runs, unless left
