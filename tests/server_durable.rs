@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 
 use agentshim::client::{NewShim, ResumeItem};
-use agentshim::rpc::ShimState;
 use agentshim::rpc::event_envelope::Event as Pb;
+use agentshim::rpc::{ShimInfo, ShimState};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::json;
@@ -287,21 +287,16 @@ async fn newest_shim_seq(client: &mut Client, shim: &str) -> u64 {
     events.shim_seqs().into_iter().max().expect("events")
 }
 
-#[tokio::test]
-async fn a_resuming_profile_brings_its_agent_back_on_its_conversation_after_a_restart() {
-    let dir = TempDir::new("resuming");
-    let config = resuming_config(&dir);
-    let listen = "127.0.0.1:0";
-    let (mut crashed, mut client) = serve_with(&dir, listen, &config).await;
+/// A server on `dir` with `config` (see [`resuming_config`]) creates shim `agent` and asks it
+/// `remember the apple`; then a host restart: the server, the shim process and its agent all
+/// SIGKILLed. Returns the shim as created, its answer and the newest shim seq it had.
+async fn one_turn_then_a_host_restart(dir: &TempDir, config: &str) -> (ShimInfo, String, u64) {
+    let (mut crashed, mut client) = serve_with(dir, "127.0.0.1:0", config).await;
     let new = NewShim::profile("resuming").id("agent").into_request();
     let first = create_ready_with(&mut client, new).await;
     let agent = Proc::running(first.pid);
     let mut events = Events::open(&mut client, "agent", 0).await;
     let said = send_wait(&mut client, "agent", "remember the apple").await;
-    assert!(
-        said.contains("You said: remember the apple; before:"),
-        "{said}"
-    );
     // The shim read the session log, and so recorded the session, once it reports usage.
     events
         .wait_for(
@@ -309,15 +304,26 @@ async fn a_resuming_profile_brings_its_agent_back_on_its_conversation_after_a_re
             |e| matches!(e, Pb::SessionStats(s) if s.input_tokens > 0),
         )
         .await;
-    let old_seq = newest_shim_seq(&mut client, "agent").await;
-
-    // A host restart: the server, the shim process and its agent all gone.
+    let newest_seq = newest_shim_seq(&mut client, "agent").await;
     kill(Pid::from_raw(crashed.pid()), Signal::SIGKILL).expect("kill the server");
     crashed.wait_within(TIMEOUT).await;
     for pid in shim_processes_in(crashed.state_dir()) {
         kill(Pid::from_raw(pid), Signal::SIGKILL).expect("kill the shim process");
     }
     assert_gone(&[agent]).await;
+    (first, said, newest_seq)
+}
+
+#[tokio::test]
+async fn a_resuming_profile_brings_its_agent_back_on_its_conversation_after_a_restart() {
+    let dir = TempDir::new("resuming");
+    let config = resuming_config(&dir);
+    let listen = "127.0.0.1:0";
+    let (first, said, old_seq) = one_turn_then_a_host_restart(&dir, &config).await;
+    assert!(
+        said.contains("You said: remember the apple; before:"),
+        "{said}"
+    );
 
     let (mut restarted, mut client) = serve_with(&dir, listen, &config).await;
     let mut events = Events::open(&mut client, "agent", 0).await;
@@ -365,22 +371,7 @@ async fn an_agent_that_cannot_resume_its_conversation_is_started_on_a_new_one() 
     let dir = TempDir::new("unresumable");
     let config = resuming_config(&dir);
     let listen = "127.0.0.1:0";
-    let (mut crashed, mut client) = serve_with(&dir, listen, &config).await;
-    let new = NewShim::profile("resuming").id("agent").into_request();
-    create_ready_with(&mut client, new).await;
-    let mut events = Events::open(&mut client, "agent", 0).await;
-    send_wait(&mut client, "agent", "remember the pear").await;
-    events
-        .wait_for(
-            "usage read",
-            |e| matches!(e, Pb::SessionStats(s) if s.input_tokens > 0),
-        )
-        .await;
-    kill(Pid::from_raw(crashed.pid()), Signal::SIGKILL).expect("kill the server");
-    crashed.wait_within(TIMEOUT).await;
-    for pid in shim_processes_in(crashed.state_dir()) {
-        kill(Pid::from_raw(pid), Signal::SIGKILL).expect("kill the shim process");
-    }
+    one_turn_then_a_host_restart(&dir, &config).await;
     // The conversation is gone with the host (a HOME that was not on a volume, say).
     std::fs::remove_dir_all(dir.join("home").join(".claude")).expect("remove the session log");
 
