@@ -246,6 +246,56 @@ fn send_without_wait_shutdown_and_the_builtin_shell() {
 }
 
 #[test]
+fn send_wait_gives_up_at_its_timeout_and_the_message_goes_on() {
+    let server = Server::start("timeout", &[], &[]);
+    server
+        .cli(&["spawn", "bash", "--id", "slow"])
+        .expect_ok("spawn");
+    server.wait_for_state("slow", "idle");
+    let waited = server.cli(&[
+        "send",
+        "slow",
+        "sleep 2; echo late",
+        "--wait",
+        "--timeout",
+        "0.5",
+        "--id",
+        "late-1",
+    ]);
+    let error = waited.expect_err("send --wait past its timeout");
+    assert!(
+        error.contains("no answer within 0.5 s; message late-1 stays accepted"),
+        "{error}"
+    );
+    eventually_blocking(
+        || "late-1 never answered".into(),
+        || {
+            let events = server.cli(&["events", "slow", "--json"]);
+            json_lines(events.expect_ok("events"))
+                .iter()
+                .any(|event| event["event"] == "Completion" && event["response"] == "late")
+                .then_some(())
+        },
+    );
+    let generated = server.cli(&["send", "slow", "sleep 5", "--wait", "--timeout", "0.2"]);
+    let error = generated.expect_err("send --wait past its timeout, no id given");
+    assert!(error.contains("stays accepted"), "{error}");
+    let bad = server.cli(&["send", "slow", "true", "--wait", "--timeout=-1"]);
+    assert!(
+        bad.expect_err("a negative timeout")
+            .contains("--timeout -1"),
+        "{bad:?}"
+    );
+    let unwaited = server.cli(&["send", "slow", "true", "--timeout", "1"]);
+    assert!(
+        unwaited
+            .expect_err("--timeout without --wait")
+            .contains("--wait"),
+        "{unwaited:?}"
+    );
+}
+
+#[test]
 fn failures_exit_non_zero_with_the_servers_message() {
     let server = Server::start("errors", &[], &[]);
     for args in [

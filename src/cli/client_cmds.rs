@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use serde_json::json;
 
@@ -118,6 +118,10 @@ pub struct SendArgs {
     /// Wait for the agent's answer and print it.
     #[arg(long)]
     wait: bool,
+    /// With --wait: give up after SECS without an answer (exit status 1; the message stays
+    /// accepted, and its Completion still comes in `agentshim events`). Default: no limit.
+    #[arg(long, value_name = "SECS", requires = "wait")]
+    timeout: Option<f64>,
     /// Who sends it (logged by the server).
     #[arg(long)]
     from: Option<String>,
@@ -253,12 +257,37 @@ async fn send(args: SendArgs) -> anyhow::Result<()> {
         args.text
     };
     let mut client = args.connect.connect().await?;
+    let limit = args
+        .timeout
+        .map(|secs| {
+            Duration::try_from_secs_f64(secs)
+                .map_err(|_| anyhow::anyhow!("--timeout {secs}: not a number of seconds"))
+        })
+        .transpose()?;
+    // With a limit, the message's id is chosen here, so the error can name it.
+    let message_id = match (limit, args.message_id) {
+        (Some(_), None) => Some(uuid::Uuid::new_v4().to_string()),
+        (_, given) => given,
+    };
     let options = SendOptions {
         from: args.from,
-        message_id: args.message_id,
+        message_id: message_id.clone(),
         wait: args.wait,
     };
-    let sent = client.send_message(&args.shim_id, &body, options).await?;
+    let sending = client.send_message(&args.shim_id, &body, options);
+    let sent = match limit {
+        Some(limit) => match tokio::time::timeout(limit, sending).await {
+            Ok(sent) => sent?,
+            Err(_) => bail!(
+                "no answer within {} s; message {} stays accepted, and its Completion will \
+                 still come (agentshim events {} --follow)",
+                limit.as_secs_f64(),
+                message_id.unwrap_or_default(),
+                args.shim_id
+            ),
+        },
+        None => sending.await?,
+    };
     if args.connect.json {
         print_json(&json!({
             "message_id": sent.message_id,
