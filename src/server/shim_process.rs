@@ -399,7 +399,7 @@ impl ShimLauncher {
                     dir,
                     spec,
                     hosted,
-                    reason: format!("its agent could not be started again: {error}"),
+                    reason: format!("{reason}; its agent could not be started again: {error}"),
                 });
             }
         };
@@ -444,7 +444,7 @@ impl ShimLauncher {
                 dir,
                 spec,
                 hosted,
-                reason: format!("its agent could not be started again: {error}"),
+                reason: format!("{reason}; its agent could not be started again: {error}"),
             }),
         }
     }
