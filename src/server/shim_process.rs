@@ -302,16 +302,12 @@ impl ShimLauncher {
                 }
                 exited_tx.send_replace(true);
             });
-            Some(Leftover::Adopted(AdoptedShim {
-                spec,
-                hosted,
-                started: StartedShim {
-                    linked,
-                    exited,
-                    fate,
-                },
-                created_after_seq: 0,
-            }))
+            let started = StartedShim {
+                linked,
+                exited,
+                fate,
+            };
+            Some(Leftover::Adopted(AdoptedShim::whole(spec, hosted, started)))
         });
         let found = futures_util::future::join_all(adoptions).await;
         Ok(found.into_iter().flatten().collect())
@@ -338,16 +334,12 @@ impl ShimLauncher {
                 remove_dir(dir);
             }
         });
-        AdoptedShim {
-            spec,
-            hosted,
-            started: StartedShim {
-                linked,
-                exited,
-                fate,
-            },
-            created_after_seq: 0,
-        }
+        let started = StartedShim {
+            linked,
+            exited,
+            fate,
+        };
+        AdoptedShim::whole(spec, hosted, started)
     }
 
     /// Starts the agent of a lost shim again, in a new shim process in its directory: on the
@@ -404,12 +396,7 @@ impl ShimLauncher {
             }
         };
         if spec.resume.is_none() || !died_before_ready(&mut outcome).await {
-            return Ok(AdoptedShim {
-                spec,
-                hosted,
-                started,
-                created_after_seq: 0,
-            });
+            return Ok(AdoptedShim::whole(spec, hosted, started));
         }
         // The CLI could not resume its session (its log is gone, say): a new one, in a new
         // directory once the failed process has left its own.
@@ -512,6 +499,18 @@ pub struct AdoptedShim {
     pub started: StartedShim,
     /// The log's seq before this shim's first event (0: all of its events are its own).
     pub created_after_seq: u64,
+}
+
+impl AdoptedShim {
+    /// A shim all of whose events in the log are its own.
+    fn whole(spec: Box<ShimSpec>, hosted: HostRecord, started: StartedShim) -> Self {
+        Self {
+            spec,
+            hosted,
+            started,
+            created_after_seq: 0,
+        }
+    }
 }
 
 /// A shim process this server started; sent SIGTERM if dropped while it runs, unless left
