@@ -7,6 +7,7 @@
 #[macro_use]
 mod support;
 
+mod cli_attach;
 mod cli_auth;
 mod cli_client;
 mod cli_health;

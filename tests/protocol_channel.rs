@@ -24,7 +24,8 @@ fn channel_round_trips_every_variant_and_reports_eof() {
     let (mut client, mut shim) = (Channel::new(client_end), Channel::new(shim_end));
     let commands = samples::ours::commands()
         .into_iter()
-        .chain(samples::ours::link_commands());
+        .chain(samples::ours::link_commands())
+        .chain(samples::ours::attach_commands());
     for command in commands {
         client.send(&command).expect("send command");
         let received: protocol::Command = shim.recv().expect("recv").expect("not EOF");
@@ -32,7 +33,8 @@ fn channel_round_trips_every_variant_and_reports_eof() {
     }
     let events = samples::ours::events()
         .into_iter()
-        .chain(samples::ours::link_frames());
+        .chain(samples::ours::link_frames())
+        .chain(samples::ours::attach_frames());
     for event in events {
         shim.send(&event).expect("send event");
         let received: protocol::Event = client.recv().expect("recv").expect("not EOF");

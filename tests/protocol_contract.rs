@@ -140,7 +140,8 @@ fn every_event_round_trips_between_seed_and_agentshim() {
 fn additive_variants_are_tagged_named_and_read_back_like_the_seed() {
     let commands = samples::ours::additive_commands()
         .into_iter()
-        .chain(samples::ours::link_commands());
+        .chain(samples::ours::link_commands())
+        .chain(samples::ours::attach_commands());
     for command in commands {
         assert_eq!(
             tags(&[&command], "cmd").pop_first().unwrap(),
@@ -150,7 +151,8 @@ fn additive_variants_are_tagged_named_and_read_back_like_the_seed() {
     }
     let events = samples::ours::additive_events()
         .into_iter()
-        .chain(samples::ours::link_frames());
+        .chain(samples::ours::link_frames())
+        .chain(samples::ours::attach_frames());
     for event in events {
         assert_eq!(tags(&[&event], "event").pop_first().unwrap(), event.name());
         let wire = assert_reserializes_as::<protocol::Event>(&event);
@@ -195,8 +197,20 @@ fn link_frames_have_no_grpc_twin() {
     assert!(
         samples::ours::additive_events()
             .iter()
-            .all(|e| !e.is_link_frame())
+            .all(|e| !e.is_link_frame() && !e.is_attach_frame())
     );
+}
+
+/// The frames of an attachment carry a terminal; none of them is an event of a gRPC stream
+/// (the Attach RPC has its own messages).
+#[test]
+fn attach_frames_have_no_grpc_event_twin() {
+    use agentshim::server::convert::event_to_proto;
+    for frame in samples::ours::attach_frames() {
+        assert!(frame.is_attach_frame(), "{}", frame.name());
+        assert!(!frame.is_link_frame(), "{}", frame.name());
+        assert!(event_to_proto(frame).is_none());
+    }
 }
 
 /// Parses `wire` with the seed type and with ours and asserts both re-serialise identically.

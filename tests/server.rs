@@ -17,6 +17,7 @@ mod security_agent_secrets;
 mod security_default_auth;
 mod security_log_injection;
 mod security_unix_socket;
+mod server_attach;
 mod server_auth;
 mod server_backpressure;
 mod server_durable;

@@ -15,6 +15,7 @@ mod fake_agent_limits;
 mod fake_agent_questions;
 mod proof_framing;
 mod replay_fixtures;
+mod shim_attach;
 mod shim_bash;
 mod shim_death;
 mod shim_frontend;

@@ -18,12 +18,12 @@ use serde_json::json;
 
 use super::connect_args::ConnectArgs;
 use super::events_cmd::{self, EventsArgs};
-use super::explain_cmd;
 use super::input_cmds::{self, AnswerArgs, KeysArgs};
 use super::output::{
     capture_json, completion_json, print_json, print_line, print_text, shim_json, shims_table,
     state_name,
 };
+use super::{attach_cmd, explain_cmd};
 use crate::client::{CaptureOptions, NewShim, SendOptions};
 use crate::rpc::ShutdownReason;
 
@@ -59,6 +59,9 @@ pub enum ClientCommand {
     Rm(RmArgs),
     /// Print why a shim is in its state: its last state changes and what decided each.
     Explain(explain_cmd::ExplainArgs),
+    /// Make this terminal the agent's: watch it live and type into it (like `tmux attach`);
+    /// detach with Ctrl-].
+    Attach(attach_cmd::AttachArgs),
     /// Print who the server is: its boot id (a new one after every restart, when old event
     /// seqs are gone), version and start time.
     Info(ConnectOnly),
@@ -215,6 +218,7 @@ pub async fn run(command: ClientCommand) -> anyhow::Result<()> {
         ClientCommand::Rm(args) => rm(args).await,
         ClientCommand::Info(args) => info(args).await,
         ClientCommand::Explain(args) => explain_cmd::run(args).await,
+        ClientCommand::Attach(args) => attach_cmd::run(args).await,
     }
 }
 

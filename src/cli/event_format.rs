@@ -185,11 +185,18 @@ fn describe(shim_id: &str, event: &Event) -> (String, Option<String>) {
             ),
             None,
         ),
-        // The frames of a link to a shim process never reach a gRPC stream.
+        // The frames of a link to a shim process or of an attachment never reach a gRPC
+        // event stream.
         Event::Linked { .. }
         | Event::Logged { .. }
         | Event::EventsLost { .. }
-        | Event::Reply { .. } => (String::new(), None),
+        | Event::Reply { .. }
+        | Event::Attached { .. }
+        | Event::TerminalOutput { .. }
+        | Event::TerminalResized { .. }
+        | Event::TerminalRefreshed { .. }
+        | Event::WriterChanged { .. }
+        | Event::Detached { .. } => (String::new(), None),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The `agentshim` command line: one clap subcommand per file. Errors are `anyhow` here (the
 //! edge of the program); `main.rs` prints them and picks the exit code.
 
+mod attach_cmd;
 mod client_cmds;
 mod connect_args;
 pub mod event_format;
@@ -15,6 +16,7 @@ mod record_cast;
 mod record_script;
 mod serve;
 mod shim;
+mod terminal;
 
 use clap::{Parser, Subcommand};
 

@@ -18,7 +18,6 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use nix::sys::termios::{SetArg, Termios, cfmakeraw, tcgetattr, tcsetattr};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
@@ -26,6 +25,7 @@ use tokio::time::Instant;
 
 use super::record_cast::Cast;
 use super::record_script::Script;
+use super::terminal::{RawMode, stdin_keys, terminal_size};
 use crate::shim::process::{self, AgentProcess, ProcessSpec};
 use crate::shim::{AgentKind, DEFAULT_COLS, DEFAULT_ROWS};
 
@@ -184,57 +184,5 @@ async fn interactive(
             () = tokio::time::sleep_until(drain_until.unwrap_or_else(Instant::now)),
                 if drain_until.is_some() => return Ok(()),
         }
-    }
-}
-
-/// Keys typed on this terminal, read by a thread of their own (a blocking read of a terminal
-/// cannot be cancelled; the thread ends with the process).
-fn stdin_keys() -> mpsc::UnboundedReceiver<Vec<u8>> {
-    let (keys_tx, keys_rx) = mpsc::unbounded_channel();
-    std::thread::spawn(move || {
-        use std::io::Read;
-        let mut stdin = std::io::stdin().lock();
-        let mut buffer = [0u8; 4096];
-        while let Ok(n) = stdin.read(&mut buffer) {
-            if n == 0 || keys_tx.send(buffer[..n].to_vec()).is_err() {
-                break;
-            }
-        }
-    });
-    keys_rx
-}
-
-/// This terminal's `(rows, cols)`, when stdin is a terminal.
-fn terminal_size() -> Option<(u16, u16)> {
-    let mut size = nix::libc::winsize {
-        ws_row: 0,
-        ws_col: 0,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    // SAFETY: TIOCGWINSZ writes one `winsize` into the struct passed by pointer.
-    let ok = unsafe { nix::libc::ioctl(0, nix::libc::TIOCGWINSZ, &mut size) } == 0;
-    (ok && size.ws_row > 0 && size.ws_col > 0).then_some((size.ws_row, size.ws_col))
-}
-
-/// This terminal in raw mode until dropped.
-struct RawMode {
-    saved: Termios,
-}
-
-impl RawMode {
-    fn enable() -> anyhow::Result<Self> {
-        let stdin = std::io::stdin();
-        let saved = tcgetattr(&stdin).context("cannot read the terminal's settings")?;
-        let mut raw = saved.clone();
-        cfmakeraw(&mut raw);
-        tcsetattr(&stdin, SetArg::TCSADRAIN, &raw).context("cannot set raw mode")?;
-        Ok(Self { saved })
-    }
-}
-
-impl Drop for RawMode {
-    fn drop(&mut self) {
-        let _ = tcsetattr(std::io::stdin(), SetArg::TCSADRAIN, &self.saved);
     }
 }

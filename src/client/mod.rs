@@ -47,11 +47,11 @@ pub use resume::{ResumableEvents, ResumeItem, ResumeOptions};
 
 use crate::rpc::agent_shim_client::AgentShimClient;
 use crate::rpc::{
-    AnswerRequest, CaptureScreenRequest, CreateShimRequest, DeleteShimRequest, ExplainRequest,
-    ExplainResponse, GetServerInfoRequest, GetShimRequest, GetStateRequest, KillRequest,
-    ListShimsRequest, PingRequest, ResizeRequest, ScreenCapture, SendKeysRequest,
-    SendMessageRequest, SendMessageResponse, ServerInfo, ShimInfo, ShutdownReason, ShutdownRequest,
-    StateResponse, StreamEventsRequest,
+    AnswerRequest, AttachRequest, AttachResponse, AttachStart, CaptureScreenRequest,
+    CreateShimRequest, DeleteShimRequest, ExplainRequest, ExplainResponse, GetServerInfoRequest,
+    GetShimRequest, GetStateRequest, KillRequest, ListShimsRequest, PingRequest, ResizeRequest,
+    ScreenCapture, SendKeysRequest, SendMessageRequest, SendMessageResponse, ServerInfo, ShimInfo,
+    ShutdownReason, ShutdownRequest, StateResponse, StreamEventsRequest, attach_request,
 };
 use crate::runtime_dir::RuntimeDirError;
 
@@ -365,6 +365,21 @@ impl Client {
         let started = Instant::now();
         self.rpc.ping(request).await?;
         Ok(started.elapsed())
+    }
+
+    /// Attaches to a shim's terminal as `start` says; `requests` are the client's requests
+    /// after it (input, resizes, detach), the returned stream is the server's side.
+    pub async fn attach(
+        &mut self,
+        start: AttachStart,
+        requests: impl futures_util::Stream<Item = AttachRequest> + Send + 'static,
+    ) -> Result<tonic::Streaming<AttachResponse>, ClientError> {
+        use futures_util::StreamExt;
+        let first = AttachRequest {
+            request: Some(attach_request::Request::Start(start)),
+        };
+        let outbound = futures_util::stream::iter([first]).chain(requests);
+        Ok(self.rpc.attach(outbound).await?.into_inner())
     }
 
     /// Why the shim is in its state: its last state changes with their evidence.

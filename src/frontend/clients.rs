@@ -62,10 +62,12 @@ struct OpenClient {
 }
 
 impl OpenClient {
-    /// A client that may be closed to make room: not on its way out already, and not a link
-    /// (a host's link counts against no bound, so plain clients can never push it out).
+    /// A client that may be closed to make room: not on its way out already, not a link (a
+    /// host's link counts against no bound, so plain clients can never push it out), and not
+    /// attached (attachments have their own bound, [`crate::shim::attach`]).
     fn displaceable(&self) -> bool {
-        self.displace.is_some() && !self.activity.borrow().linked
+        let activity = self.activity.borrow();
+        self.displace.is_some() && !activity.linked && !activity.attached
     }
 }
 

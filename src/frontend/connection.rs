@@ -13,7 +13,8 @@
 //! A client that sends `Link` turns its connection into a link ([`crate::protocol::link`]):
 //! its events restart after the seq it names, each wrapped in `Logged`, an evicted range comes
 //! as `EventsLost`, and its `Call`s run concurrently (at most [`MAX_CALLS_IN_FLIGHT`]; more
-//! wait to be read) with each `Reply` written when its call is done.
+//! wait to be read) with each `Reply` written when its call is done. A client that sends
+//! `Attach` attaches its connection to the terminal ([`super::attach`]) until it detaches.
 
 use std::time::{Duration, Instant};
 
@@ -24,6 +25,7 @@ use tokio::io::{AsyncRead, AsyncWrite, WriteHalf};
 use tokio::sync::{oneshot, watch};
 use tokio_util::codec::{FramedRead, FramedWrite};
 
+use super::attach::Attached;
 use super::calls::run_call;
 use crate::protocol::codec::{FrameError, JsonFrameCodec, MalformedFrame};
 use crate::protocol::link::{CallReply, LINK_VERSION};
@@ -49,6 +51,10 @@ pub enum ConnectionEnd {
     NotReading,
     /// Closed to make room for another client.
     Displaced,
+    /// The connection was attached to the terminal ([`super::attach`]) and the attachment
+    /// ended (the client detached or left, or the agent exited). An attachment reads no
+    /// events, so it does not move the resume point.
+    Detached,
 }
 
 impl ConnectionEnd {
@@ -85,6 +91,8 @@ pub struct ClientActivity {
     pub last_frame: Instant,
     /// The client made the connection a link.
     pub linked: bool,
+    /// The client attached the connection to the terminal.
+    pub attached: bool,
 }
 
 impl ClientActivity {
@@ -93,6 +101,7 @@ impl ClientActivity {
         Self {
             last_frame: Instant::now(),
             linked: false,
+            attached: false,
         }
     }
 }
@@ -105,7 +114,7 @@ pub struct Served {
     pub delivered_seq: u64,
 }
 
-type EventSink<S> = FramedWrite<WriteHalf<S>, JsonFrameCodec<Command>>;
+pub(super) type EventSink<S> = FramedWrite<WriteHalf<S>, JsonFrameCodec<Command>>;
 
 /// Serves `handle` over `stream` until the connection ends.
 pub async fn serve_connection<S>(
@@ -166,6 +175,28 @@ where
                             }
                             Err(reason) => vec![(
                                 Event::Error { command: "Link".to_owned(), reason },
+                                None,
+                            )],
+                        }
+                    }
+                    Some(Ok(Ok(Command::Attach { mode, rows, cols }))) => {
+                        let size = rows.zip(cols);
+                        match handle.attach(mode, size).await {
+                            Ok(attachment) => {
+                                if let Some(activity) = &activity {
+                                    activity.send_modify(|seen| seen.attached = true);
+                                }
+                                let attached = Attached {
+                                    commands: &mut commands,
+                                    events: &mut events,
+                                    subscription: &mut subscription,
+                                    write_timeout,
+                                };
+                                let end = attached.serve(handle, attachment).await;
+                                return Served { end, delivered_seq };
+                            }
+                            Err(error) => vec![(
+                                Event::Error { command: "Attach".to_owned(), reason: error.to_string() },
                                 None,
                             )],
                         }
@@ -268,7 +299,7 @@ async fn link(
 }
 
 /// Writes `event`, failing with how the connection ends when it cannot.
-async fn write_within<S: AsyncWrite>(
+pub(super) async fn write_within<S: AsyncWrite>(
     events: &mut EventSink<S>,
     event: &Event,
     write_timeout: Option<Duration>,
@@ -401,8 +432,11 @@ pub async fn apply(handle: &ShimHandle, command: Command) -> Vec<Event> {
             Err(e) => error(e.to_string()),
         },
         // A connection answers these itself (`serve_connection`); alone, they have no answer.
-        Command::Link { .. } | Command::Call { .. } => {
-            error("only a connection to a shim can be linked or called".to_owned())
+        Command::Link { .. } | Command::Call { .. } | Command::Attach { .. } => {
+            error("only a connection to a shim can be linked, called or attached".to_owned())
+        }
+        Command::TerminalInput { .. } | Command::Detach => {
+            error("this connection is not attached to the terminal: send Attach first".to_owned())
         }
     }
 }

@@ -30,6 +30,7 @@
 //! With an inherited descriptor (`--fd`) there is one client, served without a write timeout
 //! (a slow parent only falls behind); when it leaves, the caller shuts the agent down.
 
+mod attach;
 pub mod calls;
 pub mod clients;
 pub mod connection;

@@ -5,6 +5,7 @@
 //! exactly as it is; new capability arrives as new variants only. [`Channel`] is the blocking
 //! client side; [`codec::JsonFrameCodec`] speaks the same bytes on tokio.
 
+pub mod attach;
 pub mod codec;
 pub mod link;
 pub mod outcome;
@@ -62,6 +63,24 @@ pub enum Command {
         call_id: u64,
         call: link::Call,
     },
+    /// Turns this connection into an attachment to the agent's terminal ([`attach`]),
+    /// answered by `Event::Attached`; `rows` and `cols` are a writer's terminal size (none:
+    /// keep the agent's). Not part of the seed contract.
+    Attach {
+        #[serde(default)]
+        mode: attach::AttachMode,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rows: Option<u16>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cols: Option<u16>,
+    },
+    /// On an attachment that writes: bytes typed into the agent's terminal as they are
+    /// (`data` base64-encoded). Not part of the seed contract.
+    TerminalInput {
+        data: String,
+    },
+    /// Ends an attachment; answered by `Event::Detached`. Not part of the seed contract.
+    Detach,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -245,6 +264,41 @@ pub enum Event {
         call_id: u64,
         reply: link::CallReply,
     },
+    /// The answer to `Command::Attach` ([`attach`]): whether this client is the writer, and
+    /// the agent's terminal size. The screen follows as `TerminalOutput`. Not part of the seed
+    /// contract.
+    Attached {
+        writer: bool,
+        rows: u16,
+        cols: u16,
+    },
+    /// On an attachment: bytes of the agent's terminal, base64-encoded. Not part of the seed
+    /// contract.
+    TerminalOutput {
+        data: String,
+    },
+    /// On an attachment: the agent's terminal is now `rows`x`cols`. Not part of the seed
+    /// contract.
+    TerminalResized {
+        rows: u16,
+        cols: u16,
+    },
+    /// On an attachment: this client fell behind (`reason` says by how much); what it missed
+    /// is skipped and the `TerminalOutput` that follows draws the screen again. Not part of
+    /// the seed contract.
+    TerminalRefreshed {
+        reason: String,
+    },
+    /// On an attachment: this client became (`writer`) or stopped being the writer, and why.
+    /// Not part of the seed contract.
+    WriterChanged {
+        writer: bool,
+        reason: String,
+    },
+    /// On an attachment, its last frame: why it ended. Not part of the seed contract.
+    Detached {
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -358,6 +412,9 @@ impl Command {
             Self::SendKeys { .. } => "SendKeys",
             Self::Link { .. } => "Link",
             Self::Call { .. } => "Call",
+            Self::Attach { .. } => "Attach",
+            Self::TerminalInput { .. } => "TerminalInput",
+            Self::Detach => "Detach",
         }
     }
 }
@@ -411,6 +468,12 @@ macro_rules! impl_event_name {
                     Self::Logged { .. } => "Logged",
                     Self::EventsLost { .. } => "EventsLost",
                     Self::Reply { .. } => "Reply",
+                    Self::Attached { .. } => "Attached",
+                    Self::TerminalOutput { .. } => "TerminalOutput",
+                    Self::TerminalResized { .. } => "TerminalResized",
+                    Self::TerminalRefreshed { .. } => "TerminalRefreshed",
+                    Self::WriterChanged { .. } => "WriterChanged",
+                    Self::Detached { .. } => "Detached",
                 }
             }
         }
@@ -429,6 +492,20 @@ impl Event {
                 | Self::Logged { .. }
                 | Self::EventsLost { .. }
                 | Self::Reply { .. }
+        )
+    }
+
+    /// True for the frames of an attachment ([`attach`]), which carry a terminal rather
+    /// than being events of a shim.
+    pub fn is_attach_frame(&self) -> bool {
+        matches!(
+            self,
+            Self::Attached { .. }
+                | Self::TerminalOutput { .. }
+                | Self::TerminalResized { .. }
+                | Self::TerminalRefreshed { .. }
+                | Self::WriterChanged { .. }
+                | Self::Detached { .. }
         )
     }
 }

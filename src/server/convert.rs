@@ -273,7 +273,8 @@ macro_rules! impl_event_conversions {
     ($($variant:ident { $($field:ident),* }),* $(,)?) => {
         /// One proto message per protocol event, with the same field names (proto-only fields
         /// at their defaults, but `DeliveryFailed.unconfirmed`, which its reason states);
-        /// `None` for a frame of the link to a shim process, which no log holds.
+        /// `None` for a frame of the link to a shim process or of an attachment, which no log
+        /// holds.
         #[allow(clippy::needless_update)] // most proto messages have exactly the event's fields
         pub fn event_to_proto(event: Event) -> Option<Pb> {
             let mut wire = match event {
@@ -284,7 +285,13 @@ macro_rules! impl_event_conversions {
                 Event::Linked { .. }
                 | Event::Logged { .. }
                 | Event::EventsLost { .. }
-                | Event::Reply { .. } => return None,
+                | Event::Reply { .. }
+                | Event::Attached { .. }
+                | Event::TerminalOutput { .. }
+                | Event::TerminalResized { .. }
+                | Event::TerminalRefreshed { .. }
+                | Event::WriterChanged { .. }
+                | Event::Detached { .. } => return None,
             };
             if let Pb::DeliveryFailed(failed) = &mut wire {
                 failed.unconfirmed =

@@ -23,7 +23,7 @@
 //! reason and a `Died` without an exit code: every stream and waiter learns the agent is gone.
 
 use std::collections::{HashMap, VecDeque};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -80,6 +80,9 @@ pub struct LinkedShim {
     pub pid: u32,
     /// The link version the shim process speaks (0: never linked).
     pub version: u32,
+    /// The shim process's socket, where other connections (attachments) go (`None`: never
+    /// linked).
+    pub socket: Option<PathBuf>,
     /// The shim's seq of the newest event appended to the server's log.
     cursor: watch::Receiver<u64>,
     /// The server log's seq of the newest event the link appended.
@@ -102,6 +105,7 @@ impl LinkedShim {
             shim_id: shim_id.to_string(),
             pid: 0,
             version: 0,
+            socket: None,
             cursor: watch::channel(0).1,
             appended: watch::channel(died_at).1,
             end: watch::channel(Some(reason.to_owned())).1,
@@ -196,6 +200,7 @@ pub async fn link(
         shim_id: own_id,
         pid,
         version,
+        socket: Some(socket.to_owned()),
         cursor,
         appended,
         end,
@@ -395,7 +400,7 @@ impl LinkTask {
                 unix_ms,
                 emitted,
             } => {
-                if emitted.is_link_frame() {
+                if emitted.is_link_frame() || emitted.is_attach_frame() {
                     return Err(format!(
                         "the shim process logged a {} frame as an event",
                         emitted.name()

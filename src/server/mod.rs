@@ -17,6 +17,7 @@
 //! long as the server runs (see [`crate::metrics`]).
 
 mod admission;
+mod attach;
 pub mod auth;
 mod authority_repair;
 pub mod config;

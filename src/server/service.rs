@@ -17,8 +17,8 @@ use super::identity::ServerIdentity;
 use super::registry::{CreateShim, Registry, ShimEntry};
 use crate::protocol::{Event, ShimState};
 use crate::rpc::{self, agent_shim_server::AgentShim};
-use crate::shim::ShimHandle;
 use crate::shim::events::{LogItem, Subscription};
+use crate::shim::{ShimError, ShimHandle};
 
 /// Envelopes buffered per event stream before the stream's reader task waits for the client.
 const STREAM_BUFFER: usize = 256;
@@ -347,6 +347,31 @@ impl AgentShim for AgentShimService {
         let handle = self.handle(&request.into_inner().shim_id)?;
         let explanation = handle.explain().await.map_err(ServiceError::from)?;
         Ok(Response::new(explanation_to_proto(explanation)))
+    }
+
+    type AttachStream = super::attach::AttachStream;
+
+    async fn attach(
+        &self,
+        request: Request<tonic::Streaming<rpc::AttachRequest>>,
+    ) -> Result<Response<Self::AttachStream>, Status> {
+        let mut requests = request.into_inner();
+        let start = match requests.message().await? {
+            Some(rpc::AttachRequest {
+                request: Some(rpc::attach_request::Request::Start(start)),
+            }) => start,
+            _ => {
+                return Err(Status::invalid_argument(
+                    "the first AttachRequest must be `start`, naming the shim",
+                ));
+            }
+        };
+        let entry = self.registry.get(&start.shim_id)?;
+        let Some(socket) = entry.link.socket.clone() else {
+            return Err(ServiceError::Shim(ShimError::ShimGone).into());
+        };
+        let stream = super::attach::attach(&socket, start, requests).await?;
+        Ok(Response::new(stream))
     }
 
     async fn get_server_info(

@@ -1,6 +1,7 @@
 //! The shim actor: the I/O shell around [`ShimCore`] and the single owner of one agent's PTY
-//! and process (DESIGN rule 1). One `select!` loop waits on the mailbox, PTY output, PTY
-//! writability (writes never block the loop), the child's exit and the core's next deadline;
+//! and process (DESIGN rule 1). One `select!` loop waits on the mailboxes (requests, and the
+//! attached clients' of [`super::attach`]), PTY output, PTY writability (writes never block
+//! the loop), the child's exit and the core's next deadline;
 //! every wake-up hands what happened to the core, with the time, and carries out the effects
 //! it returns. Nothing is decided here and nothing is polled; reading the agent's session log
 //! (file system calls) runs on the blocking pool and comes back as another input.
@@ -13,6 +14,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 
 use super::ShimError;
+use super::attach::{SharedTerminal, TerminalRequest};
 use super::core::{AgentSignal, Effect, ShimCore, ShutdownCause};
 use super::events::EventLog;
 use super::handle::{Request, ShimStatus, StateReport};
@@ -41,6 +43,8 @@ pub(super) struct ShimActor {
     pub(super) last_event_seq: u64,
     /// Callers of `Shutdown`/`Kill` waiting for the agent's exit code.
     pub(super) exit_waiters: Vec<ExitWaiter>,
+    /// The clients attached to the agent's terminal.
+    pub(super) terminal: SharedTerminal,
 }
 
 impl ShimActor {
@@ -49,6 +53,7 @@ impl ShimActor {
         mut self,
         mut pty: pty_process::Pty,
         mut requests_rx: mpsc::Receiver<Request>,
+        mut terminal_rx: mpsc::Receiver<TerminalRequest>,
     ) {
         let (mut reader, mut writer) = pty.split();
         let mut buffer = vec![0u8; 64 * 1024];
@@ -75,8 +80,14 @@ impl ShimActor {
                         self.process.kill_session();
                     }
                 },
+                Some(request) = terminal_rx.recv(), if mailbox_open => {
+                    self.terminal.handle(&mut self.core, now(), request);
+                },
                 read = reader.read(&mut buffer), if pty_open => match read {
-                    Ok(n) if n > 0 => self.core.output(now(), &buffer[..n]),
+                    Ok(n) if n > 0 => {
+                        self.core.output(now(), &buffer[..n]);
+                        self.terminal.output(&buffer[..n]);
+                    }
                     // EOF, or EIO once every holder of the terminal's other side is gone.
                     _ => {
                         pty_open = false;
@@ -196,6 +207,7 @@ impl ShimActor {
                     if let Err(error) = writer.resize(pty_process::Size::new(rows, cols)) {
                         tracing::warn!(shim = %self.id, %error, "pty resize failed");
                     }
+                    self.terminal.resized(rows, cols);
                 }
                 Effect::Signal(AgentSignal::TerminateGroup) => {
                     self.process.signal_group(Signal::SIGTERM);

@@ -7,10 +7,12 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::attach::{Attachment, ClientId, Redraw, TerminalRequest};
 use super::core::Explanation;
 use super::error::{DeliveryRefused, ShimError};
 use super::events::{EventLog, Subscription};
 use super::screen::Capture;
+use crate::protocol::attach::AttachMode;
 use crate::protocol::{ShimState, ShutdownReason};
 
 /// A message to deliver, with its id already assigned.
@@ -123,6 +125,9 @@ pub struct ShimHandle {
     id: Arc<str>,
     /// Mailbox of the actor, which holds the receiving end.
     requests_tx: mpsc::Sender<Request>,
+    /// The actor's mailbox for its shared terminal (`None`: the shim runs in another
+    /// process, whose own socket takes attachments).
+    terminal_tx: Option<mpsc::Sender<TerminalRequest>>,
     events: Arc<EventLog>,
 }
 
@@ -137,7 +142,22 @@ impl ShimHandle {
         Self {
             id,
             requests_tx,
+            terminal_tx: None,
             events,
+        }
+    }
+
+    /// The handle of an actor in this process, which shares its terminal through
+    /// `terminal_tx`.
+    pub(super) fn with_terminal(
+        id: Arc<str>,
+        requests_tx: mpsc::Sender<Request>,
+        terminal_tx: mpsc::Sender<TerminalRequest>,
+        events: Arc<EventLog>,
+    ) -> Self {
+        Self {
+            terminal_tx: Some(terminal_tx),
+            ..Self::new(id, requests_tx, events)
         }
     }
 
@@ -261,5 +281,72 @@ impl ShimHandle {
     /// Succeeds when the actor answers (proves it is alive and not stuck).
     pub async fn ping(&self) -> Result<(), ShimError> {
         self.call(|reply| Request::Ping { reply }).await
+    }
+
+    /// Attaches to the agent's terminal: the screen now and the output after it; with a
+    /// writing `mode`, this client types and its terminal `size` (if any) sizes the agent's.
+    pub async fn attach(
+        &self,
+        mode: AttachMode,
+        size: Option<(u16, u16)>,
+    ) -> Result<Attachment, ShimError> {
+        self.terminal(|reply| TerminalRequest::Attach { mode, size, reply })
+            .await?
+    }
+
+    /// The screen now and the output after it, for an attached client that fell behind.
+    pub async fn redraw(&self) -> Result<Redraw, ShimError> {
+        self.terminal(|reply| TerminalRequest::Redraw { reply })
+            .await
+    }
+
+    /// Types `bytes` as the writer `client`.
+    pub async fn type_as_writer(&self, client: ClientId, bytes: Vec<u8>) -> Result<(), ShimError> {
+        self.terminal(|reply| TerminalRequest::Input {
+            client,
+            bytes,
+            reply,
+        })
+        .await?
+    }
+
+    /// Sizes the agent's terminal as the writer `client`.
+    pub async fn resize_as_writer(
+        &self,
+        client: ClientId,
+        rows: u16,
+        cols: u16,
+    ) -> Result<(), ShimError> {
+        self.terminal(|reply| TerminalRequest::Resize {
+            client,
+            rows,
+            cols,
+            reply,
+        })
+        .await?
+    }
+
+    /// Ends `client`'s attachment (a writer's ends its writing).
+    pub async fn detach(&self, client: ClientId) {
+        if let Some(terminal_tx) = &self.terminal_tx {
+            let _ = terminal_tx.send(TerminalRequest::Detach { client }).await;
+        }
+    }
+
+    async fn terminal<T>(
+        &self,
+        request: impl FnOnce(oneshot::Sender<T>) -> TerminalRequest,
+    ) -> Result<T, ShimError> {
+        let Some(terminal_tx) = &self.terminal_tx else {
+            return Err(ShimError::InvalidArgument(
+                "this shim runs in a process of its own: attach through its socket".to_owned(),
+            ));
+        };
+        let (reply, response) = oneshot::channel();
+        terminal_tx
+            .send(request(reply))
+            .await
+            .map_err(|_| ShimError::ShimGone)?;
+        response.await.map_err(|_| ShimError::ShimGone)
     }
 }

@@ -9,6 +9,7 @@ mod actor;
 pub mod agent_session;
 pub mod agents;
 mod answer;
+pub mod attach;
 mod config;
 pub mod core;
 mod error;
@@ -92,9 +93,11 @@ pub fn spawn(spec: ShimSpec) -> Result<ShimHandle, ShimError> {
         usage_reads_wanted: 0,
         last_event_seq: log.last_seq(),
         exit_waiters: Vec::new(),
+        terminal: attach::SharedTerminal::new(),
     };
     let (requests_tx, requests_rx) = mpsc::channel(MAILBOX_CAPACITY);
-    let handle = ShimHandle::new(id, requests_tx, log);
-    tokio::spawn(actor.run(pty, requests_rx));
+    let (terminal_tx, terminal_rx) = mpsc::channel(MAILBOX_CAPACITY);
+    let handle = ShimHandle::with_terminal(id, requests_tx, terminal_tx, log);
+    tokio::spawn(actor.run(pty, requests_rx, terminal_rx));
     Ok(handle)
 }

@@ -194,6 +194,19 @@ impl Screen {
         (rows.get(), cols.get())
     }
 
+    /// The escape sequences that draw this screen from scratch on a terminal of its size:
+    /// the alternate screen when the program is on it, every cell with its colours, the
+    /// cursor, and the input modes (application keys, bracketed paste, mouse reporting).
+    pub fn drawing(&self) -> Vec<u8> {
+        let screen = self.parser.screen();
+        let mut drawing = Vec::new();
+        if screen.alternate_screen() {
+            drawing.extend_from_slice(b"\x1b[?1049h");
+        }
+        drawing.extend_from_slice(screen.state_formatted().as_bytes());
+        drawing
+    }
+
     /// True when the program asked for bracketed paste (`CSI ? 2004 h`).
     pub fn bracketed_paste(&self) -> bool {
         self.parser.screen().bracketed_paste()

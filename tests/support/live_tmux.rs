@@ -55,6 +55,20 @@ pub struct TmuxPane {
 impl TmuxPane {
     /// Starts `agent` with `args` in a `cols`×`rows` pane (kept on screen after it exits).
     pub fn start(agent: &LiveAgent, args: &[String], cols: u16, rows: u16) -> Self {
+        let program = agent.program.to_string_lossy();
+        Self::start_program(&agent.cwd, &agent.env_pairs(), &program, args, cols, rows)
+    }
+
+    /// Starts `program` with `args` in `cwd` in a `cols`×`rows` pane (kept on screen after it
+    /// exits), with exactly the environment `env` (`KEY=VALUE` each).
+    pub fn start_program(
+        cwd: &std::path::Path,
+        env: &[String],
+        program: &str,
+        args: &[String],
+        cols: u16,
+        rows: u16,
+    ) -> Self {
         let socket = format!(
             "agentshim-live-{}-{}",
             std::process::id(),
@@ -76,11 +90,11 @@ impl TmuxPane {
             &rows.to_string(),
         ])
         .arg("-c")
-        .arg(&agent.cwd)
+        .arg(cwd)
         .arg("env")
         .arg("-i")
-        .args(agent.env_pairs())
-        .arg(&agent.program)
+        .args(env)
+        .arg(program)
         .args(args)
         .args([";", "set-option", "-t", "agent", "remain-on-exit", "on"]);
         let out = cmd.output().expect("run tmux");
@@ -97,6 +111,24 @@ impl TmuxPane {
             .ok()
             .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok());
         pane
+    }
+
+    /// Resizes the pane's window to `cols`×`rows`.
+    pub fn resize(&self, cols: u16, rows: u16) {
+        let status = self
+            .tmux()
+            .args([
+                "resize-window",
+                "-t",
+                "agent",
+                "-x",
+                &cols.to_string(),
+                "-y",
+                &rows.to_string(),
+            ])
+            .status()
+            .expect("tmux resize-window");
+        assert!(status.success());
     }
 
     /// The CLI's pid (also its process group id).

@@ -36,3 +36,4 @@ pub mod shim;
 pub mod shim_socket;
 pub mod soak;
 pub mod standard_clients;
+pub mod terminal_view;

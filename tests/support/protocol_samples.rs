@@ -192,6 +192,7 @@ macro_rules! protocol_samples {
 
 /// The samples as `agentshim::protocol` values.
 pub mod ours {
+    use agentshim::protocol::attach::{AttachMode, encode_bytes};
     use agentshim::protocol::link::{Call, CallError, CallReply, DecisionRecord};
     use agentshim::protocol::{Command, Event, ShimState, ShutdownReason};
 
@@ -237,6 +238,54 @@ pub mod ours {
             Event::CommandExited {
                 message_id: None,
                 exit_code: 130,
+            },
+        ]
+    }
+
+    /// The commands of an attachment: `Attach` in every mode, input, detach.
+    pub fn attach_commands() -> Vec<Command> {
+        vec![
+            Command::Attach {
+                mode: AttachMode::Observe,
+                rows: None,
+                cols: None,
+            },
+            Command::Attach {
+                mode: AttachMode::Takeover,
+                rows: Some(40),
+                cols: Some(120),
+            },
+            Command::TerminalInput {
+                data: encode_bytes(b"ls\r"),
+            },
+            Command::Detach,
+        ]
+    }
+
+    /// The frames a shim sends on an attachment, each kind once.
+    pub fn attach_frames() -> Vec<Event> {
+        vec![
+            Event::Attached {
+                writer: true,
+                rows: 50,
+                cols: 220,
+            },
+            Event::TerminalOutput {
+                data: encode_bytes(b"\x1b[1mhi\xff"),
+            },
+            Event::TerminalResized {
+                rows: 40,
+                cols: 120,
+            },
+            Event::TerminalRefreshed {
+                reason: "fell behind".to_string(),
+            },
+            Event::WriterChanged {
+                writer: false,
+                reason: "taken over".to_string(),
+            },
+            Event::Detached {
+                reason: "the agent exited (exit code 0)".to_string(),
             },
         ]
     }

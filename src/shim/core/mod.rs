@@ -7,8 +7,9 @@
 //!
 //! What it decides:
 //! - **Admission** ([`ShimCore::gate`], the one rule): a message goes in at once only to an
-//!   idle agent with nothing in flight and no quota hold; it waits in the bounded FIFO queue
-//!   while the agent is busy or held; it is refused when the agent is dead, shutting down, out
+//!   idle agent with nothing in flight, no quota hold and no person attached to write
+//!   (`writer`); it waits in the bounded FIFO queue while the agent is busy or held; it is
+//!   refused when the agent is dead, shutting down, out
 //!   of context, or held without auto-resume.
 //! - **Delivery** (`delivery`, driven by `turn_flow`): type, wait for the echo, press the
 //!   submit key once after the driver's pause, and confirm (`MessageDelivered`) when the agent
@@ -34,6 +35,7 @@ mod quota;
 mod settle;
 mod turn_flow;
 mod usage;
+mod writer;
 
 #[cfg(test)]
 mod tests;
@@ -118,6 +120,8 @@ pub struct ShimCore {
     turn_signals: bool,
     /// Messages are held while the agent's usage quota is used up.
     quota: Option<QuotaHold>,
+    /// A person attached to type into the agent; messages wait meanwhile.
+    writer: Option<writer::Writer>,
     usage: UsageTracker,
     settle: Settle,
     /// When a first prompt has been quiet long enough to count as ready (see
@@ -178,6 +182,7 @@ impl ShimCore {
             marks: PromptMarks::default(),
             turn_signals: spec.turn_signals,
             quota: None,
+            writer: None,
             usage: UsageTracker::new(has_session_log, spec.signals.context_warning_pct),
             settle: Settle::default(),
             ready_check: None,
@@ -389,6 +394,7 @@ impl ShimCore {
 
     /// Runs everything due at `now`.
     pub fn tick(&mut self, now: Instant) {
+        self.release_writer_input();
         if let Some(exit) = self.exit {
             if !exit.announced && now >= exit.drain_until {
                 self.announce_death(now, exit);
@@ -483,22 +489,34 @@ impl ShimCore {
         Ok(receipt)
     }
 
-    /// Resizes the screen (and, through [`Effect::ResizePty`], the PTY).
+    /// Resizes the screen (and, through [`Effect::ResizePty`], the PTY); while a writer is
+    /// attached, only remembers the size for when it leaves.
     pub fn resize(&mut self, rows: u16, cols: u16) -> Result<(), ShimError> {
-        let valid = 1..=MAX_DIMENSION;
-        if !valid.contains(&rows) || !valid.contains(&cols) {
-            return Err(ShimError::InvalidArgument(format!(
-                "rows and cols must be between 1 and {MAX_DIMENSION} (got {rows}x{cols})"
-            )));
-        }
+        check_dimensions(rows, cols)?;
         if let Some(exit) = self.exit {
             return Err(ShimError::AgentDead {
                 exit_code: exit.code,
             });
         }
+        if !self.remember_own_size(rows, cols) {
+            self.apply_size(rows, cols);
+        }
+        Ok(())
+    }
+
+    fn apply_size(&mut self, rows: u16, cols: u16) {
         self.screen.resize(rows, cols);
         self.effects.push_back(Effect::ResizePty { rows, cols });
-        Ok(())
+    }
+
+    /// The escape sequences that draw the screen as it is now (see [`Screen::drawing`]).
+    pub fn drawing(&self) -> Vec<u8> {
+        self.screen.drawing()
+    }
+
+    /// The terminal's size, `(rows, cols)`.
+    pub fn size(&self) -> (u16, u16) {
+        self.screen.size()
     }
 
     /// Picks `option` (1-based) of the open question; returns the option's text.
@@ -611,16 +629,23 @@ impl ShimCore {
             return closed("its context window is full; start a new session".to_owned());
         }
         match &self.quota {
-            Some(hold) if !self.signals.auto_resume => closed(hold.reason()),
-            Some(hold) => Gate::Wait {
-                held: Some(hold.reason()),
-            },
-            // A question is open while AwaitingInput: text typed into a menu would pick its
-            // options, so messages wait.
-            None if state != ShimState::Idle || self.delivery.is_some() => {
-                Gate::Wait { held: None }
+            Some(hold) if !self.signals.auto_resume => return closed(hold.reason()),
+            Some(hold) => {
+                return Gate::Wait {
+                    held: Some(hold.reason()),
+                };
             }
-            None => Gate::Open,
+            None => {}
+        }
+        if let Some(reason) = self.writer_hold() {
+            return Gate::Wait { held: Some(reason) };
+        }
+        // A question is open while AwaitingInput: text typed into a menu would pick its
+        // options, so messages wait.
+        if state != ShimState::Idle || self.delivery.is_some() {
+            Gate::Wait { held: None }
+        } else {
+            Gate::Open
         }
     }
 
@@ -661,6 +686,18 @@ impl ShimCore {
         {
             self.start_delivery(message, now);
         }
+    }
+}
+
+/// Refuses a terminal size outside `1..=MAX_DIMENSION`.
+fn check_dimensions(rows: u16, cols: u16) -> Result<(), ShimError> {
+    let valid = 1..=MAX_DIMENSION;
+    if valid.contains(&rows) && valid.contains(&cols) {
+        Ok(())
+    } else {
+        Err(ShimError::InvalidArgument(format!(
+            "rows and cols must be between 1 and {MAX_DIMENSION} (got {rows}x{cols})"
+        )))
     }
 }
 

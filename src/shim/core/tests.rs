@@ -854,3 +854,49 @@ fn every_state_change_keeps_what_decided_it() {
     assert!(last.last_signal.is_some());
     assert_eq!(last.screen, "$ true\n$ true\n$");
 }
+
+#[test]
+fn a_writer_holds_messages_and_sizes_the_terminal_until_it_detaches() {
+    let mut harness = Harness::shell();
+    harness.core.writer_attached(Some((30, 100))).unwrap();
+    assert_eq!(harness.core.size(), (30, 100));
+    // A resize meanwhile is the shim's own size, for later.
+    harness.core.resize(12, 50).unwrap();
+    assert_eq!(harness.core.size(), (30, 100));
+    assert!(harness.send("m1", "echo queued").unwrap().queued);
+    assert!(
+        matches!(&harness.events[..], [Event::Warning { message, .. }, Event::MessageQueued { .. }] if message.contains("writer")),
+        "{:#?}",
+        harness.events
+    );
+    harness.core.writer_typed(b"ls\r").unwrap();
+    assert_eq!(harness.typed(), "ls\r", "a person's keys go in as they are");
+    harness.agent("ls\r\nfile\r\n");
+    harness.agent(PROMPT);
+    harness.advance(ms(200));
+    assert_eq!(harness.typed(), "", "the message waits for the writer");
+    harness.core.writer_detached(harness.now);
+    harness.drain();
+    assert_eq!(harness.core.size(), (12, 50));
+    assert_eq!(harness.typed(), "echo queued");
+    assert!(
+        harness.core.writer_typed(b"x").is_err(),
+        "no writer any more"
+    );
+}
+
+#[test]
+fn a_writers_keys_wait_while_a_message_is_being_typed() {
+    let mut harness = Harness::shell();
+    assert!(!harness.send("m1", "echo first").unwrap().queued);
+    harness.core.writer_attached(None).unwrap();
+    harness.core.writer_typed(b"pwd").unwrap();
+    harness.echo_and_submit("echo first");
+    harness.agent("\r\nfirst\r\n");
+    harness.advance(ms(200));
+    assert_eq!(
+        harness.typed(),
+        "pwd",
+        "typed once the message is submitted"
+    );
+}
