@@ -10,11 +10,13 @@
 //! - [`server`]: the gRPC control plane hosting many shims (`agentshim serve`); [`rpc`] holds
 //!   the generated protobuf types and stubs.
 //! - [`metrics`]: what agentshim measures, and the Prometheus endpoint of `agentshim serve`.
-//! - [`cli`]: the `agentshim` command line (used by the binary).
+//! - [`cli`]: the `agentshim` command line (used by the binary); [`asciicast`]: the recordings
+//!   it and the shims write.
 //! - [`runtime_dir`]: the per-user runtime directory where servers keep generated tokens for
 //!   their own user's clients; [`unix_socket`]: private Unix socket listeners; [`owned_path`]:
 //!   files removed again when done; [`untrusted`]: client strings made safe for logs.
 
+pub mod asciicast;
 pub mod cli;
 pub mod client;
 pub mod frontend;

@@ -1,7 +1,8 @@
 //! `agentshim attach` as a person uses it, inside a real tmux pane against a real server and
 //! bash: the screen appears, typed keys reach the agent and their echo comes back, the agent's
 //! terminal follows the pane's size, a message sent meanwhile waits, and the detach key ends
-//! it with the reason printed, the queue moving on and the shim back at its own size.
+//! it with the reason printed, the queue moving on and the shim back at its own size. And
+//! `spawn --record` with `agentshim recording`, to a file and to stdout.
 
 use crate::support::cli::{BIN, PROMPT, Server, TIMEOUT, json_lines};
 use crate::support::eventually::eventually_blocking;
@@ -86,4 +87,45 @@ fn attach_in_a_tmux_pane_types_resizes_and_detaches() {
     assert_eq!(screen.expect_ok("stty size after").trim(), own_size);
     let screen = server.cli(&["capture", "a1"]);
     assert!(screen.expect_ok("capture").contains("queued-2"));
+}
+
+#[test]
+fn a_shim_spawned_with_record_is_read_back_with_recording() {
+    let server = Server::start("recording", &[], &[]);
+    let spawned = server.cli(&["spawn", "bash", "--id", "r1", "--record", "--json"]);
+    assert_eq!(
+        json_lines(spawned.expect_ok("spawn --record"))[0]["recorded"],
+        true
+    );
+    server.wait_for_state("r1", "idle");
+    server
+        .cli(&["send", "r1", "echo on-tape", "--wait"])
+        .expect_ok("send --wait");
+    let file = server.dir.join("r1.cast");
+    // The shim writes its recording from a thread of its own: the Completion's marker may
+    // follow the answer by a moment.
+    let text = eventually_blocking(
+        || "no Completion marker in the recording".to_owned(),
+        || {
+            let run = server.cli(&["recording", "r1", "-o", file.to_str().unwrap()]);
+            assert!(
+                run.expect_ok("recording -o").is_empty(),
+                "nothing on stdout with -o"
+            );
+            let text = std::fs::read_to_string(&file).unwrap();
+            text.contains("\"completion ").then_some(text)
+        },
+    );
+    let header: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(header["version"], 2, "{text}");
+    let stdout = server.cli(&["recording", "r1"]);
+    assert!(stdout.expect_ok("recording to stdout").contains("on-tape"));
+    let plain = server.cli(&["spawn", "bash", "--id", "r2"]);
+    plain.expect_ok("spawn");
+    let refused = server.cli(&["recording", "r2"]);
+    assert!(
+        refused
+            .expect_err("recording of a shim not recorded")
+            .contains("not recorded")
+    );
 }

@@ -59,6 +59,12 @@ async fn live_claude_answers_a_one_line_message() {
     assert_eq!(response, answer, "{}", claude.report().await);
     assert_eq!(main_turn_texts(&claude), ["Say hello"]);
     assert_eq!(claude.shim.state().await.unwrap().state, ShimState::Idle);
+    assert!(
+        claude
+            .recording_screen(1)
+            .await
+            .contains("Hello from the fake model")
+    );
 }
 
 #[tokio::test]

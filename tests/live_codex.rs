@@ -99,6 +99,12 @@ async fn live_codex_is_ready_and_answers_one_line() {
     }
     let mut codex = LiveShim::codex("codex-one-line", Mode::Inline).await;
     one_line(&mut codex).await;
+    assert!(
+        codex
+            .recording_screen(1)
+            .await
+            .contains("Hello from the fake model")
+    );
 }
 
 #[tokio::test]

@@ -64,6 +64,12 @@ async fn live_gemini_one_line_message_is_answered() {
     ));
     let turns = gemini.server.main_turns();
     assert_eq!(turns.len(), 1, "{}", gemini.server.summary());
+    assert!(
+        gemini
+            .recording_screen(1)
+            .await
+            .contains("Hi from the fake model")
+    );
 }
 
 #[tokio::test]

@@ -26,6 +26,7 @@ mod server_keepalive;
 mod server_metrics;
 mod server_process;
 mod server_questions;
+mod server_recording;
 mod server_rpc;
 mod server_shim_processes;
 mod server_stop;

@@ -6,110 +6,14 @@
 
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Code;
 
+use crate::support::grpc_attach::GrpcAttached;
 use crate::support::server::{PROMPT, TestServer, create_ready};
-use crate::support::terminal_view::TerminalView;
-use agentshim::client::Client;
-use agentshim::rpc::{
-    AttachMode, AttachRequest, AttachResponse, AttachStart, TerminalSize, attach_request,
-    attach_response::Response,
-};
-
-/// One Attach stream: its requests' sender, its responses and the screen they draw.
-struct GrpcAttached {
-    requests: mpsc::Sender<AttachRequest>,
-    responses: tonic::Streaming<AttachResponse>,
-    view: TerminalView,
-    writer: bool,
-}
-
-impl GrpcAttached {
-    async fn new(
-        client: &mut Client,
-        shim_id: &str,
-        mode: AttachMode,
-    ) -> Result<Self, tonic::Status> {
-        let (requests, outbound) = mpsc::channel(16);
-        let start = AttachStart {
-            shim_id: shim_id.to_owned(),
-            mode: mode.into(),
-            size: None,
-        };
-        let mut responses = match client.attach(start, ReceiverStream::new(outbound)).await {
-            Ok(responses) => responses,
-            Err(agentshim::client::ClientError::Status(status)) => return Err(status),
-            Err(other) => panic!("attach failed: {other}"),
-        };
-        match responses.message().await?.and_then(|r| r.response) {
-            Some(Response::Attached(attached)) => {
-                let size = attached.size.expect("a size");
-                Ok(Self {
-                    requests,
-                    responses,
-                    view: TerminalView::new(size.rows as u16, size.cols as u16),
-                    writer: attached.writer,
-                })
-            }
-            other => panic!("the first response is not `attached`: {other:?}"),
-        }
-    }
-
-    /// Reads responses until the screen shows `text`.
-    async fn shows(&mut self, text: &str) {
-        let read = async {
-            while !self.view.contents().contains(text) {
-                match self.responses.next().await {
-                    Some(Ok(AttachResponse {
-                        response: Some(Response::Output(bytes)),
-                    })) => self.view.feed(&bytes),
-                    Some(Ok(AttachResponse {
-                        response: Some(Response::Resized(TerminalSize { rows, cols })),
-                    })) => self.view.resize(rows as u16, cols as u16),
-                    Some(Ok(_)) => {}
-                    other => panic!("the stream ended: {other:?}"),
-                }
-            }
-        };
-        if tokio::time::timeout(crate::support::eventually::TIMEOUT, read)
-            .await
-            .is_err()
-        {
-            panic!(
-                "the screen never showed {text:?}; it shows:\n{}",
-                self.view.contents()
-            );
-        }
-    }
-
-    async fn types(&self, text: &str) {
-        let input = AttachRequest {
-            request: Some(attach_request::Request::Input(text.as_bytes().to_vec())),
-        };
-        self.requests.send(input).await.unwrap();
-    }
-
-    /// Reads responses until one matches.
-    async fn response(&mut self, wanted: impl Fn(&Response) -> bool) -> Response {
-        let read = async {
-            loop {
-                match self.responses.next().await {
-                    Some(Ok(AttachResponse {
-                        response: Some(response),
-                    })) if wanted(&response) => return response,
-                    Some(Ok(_)) => {}
-                    other => panic!("the stream ended: {other:?}"),
-                }
-            }
-        };
-        tokio::time::timeout(crate::support::eventually::TIMEOUT, read)
-            .await
-            .expect("the response came")
-    }
-}
+use agentshim::rpc::attach_response::Response;
+use agentshim::rpc::{AttachMode, AttachRequest, AttachStart, TerminalSize, attach_request};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_writer_types_and_every_observer_sees_it() {

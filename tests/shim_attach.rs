@@ -2,7 +2,8 @@
 //! screen, then the output; a writer types and sizes the terminal while messages wait, which
 //! go on once it detaches, at the shim's own size again; a second writer is refused unless it
 //! takes over, and the writer it replaces is told; a client that reads too slowly is redrawn
-//! while the agent goes on; the agent's exit ends every attachment.
+//! while the agent goes on; a writer's keys get through a flood of output; the agent's exit
+//! ends every attachment.
 
 use crate::support::shim_socket;
 use crate::support::terminal_view::TerminalView;
@@ -191,6 +192,18 @@ fn a_client_that_falls_behind_is_redrawn_and_the_agent_goes_on() {
             .any(|e| matches!(e, Event::TerminalRefreshed { reason } if reason.contains("behind"))),
         "no TerminalRefreshed among {others:?}"
     );
+}
+
+#[test]
+fn a_writers_ctrl_c_gets_through_a_flood_of_output() {
+    let (shim, _events) = ready_shim();
+    let mut writer = Attached::new(&shim, AttachMode::Write, None);
+    writer.shows(PROMPT);
+    writer.types("yes\r");
+    writer.shows("y\ny\ny");
+    writer.types("\x03");
+    writer.types("echo stopped-$((2*4))\r");
+    writer.shows("stopped-8");
 }
 
 #[test]

@@ -4,8 +4,10 @@
 //! (SIGWINCH) while this client is the writer. The detach key (`Ctrl-]` by default,
 //! `--detach-key`) ends it; so do the agent's exit, another client taking over as the writer,
 //! and the server going away. The attachment runs on the alternate screen: on every way out
-//! (a panic included) raw mode is undone, the modes the agent set are reset, the screen this
-//! terminal showed before comes back, and the reason is printed.
+//! (a panic included, through [`AttachedTerminal`]'s drop) raw mode is undone, the modes the
+//! agent set are reset, and the screen this terminal showed before comes back (unless the
+//! agent itself switched the terminal off the alternate screen meanwhile: its bytes reach this
+//! terminal as they are); then the reason is printed.
 
 use std::io::Write;
 
@@ -47,6 +49,33 @@ pub struct AttachArgs {
     detach_key: u8,
     #[command(flatten)]
     connect: ConnectArgs,
+}
+
+/// Bounds the wait for the server's `detached` after the detach key, so keys typed just
+/// before it reach the agent.
+const DETACH_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// This terminal while attached: raw, on the alternate screen; restored when dropped.
+struct AttachedTerminal {
+    _raw: RawMode,
+}
+
+impl AttachedTerminal {
+    fn enter() -> anyhow::Result<Self> {
+        let raw = RawMode::enable()?;
+        let mut stdout = std::io::stdout();
+        stdout.write_all(ENTER)?;
+        stdout.flush()?;
+        Ok(Self { _raw: raw })
+    }
+}
+
+impl Drop for AttachedTerminal {
+    fn drop(&mut self) {
+        let mut stdout = std::io::stdout();
+        let _ = stdout.write_all(LEAVE);
+        let _ = stdout.flush();
+    }
 }
 
 /// Why the attachment ended.
@@ -92,18 +121,13 @@ pub async fn run(args: AttachArgs) -> anyhow::Result<()> {
         key_name(args.detach_key)
     );
     let end = {
-        let _raw = RawMode::enable()?;
-        let mut stdout = tokio::io::stdout();
-        stdout.write_all(ENTER).await?;
-        stdout.flush().await?;
+        let _terminal = AttachedTerminal::enter()?;
         let end = follow(&mut responses, &requests, writer, args.detach_key).await;
-        stdout.write_all(LEAVE).await?;
-        stdout.flush().await?;
+        if let Ok(End::DetachKey) = end {
+            detach(&mut responses, requests).await;
+        }
         end
     };
-    let _ = requests.try_send(AttachRequest {
-        request: Some(attach_request::Request::Detach(AttachDetach {})),
-    });
     let mut stderr = std::io::stderr();
     match end? {
         End::Said(reason) => writeln!(
@@ -119,6 +143,28 @@ pub async fn run(args: AttachArgs) -> anyhow::Result<()> {
         ),
     }
     Ok(())
+}
+
+/// Detaches and waits (a little) for the server to say so: everything sent before is then
+/// with the agent.
+async fn detach(
+    responses: &mut tonic::Streaming<crate::rpc::AttachResponse>,
+    requests: mpsc::Sender<AttachRequest>,
+) {
+    let detach = AttachRequest {
+        request: Some(attach_request::Request::Detach(AttachDetach {})),
+    };
+    if requests.send(detach).await.is_err() {
+        return;
+    }
+    let detached = async {
+        while let Some(Ok(response)) = responses.next().await {
+            if let Some(attach_response::Response::Detached(_)) = response.response {
+                return;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(DETACH_WAIT, detached).await;
 }
 
 /// Shows the agent's output and sends the keys and size of this terminal until the end.

@@ -23,7 +23,7 @@ use super::output::{
     capture_json, completion_json, print_json, print_line, print_text, shim_json, shims_table,
     state_name,
 };
-use super::{attach_cmd, explain_cmd};
+use super::{attach_cmd, explain_cmd, recording_cmd};
 use crate::client::{CaptureOptions, NewShim, SendOptions};
 use crate::rpc::ShutdownReason;
 
@@ -62,6 +62,9 @@ pub enum ClientCommand {
     /// Make this terminal the agent's: watch it live and type into it (like `tmux attach`);
     /// detach with Ctrl-].
     Attach(attach_cmd::AttachArgs),
+    /// Write a recorded shim's recording (asciicast v2, for `asciinema play`) to a file or
+    /// stdout.
+    Recording(recording_cmd::RecordingArgs),
     /// Print who the server is: its boot id (a new one after every restart, when old event
     /// seqs are gone), version and start time.
     Info(ConnectOnly),
@@ -104,6 +107,9 @@ pub struct SpawnArgs {
     /// Rows of history kept beyond the screen (default: the profile's).
     #[arg(long, value_name = "ROWS")]
     scrollback: Option<u32>,
+    /// Record the shim's terminal (asciicast v2; read it back with `agentshim recording`).
+    #[arg(long)]
+    record: bool,
     /// Program and arguments replacing the profile's (the server must run with
     /// --allow-any-command).
     #[arg(last = true, value_name = "COMMAND")]
@@ -219,6 +225,7 @@ pub async fn run(command: ClientCommand) -> anyhow::Result<()> {
         ClientCommand::Info(args) => info(args).await,
         ClientCommand::Explain(args) => explain_cmd::run(args).await,
         ClientCommand::Attach(args) => attach_cmd::run(args).await,
+        ClientCommand::Recording(args) => recording_cmd::run(args).await,
     }
 }
 
@@ -232,6 +239,7 @@ async fn spawn(args: SpawnArgs) -> anyhow::Result<()> {
         size: args.rows.zip(args.cols),
         scrollback: args.scrollback,
         command: args.command,
+        record: args.record.then_some(true),
     };
     let shim = client.create_shim(new).await?;
     if args.connect.json {

@@ -187,16 +187,7 @@ fn describe(shim_id: &str, event: &Event) -> (String, Option<String>) {
         ),
         // The frames of a link to a shim process or of an attachment never reach a gRPC
         // event stream.
-        Event::Linked { .. }
-        | Event::Logged { .. }
-        | Event::EventsLost { .. }
-        | Event::Reply { .. }
-        | Event::Attached { .. }
-        | Event::TerminalOutput { .. }
-        | Event::TerminalResized { .. }
-        | Event::TerminalRefreshed { .. }
-        | Event::WriterChanged { .. }
-        | Event::Detached { .. } => (String::new(), None),
+        crate::connection_frames!() => (String::new(), None),
     }
 }
 

@@ -56,6 +56,7 @@ pub fn shim_json(shim: &ShimInfo) -> Value {
         "last_event_seq": shim.last_event_seq,
         "exit_code": shim.exit_code,
         "queued_messages": shim.queued_messages,
+        "recorded": shim.recorded,
     })
 }
 

@@ -1,6 +1,6 @@
 //! `agentshim record`: runs a program in a PTY, spawned exactly as a shim spawns its agent
 //! (`shim::process::spawn`: own session, `TERM=xterm-256color`), and writes everything it prints,
-//! with timing, to an asciicast v2 file (`record_cast.rs`). Such recordings are the fixtures of
+//! with timing, to an asciicast v2 file ([`crate::asciicast`]). Such recordings are the fixtures of
 //! the replay tests, which feed them through agentshim's screen and a driver.
 //!
 //! Two ways to drive the program:
@@ -23,9 +23,9 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::record_cast::Cast;
 use super::record_script::Script;
 use super::terminal::{RawMode, stdin_keys, terminal_size};
+use crate::asciicast::Cast;
 use crate::shim::process::{self, AgentProcess, ProcessSpec};
 use crate::shim::{AgentKind, DEFAULT_COLS, DEFAULT_ROWS};
 
@@ -99,6 +99,8 @@ pub async fn run(args: RecordArgs) -> anyhow::Result<()> {
         size,
         &args.program.join(" "),
         args.title.as_deref(),
+        std::time::Instant::now(),
+        u64::MAX,
     )
     .with_context(|| format!("cannot write {}", args.out.display()))?;
     let (pty, process) = process::spawn(&spec).context("cannot start the program")?;
@@ -162,7 +164,7 @@ async fn interactive(
         tokio::select! {
             read = reader.read(&mut buffer) => match read {
                 Ok(n) if n > 0 => {
-                    cast.output(&buffer[..n])?;
+                    cast.output(std::time::Instant::now(), &buffer[..n])?;
                     stdout.write_all(&buffer[..n]).await?;
                     stdout.flush().await?;
                 }
@@ -170,11 +172,11 @@ async fn interactive(
                 _ => return Ok(()),
             },
             Some(bytes) = keys.recv() => {
-                cast.input(&bytes)?;
+                cast.input(std::time::Instant::now(), &bytes)?;
                 let _ = to_pty.send(ToPty::Bytes(bytes));
             }
             _ = resized.recv() => if let Some((rows, cols)) = terminal_size() {
-                cast.resize(rows, cols)?;
+                cast.resize(std::time::Instant::now(), rows, cols)?;
                 let _ = to_pty.send(ToPty::Resize(rows, cols));
             },
             status = process.wait(), if drain_until.is_none() => {

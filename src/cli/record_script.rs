@@ -24,7 +24,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::record::{EXIT_DRAIN, ToPty, exited};
-use super::record_cast::Cast;
+use crate::asciicast::Cast;
 use crate::shim::inject::{sanitize_body, typing_bytes};
 use crate::shim::process::AgentProcess;
 use crate::shim::screen::Screen;
@@ -153,12 +153,12 @@ impl Script {
             let done = match step {
                 Step::Type(message) => {
                     let keys = typing_bytes(&sanitize_body(message).text, screen.bracketed_paste());
-                    cast.input(&keys)?;
+                    cast.input(std::time::Instant::now(), &keys)?;
                     let _ = to_pty.send(ToPty::Bytes(keys));
                     true
                 }
                 Step::Keys(keys) => {
-                    cast.input(keys)?;
+                    cast.input(std::time::Instant::now(), keys)?;
                     let _ = to_pty.send(ToPty::Bytes(keys.clone()));
                     true
                 }
@@ -192,10 +192,10 @@ impl Script {
                 read = reader.read(&mut buffer), if pty_open => match read {
                     Ok(n) if n > 0 => {
                         last_output = Instant::now();
-                        cast.output(&buffer[..n])?;
+                        cast.output(std::time::Instant::now(), &buffer[..n])?;
                         let replies = screen.feed(&buffer[..n]);
                         if !replies.is_empty() {
-                            cast.input(&replies)?;
+                            cast.input(std::time::Instant::now(), &replies)?;
                             let _ = to_pty.send(ToPty::Bytes(replies));
                         }
                     }

@@ -48,10 +48,11 @@ pub use resume::{ResumableEvents, ResumeItem, ResumeOptions};
 use crate::rpc::agent_shim_client::AgentShimClient;
 use crate::rpc::{
     AnswerRequest, AttachRequest, AttachResponse, AttachStart, CaptureScreenRequest,
-    CreateShimRequest, DeleteShimRequest, ExplainRequest, ExplainResponse, GetServerInfoRequest,
-    GetShimRequest, GetStateRequest, KillRequest, ListShimsRequest, PingRequest, ResizeRequest,
-    ScreenCapture, SendKeysRequest, SendMessageRequest, SendMessageResponse, ServerInfo, ShimInfo,
-    ShutdownReason, ShutdownRequest, StateResponse, StreamEventsRequest, attach_request,
+    CreateShimRequest, DeleteShimRequest, ExplainRequest, ExplainResponse, GetRecordingRequest,
+    GetServerInfoRequest, GetShimRequest, GetStateRequest, KillRequest, ListShimsRequest,
+    PingRequest, RecordingChunk, ResizeRequest, ScreenCapture, SendKeysRequest, SendMessageRequest,
+    SendMessageResponse, ServerInfo, ShimInfo, ShutdownReason, ShutdownRequest, StateResponse,
+    StreamEventsRequest, attach_request,
 };
 use crate::runtime_dir::RuntimeDirError;
 
@@ -134,6 +135,8 @@ pub struct NewShim {
     pub scrollback: Option<u32>,
     /// Program and arguments replacing the profile's (the server must allow it).
     pub command: Vec<String>,
+    /// Record the shim's terminal (or not), replacing the profile's `record`.
+    pub record: Option<bool>,
 }
 
 impl NewShim {
@@ -148,6 +151,12 @@ impl NewShim {
     /// Sets the shim's id.
     pub fn id(mut self, id: impl Into<String>) -> Self {
         self.id = Some(id.into());
+        self
+    }
+
+    /// Records the shim's terminal (GetRecording reads it back).
+    pub fn recorded(mut self) -> Self {
+        self.record = Some(true);
         self
     }
 
@@ -169,6 +178,7 @@ impl NewShim {
             cols: cols.into(),
             command: self.command,
             scrollback: self.scrollback,
+            record: self.record,
         }
     }
 }
@@ -380,6 +390,17 @@ impl Client {
         };
         let outbound = futures_util::stream::iter([first]).chain(requests);
         Ok(self.rpc.attach(outbound).await?.into_inner())
+    }
+
+    /// The recording of a recorded shim as it is now (asciicast v2), in chunks.
+    pub async fn get_recording(
+        &mut self,
+        shim_id: &str,
+    ) -> Result<tonic::Streaming<RecordingChunk>, ClientError> {
+        let request = GetRecordingRequest {
+            shim_id: shim_id.to_owned(),
+        };
+        Ok(self.rpc.get_recording(request).await?.into_inner())
     }
 
     /// Why the shim is in its state: its last state changes with their evidence.

@@ -12,7 +12,9 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadHalf};
 use tokio::sync::broadcast::error::RecvError;
 use tokio_util::codec::FramedRead;
 
-use super::connection::{ConnectionEnd, EventSink, apply, write_within};
+use super::connection::{
+    ConnectionEnd, EventSink, apply, malformed_error, oversize_error, write_within,
+};
 use crate::protocol::attach::{decode_bytes, encode_bytes};
 use crate::protocol::codec::{FrameError, JsonFrameCodec};
 use crate::protocol::{Command, Event};
@@ -68,35 +70,21 @@ impl<S: AsyncRead + AsyncWrite> Attached<'_, S> {
         let mut updates = redraw.updates;
         loop {
             let outgoing: Vec<Event> = tokio::select! {
-                // Output before the death that follows it.
+                // The client's commands first, so a flood of output never keeps its keys (a
+                // Ctrl-C for the flood) waiting; output before the death that follows it.
                 biased;
-                update = updates.recv() => match update {
-                    Ok(TerminalUpdate::Output(bytes)) => {
-                        vec![Event::TerminalOutput { data: encode_bytes(&bytes) }]
+                frame = self.commands.next() => match frame {
+                    None => return ConnectionEnd::Detached,
+                    Some(Ok(Ok(Command::Detach))) => {
+                        return self.detached("detached at the client's request").await;
                     }
-                    Ok(TerminalUpdate::Resized { rows, cols }) => {
-                        vec![Event::TerminalResized { rows, cols }]
+                    Some(Ok(Ok(command))) => self.command(handle, client, writer, command).await,
+                    Some(Ok(Err(malformed))) => vec![malformed_error(&malformed)],
+                    Some(Err(FrameError::TooLarge { len })) => {
+                        let _ = self.write(&oversize_error(len)).await;
+                        return ConnectionEnd::ProtocolViolation;
                     }
-                    Err(RecvError::Lagged(missed)) => match handle.redraw().await {
-                        Ok(redraw) => {
-                            updates = redraw.updates;
-                            let refreshed = Event::TerminalRefreshed {
-                                reason: format!(
-                                    "this client fell {missed} output reads behind the agent; \
-                                     they are skipped and the screen is drawn again"
-                                ),
-                            };
-                            if let Err(end) = self.write(&refreshed).await {
-                                return end;
-                            }
-                            if let Err(end) = self.draw(&redraw.drawing).await {
-                                return end;
-                            }
-                            Vec::new()
-                        }
-                        Err(error) => return self.detached(&error.to_string()).await,
-                    },
-                    Err(RecvError::Closed) => return self.detached("the shim is closing").await,
+                    Some(Err(_)) => return ConnectionEnd::Failed,
                 },
                 Ok(()) = writer_now.changed() => {
                     let now_writer = *writer_now.borrow_and_update() == Some(client);
@@ -111,34 +99,42 @@ impl<S: AsyncRead + AsyncWrite> Attached<'_, S> {
                         Vec::new()
                     }
                 },
-                frame = self.commands.next() => match frame {
-                    None => return ConnectionEnd::Detached,
-                    Some(Ok(Ok(Command::Detach))) => {
-                        return self.detached("detached at the client's request").await;
-                    }
-                    Some(Ok(Ok(command))) => self.command(handle, client, writer, command).await,
-                    Some(Ok(Err(malformed))) => vec![Event::Error {
-                        command: malformed
-                            .string_field("cmd")
-                            .unwrap_or_else(|| "unknown".to_owned()),
-                        reason: format!("cannot parse command: {}", malformed.source),
-                    }],
-                    Some(Err(FrameError::TooLarge { len })) => {
-                        let error = Event::Error {
-                            command: "unknown".to_owned(),
-                            reason: format!(
-                                "frame of {len} bytes exceeds the 1 MiB limit; closing the \
-                                 connection"
-                            ),
-                        };
-                        let _ = self.write(&error).await;
-                        return ConnectionEnd::ProtocolViolation;
-                    }
-                    Some(Err(_)) => return ConnectionEnd::Failed,
+                update = updates.recv() => match update {
+                    Ok(update) => vec![update_frame(update)],
+                    Err(RecvError::Lagged(missed)) => match handle.redraw().await {
+                        Ok(redraw) => {
+                            updates = redraw.updates;
+                            let refreshed = Event::TerminalRefreshed {
+                                reason: format!(
+                                    "this client fell {missed} output reads behind the agent; \
+                                     they are skipped and the screen is drawn again"
+                                ),
+                            };
+                            let size = Event::TerminalResized { rows: redraw.rows, cols: redraw.cols };
+                            if let Err(end) = self.write(&refreshed).await {
+                                return end;
+                            }
+                            if let Err(end) = self.write(&size).await {
+                                return end;
+                            }
+                            if let Err(end) = self.draw(&redraw.drawing).await {
+                                return end;
+                            }
+                            Vec::new()
+                        }
+                        Err(error) => return self.detached(&error.to_string()).await,
+                    },
+                    Err(RecvError::Closed) => return self.detached("the shim is closing").await,
                 },
                 item = self.subscription.next() => match item {
                     Some(LogItem::Event(envelope)) => match envelope.event {
                         Event::Died { exit_code, .. } => {
+                            // The agent's last output was broadcast before its death.
+                            while let Ok(update) = updates.try_recv() {
+                                if let Err(end) = self.write(&update_frame(update)).await {
+                                    return end;
+                                }
+                            }
                             let code = exit_code.map_or("unknown".to_owned(), |c| c.to_string());
                             return self.detached(&format!("the agent exited (exit code {code})")).await;
                         }
@@ -219,5 +215,15 @@ impl<S: AsyncRead + AsyncWrite> Attached<'_, S> {
 
     async fn write(&mut self, event: &Event) -> Result<(), ConnectionEnd> {
         write_within(self.events, event, self.write_timeout).await
+    }
+}
+
+/// The frame that carries `update`.
+fn update_frame(update: TerminalUpdate) -> Event {
+    match update {
+        TerminalUpdate::Output(bytes) => Event::TerminalOutput {
+            data: encode_bytes(&bytes),
+        },
+        TerminalUpdate::Resized { rows, cols } => Event::TerminalResized { rows, cols },
     }
 }

@@ -210,13 +210,7 @@ where
                     }
                     Some(Ok(Err(malformed))) => vec![(malformed_error(&malformed), None)],
                     Some(Err(FrameError::TooLarge { len })) => {
-                        let error = Event::Error {
-                            command: "unknown".to_owned(),
-                            reason: format!(
-                                "frame of {len} bytes exceeds the 1 MiB limit; closing the \
-                                 connection"
-                            ),
-                        };
+                        let error = oversize_error(len);
                         let _ = write_within(&mut events, &error, write_timeout).await;
                         return Served { end: ConnectionEnd::ProtocolViolation, delivered_seq };
                     }
@@ -353,7 +347,15 @@ async fn send_event<S: AsyncWrite>(
     }
 }
 
-fn malformed_error(malformed: &MalformedFrame) -> Event {
+/// The `Error` for a frame of `len` bytes, beyond the limit: the connection closes after it.
+pub(super) fn oversize_error(len: usize) -> Event {
+    Event::Error {
+        command: "unknown".to_owned(),
+        reason: format!("frame of {len} bytes exceeds the 1 MiB limit; closing the connection"),
+    }
+}
+
+pub(super) fn malformed_error(malformed: &MalformedFrame) -> Event {
     let command = malformed
         .string_field("cmd")
         .unwrap_or_else(|| "unknown".to_owned());

@@ -10,8 +10,9 @@
 //!
 //! - [`Event::TerminalResized`]: the agent's terminal changed size;
 //! - [`Event::TerminalRefreshed`]: this client fell behind the agent's output (it read too
-//!   slowly); what it missed is skipped, and the output that follows draws the screen again;
-//! - [`Event::WriterChanged`]: this client became or stopped being the writer;
+//!   slowly); what it missed is skipped, and a `TerminalResized` with the size and the output
+//!   that follow draw the screen again;
+//! - [`Event::WriterChanged`]: this client stopped being the writer (another took over);
 //! - [`Event::Detached`]: the last frame, with the reason (the client detached, the agent
 //!   exited, the shim closes).
 //!

@@ -289,8 +289,8 @@ pub enum Event {
     TerminalRefreshed {
         reason: String,
     },
-    /// On an attachment: this client became (`writer`) or stopped being the writer, and why.
-    /// Not part of the seed contract.
+    /// On an attachment: this client is the writer now (`writer`) or no longer, and why (sent
+    /// today when another client took over). Not part of the seed contract.
     WriterChanged {
         writer: bool,
         reason: String,
@@ -454,6 +454,26 @@ macro_rules! for_each_event {
             MessageQueued { id, position },
             CommandExited { message_id, exit_code },
         }
+    };
+}
+
+/// The pattern that matches every [`Event`] variant a connection carries rather than a log
+/// holds: the frames of a link ([`Event::is_link_frame`]) and of an attachment
+/// ([`Event::is_attach_frame`]). For the `match`es over every event that have nothing to do
+/// with those frames.
+#[macro_export]
+macro_rules! connection_frames {
+    () => {
+        $crate::protocol::Event::Linked { .. }
+            | $crate::protocol::Event::Logged { .. }
+            | $crate::protocol::Event::EventsLost { .. }
+            | $crate::protocol::Event::Reply { .. }
+            | $crate::protocol::Event::Attached { .. }
+            | $crate::protocol::Event::TerminalOutput { .. }
+            | $crate::protocol::Event::TerminalResized { .. }
+            | $crate::protocol::Event::TerminalRefreshed { .. }
+            | $crate::protocol::Event::WriterChanged { .. }
+            | $crate::protocol::Event::Detached { .. }
     };
 }
 

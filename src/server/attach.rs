@@ -5,7 +5,8 @@
 //!
 //! Back-pressure runs end to end: a gRPC client that reads slowly fills the stream's buffer,
 //! the task stops reading the shim's socket, and the shim skips that client ahead with a
-//! refreshed screen; the agent never waits.
+//! refreshed screen; the agent never waits. A client that reads nothing for 30 s (the shim's
+//! client write timeout) is detached.
 
 use std::path::Path;
 
@@ -94,15 +95,22 @@ async fn attached(frames: &mut Frames) -> Result<rpc::AttachResponse, Status> {
     }
 }
 
-/// Carries requests to the shim and its frames back until either side ends.
+/// Carries requests to the shim and its frames back until either side ends. A client that
+/// has no more requests (an observer may send none) stays attached until it stops reading
+/// the responses.
 async fn bridge(
     mut frames: Frames,
     mut commands: Commands,
     mut requests: Streaming<rpc::AttachRequest>,
     responses: mpsc::Sender<Result<rpc::AttachResponse, Status>>,
 ) {
+    let mut requests_open = true;
     loop {
         tokio::select! {
+            () = responses.closed() => {
+                let _ = commands.send(&Command::Detach).await;
+                return;
+            }
             frame = frames.next() => {
                 let reply = match frame {
                     Some(Ok(Ok(event))) => match response_of(event) {
@@ -128,7 +136,7 @@ async fn bridge(
                     return;
                 }
             }
-            request = requests.next() => {
+            request = requests.next(), if requests_open => {
                 let command = match request {
                     Some(Ok(request)) => match command_of(request) {
                         Ok(command) => command,
@@ -137,8 +145,12 @@ async fn bridge(
                             return;
                         }
                     },
-                    // The client went away: detach.
-                    Some(Err(_)) | None => Command::Detach,
+                    // The client broke the stream: detach.
+                    Some(Err(_)) => Command::Detach,
+                    None => {
+                        requests_open = false;
+                        continue;
+                    }
                 };
                 if commands.send(&command).await.is_err() {
                     return;

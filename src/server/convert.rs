@@ -282,16 +282,7 @@ macro_rules! impl_event_conversions {
                     $($field: Wire::to_wire($field),)*
                     ..Default::default()
                 }),)*
-                Event::Linked { .. }
-                | Event::Logged { .. }
-                | Event::EventsLost { .. }
-                | Event::Reply { .. }
-                | Event::Attached { .. }
-                | Event::TerminalOutput { .. }
-                | Event::TerminalResized { .. }
-                | Event::TerminalRefreshed { .. }
-                | Event::WriterChanged { .. }
-                | Event::Detached { .. } => return None,
+                $crate::connection_frames!() => return None,
             };
             if let Pb::DeliveryFailed(failed) = &mut wire {
                 failed.unconfirmed =

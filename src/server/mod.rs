@@ -25,6 +25,7 @@ pub mod convert;
 pub mod identity;
 pub mod link;
 pub mod profiles;
+pub mod recordings;
 pub mod registry;
 mod service;
 pub mod shim_process;

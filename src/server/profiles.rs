@@ -75,6 +75,13 @@ pub struct Profile {
     /// id the shim read from the CLI's session log) instead of reporting it dead (default
     /// false; for the agents that can: claude, codex, gemini).
     pub resume: Option<bool>,
+    /// Record every shim's terminal (default false; CreateShim `record` overrides it).
+    pub record: Option<bool>,
+    /// Where recordings go (default: `recordings/` in the state directory, where a recording
+    /// is removed with its shim; one here is kept).
+    pub record_dir: Option<PathBuf>,
+    /// The most bytes one recording may take (default 64 MiB); it says where it was cut.
+    pub record_max_bytes: Option<u64>,
 }
 
 fn default_agent() -> String {
@@ -240,6 +247,9 @@ impl Profiles {
                     context_limit_tokens: None,
                     turn_signals: None,
                     resume: None,
+                    record: None,
+                    record_dir: None,
+                    record_max_bytes: None,
                 };
                 (name.to_owned(), profile)
             })

@@ -18,6 +18,7 @@ use super::admission::{check_cwd, check_env, check_id};
 use super::config::Limits;
 use super::link::LinkedShim;
 use super::profiles::{Profiles, check_scrollback};
+use super::recordings::{Recording, recording_spec};
 use super::shim_process::{AdoptedShim, Fate, Leftover, ShimLauncher, StartedShim};
 use super::state_dir::HostRecord;
 use crate::metrics::shims::{LogMetrics, ShimLifetime};
@@ -42,6 +43,8 @@ pub struct CreateShim {
     pub scrollback: Option<usize>,
     /// Replaces the profile's command (only with `allow_any_command`).
     pub command: Vec<String>,
+    /// Record the shim's terminal, replacing the profile's `record`.
+    pub record: Option<bool>,
 }
 
 /// One hosted shim.
@@ -60,6 +63,8 @@ pub struct ShimEntry {
     /// The log's last seq just before this shim started: its events all come later, so a
     /// per-shim stream skips what an earlier shim with the same id left in the log.
     pub created_after_seq: u64,
+    /// Where the shim's terminal is recorded, when it is.
+    pub recording: Option<Recording>,
     /// Counts the shim in the metrics while the server hosts it.
     _counted: ShimLifetime,
     /// The log's last seq when the shim was removed (`None` while hosted): per-shim event
@@ -246,11 +251,18 @@ impl Registry {
             profile: profile_name,
             created_unix_ms: crate::unix_time::now_unix_ms(),
         };
+        spec.recording = recording_spec(
+            profile,
+            request.record,
+            &self.launcher.state_dir().recordings(),
+            &id,
+            record.created_unix_ms,
+        )?;
         let started = self
             .launcher
             .start(&spec, &record, Arc::clone(&self.events))
             .await?;
-        let entry = self.entry(started, record, agent, created_after_seq);
+        let entry = self.entry(started, record, &spec, created_after_seq);
         let mut hosted = self.lock();
         reservation.release(&mut hosted);
         // Checked under the lock `shutdown_all` lists the shims under: a shim started while
@@ -272,11 +284,17 @@ impl Registry {
         &self,
         started: StartedShim,
         record: HostRecord,
-        agent: AgentKind,
+        spec: &ShimSpec,
         created_after_seq: u64,
     ) -> Arc<ShimEntry> {
         let id = Arc::from(started.linked.handle.id());
+        let agent = spec.agent;
+        let default_recordings = self.launcher.state_dir().recordings();
         Arc::new(ShimEntry {
+            recording: spec
+                .recording
+                .as_ref()
+                .map(|recording| Recording::of(recording, &default_recordings)),
             _counted: ShimLifetime::begin(&self.metrics, &id, agent),
             handle: started.linked.handle.clone(),
             link: started.linked,
@@ -340,6 +358,9 @@ impl Registry {
         }
         entry.removed.send_replace(Some(self.events.last_seq()));
         self.lock().shims.remove(id);
+        if let Some(recording) = &entry.recording {
+            recording.remove_with_shim();
+        }
         Ok(())
     }
 
@@ -375,7 +396,7 @@ impl Registry {
             created_after_seq,
         } in futures_util::future::join_all(hosted).await
         {
-            let entry = self.entry(started, hosted, spec.agent, created_after_seq);
+            let entry = self.entry(started, hosted, &spec, created_after_seq);
             let mut hosted = self.lock();
             if hosted.shims.contains_key(&spec.id) {
                 tracing::warn!(shim = %Untrusted(&spec.id), "two shim directories hold this id; shutting the second down");

@@ -48,6 +48,7 @@ impl AgentShimService {
             exit_code: status.exit_code,
             queued_messages: status.queued_messages as u32,
             boot_id: self.identity.boot_id().to_owned(),
+            recorded: entry.recording.is_some(),
         })
     }
 
@@ -100,6 +101,7 @@ impl AgentShim for AgentShimService {
             cols: dimension(request.cols, "cols")?,
             scrollback: request.scrollback.map(|rows| rows as usize),
             command: request.command,
+            record: request.record,
         };
         let entry = self.registry.create(create).await?;
         Ok(Response::new(self.shim_info(&entry).await?))
@@ -347,6 +349,26 @@ impl AgentShim for AgentShimService {
         let handle = self.handle(&request.into_inner().shim_id)?;
         let explanation = handle.explain().await.map_err(ServiceError::from)?;
         Ok(Response::new(explanation_to_proto(explanation)))
+    }
+
+    type GetRecordingStream = ReceiverStream<Result<rpc::RecordingChunk, Status>>;
+
+    async fn get_recording(
+        &self,
+        request: Request<rpc::GetRecordingRequest>,
+    ) -> Result<Response<Self::GetRecordingStream>, Status> {
+        let shim_id = request.into_inner().shim_id;
+        let entry = self.registry.get(&shim_id)?;
+        let Some(recording) = &entry.recording else {
+            return Err(Status::failed_precondition(format!(
+                "shim {} is not recorded: create it with `record`, or from a profile with \
+                 record = true",
+                crate::untrusted::Untrusted(&shim_id)
+            )));
+        };
+        Ok(Response::new(super::recordings::read_back(
+            recording.path.clone(),
+        )))
     }
 
     type AttachStream = super::attach::AttachStream;

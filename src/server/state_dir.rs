@@ -162,6 +162,11 @@ impl StateDir {
         &self.root
     }
 
+    /// Where recordings go by default (made private when first used).
+    pub fn recordings(&self) -> PathBuf {
+        self.root.join("recordings")
+    }
+
     /// A new directory for the shim of `spec`, with the spec and `hosted` written in it.
     pub fn create_shim(
         &self,

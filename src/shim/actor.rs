@@ -19,6 +19,7 @@ use super::core::{AgentSignal, Effect, ShimCore, ShutdownCause};
 use super::events::EventLog;
 use super::handle::{Request, ShimStatus, StateReport};
 use super::process::{AgentProcess, exit_code};
+use super::recording::Recorder;
 use super::usage::{SessionLogReader, UsageSnapshot};
 
 type ExitWaiter = oneshot::Sender<Result<Option<i32>, ShimError>>;
@@ -45,6 +46,8 @@ pub(super) struct ShimActor {
     pub(super) exit_waiters: Vec<ExitWaiter>,
     /// The clients attached to the agent's terminal.
     pub(super) terminal: SharedTerminal,
+    /// Where the terminal is recorded, when it is.
+    pub(super) recorder: Option<Recorder>,
 }
 
 impl ShimActor {
@@ -85,7 +88,11 @@ impl ShimActor {
                 },
                 read = reader.read(&mut buffer), if pty_open => match read {
                     Ok(n) if n > 0 => {
-                        self.core.output(now(), &buffer[..n]);
+                        let at = now();
+                        if let Some(recorder) = &self.recorder {
+                            recorder.output(at, &buffer[..n]);
+                        }
+                        self.core.output(at, &buffer[..n]);
                         self.terminal.output(&buffer[..n]);
                     }
                     // EOF, or EIO once every holder of the terminal's other side is gone.
@@ -96,7 +103,12 @@ impl ShimActor {
                 },
                 written = writer.write(self.core.outbox()), if pty_open && !self.core.outbox().is_empty() => {
                     match written {
-                        Ok(n) => self.core.wrote(n),
+                        Ok(n) => {
+                            if let Some(recorder) = &self.recorder {
+                                recorder.input(now(), &self.core.outbox()[..n]);
+                            }
+                            self.core.wrote(n);
+                        }
                         Err(error) => {
                             tracing::warn!(shim = %self.id, %error, "pty write failed");
                             self.core.write_failed();
@@ -199,6 +211,9 @@ impl ShimActor {
         while let Some(effect) = self.core.poll_effect() {
             match effect {
                 Effect::Emit(events) => {
+                    if let Some(recorder) = &self.recorder {
+                        recorder.events(now(), &events);
+                    }
                     if let Some(seq) = self.log.append_all(&self.id, events) {
                         self.last_event_seq = seq;
                     }
@@ -208,6 +223,9 @@ impl ShimActor {
                         tracing::warn!(shim = %self.id, %error, "pty resize failed");
                     }
                     self.terminal.resized(rows, cols);
+                    if let Some(recorder) = &self.recorder {
+                        recorder.resize(now(), rows, cols);
+                    }
                 }
                 Effect::Signal(AgentSignal::TerminateGroup) => {
                     self.process.signal_group(Signal::SIGTERM);

@@ -8,6 +8,7 @@
 //! what it missed without ever showing a wrong screen. Nothing is copied while nobody is
 //! attached.
 
+use std::collections::HashSet;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -91,7 +92,7 @@ pub(super) struct SharedTerminal {
     writer: watch::Sender<Option<ClientId>>,
     next_client: ClientId,
     /// Clients attached now.
-    attached: usize,
+    attached: HashSet<ClientId>,
 }
 
 impl SharedTerminal {
@@ -100,7 +101,7 @@ impl SharedTerminal {
             updates: broadcast::channel(BACKLOG).0,
             writer: watch::channel(None).0,
             next_client: 1,
-            attached: 0,
+            attached: HashSet::new(),
         }
     }
 
@@ -149,7 +150,7 @@ impl SharedTerminal {
                 );
             }
             TerminalRequest::Detach { client } => {
-                self.attached = self.attached.saturating_sub(1);
+                self.attached.remove(&client);
                 if self.is_writer(client) {
                     self.writer.send_replace(None);
                     core.writer_detached(now);
@@ -165,7 +166,7 @@ impl SharedTerminal {
         size: Option<(u16, u16)>,
     ) -> Result<Attachment, ShimError> {
         let client = self.next_client;
-        if self.attached >= MAX_ATTACHED {
+        if self.attached.len() >= MAX_ATTACHED {
             return Err(ShimError::Unavailable {
                 state: core.state(),
                 detail: format!("{MAX_ATTACHED} clients are attached already"),
@@ -184,7 +185,7 @@ impl SharedTerminal {
             self.writer.send_replace(Some(client));
         }
         self.next_client += 1;
-        self.attached += 1;
+        self.attached.insert(client);
         Ok(Attachment {
             client,
             writer: mode.writes(),

@@ -14,6 +14,7 @@ use super::agent_session::AgentSession;
 use super::agents::AgentKind;
 use super::events::{DEFAULT_LOG_CAPACITY, EventLog, LogBounds};
 use super::process::ProcessSpec;
+use super::recording::RecordingSpec;
 use super::screen::DEFAULT_HISTORY_BYTES;
 
 pub const DEFAULT_ROWS: u16 = 50;
@@ -129,6 +130,9 @@ pub struct ShimSpec {
     /// with [`ShimSpec::events`] keeps its own numbering.
     #[serde(default = "first_seq_of_a_new_shim")]
     pub first_seq: u64,
+    /// Record the shim's terminal there ([`super::recording`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recording: Option<RecordingSpec>,
     /// Where the shim records the agent's session once it knows it ([`AgentSession`]).
     #[serde(skip)]
     pub session_record: Option<PathBuf>,
@@ -169,6 +173,7 @@ impl ShimSpec {
             turn_signals: true,
             resume: None,
             first_seq: first_seq_of_a_new_shim(),
+            recording: None,
             session_record: None,
             events: None,
         }
@@ -247,6 +252,12 @@ impl ShimSpec {
 
     pub fn first_seq(mut self, seq: u64) -> Self {
         self.first_seq = seq;
+        self
+    }
+
+    /// Records the shim's terminal as `recording` says.
+    pub fn recording(mut self, recording: RecordingSpec) -> Self {
+        self.recording = Some(recording);
         self
     }
 

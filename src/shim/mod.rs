@@ -21,6 +21,7 @@ pub mod keys;
 pub mod marks;
 pub mod process;
 pub mod process_tracking;
+pub mod recording;
 pub mod reset_time;
 pub mod screen;
 mod session_log;
@@ -84,6 +85,10 @@ pub fn spawn(spec: ShimSpec) -> Result<ShimHandle, ShimError> {
     tracing::info!(shim = %spec.id, agent = %spec.agent, pid = process.pid(), "agent started");
     let id: Arc<str> = Arc::from(spec.id.as_str());
     let started = tokio::time::Instant::now().into_std();
+    let recorder = spec
+        .recording
+        .as_ref()
+        .and_then(|recording| start_recording(recording, &program, &id, &log, started));
     let actor = actor::ShimActor {
         id: Arc::clone(&id),
         core: core::ShimCore::new(&spec, started, started_wall, session_log.is_some()),
@@ -94,10 +99,44 @@ pub fn spawn(spec: ShimSpec) -> Result<ShimHandle, ShimError> {
         last_event_seq: log.last_seq(),
         exit_waiters: Vec::new(),
         terminal: attach::SharedTerminal::new(),
+        recorder,
     };
     let (requests_tx, requests_rx) = mpsc::channel(MAILBOX_CAPACITY);
     let (terminal_tx, terminal_rx) = mpsc::channel(MAILBOX_CAPACITY);
     let handle = ShimHandle::with_terminal(id, requests_tx, terminal_tx, log);
     tokio::spawn(actor.run(pty, requests_rx, terminal_rx));
     Ok(handle)
+}
+
+/// Starts recording the shim's terminal as `recording` says; a recording that cannot start is
+/// said in a `Warning`, and the shim runs unrecorded.
+fn start_recording(
+    recording: &recording::RecordingSpec,
+    program: &process::ProcessSpec,
+    id: &Arc<str>,
+    log: &events::EventLog,
+    started: std::time::Instant,
+) -> Option<recording::Recorder> {
+    let command = std::iter::once(&program.program)
+        .chain(&program.args)
+        .map(|part| part.to_string_lossy())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let size = (program.rows, program.cols);
+    match recording::Recorder::start(recording, size, &command, id, started) {
+        Ok(recorder) => Some(recorder),
+        Err(error) => {
+            let path = recording.path.display();
+            tracing::warn!(shim = %id, %path, %error, "cannot record");
+            let message = format!("cannot record to {path}: {error}; this shim is not recorded");
+            log.append_all(
+                id,
+                vec![crate::protocol::Event::Warning {
+                    message,
+                    idle_secs: None,
+                }],
+            );
+            None
+        }
+    }
 }

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use agentshim::protocol::Event;
 use agentshim::shim::agent_session::AgentSession;
+use agentshim::shim::recording::{DEFAULT_RECORDING_BYTES, RecordingSpec};
 use agentshim::shim::{AgentKind, ShimHandle, ShimSpec, Signals};
 
 use super::eventually::Poll;
@@ -71,7 +72,7 @@ impl Drop for LiveShim {
 }
 
 /// The shim of `cli` as a live test runs it: exactly the agent's environment, Codex with its
-/// mode's arguments, recording the CLI's session in the agent's HOME.
+/// mode's arguments, recording the CLI's session and the shim's terminal in the agent's HOME.
 fn shim_spec(cli: AgentCli, agent: &LiveAgent, id: &str, launch: &Launch) -> ShimSpec {
     let args = match cli {
         AgentCli::Codex => launch.codex_mode.args(),
@@ -82,7 +83,11 @@ fn shim_spec(cli: AgentCli, agent: &LiveAgent, id: &str, launch: &Launch) -> Shi
         .cwd(&agent.cwd)
         .signals(launch.signals.clone())
         .turn_signals(launch.turn_signals)
-        .session_record(session_record_in(agent));
+        .session_record(session_record_in(agent))
+        .recording(RecordingSpec {
+            path: recording_in(agent),
+            max_bytes: DEFAULT_RECORDING_BYTES,
+        });
     for (key, _) in std::env::vars_os() {
         if !agent.env.iter().any(|(k, _)| key == k.as_str()) {
             spec = spec.env_remove(key);
@@ -97,6 +102,11 @@ fn shim_spec(cli: AgentCli, agent: &LiveAgent, id: &str, launch: &Launch) -> Shi
 /// Where a live shim records its CLI's session: a file of the agent's HOME no CLI reads.
 fn session_record_in(agent: &LiveAgent) -> PathBuf {
     agent.home_path().join("agentshim-session.json")
+}
+
+/// Where a live shim records its terminal.
+fn recording_in(agent: &LiveAgent) -> PathBuf {
+    agent.home_path().join("agentshim-terminal.cast")
 }
 
 /// Whether `test` may run with `cli` (see `live_agents::live_gate`).
@@ -166,6 +176,45 @@ impl LiveShim {
             spawned,
             ready_after: Duration::ZERO,
         }
+    }
+
+    /// The screen the shim's recording ends on, once it holds `markers` Completion markers:
+    /// what the real `asciinema cat` prints, drawn on a terminal of the recording's size
+    /// (`asciinema play` must take it too). Says what the recording holds.
+    pub async fn recording_screen(&self, markers: usize) -> String {
+        let path = recording_in(&self.agent);
+        let completions = || {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            (text.matches("\"completion ").count() >= markers).then_some(text)
+        };
+        let Some(text) = Poll::within(LIVE_TIMEOUT).until_blocking(completions) else {
+            panic!(
+                "the recording at {} never held {markers} Completions",
+                path.display()
+            );
+        };
+        let marks: Vec<String> = text
+            .lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .filter(|event| event[1] == "m")
+            .map(|event| event[2].as_str().unwrap_or_default().to_owned())
+            .collect();
+        super::live_gemini_shim::say(&format!(
+            "{} recording: {} bytes, {} events, markers {marks:?}",
+            self.cli.program_name(),
+            text.len(),
+            text.lines().count() - 1,
+        ));
+        let header: serde_json::Value =
+            serde_json::from_str(text.lines().next().unwrap_or_default()).expect("a header");
+        let size = |key: &str| header[key].as_u64().and_then(|n| u16::try_from(n).ok());
+        let (Some(rows), Some(cols)) = (size("height"), size("width")) else {
+            panic!("no size in the recording's header {header}");
+        };
+        super::asciinema::play(&path);
+        let mut view = super::terminal_view::TerminalView::new(rows, cols);
+        view.feed(super::asciinema::cat(&path).as_bytes());
+        view.contents()
     }
 
     /// Where the shim records the CLI's session ([`AgentSession`]).

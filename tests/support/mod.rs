@@ -10,6 +10,7 @@ pub mod per_kind;
 #[macro_use]
 pub mod protocol_samples;
 
+pub mod asciinema;
 pub mod certs;
 pub mod cli;
 pub mod cut_proxy;
@@ -18,6 +19,7 @@ pub mod fake_agent;
 pub mod fake_model;
 pub mod fake_questions;
 pub mod frame_limit;
+pub mod grpc_attach;
 pub mod live_agents;
 pub mod live_codex;
 pub mod live_gemini_shim;

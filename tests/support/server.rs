@@ -97,6 +97,13 @@ impl TestServer {
         }
     }
 
+    /// The server's state directory.
+    pub fn state_dir(&self) -> &std::path::Path {
+        self.state_dir
+            .as_deref()
+            .expect("a test server has a state directory")
+    }
+
     /// A server with [`test_options`].
     pub async fn start_default() -> Self {
         Self::start(test_options()).await

@@ -122,6 +122,8 @@ pub struct ShimCore {
     quota: Option<QuotaHold>,
     /// A person attached to type into the agent; messages wait meanwhile.
     writer: Option<writer::Writer>,
+    /// What the writer typed while a message was being delivered, typed once it is not.
+    held_keys: Vec<u8>,
     usage: UsageTracker,
     settle: Settle,
     /// When a first prompt has been quiet long enough to count as ready (see
@@ -183,6 +185,7 @@ impl ShimCore {
             turn_signals: spec.turn_signals,
             quota: None,
             writer: None,
+            held_keys: Vec::new(),
             usage: UsageTracker::new(has_session_log, spec.signals.context_warning_pct),
             settle: Settle::default(),
             ready_check: None,
@@ -394,7 +397,11 @@ impl ShimCore {
 
     /// Runs everything due at `now`.
     pub fn tick(&mut self, now: Instant) {
+        self.run_due(now);
         self.release_writer_input();
+    }
+
+    fn run_due(&mut self, now: Instant) {
         if let Some(exit) = self.exit {
             if !exit.announced && now >= exit.drain_until {
                 self.announce_death(now, exit);

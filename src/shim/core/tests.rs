@@ -900,3 +900,23 @@ fn a_writers_keys_wait_while_a_message_is_being_typed() {
         "typed once the message is submitted"
     );
 }
+
+#[test]
+fn keys_held_for_a_delivery_stay_held_when_the_writer_detaches_and_keep_their_order() {
+    let mut harness = Harness::shell();
+    assert!(!harness.send("m1", "echo first").unwrap().queued);
+    harness.core.writer_attached(None).unwrap();
+    harness.core.writer_typed(b"ab").unwrap();
+    harness.core.writer_detached(harness.now);
+    harness.drain();
+    harness.echo_and_submit("echo first");
+    harness.agent("\r\nfirst\r\n");
+    harness.core.writer_attached(None).unwrap();
+    harness.core.writer_typed(b"c").unwrap();
+    harness.advance(ms(200));
+    assert_eq!(
+        harness.typed(),
+        "abc",
+        "after the message, in the order typed"
+    );
+}

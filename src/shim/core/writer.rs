@@ -4,8 +4,13 @@
 //!   half-typed line; the queue moves on when the writer leaves;
 //! - the terminal has the writer's size; a `Resize` request is remembered as the shim's own
 //!   size, which the terminal returns to when the writer leaves;
-//! - what the person types goes to the agent as it is, except while a message is being typed
-//!   (one that was under way when they attached): their keys wait until it is submitted.
+//! - what the person types goes to the agent as it is, except while a message is being
+//!   delivered (one that was under way when they attached): their keys wait, in order, until
+//!   the delivery is over (the agent took the message, or it failed), even if they detach
+//!   meanwhile.
+//!
+//! A line the person leaves half-typed when they detach stays as it is: the next message is
+//! typed after it.
 //!
 //! The state is still read from the screen and the program's signals: a person who runs a
 //! command makes the agent work, and its turn ends with a `Completion` without a message id.
@@ -17,8 +22,6 @@ use super::*;
 pub(super) struct Writer {
     /// The terminal's size to return to when the writer leaves.
     own_size: (u16, u16),
-    /// What the person typed while a message was being typed.
-    waiting_input: Vec<u8>,
 }
 
 impl ShimCore {
@@ -33,10 +36,7 @@ impl ShimCore {
             None => self.screen.size(),
         };
         tracing::info!(shim = %self.id, ?size, "writer attached");
-        self.writer = Some(Writer {
-            own_size,
-            waiting_input: Vec::new(),
-        });
+        self.writer = Some(Writer { own_size });
         if let Some((rows, cols)) = size {
             self.apply_size(rows, cols);
         }
@@ -46,15 +46,11 @@ impl ShimCore {
     /// The writer typed `bytes`.
     pub fn writer_typed(&mut self, bytes: &[u8]) -> Result<(), ShimError> {
         self.check_input_allowed()?;
-        let typing = self.delivery.is_some();
-        let Some(writer) = &mut self.writer else {
+        if self.writer.is_none() {
             return Err(no_writer());
-        };
-        if typing {
-            writer.waiting_input.extend_from_slice(bytes);
-        } else {
-            self.outbox.extend_from_slice(bytes);
         }
+        self.held_keys.extend_from_slice(bytes);
+        self.release_writer_input();
         Ok(())
     }
 
@@ -75,12 +71,13 @@ impl ShimCore {
             return;
         };
         tracing::info!(shim = %self.id, "writer detached");
-        self.outbox.extend_from_slice(&writer.waiting_input);
         let (rows, cols) = writer.own_size;
         if self.exit.is_none() && self.screen.size() != (rows, cols) {
             self.apply_size(rows, cols);
         }
         self.cause = Cause::Request("writer detached".to_owned());
+        // What the person typed goes in before the next message does.
+        self.release_writer_input();
         self.deliver_next(now);
     }
 
@@ -101,13 +98,10 @@ impl ShimCore {
         }
     }
 
-    /// Types what the writer typed while a message was being typed, once it is not.
+    /// Types what the writer typed while a message was being delivered, once it is not.
     pub(super) fn release_writer_input(&mut self) {
-        if self.delivery.is_none()
-            && let Some(writer) = &mut self.writer
-            && !writer.waiting_input.is_empty()
-        {
-            self.outbox.append(&mut writer.waiting_input);
+        if self.delivery.is_none() && !self.held_keys.is_empty() {
+            self.outbox.append(&mut self.held_keys);
         }
     }
 
