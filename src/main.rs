@@ -14,12 +14,15 @@ fn main() -> std::process::ExitCode {
     }
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("agentshim=info"));
-    // Colour only for a person reading a terminal: a shim process logs into a file.
+    // Colour only for a person reading a terminal who did not ask for none: a shim process
+    // logs into a file.
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty());
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_ansi(colour)
         .with_writer(std::io::stderr);
-    match cli.log_format {
+    match cli.log_format() {
         LogFormat::Text => logs.init(),
         LogFormat::Json => logs.json().init(),
     }
@@ -38,6 +41,7 @@ fn main() -> std::process::ExitCode {
         }
     };
     let owns_agents = matches!(cli.command, CliCommand::Shim(_));
+    let json_errors = cli.json_errors();
     if matches!(cli.command, CliCommand::Serve(_)) {
         // What owners that are gone (a crashed server's shim processes) left is killed now.
         agentshim::shim::process_tracking::sweep_leftovers();
@@ -53,7 +57,7 @@ fn main() -> std::process::ExitCode {
     match served {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("agentshim: {error:#}");
+            agentshim::cli::print_error(&error, json_errors);
             std::process::ExitCode::FAILURE
         }
     }

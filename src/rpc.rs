@@ -12,3 +12,7 @@ pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("agen
 /// The response header of `StreamEvents` that carries the server's boot id
 /// (`ServerInfo.boot_id`), so a client can tell which server process a stream comes from.
 pub const BOOT_ID_HEADER: &str = "agentshim-boot-id";
+
+/// The grace period of a `ShutdownRequest` without `timeout_secs`, and of `agentshim
+/// shutdown` without `--timeout`.
+pub const DEFAULT_SHUTDOWN_SECS: u32 = 10;

@@ -1,8 +1,9 @@
 //! `agentshim attach` as a person uses it, inside a real tmux pane against a real server and
 //! bash: the screen appears, typed keys reach the agent and their echo comes back, the agent's
 //! terminal follows the pane's size, a message sent meanwhile waits, and the detach key ends
-//! it with the reason printed, the queue moving on and the shim back at its own size. And
-//! `spawn --record` with `agentshim recording`, to a file and to stdout.
+//! it with the reason printed, the queue moving on and the shim back at its own size. And, in
+//! a pane too, `send --wait` showing the events while it waits; `spawn --record` with
+//! `agentshim recording`, to a file and to stdout.
 
 use crate::support::cli::{BIN, PROMPT, Server, TIMEOUT, json_lines};
 use crate::support::eventually::eventually_blocking;
@@ -33,20 +34,8 @@ fn attach_in_a_tmux_pane_types_resizes_and_detaches() {
         .trim()
         .to_owned();
 
-    let env = [
-        format!("AGENTSHIM_ADDR={}", server.addr),
-        format!("XDG_RUNTIME_DIR={}", server.dir.display()),
-        "TERM=tmux-256color".to_owned(),
-        "RUST_LOG=off".to_owned(),
-    ];
-    let pane = TmuxPane::start_program(
-        &server.dir,
-        &env,
-        BIN,
-        &["attach".into(), "a1".into()],
-        100,
-        30,
-    );
+    let args = ["attach".to_owned(), "a1".to_owned()];
+    let pane = TmuxPane::start_program(&server.dir, &pane_env(&server), BIN, &args, 100, 30);
     pane_shows(&pane, PROMPT);
 
     pane.type_text("echo typed-$((40+2))");
@@ -87,6 +76,39 @@ fn attach_in_a_tmux_pane_types_resizes_and_detaches() {
     assert_eq!(screen.expect_ok("stty size after").trim(), own_size);
     let screen = server.cli(&["capture", "a1"]);
     assert!(screen.expect_ok("capture").contains("queued-2"));
+}
+
+/// The environment of an `agentshim` client run in a tmux pane against `server`.
+fn pane_env(server: &Server) -> [String; 4] {
+    [
+        format!("AGENTSHIM_ADDR={}", server.addr),
+        format!("XDG_RUNTIME_DIR={}", server.dir.display()),
+        "TERM=tmux-256color".to_owned(),
+        "RUST_LOG=off".to_owned(),
+    ]
+}
+
+#[test]
+fn send_wait_on_a_terminal_shows_the_events_while_it_waits() {
+    assert!(tmux_available(), "tmux is needed (installed by .ci/run)");
+    let server = Server::start("progress", &[], &[]);
+    server
+        .cli(&["spawn", "bash", "--id", "p1", "--wait-ready"])
+        .expect_ok("spawn");
+    let args = ["send", "p1", "sleep 0.3; echo late-$((3+4))", "--wait"].map(str::to_owned);
+    let pane = TmuxPane::start_program(&server.dir, &pane_env(&server), BIN, &args, 120, 30);
+    let screen = pane_shows(&pane, "late-7");
+    // (The pane's very first line is not asserted: tmux may drop what a program prints
+    // while its new pane is being sized.)
+    assert!(screen.contains("idle -> working"), "{screen}");
+    assert!(
+        !screen.contains("Completion"),
+        "the answer alone stands for it: {screen}"
+    );
+    // Piped, the answer alone.
+    let piped = server.cli(&["send", "p1", "echo quiet", "--wait"]);
+    assert_eq!(piped.expect_ok("send --wait"), "quiet\n");
+    assert_eq!(piped.stderr, "");
 }
 
 #[test]

@@ -353,3 +353,21 @@ async fn kill_reports_137_and_ping_proves_the_actor_answers() {
         .expect("DeleteShim of a dead shim");
     assert!(client.list_shims().await.unwrap().is_empty());
 }
+
+/// A Shutdown without a timeout gets the documented default (the agent exits when asked);
+/// a timeout of 0 kills at once, as it says.
+#[tokio::test]
+async fn shutdown_without_a_timeout_is_graceful_and_zero_kills() {
+    let server = TestServer::start_default().await;
+    let mut client = server.client().await;
+    for (id, timeout_secs, expected) in [("grace", None, Some(0)), ("now", Some(0), Some(137))] {
+        create_ready(&mut client, id).await;
+        let request = agentshim::rpc::ShutdownRequest {
+            shim_id: id.to_owned(),
+            timeout_secs,
+            reason: ShutdownReason::Requested.into(),
+        };
+        let exited = client.rpc().shutdown(request).await.expect("Shutdown");
+        assert_eq!(exited.into_inner().exit_code, expected, "{id}");
+    }
+}

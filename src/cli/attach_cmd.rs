@@ -48,7 +48,7 @@ pub struct AttachArgs {
     #[arg(long, value_name = "KEY", default_value = "C-]", value_parser = parse_detach_key)]
     detach_key: u8,
     #[command(flatten)]
-    connect: ConnectArgs,
+    pub(super) connect: ConnectArgs,
 }
 
 /// Bounds the wait for the server's `detached` after the detach key, so keys typed just

@@ -20,8 +20,8 @@ use super::connect_args::ConnectArgs;
 use super::events_cmd::{self, EventsArgs};
 use super::input_cmds::{self, AnswerArgs, KeysArgs};
 use super::output::{
-    capture_json, completion_json, print_json, print_line, print_text, shim_json, shims_table,
-    state_name,
+    capture_json, completion_json, date_time, exit_text, human_duration, print_json, print_line,
+    print_text, shim_json, shims_table, state_name,
 };
 use super::{attach_cmd, explain_cmd, recording_cmd};
 use crate::client::{CaptureOptions, NewShim, SendOptions};
@@ -110,6 +110,10 @@ pub struct SpawnArgs {
     /// Record the shim's terminal (asciicast v2; read it back with `agentshim recording`).
     #[arg(long)]
     record: bool,
+    /// Return only once the agent is ready for a message (its `Ready` event); fail if it dies
+    /// first, or after SECS (default 120).
+    #[arg(long, value_name = "SECS", num_args = 0..=1, default_missing_value = "120")]
+    wait_ready: Option<f64>,
     /// Program and arguments replacing the profile's (the server must run with
     /// --allow-any-command).
     #[arg(last = true, value_name = "COMMAND")]
@@ -124,7 +128,8 @@ pub struct SendArgs {
     shim_id: String,
     /// The message; `-` reads it from standard input.
     text: String,
-    /// Wait for the agent's answer and print it.
+    /// Wait for the agent's answer and print it; meanwhile, on a terminal, the shim's events
+    /// are shown on stderr (delivery, state changes, questions).
     #[arg(long)]
     wait: bool,
     /// With --wait: give up after SECS without an answer (exit status 1; the message stays
@@ -159,7 +164,9 @@ pub struct CaptureArgs {
 pub struct ResizeArgs {
     /// The shim's id.
     shim_id: String,
+    /// New terminal rows (1 to 1000).
     rows: u16,
+    /// New terminal columns (1 to 1000).
     cols: u16,
     #[command(flatten)]
     connect: ConnectArgs,
@@ -170,7 +177,7 @@ pub struct ShutdownArgs {
     /// The shim's id.
     shim_id: String,
     /// Grace period in seconds (SIGTERM at half of it, SIGKILL at the end; 0 kills at once).
-    #[arg(long, default_value_t = 10, value_name = "SECS")]
+    #[arg(long, default_value_t = crate::rpc::DEFAULT_SHUTDOWN_SECS, value_name = "SECS")]
     timeout: u32,
     /// requested, restart_handoff, context_exhausted, topology_change or daemon_stop.
     #[arg(long, default_value = "requested", value_parser = parse_reason)]
@@ -203,6 +210,29 @@ fn parse_reason(text: &str) -> Result<ShutdownReason, String> {
              topology_change, daemon_stop)"
         )),
         Some(reason) => Ok(reason),
+    }
+}
+
+impl ClientCommand {
+    /// Whether the command was given `--json`.
+    pub fn json(&self) -> bool {
+        let connect = match self {
+            Self::Spawn(args) => &args.connect,
+            Self::Ls(args) | Self::Info(args) => &args.connect,
+            Self::Send(args) => &args.connect,
+            Self::Capture(args) => &args.connect,
+            Self::State(args) | Self::Kill(args) | Self::Ping(args) => &args.connect,
+            Self::Resize(args) => &args.connect,
+            Self::Shutdown(args) => &args.connect,
+            Self::Events(args) => &args.connect,
+            Self::Answer(args) => &args.connect,
+            Self::Keys(args) => &args.connect,
+            Self::Rm(args) => &args.connect,
+            Self::Explain(args) => &args.connect,
+            Self::Attach(args) => &args.connect,
+            Self::Recording(args) => &args.connect,
+        };
+        connect.json
     }
 }
 
@@ -241,13 +271,45 @@ async fn spawn(args: SpawnArgs) -> anyhow::Result<()> {
         command: args.command,
         record: args.record.then_some(true),
     };
-    let shim = client.create_shim(new).await?;
+    let mut shim = client.create_shim(new).await?;
+    if let Some(secs) = args.wait_ready {
+        let limit = Duration::try_from_secs_f64(secs)
+            .map_err(|_| anyhow::anyhow!("--wait-ready {secs}: not a number of seconds"))?;
+        match tokio::time::timeout(limit, wait_ready(&mut client, &shim.id)).await {
+            Ok(ready) => ready?,
+            Err(_) => bail!(
+                "shim {} is not ready after {} s; it goes on starting (agentshim events {} --follow)",
+                shim.id,
+                limit.as_secs_f64(),
+                shim.id
+            ),
+        }
+        shim = client.get_shim(&shim.id).await?;
+    }
     if args.connect.json {
         print_json(&shim_json(&shim))?;
     } else {
         print_line(&shim.id)?;
     }
     Ok(())
+}
+
+/// Waits for the shim's `Ready`; fails when its agent dies first.
+async fn wait_ready(client: &mut crate::client::Client, shim_id: &str) -> anyhow::Result<()> {
+    use crate::rpc::event_envelope::Event as Pb;
+    let mut events = client.stream_events(Some(shim_id), 0).await?;
+    while let Some(envelope) = events.next_event().await? {
+        match envelope.event {
+            Some(Pb::Ready(_)) => return Ok(()),
+            Some(Pb::Died(died)) => bail!(
+                "shim {shim_id} died before it was ready ({}); its last lines:\n{}",
+                exit_text(died.exit_code),
+                died.last_lines
+            ),
+            _ => {}
+        }
+    }
+    bail!("the event stream of shim {shim_id} ended before it was ready")
 }
 
 async fn ls(args: ConnectOnly) -> anyhow::Result<()> {
@@ -286,6 +348,14 @@ async fn send(args: SendArgs) -> anyhow::Result<()> {
         message_id: message_id.clone(),
         wait: args.wait,
     };
+    // Events from before the message on, shown while waiting (on a terminal only).
+    let progress = if args.wait && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        let after_seq = client.get_shim(&args.shim_id).await?.last_event_seq;
+        let show = super::send_progress::show(client.clone(), args.shim_id.clone(), after_seq);
+        Some(tokio::spawn(show))
+    } else {
+        None
+    };
     let sending = client.send_message(&args.shim_id, &body, options);
     let sent = match limit {
         Some(limit) => match tokio::time::timeout(limit, sending).await {
@@ -300,6 +370,9 @@ async fn send(args: SendArgs) -> anyhow::Result<()> {
         },
         None => sending.await?,
     };
+    if let Some(progress) = progress {
+        progress.abort();
+    }
     if args.connect.json {
         print_json(&json!({
             "message_id": sent.message_id,
@@ -376,13 +449,13 @@ async fn kill(args: ShimArg) -> anyhow::Result<()> {
     print_exit_code(&args.shim_id, exit_code, args.connect.json)
 }
 
-/// The exit code alone (`unknown` when the server could not tell), or a JSON object.
+/// How the agent ended (`s1: exited with code 0`, `s1: killed by SIGKILL (exit code 137)`),
+/// or a JSON object.
 fn print_exit_code(shim_id: &str, exit_code: Option<i32>, json: bool) -> anyhow::Result<()> {
     if json {
         print_json(&json!({"shim_id": shim_id, "exit_code": exit_code}))?;
     } else {
-        let text = exit_code.map_or_else(|| "unknown".to_owned(), |code| code.to_string());
-        print_line(&text)?;
+        print_line(&format!("{shim_id}: {}", exit_text(exit_code)))?;
     }
     Ok(())
 }
@@ -407,21 +480,37 @@ async fn info(args: ConnectOnly) -> anyhow::Result<()> {
             "started_unix_ms": server.started_unix_ms,
         }))?;
     } else {
+        let up_secs = crate::unix_time::now_unix_ms().saturating_sub(server.started_unix_ms) / 1000;
         print_line(&format!(
-            "agentshim {} boot {} up since {} (unix ms)",
-            server.version, server.boot_id, server.started_unix_ms
+            "agentshim {}, boot id {}, up {} (since {})",
+            server.version,
+            server.boot_id,
+            human_duration(up_secs),
+            date_time(server.started_unix_ms)
         ))?;
     }
     Ok(())
 }
 
+/// Removes every shim named, going on past the ones that cannot be removed (each said on
+/// stderr); fails at the end if any could not.
 async fn rm(args: RmArgs) -> anyhow::Result<()> {
     let mut client = args.connect.connect().await?;
+    let mut failed = 0;
     for shim_id in &args.shim_ids {
-        client.delete_shim(shim_id).await?;
-        if args.connect.json {
-            print_json(&json!({"shim_id": shim_id, "deleted": true}))?;
+        match client.delete_shim(shim_id).await {
+            Ok(()) if args.connect.json => {
+                print_json(&json!({"shim_id": shim_id, "deleted": true}))?;
+            }
+            Ok(()) => {}
+            Err(error) => {
+                failed += 1;
+                super::print_error(&anyhow::Error::new(error), args.connect.json);
+            }
         }
+    }
+    if failed > 0 {
+        bail!("{failed} of {} shims not removed", args.shim_ids.len());
     }
     Ok(())
 }

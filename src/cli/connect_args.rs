@@ -22,7 +22,13 @@ pub const DEFAULT_ADDR: &str = "http://127.0.0.1:50051";
 #[derive(Args)]
 pub struct ConnectArgs {
     /// Server address: http://HOST:PORT, HOST:PORT, https://HOST:PORT or unix:/PATH.
-    #[arg(long, env = "AGENTSHIM_ADDR", default_value = DEFAULT_ADDR, value_name = "ADDR")]
+    #[arg(
+        long,
+        env = "AGENTSHIM_ADDR",
+        hide_env_values = true,
+        default_value = DEFAULT_ADDR,
+        value_name = "ADDR"
+    )]
     addr: String,
     /// Bearer token the server requires (prefer the environment variable: arguments are
     /// visible to other users in `ps`). Without one, the token a server on this host

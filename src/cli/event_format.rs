@@ -17,7 +17,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::output::clock_time;
+use super::output::{clock_time, exit_text};
 use crate::protocol::Event;
 use crate::rpc::event_envelope::Event as Pb;
 use crate::rpc::{EventEnvelope, ResponseTruncated};
@@ -221,13 +221,6 @@ pub fn event_text(envelope: &EventEnvelope) -> String {
         text.push_str(line);
     }
     text
-}
-
-fn exit_text(exit_code: Option<i32>) -> String {
-    match exit_code {
-        Some(code) => format!("exit code {code}"),
-        None => "exit code unknown".to_owned(),
-    }
 }
 
 #[cfg(test)]

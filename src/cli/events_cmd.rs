@@ -33,7 +33,7 @@ pub struct EventsArgs {
     #[arg(long, default_value_t = 0, value_name = "SEQ")]
     after: u64,
     #[command(flatten)]
-    connect: ConnectArgs,
+    pub(super) connect: ConnectArgs,
 }
 
 /// Runs `agentshim events`.

@@ -16,7 +16,7 @@ pub struct ExplainArgs {
     /// The shim's id.
     shim_id: String,
     #[command(flatten)]
-    connect: ConnectArgs,
+    pub(super) connect: ConnectArgs,
 }
 
 pub async fn run(args: ExplainArgs) -> anyhow::Result<()> {

@@ -17,7 +17,7 @@ pub struct AnswerArgs {
     /// The option to pick, 1-based, as numbered by the InputRequested event.
     option: u32,
     #[command(flatten)]
-    connect: ConnectArgs,
+    pub(super) connect: ConnectArgs,
 }
 
 #[derive(Debug, Args)]
@@ -29,7 +29,7 @@ pub struct KeysArgs {
     #[arg(allow_hyphen_values = true)]
     keys: String,
     #[command(flatten)]
-    connect: ConnectArgs,
+    pub(super) connect: ConnectArgs,
 }
 
 /// `agentshim answer SHIM OPTION`: prints the text of the option picked.

@@ -4,6 +4,7 @@
 mod attach_cmd;
 mod client_cmds;
 mod connect_args;
+mod docs_cmd;
 pub mod event_format;
 mod events_cmd;
 mod explain_cmd;
@@ -14,6 +15,7 @@ mod output;
 mod record;
 mod record_script;
 mod recording_cmd;
+mod send_progress;
 mod serve;
 mod shim;
 mod terminal;
@@ -24,11 +26,28 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "agentshim", version, about)]
 pub struct Cli {
-    /// Log format on stderr (the level comes from RUST_LOG, default `agentshim=info`).
-    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
-    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: CliCommand,
+}
+
+impl Cli {
+    /// How the command logs: as `--log-format` says for the commands that log (`serve`,
+    /// `shim`), as text for the others.
+    pub fn log_format(&self) -> LogFormat {
+        match &self.command {
+            CliCommand::Serve(args) => args.log_format,
+            CliCommand::Shim(args) => args.log_format,
+            _ => LogFormat::Text,
+        }
+    }
+
+    /// Whether errors are printed as JSON (`--json`).
+    pub fn json_errors(&self) -> bool {
+        match &self.command {
+            CliCommand::Client(command) => command.json(),
+            _ => false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -50,6 +69,10 @@ pub enum CliCommand {
     Client(client_cmds::ClientCommand),
     /// Ask a server's grpc.health.v1 service; exits 0 only when it is SERVING.
     Health(health::HealthArgs),
+    /// Print the shell completion script for SHELL.
+    Completions(docs_cmd::CompletionsArgs),
+    /// Print the man page (roff), or write one per subcommand with --out-dir.
+    Man(docs_cmd::ManArgs),
 }
 
 /// Runs the parsed command line.
@@ -60,5 +83,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         CliCommand::Record(args) => record::run(args).await,
         CliCommand::Client(command) => client_cmds::run(command).await,
         CliCommand::Health(args) => health::run(args).await,
+        CliCommand::Completions(args) => docs_cmd::completions(&args),
+        CliCommand::Man(args) => docs_cmd::man(&args),
+    }
+}
+
+/// Prints why the command failed on stderr: `agentshim: ERROR: CAUSE...` (each cause once),
+/// or with `json`, one JSON object `{"error": ..., "code": ...}` whose `code` is the gRPC
+/// status code (`NOT_FOUND`, ...) of a refusal by the server, `null` for other failures.
+pub fn print_error(error: &anyhow::Error, json: bool) {
+    let text = crate::client::with_causes(error.to_string(), error.source());
+    if json {
+        let code = error
+            .chain()
+            .find_map(|cause| cause.downcast_ref::<crate::client::ClientError>())
+            .and_then(crate::client::ClientError::code)
+            .map(output::status_code_name);
+        eprintln!("{}", serde_json::json!({"error": text, "code": code}));
+    } else {
+        eprintln!("agentshim: {text}");
     }
 }

@@ -137,6 +137,42 @@ pub fn human_duration(secs: u64) -> String {
     }
 }
 
+/// How an agent ended, from its exit code: `exited with code 0`, `killed by SIGKILL (exit
+/// code 137)` (128 + a signal's number), `exit code unknown`.
+pub fn exit_text(exit_code: Option<i32>) -> String {
+    let signal = exit_code
+        .filter(|&code| code > 128)
+        .and_then(|code| nix::sys::signal::Signal::try_from(code - 128).ok());
+    match (exit_code, signal) {
+        (Some(code), Some(signal)) => format!("killed by {signal} (exit code {code})"),
+        (Some(code), None) => format!("exited with code {code}"),
+        (None, _) => "exit code unknown".to_owned(),
+    }
+}
+
+/// The canonical name of a gRPC status code: `NOT_FOUND` for `Code::NotFound`.
+pub fn status_code_name(code: tonic::Code) -> String {
+    let mut name = String::new();
+    for (i, c) in format!("{code:?}").chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            name.push('_');
+        }
+        name.push(c.to_ascii_uppercase());
+    }
+    name
+}
+
+/// `YYYY-MM-DD HH:MM:SS UTC` of a Unix time in milliseconds.
+pub fn date_time(unix_ms: u64) -> String {
+    i64::try_from(unix_ms)
+        .ok()
+        .and_then(chrono::DateTime::from_timestamp_millis)
+        .map_or_else(
+            || format!("{unix_ms} ms after 1970"),
+            |at| at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        )
+}
+
 /// `HH:MM:SS.mmm` (UTC) of a Unix time in milliseconds.
 pub fn clock_time(unix_ms: u64) -> String {
     let ms_of_day = unix_ms % 86_400_000;

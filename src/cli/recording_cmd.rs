@@ -18,7 +18,7 @@ pub struct RecordingArgs {
     #[arg(short, long, value_name = "FILE")]
     out: Option<PathBuf>,
     #[command(flatten)]
-    connect: ConnectArgs,
+    pub(super) connect: ConnectArgs,
 }
 
 pub async fn run(args: RecordingArgs) -> anyhow::Result<()> {

@@ -14,6 +14,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::LogFormat;
 use anyhow::{Context, bail};
 use clap::Args;
 use tokio::signal::unix::{SignalKind, signal};
@@ -24,9 +25,16 @@ use crate::server::{Auth, ListenAddr, ServerOptions, Stop, bind};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// HOST:PORT (an IP address) or unix:PATH.
+    /// HOST:PORT (an IP address, or localhost for 127.0.0.1) or unix:PATH.
     #[arg(long, default_value = "127.0.0.1:50051")]
     listen: ListenAddr,
+    /// Log format on stderr (the level comes from RUST_LOG, default `agentshim=info`).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Check the config (the file, its profiles' programs and directories, the limits) and
+    /// the options, print what would be served, and exit without serving.
+    #[arg(long)]
+    check_config: bool,
     /// TOML file with `[profiles.NAME]` tables, `[limits]`, `builtin_profiles`,
     /// `default_profile` and `event_log_capacity` (see the README).
     #[arg(long)]
@@ -121,7 +129,19 @@ impl ServeArgs {
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let server = bind(args.options()?).await?;
+    let options = args.options()?;
+    if args.check_config {
+        let profiles: Vec<&str> = options.profiles.names().collect();
+        let default = options.profiles.default_name().unwrap_or("none");
+        println!(
+            "config OK: {} profiles ({}), default {default}; at most {} shims",
+            profiles.len(),
+            profiles.join(", "),
+            options.limits.max_shims
+        );
+        return Ok(());
+    }
+    let server = bind(options).await?;
     println!("agentshim listening on {}", server.local_addr());
     if let Some(addr) = server.metrics_addr() {
         println!("agentshim metrics on {addr}");

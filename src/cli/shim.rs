@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::LogFormat;
 use anyhow::{Context, bail};
 use clap::Args;
 use nix::fcntl::{FcntlArg, FdFlag, fcntl};
@@ -44,10 +45,15 @@ pub struct ShimArgs {
     /// Working directory of the agent.
     #[arg(long)]
     cwd: Option<PathBuf>,
+    /// Terminal rows of the agent.
     #[arg(long, default_value_t = crate::shim::DEFAULT_ROWS)]
     rows: u16,
+    /// Terminal columns of the agent.
     #[arg(long, default_value_t = crate::shim::DEFAULT_COLS)]
     cols: u16,
+    /// Log format on stderr (the level comes from RUST_LOG, default `agentshim=info`).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     /// Environment variable for the agent, KEY=VALUE (repeatable).
     #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_env)]
     env: Vec<(String, String)>,

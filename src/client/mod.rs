@@ -353,7 +353,7 @@ impl Client {
     ) -> Result<Option<i32>, ClientError> {
         let request = ShutdownRequest {
             shim_id: shim_id.to_owned(),
-            timeout_secs: u32::try_from(timeout.as_secs()).unwrap_or(u32::MAX),
+            timeout_secs: Some(u32::try_from(timeout.as_secs()).unwrap_or(u32::MAX)),
             reason: reason.into(),
         };
         Ok(self.rpc.shutdown(request).await?.into_inner().exit_code)

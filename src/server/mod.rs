@@ -126,8 +126,14 @@ impl std::str::FromStr for ListenAddr {
         match text.strip_prefix("unix:") {
             Some(path) if !path.is_empty() => Ok(Self::Unix(PathBuf::from(path))),
             Some(_) => Err("`unix:` needs a path, e.g. unix:/run/agentshim.sock".into()),
-            None => text.parse().map(Self::Tcp).map_err(|_| {
-                format!("`{text}` is neither HOST:PORT (an IP address) nor unix:PATH")
+            // `localhost` is the loopback address clients reach it by (IPv4, as the default).
+            None => match text.strip_prefix("localhost:") {
+                Some(port) => format!("127.0.0.1:{port}").parse(),
+                None => text.parse(),
+            }
+            .map(Self::Tcp)
+            .map_err(|_| {
+                format!("`{text}` is neither HOST:PORT (an IP address or localhost) nor unix:PATH")
             }),
         }
     }

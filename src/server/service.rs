@@ -270,7 +270,8 @@ impl AgentShim for AgentShimService {
     ) -> Result<Response<rpc::ShutdownResponse>, Status> {
         let request = request.into_inner();
         let handle = self.handle(&request.shim_id)?;
-        let timeout = Duration::from_secs(request.timeout_secs.into());
+        let timeout_secs = request.timeout_secs.unwrap_or(rpc::DEFAULT_SHUTDOWN_SECS);
+        let timeout = Duration::from_secs(timeout_secs.into());
         let exit_code = handle
             .shutdown(timeout, reason_from_proto(request.reason))
             .await
