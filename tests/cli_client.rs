@@ -506,7 +506,13 @@ fn the_example_config_works_as_it_is_and_is_the_one_in_the_readme() {
     let text = std::fs::read_to_string(&example).unwrap();
     let indented: String = text
         .lines()
-        .map(|line| if line.is_empty() { "\n".to_owned() } else { format!("  {line}\n") })
+        .map(|line| {
+            if line.is_empty() {
+                "\n".to_owned()
+            } else {
+                format!("  {line}\n")
+            }
+        })
         .collect();
     let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
     assert!(
@@ -517,7 +523,15 @@ fn the_example_config_works_as_it_is_and_is_the_one_in_the_readme() {
     let dir = scratch_dir("bad-config");
     let bad = dir.join("bad.toml");
     std::fs::write(&bad, "[profiles.x]\ncommand = [\"no-such-program-here\"]\n").unwrap();
-    let refused = cli_common::run(cli_command(&["serve", "--check-config", "--config", bad.to_str().unwrap()]));
+    let refused = cli_common::run(cli_command(&[
+        "serve",
+        "--check-config",
+        "--config",
+        bad.to_str().unwrap(),
+    ]));
     let stderr = refused.expect_err("a config whose program is missing");
-    assert!(stderr.contains("profile `x`") && stderr.contains("no-such-program-here"), "{stderr}");
+    assert!(
+        stderr.contains("profile `x`") && stderr.contains("no-such-program-here"),
+        "{stderr}"
+    );
 }

@@ -18,7 +18,7 @@ fn a_running_server_is_serving_even_without_the_token() {
     assert_eq!(json[0]["status"], "SERVING");
     assert_eq!(json[0]["service"], "");
 
-    let service = server.cli(&["health", "--service", "agentshim.v1.AgentShim"]);
+    let service = server.cli(&["health", "--service", "agentshim.v1.AgentShimService"]);
     assert_eq!(service.expect_ok("health of the service"), "SERVING\n");
 
     let unknown = server.cli(&["health", "--service", "no.such.Service"]);

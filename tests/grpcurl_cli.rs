@@ -113,9 +113,9 @@ impl Target {
         String::from_utf8(output.stdout).expect("UTF-8 output")
     }
 
-    /// Calls `agentshim.v1.AgentShim/METHOD` with the JSON `data`; returns the JSON answer.
+    /// Calls `agentshim.v1.AgentShimService/METHOD` with the JSON `data`; returns the JSON answer.
     async fn call(&self, method: &str, data: &str) -> Value {
-        let method = format!("agentshim.v1.AgentShim/{method}");
+        let method = format!("agentshim.v1.AgentShimService/{method}");
         let stdout = self.ok(&["-d", data], &[&method]).await;
         serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{method}: {e}: {stdout}"))
     }
@@ -136,7 +136,7 @@ async fn list_describe_and_health() {
         return;
     };
     let services = target.ok(&[], &["list"]).await;
-    for service in ["agentshim.v1.AgentShim", "grpc.health.v1.Health"] {
+    for service in ["agentshim.v1.AgentShimService", "grpc.health.v1.Health"] {
         assert!(
             services.lines().any(|l| l == service),
             "{service} in {services}"
@@ -144,7 +144,7 @@ async fn list_describe_and_health() {
     }
 
     let described = target
-        .ok(&[], &["describe", "agentshim.v1.AgentShim"])
+        .ok(&[], &["describe", "agentshim.v1.AgentShimService"])
         .await;
     for rpc in [
         "CreateShim",
@@ -167,7 +167,7 @@ async fn list_describe_and_health() {
         );
     }
     assert!(
-        described.contains("returns ( stream .agentshim.v1.EventEnvelope )"),
+        described.contains("returns ( stream .agentshim.v1.StreamEventsResponse )"),
         "{described}"
     );
     // The doc comments of the proto reach the user.
@@ -183,12 +183,16 @@ async fn list_describe_and_health() {
         .await;
     assert!(request.contains("bool wait = 5;"), "{request}");
     assert!(
+        request.contains("string sender = 2;"),
+        "every language can use it: {request}"
+    );
+    assert!(
         request.contains("returns only after this message's Completion"),
         "{request}"
     );
 
     let answer = target
-        .ok(&[], &["describe", "agentshim.v1.AgentShim.Answer"])
+        .ok(&[], &["describe", "agentshim.v1.AgentShimService.Answer"])
         .await;
     assert!(
         answer.contains(
@@ -215,6 +219,7 @@ async fn create_send_with_wait_and_stream_events() {
     let created = target
         .call("CreateShim", r#"{"id": "g1", "profile": "bash"}"#)
         .await;
+    let created = &created["shim"];
     assert_eq!(created["id"], "g1", "{created}");
     assert_eq!(created["profile"], "bash", "{created}");
     assert!(
@@ -235,7 +240,7 @@ async fn create_send_with_wait_and_stream_events() {
     let output = target
         .run(
             &["-max-time", "5", "-d", r#"{"after_seq": 0}"#],
-            &["agentshim.v1.AgentShim/StreamEvents"],
+            &["agentshim.v1.AgentShimService/StreamEvents"],
         )
         .await;
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -247,6 +252,7 @@ async fn create_send_with_wait_and_stream_events() {
     let stdout = String::from_utf8(output.stdout).unwrap();
     let events: Vec<Value> = serde_json::Deserializer::from_str(&stdout)
         .into_iter::<Value>()
+        .map(|response| response.map(|response| response["envelope"].clone()))
         .collect::<Result<_, _>>()
         .unwrap_or_else(|e| panic!("{e}: {stdout}"));
     let position = |key: &str| {
@@ -298,7 +304,7 @@ async fn with_a_token_calls_need_the_bearer_header_but_health_does_not() {
     };
 
     let refused = target
-        .run(&["-d", "{}"], &["agentshim.v1.AgentShim/ListShims"])
+        .run(&["-d", "{}"], &["agentshim.v1.AgentShimService/ListShims"])
         .await;
     assert!(!refused.status.success(), "{}", show(&refused));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("Unauthenticated"));
@@ -316,7 +322,7 @@ async fn with_a_token_calls_need_the_bearer_header_but_health_does_not() {
 
     target.flags = vec!["-H".into(), "authorization: Bearer wrong".into()];
     let wrong = target
-        .run(&["-d", "{}"], &["agentshim.v1.AgentShim/ListShims"])
+        .run(&["-d", "{}"], &["agentshim.v1.AgentShimService/ListShims"])
         .await;
     assert!(
         String::from_utf8_lossy(&wrong.stderr).contains("Unauthenticated"),
@@ -326,11 +332,14 @@ async fn with_a_token_calls_need_the_bearer_header_but_health_does_not() {
 
     target.flags = vec!["-H".into(), "authorization: Bearer secret".into()];
     let services = target.ok(&[], &["list"]).await;
-    assert!(services.contains("agentshim.v1.AgentShim"), "{services}");
+    assert!(
+        services.contains("agentshim.v1.AgentShimService"),
+        "{services}"
+    );
     let created = target
         .call("CreateShim", r#"{"id": "t1", "profile": "bash"}"#)
         .await;
-    assert_eq!(created["id"], "t1");
+    assert_eq!(created["shim"]["id"], "t1");
     let sent = target
         .call(
             "SendMessage",
@@ -352,13 +361,13 @@ async fn server_info_gives_the_boot_id_that_shims_and_streams_carry() {
     let created = target
         .call("CreateShim", r#"{"id": "i1", "profile": "bash"}"#)
         .await;
-    assert_eq!(created["bootId"], boot_id);
+    assert_eq!(created["shim"]["bootId"], boot_id);
     // `-v` shows the response headers: the stream names its server too. The stream never
     // ends by itself, so grpcurl stops it at `-max-time` (and exits non-zero).
     let stream = target
         .run(
             &["-v", "-max-time", "2", "-d", r#"{"after_seq": 0}"#],
-            &["agentshim.v1.AgentShim/StreamEvents"],
+            &["agentshim.v1.AgentShimService/StreamEvents"],
         )
         .await;
     let headers = String::from_utf8_lossy(&stream.stdout).to_lowercase();
@@ -368,7 +377,7 @@ async fn server_info_gives_the_boot_id_that_shims_and_streams_carry() {
         show(&stream)
     );
     let described = target
-        .ok(&[], &["describe", "agentshim.v1.ServerInfo"])
+        .ok(&[], &["describe", "agentshim.v1.GetServerInfoResponse"])
         .await;
     assert!(
         described.contains("a restart makes a new one"),
@@ -383,7 +392,9 @@ async fn grpcurl_works_over_the_unix_socket_as_it_is() {
     };
     let services = target.ok(&[], &["list"]).await;
     assert!(
-        services.lines().any(|l| l == "agentshim.v1.AgentShim"),
+        services
+            .lines()
+            .any(|l| l == "agentshim.v1.AgentShimService"),
         "{services}"
     );
     let health = target.ok(&[], &["grpc.health.v1.Health/Check"]).await;
@@ -391,7 +402,7 @@ async fn grpcurl_works_over_the_unix_socket_as_it_is() {
     let created = target
         .call("CreateShim", r#"{"id": "u1", "profile": "bash"}"#)
         .await;
-    assert_eq!(created["id"], "u1", "{created}");
+    assert_eq!(created["shim"]["id"], "u1", "{created}");
     let sent = target
         .call(
             "SendMessage",

@@ -176,9 +176,9 @@ def field(number, text):
     data = text.encode()
     return bytes([number << 3 | 2, len(data)]) + data
 print("health", call("/grpc.health.v1.Health/Check", b"").hex())
-created = call("/agentshim.v1.AgentShim/CreateShim", field(1, "py1") + field(2, "bash"))
+created = call("/agentshim.v1.AgentShimService/CreateShim", field(1, "py1") + field(2, "bash"))
 print("created", b"py1" in created)
-sent = call("/agentshim.v1.AgentShim/SendMessage",
+sent = call("/agentshim.v1.AgentShimService/SendMessage",
             field(1, "py1") + field(3, "echo from-python-$((6*7))") + bytes([5 << 3, 1]))
 print("answered", b"from-python-42" in sent)
 "#;

@@ -130,7 +130,7 @@ async fn the_right_token_works_for_unary_and_streaming_calls() {
 async fn health_answers_without_a_token() {
     let server = token_server().await;
     let mut health = HealthClient::new(channel(&server).await);
-    for service in ["", "agentshim.v1.AgentShim"] {
+    for service in ["", "agentshim.v1.AgentShimService"] {
         let status = health
             .check(HealthCheckRequest {
                 service: service.into(),
@@ -204,7 +204,7 @@ macro_rules! list_services {
 async fn reflection_v1_and_v1alpha_list_the_services_to_token_holders() {
     let server = token_server().await;
     let channel = channel(&server).await;
-    let expected = ["agentshim.v1.AgentShim", "grpc.health.v1.Health"];
+    let expected = ["agentshim.v1.AgentShimService", "grpc.health.v1.Health"];
     let bearer = Some("Bearer secret");
     let v1: Result<Vec<String>, tonic::Status> = list_services!(v1, channel.clone(), bearer);
     let v1alpha: Result<Vec<String>, tonic::Status> =

@@ -24,7 +24,7 @@ use tonic::Code;
 fn message(shim_id: &str, body: &str, wait: bool) -> SendMessageRequest {
     SendMessageRequest {
         shim_id: shim_id.into(),
-        from: "test".into(),
+        sender: "test".into(),
         body: body.into(),
         message_id: String::new(),
         wait,
@@ -216,14 +216,7 @@ async fn a_taken_id_already_exists_and_the_first_shim_is_untouched() {
         Code::AlreadyExists,
         &["twin"],
     );
-    let info = c
-        .rpc()
-        .get_shim(GetShimRequest {
-            shim_id: "twin".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let info = c.get_shim("twin").await.unwrap();
     assert_eq!(info.pid, first.pid);
     assert_eq!(shim_count(&mut c).await, 1);
     assert_eq!(
@@ -283,10 +276,7 @@ async fn a_waiting_send_fails_with_the_reason_when_the_agent_dies() {
     }
     // No event says "queued": watch the count (bounded) until the second call got there.
     let queued = async || {
-        let request = GetShimRequest {
-            shim_id: "doomed".into(),
-        };
-        let info = c.rpc().get_shim(request).await.unwrap().into_inner();
+        let info = c.get_shim("doomed").await.unwrap();
         (info.queued_messages == 1).then_some(())
     };
     eventually_async(|| "the second message never queued".into(), queued).await;
@@ -345,14 +335,7 @@ async fn a_full_queue_is_resource_exhausted() {
         Code::ResourceExhausted,
         &["overflow", "16"],
     );
-    let info = c
-        .rpc()
-        .get_shim(GetShimRequest {
-            shim_id: "busy".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let info = c.get_shim("busy").await.unwrap();
     assert_eq!(info.queued_messages, 16);
     c.rpc()
         .kill(KillRequest {
@@ -387,14 +370,9 @@ async fn a_client_chosen_command_is_refused_unless_allowed() {
     let info = create_ready_with(&mut c, request).await;
     assert_eq!(info.profile, "shell", "no profile named: the default one");
     let screen = c
-        .rpc()
-        .capture_screen(CaptureScreenRequest {
-            shim_id: "custom".into(),
-            ..Default::default()
-        })
+        .capture_screen("custom", agentshim::client::CaptureOptions::default())
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
     assert!(
         screen.content.starts_with("from-command\ncmd$"),
         "{screen:?}"

@@ -162,8 +162,8 @@ async fn a_scrape_shows_what_the_server_did() {
         )
         .await;
     assert!(send_queued(&mut client, "three", "echo three").await);
-    let busy = Scrape::of(&addr).await;
-    assert_eq!(busy.value(MESSAGE_QUEUE_LENGTH), 1.0);
+    // The metrics follow the events, which may reach the server after the call's answer.
+    let busy = wait_for_value(&addr, MESSAGE_QUEUE_LENGTH, 1.0).await;
     assert_eq!(busy.value(MESSAGES_QUEUED), 1.0);
     assert_eq!(busy.value(&shims("working")), 1.0);
     assert_eq!(busy.value(&shims("idle")), 0.0);

@@ -1,4 +1,4 @@
-//! Every RPC of `agentshim.v1.AgentShim` on its happy path, against a real in-process server
+//! Every RPC of `agentshim.v1.AgentShimService` on its happy path, against a real in-process server
 //! on `127.0.0.1:0` driven by the crate's typed client, with bash shims that have a fixed prompt:
 //! create (given and generated ids), list, get, delete (the agent's pid is gone afterwards),
 //! send with and without `wait`, capture (screen, size, last lines from the scrollback), state,

@@ -139,7 +139,7 @@ async fn watch_health(server: &TestServer) -> tonic::Streaming<HealthCheckRespon
         .await
         .unwrap();
     let request = HealthCheckRequest {
-        service: "agentshim.v1.AgentShim".into(),
+        service: "agentshim.v1.AgentShimService".into(),
     };
     HealthClient::new(channel)
         .watch(request)

@@ -19,7 +19,7 @@ use crate::client::{ClientError, Target};
 
 #[derive(Debug, Args)]
 pub struct HealthArgs {
-    /// The service to ask about (e.g. `agentshim.v1.AgentShim`); empty means the whole server.
+    /// The service to ask about (e.g. `agentshim.v1.AgentShimService`); empty means the whole server.
     #[arg(long, default_value = "", value_name = "NAME")]
     service: String,
     /// Seconds the whole check may take, connecting included.

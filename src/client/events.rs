@@ -13,13 +13,13 @@ use std::task::{Context, Poll};
 use futures_util::Stream;
 
 use super::ClientError;
-use crate::rpc::{BOOT_ID_HEADER, EventEnvelope};
+use crate::rpc::{BOOT_ID_HEADER, EventEnvelope, StreamEventsResponse};
 
 /// A live stream of events from the server (owned; dropping it closes the RPC).
 #[derive(Debug)]
 pub struct EventStream {
     /// The gRPC response stream; the server's `StreamEvents` handler holds the other end.
-    inner: tonic::Streaming<EventEnvelope>,
+    inner: tonic::Streaming<StreamEventsResponse>,
     /// Seq of the newest envelope yielded so far (0 before the first).
     last_seq: u64,
     /// The boot id of the server process sending the stream, from its response header.
@@ -35,7 +35,7 @@ pub(super) fn boot_id_of(metadata: &tonic::metadata::MetadataMap) -> Option<Stri
 }
 
 impl EventStream {
-    pub(super) fn new(response: tonic::Response<tonic::Streaming<EventEnvelope>>) -> Self {
+    pub(super) fn new(response: tonic::Response<tonic::Streaming<StreamEventsResponse>>) -> Self {
         let boot_id = boot_id_of(response.metadata());
         Self {
             inner: response.into_inner(),
@@ -52,11 +52,12 @@ impl EventStream {
 
     /// The next envelope, `None` when the server ended the stream.
     pub async fn next_event(&mut self) -> Result<Option<EventEnvelope>, ClientError> {
-        let envelope = self.inner.message().await?;
-        if let Some(envelope) = &envelope {
-            self.last_seq = self.last_seq.max(envelope.seq);
-        }
-        Ok(envelope)
+        let Some(response) = self.inner.message().await? else {
+            return Ok(None);
+        };
+        let envelope = super::part_of(response.envelope, "envelope")?;
+        self.last_seq = self.last_seq.max(envelope.seq);
+        Ok(Some(envelope))
     }
 
     /// Seq of the newest envelope yielded so far: the `after_seq` to resume from.
@@ -71,9 +72,12 @@ impl Stream for EventStream {
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
         match Pin::new(&mut this.inner).poll_next(cx) {
-            Poll::Ready(Some(Ok(envelope))) => {
-                this.last_seq = this.last_seq.max(envelope.seq);
-                Poll::Ready(Some(Ok(envelope)))
+            Poll::Ready(Some(Ok(response))) => {
+                let envelope = super::part_of(response.envelope, "envelope");
+                if let Ok(envelope) = &envelope {
+                    this.last_seq = this.last_seq.max(envelope.seq);
+                }
+                Poll::Ready(Some(envelope))
             }
             Poll::Ready(Some(Err(status))) => Poll::Ready(Some(Err(status.into()))),
             Poll::Ready(None) => Poll::Ready(None),

@@ -45,14 +45,14 @@ pub use connect::{
 pub use events::EventStream;
 pub use resume::{ResumableEvents, ResumeItem, ResumeOptions};
 
-use crate::rpc::agent_shim_client::AgentShimClient;
+use crate::rpc::agent_shim_service_client::AgentShimServiceClient;
 use crate::rpc::{
     AnswerRequest, AttachRequest, AttachResponse, AttachStart, CaptureScreenRequest,
     CreateShimRequest, DeleteShimRequest, ExplainRequest, ExplainResponse, GetRecordingRequest,
-    GetServerInfoRequest, GetShimRequest, GetStateRequest, KillRequest, ListShimsRequest,
-    PingRequest, RecordingChunk, ResizeRequest, ScreenCapture, SendKeysRequest, SendMessageRequest,
-    SendMessageResponse, ServerInfo, ShimInfo, ShutdownReason, ShutdownRequest, StateResponse,
-    StreamEventsRequest, attach_request,
+    GetRecordingResponse, GetServerInfoRequest, GetServerInfoResponse, GetShimRequest,
+    GetStateRequest, GetStateResponse, KillRequest, ListShimsRequest, PingRequest, ResizeRequest,
+    ScreenCapture, SendKeysRequest, SendMessageRequest, SendMessageResponse, ShimInfo,
+    ShutdownReason, ShutdownRequest, StreamEventsRequest, attach_request,
 };
 use crate::runtime_dir::RuntimeDirError;
 
@@ -116,6 +116,15 @@ fn describe_status(status: &tonic::Status) -> String {
     };
     let text = with_causes(text, std::error::Error::source(status));
     format!("{text} ({:?})", status.code())
+}
+
+/// The part `what` of a response, which a server always sets.
+pub(crate) fn part_of<T>(part: Option<T>, what: &str) -> Result<T, ClientError> {
+    part.ok_or_else(|| {
+        ClientError::Status(tonic::Status::internal(format!(
+            "the server's response has no {what}"
+        )))
+    })
 }
 
 /// What to create: a server-side profile plus the overrides a client may make.
@@ -207,7 +216,7 @@ pub struct CaptureOptions {
 /// A connected client. Every method is one RPC.
 #[derive(Clone, Debug)]
 pub struct Client {
-    rpc: AgentShimClient<InterceptedService<Channel, BearerAuth>>,
+    rpc: AgentShimServiceClient<InterceptedService<Channel, BearerAuth>>,
 }
 
 impl Client {
@@ -230,19 +239,20 @@ impl Client {
     /// Wraps a channel opened elsewhere (e.g. an in-process test server).
     pub fn from_channel(channel: Channel, auth: BearerAuth) -> Self {
         Self {
-            rpc: AgentShimClient::with_interceptor(channel, auth),
+            rpc: AgentShimServiceClient::with_interceptor(channel, auth),
         }
     }
 
     /// The generated stub on the same connection (and token), for requests this client does
     /// not shape: every field of the wire messages as the proto has them.
-    pub fn rpc(&mut self) -> &mut AgentShimClient<InterceptedService<Channel, BearerAuth>> {
+    pub fn rpc(&mut self) -> &mut AgentShimServiceClient<InterceptedService<Channel, BearerAuth>> {
         &mut self.rpc
     }
 
     /// Starts a new shim; returns what the server knows about it.
     pub async fn create_shim(&mut self, new: NewShim) -> Result<ShimInfo, ClientError> {
-        Ok(self.rpc.create_shim(new.into_request()).await?.into_inner())
+        let response = self.rpc.create_shim(new.into_request()).await?;
+        part_of(response.into_inner().shim, "shim")
     }
 
     /// Every shim the server knows, dead or alive.
@@ -256,7 +266,7 @@ impl Client {
         let request = GetShimRequest {
             shim_id: shim_id.to_owned(),
         };
-        Ok(self.rpc.get_shim(request).await?.into_inner())
+        part_of(self.rpc.get_shim(request).await?.into_inner().shim, "shim")
     }
 
     /// Kills the shim's agent if it is alive and forgets the shim.
@@ -278,7 +288,7 @@ impl Client {
     ) -> Result<SendMessageResponse, ClientError> {
         let request = SendMessageRequest {
             shim_id: shim_id.to_owned(),
-            from: options.from.unwrap_or_default(),
+            sender: options.from.unwrap_or_default(),
             body: body.to_owned(),
             message_id: options.message_id.unwrap_or_default(),
             wait: options.wait,
@@ -297,11 +307,12 @@ impl Client {
             last_n_lines: options.last_n_lines.unwrap_or(0),
             include_scrollback: options.include_scrollback,
         };
-        Ok(self.rpc.capture_screen(request).await?.into_inner())
+        let response = self.rpc.capture_screen(request).await?;
+        part_of(response.into_inner().screen, "screen")
     }
 
     /// The shim's state and how long it has lasted.
-    pub async fn get_state(&mut self, shim_id: &str) -> Result<StateResponse, ClientError> {
+    pub async fn get_state(&mut self, shim_id: &str) -> Result<GetStateResponse, ClientError> {
         let request = GetStateRequest {
             shim_id: shim_id.to_owned(),
         };
@@ -396,7 +407,7 @@ impl Client {
     pub async fn get_recording(
         &mut self,
         shim_id: &str,
-    ) -> Result<tonic::Streaming<RecordingChunk>, ClientError> {
+    ) -> Result<tonic::Streaming<GetRecordingResponse>, ClientError> {
         let request = GetRecordingRequest {
             shim_id: shim_id.to_owned(),
         };
@@ -436,7 +447,7 @@ impl Client {
     }
 
     /// Who the server is: its boot id (new at every restart), start time and version.
-    pub async fn server_info(&mut self) -> Result<ServerInfo, ClientError> {
+    pub async fn server_info(&mut self) -> Result<GetServerInfoResponse, ClientError> {
         let response = self.rpc.get_server_info(GetServerInfoRequest {}).await?;
         Ok(response.into_inner())
     }

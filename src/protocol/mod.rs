@@ -1,4 +1,5 @@
-//! The wire contract our first customer speaks (seed `spec/protocol.rs`): commands in, events
+//! The wire contract our first customer speaks (the seed contract, kept verbatim in
+//! `tests/contract/seed_protocol.rs`; `docs/PROTOCOL.md` is its reference): commands in, events
 //! out, each frame a 4-byte big-endian length followed by JSON, at most [`MAX_FRAME_LEN`] bytes.
 //!
 //! Every public item, variant, field and serde attribute below is the customer's and stays

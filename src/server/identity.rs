@@ -35,8 +35,8 @@ impl ServerIdentity {
             .expect("a UUID is a valid header value")
     }
 
-    pub fn to_proto(&self) -> rpc::ServerInfo {
-        rpc::ServerInfo {
+    pub fn to_proto(&self) -> rpc::GetServerInfoResponse {
+        rpc::GetServerInfoResponse {
             boot_id: self.boot_id.clone(),
             started_unix_ms: self.started_unix_ms,
             version: env!("CARGO_PKG_VERSION").to_owned(),

@@ -1,4 +1,4 @@
-//! The gRPC server: hosts many shims behind the `agentshim.v1.AgentShim` service, with
+//! The gRPC server: hosts many shims behind the `agentshim.v1.AgentShimService` service, with
 //! `grpc.health.v1` health, server reflection (v1 and v1alpha, so grpcurl 1.8.6 works),
 //! bearer-token auth and optional TLS, on TCP or a Unix socket. Each serving process has a boot
 //! id (`identity.rs`) that tells clients whether it restarted.
@@ -47,7 +47,7 @@ use crate::metrics::MetricsError;
 use crate::metrics::http::MetricsEndpoint;
 use crate::metrics::shims::LogMetrics;
 use crate::owned_path::OwnedPath;
-use crate::rpc::agent_shim_server::AgentShimServer;
+use crate::rpc::agent_shim_service_server::AgentShimServiceServer;
 use crate::runtime_dir::RuntimeDirError;
 use crate::shim::ShimError;
 use crate::shim::events::{DEFAULT_LOG_CAPACITY, EventLog, LogBounds};
@@ -386,7 +386,7 @@ impl BoundServer {
         let auth = TokenCheck::new(self.token.as_deref());
         let (health, health_service) = tonic_health::server::health_reporter();
         health
-            .set_serving::<AgentShimServer<AgentShimService>>()
+            .set_serving::<AgentShimServiceServer<AgentShimService>>()
             .await;
         let reflection = || {
             tonic_reflection::server::Builder::configure()
@@ -409,7 +409,7 @@ impl BoundServer {
         let router = builder
             .add_service(health_service)
             .add_service(InterceptedService::new(
-                AgentShimServer::new(AgentShimService::new(Arc::clone(&registry), identity)),
+                AgentShimServiceServer::new(AgentShimService::new(Arc::clone(&registry), identity)),
                 auth.clone(),
             ))
             .add_service(InterceptedService::new(
@@ -422,7 +422,7 @@ impl BoundServer {
         let graceful = async move {
             let how = stop.await;
             health
-                .set_not_serving::<AgentShimServer<AgentShimService>>()
+                .set_not_serving::<AgentShimServiceServer<AgentShimService>>()
                 .await;
             // The whole server (service name ""), which is what probes usually check.
             health

@@ -17,7 +17,7 @@ use crate::private_dir::ensure_private_dir;
 use crate::rpc;
 use crate::shim::recording::{DEFAULT_RECORDING_BYTES, RecordingSpec};
 
-/// Bytes per RecordingChunk.
+/// Bytes per GetRecordingResponse.
 const CHUNK: usize = 64 * 1024;
 
 /// Chunks read ahead of the client.
@@ -91,7 +91,7 @@ pub fn recording_spec(
 
 /// The recording at `path` as it is now, in chunks: up to its last whole line (its shim may
 /// be writing the next one).
-pub fn read_back(path: PathBuf) -> ReceiverStream<Result<rpc::RecordingChunk, Status>> {
+pub fn read_back(path: PathBuf) -> ReceiverStream<Result<rpc::GetRecordingResponse, Status>> {
     let (chunks, stream) = mpsc::channel(READ_AHEAD);
     tokio::task::spawn_blocking(move || {
         if let Err(error) = send_chunks(&path, &chunks) {
@@ -105,7 +105,7 @@ pub fn read_back(path: PathBuf) -> ReceiverStream<Result<rpc::RecordingChunk, St
 
 fn send_chunks(
     path: &Path,
-    chunks: &mpsc::Sender<Result<rpc::RecordingChunk, Status>>,
+    chunks: &mpsc::Sender<Result<rpc::GetRecordingResponse, Status>>,
 ) -> std::io::Result<()> {
     let mut file = File::open(path)?;
     let whole = whole_lines_len(&mut file)?;
@@ -116,7 +116,7 @@ fn send_chunks(
         let want = usize::try_from(left).map_or(CHUNK, |left| left.min(CHUNK));
         file.read_exact(&mut buffer[..want])?;
         left -= want as u64;
-        let chunk = rpc::RecordingChunk {
+        let chunk = rpc::GetRecordingResponse {
             data: buffer[..want].to_vec(),
         };
         if chunks.blocking_send(Ok(chunk)).is_err() {

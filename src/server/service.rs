@@ -1,4 +1,4 @@
-//! The `agentshim.v1.AgentShim` service: each RPC validates its input, calls one registry or
+//! The `agentshim.v1.AgentShimService` service: each RPC validates its input, calls one registry or
 //! handle method, and converts the result. It decides nothing about agents.
 
 use std::pin::Pin;
@@ -16,7 +16,7 @@ use super::convert::{
 use super::identity::ServerIdentity;
 use super::registry::{CreateShim, Registry, ShimEntry};
 use crate::protocol::{Event, ShimState};
-use crate::rpc::{self, agent_shim_server::AgentShim};
+use crate::rpc::{self, agent_shim_service_server};
 use crate::shim::events::{LogItem, Subscription};
 use crate::shim::{ShimError, ShimHandle};
 
@@ -83,14 +83,14 @@ fn dimension(value: u32, name: &str) -> Result<Option<u16>, ServiceError> {
 }
 
 type EventStream =
-    Pin<Box<dyn tokio_stream::Stream<Item = Result<rpc::EventEnvelope, Status>> + Send>>;
+    Pin<Box<dyn tokio_stream::Stream<Item = Result<rpc::StreamEventsResponse, Status>> + Send>>;
 
 #[tonic::async_trait]
-impl AgentShim for AgentShimService {
+impl agent_shim_service_server::AgentShimService for AgentShimService {
     async fn create_shim(
         &self,
         request: Request<rpc::CreateShimRequest>,
-    ) -> Result<Response<rpc::ShimInfo>, Status> {
+    ) -> Result<Response<rpc::CreateShimResponse>, Status> {
         let request = request.into_inner();
         let create = CreateShim {
             id: request.id,
@@ -104,7 +104,8 @@ impl AgentShim for AgentShimService {
             record: request.record,
         };
         let entry = self.registry.create(create).await?;
-        Ok(Response::new(self.shim_info(&entry).await?))
+        let shim = Some(self.shim_info(&entry).await?);
+        Ok(Response::new(rpc::CreateShimResponse { shim }))
     }
 
     async fn list_shims(
@@ -121,9 +122,10 @@ impl AgentShim for AgentShimService {
     async fn get_shim(
         &self,
         request: Request<rpc::GetShimRequest>,
-    ) -> Result<Response<rpc::ShimInfo>, Status> {
+    ) -> Result<Response<rpc::GetShimResponse>, Status> {
         let entry = self.registry.get(&request.into_inner().shim_id)?;
-        Ok(Response::new(self.shim_info(&entry).await?))
+        let shim = Some(self.shim_info(&entry).await?);
+        Ok(Response::new(rpc::GetShimResponse { shim }))
     }
 
     async fn delete_shim(
@@ -150,7 +152,7 @@ impl AgentShim for AgentShimService {
         };
         let response = if request.wait {
             let answer = handle
-                .send_and_wait(request.from, request.body, message_id)
+                .send_and_wait(request.sender, request.body, message_id)
                 .await
                 .map_err(refused)?;
             let mut completion = completion_to_proto(
@@ -174,7 +176,7 @@ impl AgentShim for AgentShimService {
             }
         } else {
             let receipt = handle
-                .send_message(request.from, request.body, message_id)
+                .send_message(request.sender, request.body, message_id)
                 .await
                 .map_err(refused)?;
             rpc::SendMessageResponse {
@@ -190,7 +192,7 @@ impl AgentShim for AgentShimService {
     async fn capture_screen(
         &self,
         request: Request<rpc::CaptureScreenRequest>,
-    ) -> Result<Response<rpc::ScreenCapture>, Status> {
+    ) -> Result<Response<rpc::CaptureScreenResponse>, Status> {
         let request = request.into_inner();
         let handle = self.handle(&request.shim_id)?;
         let last_n_lines = Some(request.last_n_lines as usize).filter(|n| *n > 0);
@@ -198,22 +200,25 @@ impl AgentShim for AgentShimService {
             .capture_scope(last_n_lines, request.include_scrollback)
             .await
             .map_err(ServiceError::from)?;
-        Ok(Response::new(rpc::ScreenCapture {
+        let screen = rpc::ScreenCapture {
             content: capture.content,
             cursor_row: capture.cursor_row.into(),
             cursor_col: capture.cursor_col.into(),
             rows: capture.rows.into(),
             cols: capture.cols.into(),
+        };
+        Ok(Response::new(rpc::CaptureScreenResponse {
+            screen: Some(screen),
         }))
     }
 
     async fn get_state(
         &self,
         request: Request<rpc::GetStateRequest>,
-    ) -> Result<Response<rpc::StateResponse>, Status> {
+    ) -> Result<Response<rpc::GetStateResponse>, Status> {
         let entry = self.registry.get(&request.into_inner().shim_id)?;
         let report = entry.status().await.map_err(ServiceError::from)?.state;
-        Ok(Response::new(rpc::StateResponse {
+        Ok(Response::new(rpc::GetStateResponse {
             state: state_to_proto(report.state).into(),
             since_secs: report.since.as_secs(),
         }))
@@ -352,7 +357,7 @@ impl AgentShim for AgentShimService {
         Ok(Response::new(explanation_to_proto(explanation)))
     }
 
-    type GetRecordingStream = ReceiverStream<Result<rpc::RecordingChunk, Status>>;
+    type GetRecordingStream = ReceiverStream<Result<rpc::GetRecordingResponse, Status>>;
 
     async fn get_recording(
         &self,
@@ -400,7 +405,7 @@ impl AgentShim for AgentShimService {
     async fn get_server_info(
         &self,
         _request: Request<rpc::GetServerInfoRequest>,
-    ) -> Result<Response<rpc::ServerInfo>, Status> {
+    ) -> Result<Response<rpc::GetServerInfoResponse>, Status> {
         Ok(Response::new(self.identity.to_proto()))
     }
 }
@@ -433,7 +438,7 @@ async fn forward_events(
     mut subscription: Subscription,
     mut converter: StreamConverter,
     seen: SeenShimEvents,
-    envelopes: mpsc::Sender<Result<rpc::EventEnvelope, Status>>,
+    envelopes: mpsc::Sender<Result<rpc::StreamEventsResponse, Status>>,
     mut removal: Option<watch::Receiver<Option<u64>>>,
 ) {
     let _subscriber = crate::metrics::StreamSubscriber::open();
@@ -456,8 +461,10 @@ async fn forward_events(
         let Some(item) = item else { return };
         let died = removal.is_some()
             && matches!(&item, LogItem::Event(envelope) if matches!(envelope.event, Event::Died { .. }));
-        let envelope = converter.convert(&item);
-        let gone = !seen.has_seen(&item) && envelopes.send(Ok(envelope)).await.is_err();
+        let response = rpc::StreamEventsResponse {
+            envelope: Some(converter.convert(&item)),
+        };
+        let gone = !seen.has_seen(&item) && envelopes.send(Ok(response)).await.is_err();
         if gone || died {
             return;
         }

@@ -213,7 +213,9 @@ pub async fn create_ready_with(client: &mut Client, request: CreateShimRequest) 
         .create_shim(request)
         .await
         .expect("CreateShim")
-        .into_inner();
+        .into_inner()
+        .shim
+        .expect("a shim");
     let mut events = Events::open(client, &info.id, 0).await;
     events
         .wait_for("Ready", |e| matches!(e, Pb::Ready(_)))
