@@ -2,7 +2,8 @@
 //! bash: the screen appears, typed keys reach the agent and their echo comes back, the agent's
 //! terminal follows the pane's size, a message sent meanwhile waits, and the detach key ends
 //! it with the reason printed, the queue moving on and the shim back at its own size. And, in
-//! a pane too, `send --wait` showing the events while it waits; `spawn --record` with
+//! a pane too, `send --wait` showing the events while it waits (the agent's terminal with
+//! `--follow`); `spawn --record` with
 //! `agentshim recording`, to a file and to stdout.
 
 use crate::support::cli::{BIN, PROMPT, Server, TIMEOUT, json_lines};
@@ -104,6 +105,14 @@ fn send_wait_on_a_terminal_shows_the_events_while_it_waits() {
     assert!(
         !screen.contains("Completion"),
         "the answer alone stands for it: {screen}"
+    );
+    // With --follow, the agent's terminal itself, prompt and all.
+    let args = ["send", "p1", "echo followed-$((2+2))", "--wait", "--follow"].map(str::to_owned);
+    let pane = TmuxPane::start_program(&server.dir, &pane_env(&server), BIN, &args, 120, 30);
+    let screen = pane_shows(&pane, &format!("{PROMPT}echo followed-$((2+2))"));
+    assert!(
+        !screen.contains("StateChanged"),
+        "the terminal instead of the events: {screen}"
     );
     // Piped, the answer alone.
     let piped = server.cli(&["send", "p1", "echo quiet", "--wait"]);

@@ -136,6 +136,10 @@ pub struct SendArgs {
     /// accepted, and its Completion still comes in `agentshim events`). Default: no limit.
     #[arg(long, value_name = "SECS", requires = "wait")]
     timeout: Option<f64>,
+    /// With --wait, on a terminal: show the agent's terminal live on stderr (as an attached
+    /// observer) instead of its events.
+    #[arg(long, requires = "wait")]
+    follow: bool,
     /// Who sends it (logged by the server).
     #[arg(long)]
     from: Option<String>,
@@ -349,12 +353,20 @@ async fn send(args: SendArgs) -> anyhow::Result<()> {
         wait: args.wait,
     };
     // Events from before the message on, shown while waiting (on a terminal only).
-    let progress = if args.wait && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        let after_seq = client.get_shim(&args.shim_id).await?.last_event_seq;
-        let show = super::send_progress::show(client.clone(), args.shim_id.clone(), after_seq);
-        Some(tokio::spawn(show))
-    } else {
-        None
+    let progress = match (
+        args.wait,
+        std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    ) {
+        (true, true) if args.follow => {
+            let follow = super::send_progress::follow(client.clone(), args.shim_id.clone());
+            Some(tokio::spawn(follow))
+        }
+        (true, true) => {
+            let after_seq = client.get_shim(&args.shim_id).await?.last_event_seq;
+            let show = super::send_progress::show(client.clone(), args.shim_id.clone(), after_seq);
+            Some(tokio::spawn(show))
+        }
+        _ => None,
     };
     let sending = client.send_message(&args.shim_id, &body, options);
     let sent = match limit {

@@ -2,12 +2,16 @@
 //! when it is not): the shim's events from the moment of sending, one line each as
 //! `agentshim events` prints them, except the Completion and what comes with it (the answer
 //! goes to stdout) and the periodic figures. A question the agent asks meanwhile is shown
-//! with how to answer it.
+//! with how to answer it. With `--follow`, the agent's terminal instead, live, as an
+//! observer of it ([`crate::protocol::attach`]) sees it.
 
 use std::io::Write;
 
+use futures_util::StreamExt;
+
 use crate::client::Client;
 use crate::rpc::event_envelope::Event as Pb;
+use crate::rpc::{AttachMode, AttachStart, attach_response};
 
 use super::event_format::event_text;
 
@@ -33,5 +37,29 @@ pub(super) async fn show(mut client: Client, shim_id: String, after_seq: u64) {
         // One write per line, so the answer printed at the end never lands inside one.
         let line = format!("{}\n", event_text(&envelope).trim_end());
         let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    }
+}
+
+/// Writes the output of shim `shim_id`'s terminal to stderr, as an observer, until the
+/// attachment ends or the caller drops the future.
+pub(super) async fn follow(mut client: Client, shim_id: String) {
+    let start = AttachStart {
+        shim_id,
+        mode: AttachMode::Observe.into(),
+        size: None,
+    };
+    let Ok(mut responses) = client.attach(start, futures_util::stream::pending()).await else {
+        return;
+    };
+    while let Some(Ok(response)) = responses.next().await {
+        match response.response {
+            Some(attach_response::Response::Output(bytes)) => {
+                let mut stderr = std::io::stderr().lock();
+                let _ = stderr.write_all(&bytes);
+                let _ = stderr.flush();
+            }
+            Some(attach_response::Response::Detached(_)) => return,
+            _ => {}
+        }
     }
 }
