@@ -331,12 +331,19 @@ impl Registry {
         self.profiles.names().collect::<Vec<_>>().join(", ")
     }
 
+    /// The shim `id`; once the server is stopping, a shim it let go (running, for the next
+    /// server) is Unavailable rather than not found.
     pub fn get(&self, id: &str) -> Result<Arc<ShimEntry>, ServiceError> {
-        self.lock()
-            .shims
-            .get(id)
-            .cloned()
-            .ok_or_else(|| ServiceError::NotFound(id.to_owned()))
+        let found = self.lock().shims.get(id).cloned();
+        match found {
+            Some(entry) => Ok(entry),
+            None if self.closing.load(std::sync::atomic::Ordering::SeqCst) => {
+                Err(ServiceError::Unavailable(
+                    "the server is stopping; try again when it is back".into(),
+                ))
+            }
+            None => Err(ServiceError::NotFound(id.to_owned())),
+        }
     }
 
     /// Every shim, ordered by creation time.
