@@ -299,7 +299,10 @@ async fn spawn(args: SpawnArgs) -> anyhow::Result<()> {
 }
 
 /// Waits for the shim's `Ready`; fails when its agent dies first.
-async fn wait_ready(client: &mut crate::client::Client, shim_id: &str) -> anyhow::Result<()> {
+pub(super) async fn wait_ready(
+    client: &mut crate::client::Client,
+    shim_id: &str,
+) -> anyhow::Result<()> {
     use crate::rpc::event_envelope::Event as Pb;
     let mut events = client.stream_events(Some(shim_id), 0).await?;
     while let Some(envelope) = events.next_event().await? {

