@@ -109,7 +109,9 @@ fn send_wait_on_a_terminal_shows_the_events_while_it_waits() {
     // With --follow, the agent's terminal itself, prompt and all.
     let args = ["send", "p1", "echo followed-$((2+2))", "--wait", "--follow"].map(str::to_owned);
     let pane = TmuxPane::start_program(&server.dir, &pane_env(&server), BIN, &args, 120, 30);
-    let screen = pane_shows(&pane, &format!("{PROMPT}echo followed-$((2+2))"));
+    // The turn drawn live: the command's line, its output, the prompt again (the answer on
+    // stdout alone would be `followed-4`).
+    let screen = pane_shows(&pane, &format!("followed-4\n{PROMPT}"));
     assert!(
         !screen.contains("StateChanged"),
         "the terminal instead of the events: {screen}"

@@ -361,8 +361,11 @@ async fn send(args: SendArgs) -> anyhow::Result<()> {
         std::io::IsTerminal::is_terminal(&std::io::stderr()),
     ) {
         (true, true) if args.follow => {
-            let follow = super::send_progress::follow(client.clone(), args.shim_id.clone());
-            Some(tokio::spawn(follow))
+            // Attached before the message goes in, so the whole turn shows.
+            let observed = super::send_progress::observe(client.clone(), args.shim_id.clone());
+            observed
+                .await
+                .map(|responses| tokio::spawn(super::send_progress::follow(responses)))
         }
         (true, true) => {
             let after_seq = client.get_shim(&args.shim_id).await?.last_event_seq;

@@ -11,7 +11,7 @@ use futures_util::StreamExt;
 
 use crate::client::Client;
 use crate::rpc::event_envelope::Event as Pb;
-use crate::rpc::{AttachMode, AttachStart, attach_response};
+use crate::rpc::{AttachMode, AttachResponse, AttachStart, attach_response};
 
 use super::event_format::event_text;
 
@@ -40,17 +40,26 @@ pub(super) async fn show(mut client: Client, shim_id: String, after_seq: u64) {
     }
 }
 
-/// Writes the output of shim `shim_id`'s terminal to stderr, as an observer, until the
-/// attachment ends or the caller drops the future.
-pub(super) async fn follow(mut client: Client, shim_id: String) {
+/// Attaches to shim `shim_id`'s terminal as an observer; once this returns, everything the
+/// agent prints is on the stream (`None`: the attachment was refused, and nothing is shown).
+pub(super) async fn observe(
+    mut client: Client,
+    shim_id: String,
+) -> Option<tonic::Streaming<AttachResponse>> {
     let start = AttachStart {
         shim_id,
         mode: AttachMode::Observe.into(),
         size: None,
     };
-    let Ok(mut responses) = client.attach(start, futures_util::stream::pending()).await else {
-        return;
-    };
+    client
+        .attach(start, futures_util::stream::pending())
+        .await
+        .ok()
+}
+
+/// Writes what the observed terminal prints to stderr until the attachment ends or the
+/// caller drops the future.
+pub(super) async fn follow(mut responses: tonic::Streaming<AttachResponse>) {
     while let Some(Ok(response)) = responses.next().await {
         match response.response {
             Some(attach_response::Response::Output(bytes)) => {
