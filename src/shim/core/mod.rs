@@ -17,21 +17,23 @@
 //! - **Turns** (`turn_flow`): the settled screen is classified by the driver; the turn's answer is cut from
 //!   the lines after the echo (`Completion`, preceded by `ResponseTruncated` when history was
 //!   lost or the text clipped).
-//! - **Questions, limits, usage** (`questions`, `quota`, `usage`): `InputRequested` and
-//!   answers, quota holds and their resumption, rate-limit warnings, context pressure, token
-//!   figures.
-//! - **The end** (`lifecycle`): staged shutdown, kill, exit, `Died`. Every accepted message
-//!   ends in exactly one terminal event (see [`crate::protocol::outcome`]): a shutdown or death
+//! - **Questions, limits, usage** (`reports`, with `questions`, `quota`, `usage`):
+//!   `InputRequested` and answers, quota holds and their resumption, rate-limit warnings,
+//!   context pressure, token figures, the watchdogs.
+//! - **The end** (`ending`, with `lifecycle`): staged shutdown, kill, exit, `Died`. Every
+//!   accepted message ends in exactly one terminal event (see [`crate::protocol::outcome`]): a shutdown or death
 //!   fails what was never submitted (`not delivered`), what was submitted but not confirmed
 //!   (`unconfirmed`), and interrupts the turn in progress (`TurnInterrupted`).
 
 mod delivery;
 mod effect;
+mod ending;
 mod explain;
 mod lifecycle;
 mod prompt_marks;
 mod questions;
 mod quota;
+mod reports;
 mod settle;
 mod turn_flow;
 mod usage;
@@ -708,201 +710,8 @@ fn check_dimensions(rows: u16, cols: u16) -> Result<(), ShimError> {
     }
 }
 
-// ---- questions, limits, the end ------------------------------------------------------------
+// ---- small helpers ------------------------------------------------------------------------
 impl ShimCore {
-    /// The classifier sees `question` on screen.
-    fn question_shown(&mut self, now: Instant, question: InputPrompt) {
-        if self.questions.answer_in_progress(&question, now) {
-            // Our answer is still being drawn: the agent is working on it.
-            return;
-        }
-        self.questions.forget_answer();
-        let entered = self.transition(now, StateInput::SawAwaitingInput, None);
-        let awaiting = self.state() == ShimState::AwaitingInput;
-        let asked_again = awaiting && self.questions.differs_from_open(&question);
-        if entered && let Some(turn) = &self.turn {
-            // A usage-limit menu or modal: the quota notice comes with the question.
-            let lines = turn.lines(&mut self.screen, true);
-            let quota = self
-                .driver
-                .limit_notices(&turn.view(&lines))
-                .into_iter()
-                .filter(|notice| matches!(notice, LimitNotice::Quota { .. }))
-                .collect();
-            self.report_limits(now, quota);
-        }
-        if entered || asked_again {
-            tracing::info!(shim = %self.id, prompt = %Untrusted(&question.prompt), "input requested");
-            self.emit(Event::InputRequested {
-                prompt: question.prompt.clone(),
-                options: question.options.clone(),
-            });
-        }
-        if awaiting {
-            self.questions.open(question);
-        }
-    }
-
-    /// Acts on the limits a turn reported, in screen order.
-    fn report_limits(&mut self, now: Instant, notices: Vec<LimitNotice>) {
-        for notice in notices {
-            match notice {
-                LimitNotice::Quota { message } => self.quota_blocked(now, message),
-                LimitNotice::RateLimited { message } => self.emit(Event::Warning {
-                    message: format!("rate limited: {message}"),
-                    idle_secs: None,
-                }),
-                LimitNotice::ContextPressure { message } => {
-                    let (input_tokens, output_tokens) = self.usage.token_totals();
-                    self.emit(Event::ContextApproaching {
-                        message,
-                        input_tokens,
-                        output_tokens,
-                    });
-                }
-            }
-        }
-    }
-
-    /// The quota is used up: report it once and hold messages until its reset time.
-    fn quota_blocked(&mut self, now: Instant, message: String) {
-        if self.quota.is_some() {
-            return;
-        }
-        let wall = self.decisions.wall(now);
-        let (hold, event) = QuotaHold::begin(message, now, wall, self.signals.unknown_reset_hold);
-        tracing::info!(shim = %self.id, until = ?hold.until, "usage limit reached");
-        self.emit(event);
-        if !self.signals.auto_resume {
-            let reason = hold.reason();
-            self.fail_queued(DeliveryFailure::NotDelivered, &reason);
-        }
-        self.quota = Some(hold);
-    }
-
-    /// Past the reset time: report it and deliver what was held, in order.
-    fn on_quota_deadline(&mut self, now: Instant) {
-        if self.quota.as_ref().is_none_or(|hold| now < hold.until) {
-            return;
-        }
-        self.quota = None;
-        let held_messages = u32::try_from(self.queue.len()).unwrap_or(u32::MAX);
-        tracing::info!(shim = %self.id, held_messages, "usage limit reset");
-        self.emit(Event::QuotaResumed { held_messages });
-        self.deliver_next(now);
-    }
-
-    /// The stale and not-ready warnings and the periodic stats.
-    fn watchdogs(&mut self, now: Instant) {
-        let state = self.state();
-        if state == ShimState::Working
-            && !self.stale_warned
-            && now >= self.last_output + self.timing.stale_after
-        {
-            self.stale_warned = true;
-            let idle_secs = now.duration_since(self.last_output).as_secs();
-            self.emit(Event::Warning {
-                message: format!("agent has been working without output for {idle_secs}s"),
-                idle_secs: Some(idle_secs),
-            });
-        }
-        if state == ShimState::Starting
-            && !self.ready_warned
-            && now >= self.started + self.timing.ready_timeout
-        {
-            self.ready_warned = true;
-            self.emit(Event::Warning {
-                message: format!(
-                    "agent not ready after {}s: no prompt recognised yet",
-                    self.timing.ready_timeout.as_secs()
-                ),
-                idle_secs: Some(now.saturating_duration_since(self.last_output).as_secs()),
-            });
-        }
-        if let (Some(at), Some(every)) = (self.next_stats, self.timing.stats_interval)
-            && now >= at
-        {
-            self.next_stats = Some(now + every);
-            if self.usage.has_log() {
-                self.read_usage(ReadPurpose::Refresh, now);
-            } else {
-                let events = self.usage.tick_without_log(self.uptime(now));
-                self.emit_all(events);
-            }
-        }
-    }
-
-    fn on_shutdown_deadlines(&mut self, now: Instant) {
-        let Some(plan) = self.shutdown.as_mut() else {
-            return;
-        };
-        let steps = plan.due(now);
-        if let Some(keys) = steps.keys {
-            self.outbox.extend_from_slice(keys);
-        }
-        for signal in steps.signals {
-            self.effects.push_back(Effect::Signal(signal));
-        }
-    }
-
-    /// Ends everything in flight because the agent is going away (`cause`): the turn in
-    /// progress is interrupted, the message being delivered and the queued ones fail.
-    fn interrupt_pending(&mut self, cause: &str) {
-        if let Some(turn) = self.turn.take() {
-            let lines = turn.lines(&mut self.screen, false);
-            let partial_response = self.driver.partial_response(&turn.view(&lines));
-            tracing::info!(shim = %self.id, id = %Untrusted(turn.message_id.as_deref().unwrap_or("")), cause, "turn interrupted");
-            self.emit(Event::TurnInterrupted {
-                message_id: turn.message_id,
-                reason: cause.to_owned(),
-                partial_response: clip_to_frame(partial_response).0,
-            });
-        }
-        if let Some(delivery) = self.delivery.take() {
-            let failure = delivery.failure();
-            let detail = match failure {
-                DeliveryFailure::NotDelivered => {
-                    format!("{cause} before the message was submitted")
-                }
-                DeliveryFailure::Unconfirmed => {
-                    format!("{cause} after the message was submitted, before the agent took it")
-                }
-            };
-            self.fail(delivery.message, failure, &detail);
-        }
-        self.fail_queued(
-            DeliveryFailure::NotDelivered,
-            &format!("{cause} before the message's turn came"),
-        );
-    }
-
-    /// Emits `StateChanged`/`Died` after ending what was in flight, and reports the exit.
-    fn announce_death(&mut self, now: Instant, mut exit: Exit) {
-        self.cause = Cause::Exit;
-        let code = exit.code.map_or("unknown".to_owned(), |c| c.to_string());
-        let cause = match &self.shutdown {
-            Some(plan) => plan.cause.describe(),
-            None => "agent exited".to_owned(),
-        };
-        self.interrupt_pending(&format!("{cause} (exit code {code})"));
-        exit.announced = true;
-        self.exit = Some(exit);
-        self.settle.clear();
-        self.shutdown = None;
-        let last_lines = self.screen.snapshot().last_lines(SUMMARY_LINES);
-        let summary = format!("{cause}, exit code {code}\n{last_lines}");
-        self.transition(now, StateInput::Exited, Some(summary));
-        self.emit(Event::Died {
-            exit_code: exit.code,
-            last_lines,
-        });
-        self.effects.push_back(Effect::Finished {
-            exit_code: exit.code,
-        });
-    }
-
-    // ---- small helpers ------------------------------------------------------------------
-
     fn emit(&mut self, event: Event) {
         self.effects.push_back(Effect::Emit(vec![event]));
     }
