@@ -16,3 +16,13 @@ pub const BOOT_ID_HEADER: &str = "agentshim-boot-id";
 /// The grace period of a `ShutdownRequest` without `timeout_secs`, and of `agentshim
 /// shutdown` without `--timeout`.
 pub const DEFAULT_SHUTDOWN_SECS: u32 = 10;
+
+impl TerminalSize {
+    /// The size of a terminal of `rows`x`cols`.
+    pub fn new(rows: u16, cols: u16) -> Self {
+        Self {
+            rows: rows.into(),
+            cols: cols.into(),
+        }
+    }
+}

@@ -100,7 +100,7 @@ pub async fn run(args: AttachArgs) -> anyhow::Result<()> {
     let start = AttachStart {
         shim_id: args.shim_id.clone(),
         mode: mode.into(),
-        size: (!args.read_only).then(|| proto_size(size)),
+        size: (!args.read_only).then(|| TerminalSize::new(size.0, size.1)),
     };
     let (requests, outbound) = mpsc::channel(64);
     let mut client = args.connect.connect().await?;
@@ -219,18 +219,11 @@ async fn follow(
             }
             _ = resized.recv() => if let (true, Some(size)) = (writer, terminal_size()) {
                 let resize = AttachRequest {
-                    request: Some(attach_request::Request::Resize(proto_size(size))),
+                    request: Some(attach_request::Request::Resize(TerminalSize::new(size.0, size.1))),
                 };
                 let _ = requests.send(resize).await;
             },
         }
-    }
-}
-
-fn proto_size((rows, cols): (u16, u16)) -> TerminalSize {
-    TerminalSize {
-        rows: rows.into(),
-        cols: cols.into(),
     }
 }
 

@@ -75,7 +75,7 @@ async fn attached(frames: &mut Frames) -> Result<rpc::AttachResponse, Status> {
                 return Ok(response(attach_response::Response::Attached(
                     rpc::AttachAttached {
                         writer,
-                        size: Some(proto_size(rows, cols)),
+                        size: Some(rpc::TerminalSize::new(rows, cols)),
                     },
                 )));
             }
@@ -193,7 +193,9 @@ fn response_of(event: Event) -> Option<Result<rpc::AttachResponse, Status>> {
                 ))));
             }
         },
-        Event::TerminalResized { rows, cols } => Response::Resized(proto_size(rows, cols)),
+        Event::TerminalResized { rows, cols } => {
+            Response::Resized(rpc::TerminalSize::new(rows, cols))
+        }
         Event::TerminalRefreshed { reason } => Response::Refreshed(rpc::AttachRefreshed { reason }),
         Event::WriterChanged { writer, reason } => {
             Response::WriterChanged(rpc::AttachWriterChanged { writer, reason })
@@ -243,13 +245,6 @@ fn terminal_size(size: &rpc::TerminalSize) -> Result<(u16, u16), Status> {
             "rows and cols must be between 1 and {max} (got {}x{})",
             size.rows, size.cols
         ))),
-    }
-}
-
-fn proto_size(rows: u16, cols: u16) -> rpc::TerminalSize {
-    rpc::TerminalSize {
-        rows: rows.into(),
-        cols: cols.into(),
     }
 }
 

@@ -21,9 +21,10 @@
 //!   `InputRequested` and answers, quota holds and their resumption, rate-limit warnings,
 //!   context pressure, token figures, the watchdogs.
 //! - **The end** (`ending`, with `lifecycle`): staged shutdown, kill, exit, `Died`. Every
-//!   accepted message ends in exactly one terminal event (see [`crate::protocol::outcome`]): a shutdown or death
-//!   fails what was never submitted (`not delivered`), what was submitted but not confirmed
-//!   (`unconfirmed`), and interrupts the turn in progress (`TurnInterrupted`).
+//!   accepted message ends in exactly one terminal event (see [`crate::protocol::outcome`]):
+//!   a shutdown or death fails what was never submitted (`not delivered`), what was submitted
+//!   but not confirmed (`unconfirmed`), and interrupts the turn in progress
+//!   (`TurnInterrupted`).
 
 mod delivery;
 mod effect;
