@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The gRPC API by buf's rules (buf.yaml): lint with the STANDARD rules, and no breaking change
-# against the previous commit once that commit was held to them too (it has a buf.yaml; a
-# shallow clone without it skips the comparison, saying so). buf comes from npm, pinned, into
-# the user's cache; it runs offline.
+# in any commit that touched the API since the API was first held to them (the commit that
+# added buf.yaml): each is compared with its parent. A commit that breaks the API on purpose
+# says so and why in a `Buf-Skip-Breaking: <reason>` trailer of its message; it is reported,
+# with what it breaks, and not failed. A shallow clone compares what it has. buf comes from
+# npm, pinned, into the user's cache; it runs offline.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUF_VERSION=1.75.0
@@ -13,9 +15,20 @@ if [ ! -x "$buf" ] || [ "$("$buf" --version)" != "$BUF_VERSION" ]; then
 fi
 "$buf" lint
 echo "proto-check: buf lint (STANDARD): clean"
-if git cat-file -e HEAD~1:buf.yaml 2>/dev/null; then
-  "$buf" breaking --against '.git#ref=HEAD~1'
-  echo "proto-check: buf breaking (FILE) against the previous commit: nothing broken"
-else
-  echo "proto-check: the previous commit has no buf.yaml (or is not in this clone): no breaking check"
-fi
+
+checked=0
+for commit in $(git log --format=%H -- proto buf.yaml); do
+  short="$(git rev-parse --short "$commit")"
+  if ! git cat-file -e "$commit~1:buf.yaml" 2>/dev/null; then
+    break # the commit that added buf.yaml (or the clone's oldest): nothing before it to keep
+  fi
+  reason="$(git log -1 --format='%(trailers:key=Buf-Skip-Breaking,valueonly)' "$commit" | head -n 1)"
+  if [ -n "$reason" ]; then
+    echo "proto-check: $short breaks the API on purpose (Buf-Skip-Breaking: $reason):"
+    "$buf" breaking ".git#ref=$commit" --against ".git#ref=$commit~1" | sed 's/^/    /' || true
+  else
+    "$buf" breaking ".git#ref=$commit" --against ".git#ref=$commit~1"
+    checked=$((checked + 1))
+  fi
+done
+echo "proto-check: buf breaking (FILE): $checked commit(s) touching the API checked against their parents, nothing broken"

@@ -226,6 +226,7 @@ async fn create_send_with_wait_and_stream_events() {
         created["pid"].as_u64().is_some_and(|pid| pid > 0),
         "{created}"
     );
+    assert!(is_rfc3339(&created["createdAt"]), "{created}");
 
     let sent = target
         .call(
@@ -266,6 +267,7 @@ async fn create_send_with_wait_and_stream_events() {
     assert_eq!(completion["shimId"], "g1");
     assert_eq!(completion["completion"]["messageId"], "m1");
     assert_eq!(completion["completion"]["response"], "hello-grpcurl");
+    assert!(events.iter().all(|e| is_rfc3339(&e["recordedAt"])), "{stdout}");
     assert!(
         position("messageDelivered") < position("completion"),
         "{stdout}"
@@ -279,6 +281,19 @@ async fn create_send_with_wait_and_stream_events() {
         (1..=seqs.len() as u64).collect::<Vec<_>>(),
         "{stdout}"
     );
+}
+
+/// A timestamp as grpcurl prints a `google.protobuf.Timestamp`: an RFC 3339 UTC date and time
+/// of this century, e.g. `"2026-12-07T17:51:23.123Z"`.
+fn is_rfc3339(value: &Value) -> bool {
+    value.as_str().is_some_and(|text| {
+        let bytes = text.as_bytes();
+        text.starts_with("20")
+            && text.ends_with('Z')
+            && bytes.get(4) == Some(&b'-')
+            && bytes.get(10) == Some(&b'T')
+            && bytes.get(13) == Some(&b':')
+    })
 }
 
 /// The part of `grpc/health/v1/health.proto` that `Check` needs.
@@ -358,6 +373,7 @@ async fn server_info_gives_the_boot_id_that_shims_and_streams_carry() {
     let boot_id = info["bootId"].as_str().expect("bootId");
     assert_eq!(boot_id.len(), 36, "a UUID: {info}");
     assert_eq!(info["version"], env!("CARGO_PKG_VERSION"));
+    assert!(is_rfc3339(&info["startedAt"]), "{info}");
     let created = target
         .call("CreateShim", r#"{"id": "i1", "profile": "bash"}"#)
         .await;

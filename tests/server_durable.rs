@@ -14,6 +14,7 @@ use std::os::unix::fs::PermissionsExt;
 use agentshim::client::{NewShim, ResumeItem};
 use agentshim::rpc::event_envelope::Event as Pb;
 use agentshim::rpc::{ShimInfo, ShimState};
+use agentshim::unix_time::timestamp_unix_ms;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::json;
@@ -57,7 +58,16 @@ async fn listed(client: &mut Client) -> BTreeMap<String, (String, u64, u32)> {
     let shims = client.list_shims().await.expect("ListShims");
     shims
         .into_iter()
-        .map(|info| (info.id, (info.profile, info.created_unix_ms, info.pid)))
+        .map(|info| {
+            (
+                info.id,
+                (
+                    info.profile,
+                    timestamp_unix_ms(info.created_at.as_ref()),
+                    info.pid,
+                ),
+            )
+        })
         .collect()
 }
 
@@ -229,7 +239,10 @@ async fn a_shim_whose_process_is_gone_when_the_server_starts_is_reported_dead_un
     let info = client_after.get_shim("lost").await.expect("GetShim");
     assert_eq!(info.state(), ShimState::Dead);
     assert_eq!(
-        (info.profile.clone(), info.created_unix_ms),
+        (
+            info.profile.clone(),
+            timestamp_unix_ms(info.created_at.as_ref())
+        ),
         (record.0, record.1)
     );
     let mut events = Events::open(&mut client_after, "lost", 0).await;
@@ -343,8 +356,11 @@ async fn a_resuming_profile_brings_its_agent_back_on_its_conversation_after_a_re
     let again = client.get_shim("agent").await.expect("GetShim");
     assert_ne!(again.pid, first.pid, "a new agent process");
     assert_eq!(
-        (again.profile.as_str(), again.created_unix_ms),
-        ("resuming", first.created_unix_ms)
+        (
+            again.profile.as_str(),
+            timestamp_unix_ms(again.created_at.as_ref())
+        ),
+        ("resuming", timestamp_unix_ms(first.created_at.as_ref()))
     );
     let answer = send_wait(&mut client, "agent", "what was it?").await;
     assert!(

@@ -63,7 +63,7 @@ async fn sigterm_ends_streams_exits_zero_and_leaves_no_agent() {
     assert_eq!(died.len(), 2, "{:?}", stream.kinds());
     assert!(rest.iter().any(|e| matches!(
         &e.event,
-        Some(Pb::StateChanged(c)) if c.to() == ShimState::Dead && c.summary.contains("daemon_stop")
+        Some(Pb::StateChanged(c)) if c.to_state() == ShimState::Dead && c.summary.contains("daemon_stop")
     )));
 
     let (status, took) = server.wait_within(EXIT_WITHIN).await;

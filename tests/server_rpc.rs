@@ -14,6 +14,7 @@ use crate::support::procs::{Proc, assert_gone};
 use agentshim::client::{CaptureOptions, SendOptions};
 use agentshim::rpc::event_envelope::Event as Pb;
 use agentshim::rpc::{Completion, CreateShimRequest, ShimState, ShutdownReason};
+use agentshim::unix_time::{now_unix_ms, timestamp_unix_ms};
 use server_support::{
     BASH, Events, PROMPT, TestServer, assert_status, bash_request, bash_shim, create_ready,
     create_ready_with, last_seq, send, send_wait,
@@ -30,7 +31,8 @@ async fn create_list_get_and_delete() {
     assert_eq!(named.profile, BASH);
     assert_eq!(named.agent, "generic");
     assert!(named.pid > 0, "{named:?}");
-    assert!(named.created_unix_ms > 0, "{named:?}");
+    let created_ms = timestamp_unix_ms(named.created_at.as_ref());
+    assert!(now_unix_ms().abs_diff(created_ms) < 60_000, "{named:?}");
     let agent = Proc::running(named.pid);
 
     let generated = client.create_shim(bash_shim("")).await.unwrap();
@@ -43,7 +45,7 @@ async fn create_list_get_and_delete() {
     let mut ids: Vec<&str> = listed.iter().map(|s| s.id.as_str()).collect();
     let order: Vec<(u64, &str)> = listed
         .iter()
-        .map(|s| (s.created_unix_ms, s.id.as_str()))
+        .map(|s| (timestamp_unix_ms(s.created_at.as_ref()), s.id.as_str()))
         .collect();
     assert!(order.is_sorted(), "{order:?}");
     ids.sort_unstable();
@@ -59,7 +61,7 @@ async fn create_list_get_and_delete() {
     let to_idle = events
         .wait_for(
             "StateChanged to idle",
-            |e| matches!(e, Pb::StateChanged(c) if c.to() == ShimState::Idle),
+            |e| matches!(e, Pb::StateChanged(c) if c.to_state() == ShimState::Idle),
         )
         .await;
     let info = client.get_shim("alpha").await.unwrap();
@@ -293,7 +295,7 @@ async fn shutdown_returns_the_exit_code_and_the_reason_reaches_the_stream() {
     let dead = events
         .wait_for(
             "StateChanged to dead",
-            |e| matches!(e, Pb::StateChanged(c) if c.to() == ShimState::Dead),
+            |e| matches!(e, Pb::StateChanged(c) if c.to_state() == ShimState::Dead),
         )
         .await;
     let Some(Pb::StateChanged(change)) = &dead.event else {

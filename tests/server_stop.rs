@@ -81,7 +81,7 @@ async fn stopping_shuts_every_shim_down_ends_the_streams_and_leaves_no_process()
             Some(Pb::Died(d)) => {
                 died.insert(envelope.shim_id.clone(), d.exit_code);
             }
-            Some(Pb::StateChanged(change)) if change.to() == ShimState::Dead => {
+            Some(Pb::StateChanged(change)) if change.to_state() == ShimState::Dead => {
                 assert!(change.summary.contains("daemon_stop"), "{change:?}");
             }
             _ => {}

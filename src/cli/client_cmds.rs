@@ -26,6 +26,7 @@ use super::output::{
 use super::{attach_cmd, explain_cmd, recording_cmd};
 use crate::client::{CaptureOptions, NewShim, SendOptions};
 use crate::rpc::ShutdownReason;
+use crate::unix_time::timestamp_unix_ms;
 
 /// The client subcommands, flattened into the top-level command list.
 #[derive(Debug, Subcommand)]
@@ -363,14 +364,16 @@ async fn send(args: SendArgs) -> anyhow::Result<()> {
         (true, true) if args.follow => {
             // Attached before the message goes in, so the whole turn shows.
             let observed = super::send_progress::observe(client.clone(), args.shim_id.clone());
-            observed
-                .await
-                .map(|responses| tokio::spawn(super::send_progress::follow(responses)))
+            observed.await.map(|responses| {
+                let (finished, turn_end) = tokio::sync::oneshot::channel();
+                let follow = super::send_progress::follow(responses, turn_end);
+                (tokio::spawn(follow), Some(finished))
+            })
         }
         (true, true) => {
             let after_seq = client.get_shim(&args.shim_id).await?.last_event_seq;
             let show = super::send_progress::show(client.clone(), args.shim_id.clone(), after_seq);
-            Some(tokio::spawn(show))
+            Some((tokio::spawn(show), None))
         }
         _ => None,
     };
@@ -388,8 +391,16 @@ async fn send(args: SendArgs) -> anyhow::Result<()> {
         },
         None => sending.await?,
     };
-    if let Some(progress) = progress {
-        progress.abort();
+    match progress {
+        // The terminal drawn up to the turn's end before the answer is printed.
+        Some((follow, Some(finished))) => {
+            if let Some(completion) = &sent.completion {
+                let _ = finished.send(completion.last_lines.clone());
+            }
+            let _ = follow.await;
+        }
+        Some((show, None)) => show.abort(),
+        None => {}
     }
     if args.connect.json {
         print_json(&json!({
@@ -491,20 +502,21 @@ async fn ping(args: ShimArg) -> anyhow::Result<()> {
 
 async fn info(args: ConnectOnly) -> anyhow::Result<()> {
     let server = args.connect.connect().await?.server_info().await?;
+    let started_unix_ms = timestamp_unix_ms(server.started_at.as_ref());
     if args.connect.json {
         print_json(&json!({
             "boot_id": server.boot_id,
             "version": server.version,
-            "started_unix_ms": server.started_unix_ms,
+            "started_unix_ms": started_unix_ms,
         }))?;
     } else {
-        let up_secs = crate::unix_time::now_unix_ms().saturating_sub(server.started_unix_ms) / 1000;
+        let up_secs = crate::unix_time::now_unix_ms().saturating_sub(started_unix_ms) / 1000;
         print_line(&format!(
             "agentshim {}, boot id {}, up {} (since {})",
             server.version,
             server.boot_id,
             human_duration(up_secs),
-            date_time(server.started_unix_ms)
+            date_time(started_unix_ms)
         ))?;
     }
     Ok(())

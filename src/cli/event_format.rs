@@ -22,6 +22,7 @@ use crate::protocol::Event;
 use crate::rpc::event_envelope::Event as Pb;
 use crate::rpc::{EventEnvelope, ResponseTruncated};
 use crate::server::convert::event_from_proto;
+use crate::unix_time::timestamp_unix_ms;
 
 /// What only the gRPC stream says about an event, as JSON fields.
 fn wire_only_fields(wire: &Pb) -> Value {
@@ -49,7 +50,10 @@ pub fn event_json(envelope: &EventEnvelope) -> Value {
     let mut object = Map::new();
     object.insert("seq".into(), envelope.seq.into());
     object.insert("shim_id".into(), envelope.shim_id.clone().into());
-    object.insert("unix_ms".into(), envelope.unix_ms.into());
+    object.insert(
+        "unix_ms".into(),
+        timestamp_unix_ms(envelope.recorded_at.as_ref()).into(),
+    );
     object.insert("shim_seq".into(), envelope.shim_seq.into());
     let fields = match &envelope.event {
         Some(Pb::EventsLost(lost)) => json!({
@@ -209,7 +213,7 @@ pub fn event_text(envelope: &EventEnvelope) -> String {
     let mut text = format!(
         "{:>6} {} {} {name}",
         envelope.seq,
-        clock_time(envelope.unix_ms),
+        clock_time(timestamp_unix_ms(envelope.recorded_at.as_ref())),
         envelope.shim_id
     );
     if !detail.is_empty() {
@@ -233,7 +237,7 @@ mod tests {
         EventEnvelope {
             seq,
             shim_id: "a".into(),
-            unix_ms: 3_723_456,
+            recorded_at: Some(crate::unix_time::timestamp(3_723_456)),
             shim_seq: seq + 10,
             event: Some(event),
         }
@@ -283,8 +287,8 @@ mod tests {
     #[test]
     fn human_lines() {
         let changed = Event::StateChanged(StateChanged {
-            from: ShimState::Starting as i32,
-            to: ShimState::Idle as i32,
+            from_state: ShimState::Starting as i32,
+            to_state: ShimState::Idle as i32,
             summary: String::new(),
         });
         assert_eq!(

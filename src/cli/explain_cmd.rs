@@ -10,6 +10,7 @@ use serde_json::json;
 use super::connect_args::ConnectArgs;
 use super::output::{clock_time, print_json, print_text, state_name};
 use crate::rpc::{Decision, ExplainResponse};
+use crate::unix_time::timestamp_unix_ms;
 
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
@@ -31,14 +32,14 @@ pub async fn run(args: ExplainArgs) -> anyhow::Result<()> {
 
 fn decision_json(decision: &Decision) -> serde_json::Value {
     json!({
-        "from": state_name(decision.from),
-        "to": state_name(decision.to),
-        "unix_ms": decision.unix_ms,
+        "from": state_name(decision.from_state),
+        "to": state_name(decision.to_state),
+        "unix_ms": timestamp_unix_ms(decision.decided_at.as_ref()),
         "cause": decision.cause,
         "verdict": decision.verdict,
         "screen": decision.screen,
-        "last_output_unix_ms": decision.last_output_unix_ms,
-        "last_signal_unix_ms": decision.last_signal_unix_ms,
+        "last_output_unix_ms": timestamp_unix_ms(decision.last_output_at.as_ref()),
+        "last_signal_unix_ms": decision.last_signal_at.as_ref().map(|at| timestamp_unix_ms(Some(at))),
     })
 }
 
@@ -67,9 +68,9 @@ fn explanation_text(explanation: &ExplainResponse) -> String {
     for decision in &explanation.decisions {
         text.push_str(&format!(
             "{} {} -> {}: {}",
-            clock_time(decision.unix_ms),
-            state_name(decision.from),
-            state_name(decision.to),
+            clock_time(timestamp_unix_ms(decision.decided_at.as_ref())),
+            state_name(decision.from_state),
+            state_name(decision.to_state),
             decision.cause
         ));
         if let Some(verdict) = &decision.verdict {
@@ -77,10 +78,11 @@ fn explanation_text(explanation: &ExplainResponse) -> String {
         }
         text.push_str(&format!(
             "\n    last output {}",
-            clock_time(decision.last_output_unix_ms)
+            clock_time(timestamp_unix_ms(decision.last_output_at.as_ref()))
         ));
-        if let Some(signal) = decision.last_signal_unix_ms {
-            text.push_str(&format!(", last signal {}", clock_time(signal)));
+        if let Some(signal) = &decision.last_signal_at {
+            let signal_ms = timestamp_unix_ms(Some(signal));
+            text.push_str(&format!(", last signal {}", clock_time(signal_ms)));
         }
         for line in decision.screen.lines() {
             text.push_str(&format!("\n    | {line}"));
@@ -94,6 +96,7 @@ fn explanation_text(explanation: &ExplainResponse) -> String {
 mod tests {
     use super::*;
     use crate::rpc::ShimState;
+    use crate::unix_time::timestamp;
 
     #[test]
     fn decisions_read_as_what_decided_them() {
@@ -102,14 +105,14 @@ mod tests {
             since_ms: 2500,
             marks_seen: true,
             decisions: vec![Decision {
-                from: ShimState::Working as i32,
-                to: ShimState::Idle as i32,
-                unix_ms: 3_723_456,
+                from_state: ShimState::Working as i32,
+                to_state: ShimState::Idle as i32,
+                decided_at: Some(timestamp(3_723_456)),
                 cause: "signal OSC 133;B".into(),
                 verdict: Some("idle".into()),
                 screen: "hi\n$".into(),
-                last_output_unix_ms: 3_723_455,
-                last_signal_unix_ms: Some(3_723_456),
+                last_output_at: Some(timestamp(3_723_455)),
+                last_signal_at: Some(timestamp(3_723_456)),
             }],
         };
         assert_eq!(

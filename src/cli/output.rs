@@ -7,6 +7,7 @@ use std::io::Write;
 use serde_json::{Value, json};
 
 use crate::rpc::{Completion, ScreenCapture, ShimInfo, ShimState};
+use crate::unix_time::timestamp_unix_ms;
 
 /// Writes `text` and a newline to stdout (flushed, so followers see it at once).
 pub fn print_line(text: &str) -> std::io::Result<()> {
@@ -52,7 +53,7 @@ pub fn shim_json(shim: &ShimInfo) -> Value {
         "agent": shim.agent,
         "state": state_name(shim.state),
         "pid": shim.pid,
-        "created_unix_ms": shim.created_unix_ms,
+        "created_unix_ms": timestamp_unix_ms(shim.created_at.as_ref()),
         "last_event_seq": shim.last_event_seq,
         "exit_code": shim.exit_code,
         "queued_messages": shim.queued_messages,
@@ -94,7 +95,7 @@ pub fn shims_table(shims: &[ShimInfo]) -> String {
             Some(code) => format!("{} (exit {code})", state_name(shim.state)),
             None => state_name(shim.state),
         };
-        let age_secs = now_ms.saturating_sub(shim.created_unix_ms) / 1000;
+        let age_secs = now_ms.saturating_sub(timestamp_unix_ms(shim.created_at.as_ref())) / 1000;
         rows.push([
             shim.id.clone(),
             shim.profile.clone(),

@@ -6,12 +6,15 @@
 //! observer of it ([`crate::protocol::attach`]) sees it.
 
 use std::io::Write;
+use std::time::Duration;
 
 use futures_util::StreamExt;
+use tokio::sync::oneshot;
 
 use crate::client::Client;
 use crate::rpc::event_envelope::Event as Pb;
 use crate::rpc::{AttachMode, AttachResponse, AttachStart, attach_response};
+use crate::shim::screen::{SUMMARY_LINES, Screen};
 
 use super::event_format::event_text;
 
@@ -57,18 +60,69 @@ pub(super) async fn observe(
         .ok()
 }
 
-/// Writes what the observed terminal prints to stderr until the attachment ends or the
-/// caller drops the future.
-pub(super) async fn follow(mut responses: tonic::Streaming<AttachResponse>) {
-    while let Some(Ok(response)) = responses.next().await {
-        match response.response {
-            Some(attach_response::Response::Output(bytes)) => {
+/// How long the terminal is drawn, at most, after the answer came: the answer and the
+/// terminal travel on connections of their own, so output of the turn may still be on its way.
+const CATCH_UP: Duration = Duration::from_secs(2);
+
+/// Writes what the observed terminal prints to stderr until the attachment ends, or, once
+/// `finished` gives the turn's last lines (its Completion's), until the terminal shows them
+/// too (at most [`CATCH_UP`] later).
+pub(super) async fn follow(
+    mut responses: tonic::Streaming<AttachResponse>,
+    mut finished: oneshot::Receiver<String>,
+) {
+    // The agent's screen as drawn here, to tell when the turn's end has arrived.
+    let mut screen: Option<Screen> = None;
+    let mut turn_end: Option<String> = None;
+    let catch_up = tokio::time::sleep(Duration::MAX);
+    tokio::pin!(catch_up);
+    loop {
+        if let (Some(last_lines), Some(screen)) = (&turn_end, &screen)
+            && screen.snapshot().last_lines(SUMMARY_LINES) == *last_lines
+        {
+            return;
+        }
+        let response = tokio::select! {
+            last_lines = &mut finished, if turn_end.is_none() => {
+                let Ok(last_lines) = last_lines else { return };
+                turn_end = Some(last_lines);
+                catch_up.as_mut().reset(tokio::time::Instant::now() + CATCH_UP);
+                continue;
+            }
+            () = &mut catch_up => return,
+            response = responses.next() => response,
+        };
+        let Some(Ok(AttachResponse {
+            response: Some(response),
+        })) = response
+        else {
+            return;
+        };
+        match response {
+            attach_response::Response::Attached(attached) => {
+                let size = attached.size.unwrap_or_default();
+                screen = Some(Screen::new(clamp(size.rows), clamp(size.cols), 0));
+            }
+            attach_response::Response::Resized(size) => {
+                if let Some(screen) = &mut screen {
+                    screen.resize(clamp(size.rows), clamp(size.cols));
+                }
+            }
+            attach_response::Response::Output(bytes) => {
                 let mut stderr = std::io::stderr().lock();
                 let _ = stderr.write_all(&bytes);
                 let _ = stderr.flush();
+                if let Some(screen) = &mut screen {
+                    screen.feed(&bytes);
+                }
             }
-            Some(attach_response::Response::Detached(_)) => return,
+            attach_response::Response::Detached(_) => return,
             _ => {}
         }
     }
+}
+
+/// A terminal dimension from the wire, at least 1.
+fn clamp(dimension: u32) -> u16 {
+    u16::try_from(dimension).unwrap_or(u16::MAX).max(1)
 }

@@ -421,15 +421,16 @@ impl Command {
 }
 
 /// Calls `$callback!` with every [`Event`] variant a shim emits into its log and the names of
-/// its fields: the one list that [`Event::name`] and the conversions to and from the gRPC
-/// types (`server::convert`) are made from, so a variant missing here does not compile. The
+/// its fields (after `=>`, the gRPC field's name where it differs): the one list that
+/// [`Event::name`] and the conversions to and from the gRPC types (`server::convert`) are made
+/// from, so a variant missing here does not compile. The
 /// link's frames ([`Event::is_link_frame`]) never enter a log and are not in it.
 #[macro_export]
 macro_rules! for_each_event {
     ($callback:ident) => {
         $callback! {
             Ready {},
-            StateChanged { from, to, summary },
+            StateChanged { from => from_state, to => to_state, summary },
             MessageDelivered { id },
             Completion { message_id, response, last_lines },
             Died { exit_code, last_lines },
@@ -440,7 +441,7 @@ macro_rules! for_each_event {
                 reasoning_output_tokens, used_tokens, context_limit_tokens, usage_pct
             },
             ContextApproaching { message, input_tokens, output_tokens },
-            QuotaBlocked { message, retry_at_epoch_secs, retry_at_label },
+            QuotaBlocked { message, retry_at_epoch_secs => retry_at, retry_at_label },
             ScreenCapture { content, cursor_row, cursor_col },
             State { state, since_secs },
             SessionStats { output_bytes, uptime_secs, input_tokens, output_tokens, context_usage_pct },
@@ -479,7 +480,7 @@ macro_rules! connection_frames {
 }
 
 macro_rules! impl_event_name {
-    ($($variant:ident { $($field:ident),* }),* $(,)?) => {
+    ($($variant:ident { $($field:ident $(=> $wire:ident)?),* }),* $(,)?) => {
         impl Event {
             /// The event's wire name (the `event` tag).
             pub fn name(&self) -> &'static str {

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use prost_types::Timestamp;
 use tonic::{Code, Status};
 
 use super::ServiceError;
@@ -13,6 +14,7 @@ use crate::rpc::{self, event_envelope::Event as Pb};
 use crate::shim::ShimError;
 use crate::shim::core::Explanation;
 use crate::shim::events::{Envelope, EventLog, LogItem};
+use crate::unix_time::timestamp;
 
 impl From<ServiceError> for Status {
     fn from(error: ServiceError) -> Self {
@@ -64,14 +66,14 @@ pub fn explanation_to_proto(explanation: Explanation) -> rpc::ExplainResponse {
             .map(|decision| {
                 let record = decision.into_record();
                 rpc::Decision {
-                    from: state_to_proto(record.from).into(),
-                    to: state_to_proto(record.to).into(),
-                    unix_ms: record.unix_ms,
+                    from_state: state_to_proto(record.from).into(),
+                    to_state: state_to_proto(record.to).into(),
+                    decided_at: Some(timestamp(record.unix_ms)),
                     cause: record.cause,
                     verdict: record.verdict,
                     screen: record.screen,
-                    last_output_unix_ms: record.last_output_unix_ms,
-                    last_signal_unix_ms: record.last_signal_unix_ms,
+                    last_output_at: Some(timestamp(record.last_output_unix_ms)),
+                    last_signal_at: record.last_signal_unix_ms.map(timestamp),
                 }
             })
             .collect(),
@@ -185,7 +187,7 @@ pub fn log_item_to_proto(item: &LogItem) -> rpc::EventEnvelope {
         } => rpc::EventEnvelope {
             seq: *last_lost,
             shim_id: String::new(),
-            unix_ms: 0,
+            recorded_at: None,
             shim_seq: 0,
             event: Some(Pb::EventsLost(rpc::EventsLost {
                 first_seq: *first_lost,
@@ -199,7 +201,7 @@ pub fn envelope_to_proto(envelope: &Envelope) -> rpc::EventEnvelope {
     rpc::EventEnvelope {
         seq: envelope.seq,
         shim_id: envelope.shim_id.to_string(),
-        unix_ms: envelope.unix_ms,
+        recorded_at: Some(timestamp(envelope.unix_ms)),
         shim_seq: envelope.shim_seq,
         event: event_to_proto(envelope.event.clone()),
     }
@@ -257,6 +259,17 @@ impl Wire<Option<u32>> for Option<u8> {
     }
 }
 
+/// A time in seconds since the Unix epoch (the protocol's reset times) is a timestamp on the
+/// wire.
+impl Wire<Option<Timestamp>> for Option<u64> {
+    fn to_wire(self) -> Option<Timestamp> {
+        self.map(|epoch_secs| crate::unix_time::timestamp(epoch_secs.saturating_mul(1000)))
+    }
+    fn from_wire(wire: Option<Timestamp>) -> Self {
+        wire.map(|at| crate::unix_time::timestamp_unix_ms(Some(&at)) / 1000)
+    }
+}
+
 /// The protocol state of a proto state (unknown values read as `starting`).
 pub fn state_from_proto(value: i32) -> ShimState {
     match rpc::ShimState::try_from(value).unwrap_or_default() {
@@ -269,19 +282,31 @@ pub fn state_from_proto(value: i32) -> ShimState {
     }
 }
 
+/// The field of proto message `$message` that carries protocol field `$field`: the one of the
+/// same name, or `$wire` where the list of events names another.
+macro_rules! wire_field {
+    ($message:ident, $field:ident) => {
+        $message.$field
+    };
+    ($message:ident, $field:ident => $wire:ident) => {
+        $message.$wire
+    };
+}
+
 macro_rules! impl_event_conversions {
-    ($($variant:ident { $($field:ident),* }),* $(,)?) => {
-        /// One proto message per protocol event, with the same field names (proto-only fields
-        /// at their defaults, but `DeliveryFailed.unconfirmed`, which its reason states);
-        /// `None` for a frame of the link to a shim process or of an attachment, which no log
-        /// holds.
-        #[allow(clippy::needless_update)] // most proto messages have exactly the event's fields
+    ($($variant:ident { $($field:ident $(=> $wire:ident)?),* }),* $(,)?) => {
+        /// One proto message per protocol event, with the same fields (named as the list of
+        /// events says; proto-only fields at their defaults, but `DeliveryFailed.unconfirmed`,
+        /// which its reason states); `None` for a frame of the link to a shim process or of an
+        /// attachment, which no log holds.
+        #[allow(clippy::field_reassign_with_default)] // fields are set one by one, by name
         pub fn event_to_proto(event: Event) -> Option<Pb> {
             let mut wire = match event {
-                $(Event::$variant { $($field),* } => Pb::$variant(rpc::$variant {
-                    $($field: Wire::to_wire($field),)*
-                    ..Default::default()
-                }),)*
+                $(Event::$variant { $($field),* } => {
+                    let mut _message = rpc::$variant::default();
+                    $(wire_field!(_message, $field $(=> $wire)?) = Wire::to_wire($field);)*
+                    Pb::$variant(_message)
+                })*
                 $crate::connection_frames!() => return None,
             };
             if let Pb::DeliveryFailed(failed) = &mut wire {
@@ -296,7 +321,7 @@ macro_rules! impl_event_conversions {
         pub fn event_from_proto(wire: Pb) -> Option<Event> {
             match wire {
                 $(Pb::$variant(_message) => Some(Event::$variant {
-                    $($field: Wire::from_wire(_message.$field),)*
+                    $($field: Wire::from_wire(wire_field!(_message, $field $(=> $wire)?)),)*
                 }),)*
                 Pb::EventsLost(_) => None,
             }

@@ -38,7 +38,7 @@ impl ServerIdentity {
     pub fn to_proto(&self) -> rpc::GetServerInfoResponse {
         rpc::GetServerInfoResponse {
             boot_id: self.boot_id.clone(),
-            started_unix_ms: self.started_unix_ms,
+            started_at: Some(crate::unix_time::timestamp(self.started_unix_ms)),
             version: env!("CARGO_PKG_VERSION").to_owned(),
         }
     }
@@ -62,6 +62,9 @@ mod tests {
         let info = first.to_proto();
         assert_eq!(info.boot_id, first.boot_id());
         assert_eq!(info.version, env!("CARGO_PKG_VERSION"));
-        assert!(info.started_unix_ms > 0);
+        assert_eq!(
+            crate::unix_time::timestamp_unix_ms(info.started_at.as_ref()),
+            first.started_unix_ms
+        );
     }
 }

@@ -43,7 +43,7 @@ impl AgentShimService {
             agent: entry.agent.to_string(),
             state: state_to_proto(status.state.state).into(),
             pid: status.pid,
-            created_unix_ms: entry.created_unix_ms,
+            created_at: Some(crate::unix_time::timestamp(entry.created_unix_ms)),
             last_event_seq: status.last_event_seq,
             exit_code: status.exit_code,
             queued_messages: status.queued_messages as u32,

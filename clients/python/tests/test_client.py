@@ -5,6 +5,7 @@ import asyncio
 import signal
 import threading
 import time
+from datetime import timezone
 
 import pytest
 
@@ -16,6 +17,8 @@ def test_a_shell_is_driven_with_typed_answers_and_errors(server):
     with Client(server.addr) as client:  # the token a local server generated, found alone
         shim = client.spawn("bash", id="py1")
         assert shim.id == "py1" and client.state("py1") == "idle"
+        age = time.time() - shim.created_at.ToDatetime(tzinfo=timezone.utc).timestamp()
+        assert 0 <= age < 60, shim.created_at
         answer = client.send("py1", "echo from-python-$((6*7))")
         assert answer.response.strip() == "from-python-42"
         assert "from-python-42" in client.capture("py1")
