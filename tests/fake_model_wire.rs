@@ -1,14 +1,15 @@
 //! The fake model server's wire formats, checked over raw HTTP/1.1: requests shaped like each
-//! CLI's (Anthropic Messages, OpenAI Responses, Gemini) get the scripted answers in the formats
-//! the CLIs parse, and the server records what it saw and sent (turn kind, model, usage). The
-//! real CLIs against the same server are in `live_fake_model.rs`.
+//! CLI's (Anthropic Messages, OpenAI Responses, Gemini) get the scripted answers (text, shell
+//! calls, calls of any tool, errors) in the formats the CLIs parse, and the server records
+//! what it saw and sent (turn kind, model, usage). The real CLIs against the same server are in
+//! `live_fake_model.rs`.
 
 use crate::support::fake_model;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use fake_model::{ErrorKind, FakeModelServer, Reply, TurnKind, Usage};
+use fake_model::{ErrorKind, FakeModelServer, Reply, Served, TurnKind, Usage};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -81,6 +82,11 @@ fn sse_events(body: &str) -> Vec<(String, Value)> {
             (name, serde_json::from_str(data).unwrap())
         })
         .collect()
+}
+
+/// The input of the scripted tool calls (an `agentshim mcp` `send`).
+fn tool_input() -> Value {
+    json!({"shim_id": "worker", "text": "echo mcp-$((6*7))", "timeout_secs": 60})
 }
 
 const LONG_UNICODE: &str =
@@ -161,6 +167,7 @@ async fn anthropic_title_count_tokens_tool_use_and_errors() {
     );
 
     server.push(Reply::shell("echo fake-tool"));
+    server.push(Reply::tool_call("mcp__agentshim__send", tool_input()).times(2));
     server.push(Reply::error(ErrorKind::RateLimit {
         retry_after_secs: 25,
     }));
@@ -179,6 +186,33 @@ async fn anthropic_title_count_tokens_tool_use_and_errors() {
     let input: Value =
         serde_json::from_str(json_delta.1["delta"]["partial_json"].as_str().unwrap()).unwrap();
     assert_eq!(input["command"], "echo fake-tool");
+    // A tool call, streamed and whole: a tool_use block of the tool with the input.
+    let (_, _, body) = post(server.addr(), "/v1/messages", &turn).await;
+    let events = sse_events(&body);
+    assert_eq!(events[1].1["content_block"]["name"], "mcp__agentshim__send");
+    let json_delta = events
+        .iter()
+        .find(|(n, _)| n == "content_block_delta")
+        .unwrap();
+    let input: Value =
+        serde_json::from_str(json_delta.1["delta"]["partial_json"].as_str().unwrap()).unwrap();
+    assert_eq!(input, tool_input());
+    let delta = &events.iter().find(|(n, _)| n == "message_delta").unwrap().1;
+    assert_eq!(delta["delta"]["stop_reason"], "tool_use");
+    let mut whole = turn.clone();
+    whole["stream"] = json!(false);
+    let (_, _, body) = post(server.addr(), "/v1/messages", &whole).await;
+    let message: Value = serde_json::from_str(&body).unwrap();
+    let block = &message["content"][0];
+    assert_eq!(
+        (&block["type"], &block["name"], &block["input"]),
+        (
+            &json!("tool_use"),
+            &json!("mcp__agentshim__send"),
+            &tool_input()
+        )
+    );
+    assert_eq!(message["stop_reason"], "tool_use");
     let (status, headers, body) = post(server.addr(), "/v1/messages", &turn).await;
     assert_eq!(status, 429);
     assert!(headers.contains(&("retry-after".into(), "25".into())));
@@ -202,8 +236,18 @@ async fn anthropic_title_count_tokens_tool_use_and_errors() {
     );
     let kinds: Vec<TurnKind> = server.requests().iter().map(|r| r.kind).collect();
     use TurnKind::*;
-    assert_eq!(kinds, [Title, CountTokens, Main, Main, Main, Main]);
-    assert!(!server.requests()[5].scripted);
+    assert_eq!(
+        kinds,
+        [Title, CountTokens, Main, Main, Main, Main, Main, Main]
+    );
+    assert_eq!(
+        server.requests()[3].served,
+        Served::ToolCall {
+            name: "mcp__agentshim__send".into(),
+            input: tool_input()
+        }
+    );
+    assert!(!server.requests()[7].scripted);
 }
 
 #[tokio::test]
@@ -211,6 +255,7 @@ async fn openai_responses_stream_text_tool_call_title_and_context_error() {
     let server = FakeModelServer::start().await;
     server.push(Reply::text("Hello ✓ from Responses").times(2));
     server.push(Reply::shell_escalated("touch x"));
+    server.push(Reply::tool_call("mcp__agentshim__send", tool_input()));
     server.push(Reply::error(ErrorKind::ContextTooLong));
     let turn = json!({"model": "gpt-5.5", "stream": true, "tools": [{"name": "exec_command"}],
         "input": [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]}]});
@@ -246,6 +291,19 @@ async fn openai_responses_stream_text_tool_call_title_and_context_error() {
     let args: Value = serde_json::from_str(done["arguments"].as_str().unwrap()).unwrap();
     assert_eq!(args["sandbox_permissions"], "require_escalated");
     let (_, _, body) = post(server.addr(), "/v1/responses", &turn).await;
+    let events = sse_events(&body);
+    let done = &events
+        .iter()
+        .find(|(n, _)| n == "response.output_item.done")
+        .unwrap()
+        .1["item"];
+    assert_eq!(
+        (done["type"].as_str(), done["name"].as_str()),
+        (Some("function_call"), Some("mcp__agentshim__send"))
+    );
+    let args: Value = serde_json::from_str(done["arguments"].as_str().unwrap()).unwrap();
+    assert_eq!(args, tool_input());
+    let (_, _, body) = post(server.addr(), "/v1/responses", &turn).await;
     let failed = sse_events(&body).pop().unwrap();
     assert_eq!(failed.0, "response.failed");
     assert_eq!(
@@ -265,7 +323,7 @@ async fn openai_responses_stream_text_tool_call_title_and_context_error() {
     assert_eq!(value["title"], fake_model::FAKE_TITLE);
     let records = server.requests();
     assert_eq!(records.last().unwrap().kind, TurnKind::Title);
-    assert_eq!(server.main_turns().len(), 4);
+    assert_eq!(server.main_turns().len(), 5);
     assert_eq!(records[0].user_text.as_deref(), Some("hi"));
     assert_eq!(server.pending(), 0);
 }
@@ -277,6 +335,7 @@ async fn gemini_router_stream_count_tokens_and_quota() {
         Reply::text(LONG_UNICODE).slow(Duration::from_millis(400), Duration::from_millis(50)),
     );
     server.push(Reply::shell("touch fake-tool-file.txt"));
+    server.push(Reply::tool_call("mcp__agentshim__send", tool_input()));
     server.push(Reply::error(ErrorKind::Quota {
         reset_epoch_secs: 1_900_000_000,
         claim: None,
@@ -347,6 +406,17 @@ async fn gemini_router_stream_count_tokens_and_quota() {
         (call["name"].as_str(), call["args"]["command"].as_str()),
         (Some("run_shell_command"), Some("touch fake-tool-file.txt"))
     );
+    let (_, _, body) = post(
+        server.addr(),
+        "/v1beta/models/gemini-3.8-flash:streamGenerateContent?alt=sse",
+        &turn,
+    )
+    .await;
+    let call = &sse_events(&body)[0].1["candidates"][0]["content"]["parts"][0]["functionCall"];
+    assert_eq!(
+        (&call["name"], &call["args"]),
+        (&json!("mcp__agentshim__send"), &tool_input())
+    );
     let (status, _, body) = post(
         server.addr(),
         "/v1beta/models/gemini-3.8-flash:generateContent",
@@ -366,7 +436,10 @@ async fn gemini_router_stream_count_tokens_and_quota() {
     assert_eq!(status, 404);
     let kinds: Vec<TurnKind> = server.requests().iter().map(|r| r.kind).collect();
     use TurnKind::*;
-    assert_eq!(kinds, [Router, Main, Main, Main, CountTokens, Unknown]);
+    assert_eq!(
+        kinds,
+        [Router, Main, Main, Main, Main, CountTokens, Unknown]
+    );
     assert_eq!(server.requests()[1].tools, 2);
 }
 

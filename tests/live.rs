@@ -12,6 +12,7 @@ mod fake_model_wire;
 mod live_claude;
 mod live_claude_bench;
 mod live_claude_lifecycle;
+mod live_claude_mcp;
 mod live_claude_record;
 mod live_codex;
 mod live_codex_dialogs;

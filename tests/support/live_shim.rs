@@ -1,11 +1,12 @@
 //! The one wrapper of a real CLI under a shim, for every live test: a fresh fake model server,
 //! a fresh HOME configured as `live_agents` does (and as a test's `prepare` changes it), the
 //! CLI run directly with exactly the agent's environment (Codex with the built-in profile's
-//! arguments, inline unless the test asks for the alternate screen), the driver of its kind,
-//! the given [`Signals`] and turn signals (the suite's switch unless a test says otherwise).
-//! Its events are read by the one [`EventReader`], waiting up to [`LIVE_TIMEOUT`]. Dropping
-//! it SIGKILLs what is left of the agent before its HOME goes (the shim's own kill runs later,
-//! on its actor task, and a CLI still running would recreate files in that HOME).
+//! arguments, inline unless the test asks for the alternate screen; and the arguments a test
+//! adds), the driver of its kind, the given [`Signals`] and turn signals (the suite's switch
+//! unless a test says otherwise). Its events are read by the one [`EventReader`], waiting up
+//! to [`LIVE_TIMEOUT`]. Dropping it SIGKILLs what is left of the agent before its HOME goes
+//! (the shim's own kill runs later, on its actor task, and a CLI still running would recreate
+//! files in that HOME).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -34,6 +35,9 @@ pub struct Launch {
     /// Whether the shim reads the CLI's turn signals (hooks, OSC records); the suite's switch
     /// (`AGENTSHIM_TURN_SIGNALS=off`) unless a test sets it.
     pub turn_signals: bool,
+    /// Arguments the test adds to the CLI's command line (after Codex's mode's, before those
+    /// the driver adds, such as Claude's `--settings`).
+    pub args: Vec<String>,
 }
 
 impl Default for Launch {
@@ -43,6 +47,7 @@ impl Default for Launch {
             signals: Signals::default(),
             codex_mode: Mode::Inline,
             turn_signals: live_agents::turn_signals(),
+            args: Vec::new(),
         }
     }
 }
@@ -72,12 +77,14 @@ impl Drop for LiveShim {
 }
 
 /// The shim of `cli` as a live test runs it: exactly the agent's environment, Codex with its
-/// mode's arguments, recording the CLI's session and the shim's terminal in the agent's HOME.
+/// mode's arguments, then the launch's own, recording the CLI's session and the shim's terminal
+/// in the agent's HOME.
 fn shim_spec(cli: AgentCli, agent: &LiveAgent, id: &str, launch: &Launch) -> ShimSpec {
-    let args = match cli {
+    let mut args = match cli {
         AgentCli::Codex => launch.codex_mode.args(),
         _ => Vec::new(),
     };
+    args.extend(launch.args.iter().cloned());
     let mut spec = ShimSpec::new(id, &agent.program, args)
         .agent(agent_kind(cli))
         .cwd(&agent.cwd)

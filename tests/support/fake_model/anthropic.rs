@@ -71,13 +71,11 @@ pub fn handle(ctx: &Ctx, req: &Incoming) -> Handled {
         _ => TurnKind::Main,
     };
     let (reply, scripted) = ctx.next_reply();
-    let usage = reply.usage_for(req.body_len);
-    let (served, usage) = match &reply.body {
-        ReplyBody::Text(t) => (Served::Text(t.clone()), Some(usage)),
-        ReplyBody::ShellCall { command, .. } => (Served::ShellCall(command.clone()), Some(usage)),
-        ReplyBody::Error(kind) => (Served::Error(kind.clone()), None),
-        ReplyBody::Hang => (Served::Hang, None),
-    };
+    let usage = reply
+        .body
+        .is_answer()
+        .then(|| reply.usage_for(req.body_len));
+    let served = reply.body.served();
     let (response, delay) = match &reply.body {
         ReplyBody::Error(kind) => (error_response(kind), std::time::Duration::ZERO),
         ReplyBody::Hang => (
@@ -170,6 +168,19 @@ fn usage_json(u: &Usage) -> Value {
     })
 }
 
+/// The tool a reply calls, and its input: `Bash` for a shell call, the scripted tool for a
+/// tool call; `None` for anything else.
+fn tool_use(body: &ReplyBody) -> Option<(&str, Value)> {
+    match body {
+        ReplyBody::ShellCall { command, .. } => Some((
+            "Bash",
+            json!({"command": command, "description": "Run the scripted command"}),
+        )),
+        ReplyBody::ToolCall { name, input } => Some((name, input.clone())),
+        _ => None,
+    }
+}
+
 /// A text or tool_use answer, streamed or whole; the second value is the delay before a
 /// non-streamed answer.
 fn respond(
@@ -180,13 +191,12 @@ fn respond(
     usage: Usage,
 ) -> (axum::response::Response, std::time::Duration) {
     let id = format!("msg_fake_{:06}", ctx.id);
-    let (block, chunks, stop_reason) = match &reply.body {
-        ReplyBody::ShellCall { command, .. } => {
-            let input = json!({"command": command, "description": "Run the scripted command"});
-            let block = json!({"type": "tool_use", "id": format!("toolu_fake_{:06}", ctx.id), "name": "Bash", "input": {}});
+    let (block, chunks, stop_reason) = match (&reply.body, tool_use(&reply.body)) {
+        (_, Some((name, input))) => {
+            let block = json!({"type": "tool_use", "id": format!("toolu_fake_{:06}", ctx.id), "name": name, "input": {}});
             (block, vec![input.to_string()], "tool_use")
         }
-        ReplyBody::Text(text) => (
+        (ReplyBody::Text(text), None) => (
             json!({"type": "text", "text": ""}),
             chunk_text(text, reply.pacing.words_per_chunk),
             "end_turn",
@@ -194,13 +204,12 @@ fn respond(
         _ => unreachable!("errors and hangs are answered before"),
     };
     if !is_stream {
-        let content = match &reply.body {
-            ReplyBody::ShellCall { .. } => {
-                let mut block = block.clone();
-                block["input"] = serde_json::from_str(&chunks[0]).unwrap_or(Value::Null);
-                block
-            }
-            _ => json!({"type": "text", "text": chunks.concat()}),
+        let content = if stop_reason == "tool_use" {
+            let mut block = block.clone();
+            block["input"] = serde_json::from_str(&chunks[0]).unwrap_or(Value::Null);
+            block
+        } else {
+            json!({"type": "text", "text": chunks.concat()})
         };
         let message = json!({
             "id": id, "type": "message", "role": "assistant", "model": model,

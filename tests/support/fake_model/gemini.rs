@@ -73,16 +73,11 @@ pub fn handle(ctx: &Ctx, req: &Incoming) -> Handled {
         )
     } else {
         let (reply, scripted) = ctx.next_reply();
-        let served = match &reply.body {
-            ReplyBody::Text(t) => Served::Text(t.clone()),
-            ReplyBody::ShellCall { command, .. } => Served::ShellCall(command.clone()),
-            ReplyBody::Error(kind) => Served::Error(kind.clone()),
-            ReplyBody::Hang => Served::Hang,
-        };
+        let served = reply.body.served();
         (TurnKind::Main, reply, scripted, served)
     };
     let usage = reply.usage_for(req.body_len);
-    let reports_usage = matches!(reply.body, ReplyBody::Text(_) | ReplyBody::ShellCall { .. });
+    let reports_usage = reply.body.is_answer();
     let model_name = model.clone().unwrap_or_default();
     let mut delay = std::time::Duration::ZERO;
     let response = match &reply.body {
@@ -173,6 +168,9 @@ fn pieces(reply: &Reply) -> Vec<(Value, usize)> {
                 "args": {"command": command, "description": "Run the scripted command"}}}),
             0,
         )],
+        ReplyBody::ToolCall { name, input } => {
+            vec![(json!({"functionCall": {"name": name, "args": input}}), 0)]
+        }
         _ => Vec::new(),
     }
 }

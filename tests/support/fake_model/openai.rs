@@ -7,7 +7,8 @@
 //! `response.output_item.done` (the whole message) and `response.completed` with `usage`; Codex
 //! takes the finished items from `output_item.done` and ends the turn on `response.completed`.
 //! A shell call streams a `function_call` item named `exec_command` (arguments `cmd`, and
-//! `sandbox_permissions: require_escalated` when escalated).
+//! `sandbox_permissions: require_escalated` when escalated); a tool call one named as
+//! scripted, its input as the arguments.
 //!
 //! Usage follows OpenAI's convention: `input_tokens` counts all prompt tokens and
 //! `input_tokens_details.cached_tokens` the cached part of them.
@@ -48,17 +49,12 @@ pub fn handle(ctx: &Ctx, req: &Incoming) -> Handled {
         }
         None => {
             let (reply, scripted) = ctx.next_reply();
-            let served = match &reply.body {
-                ReplyBody::Text(t) => Served::Text(t.clone()),
-                ReplyBody::ShellCall { command, .. } => Served::ShellCall(command.clone()),
-                ReplyBody::Error(kind) => Served::Error(kind.clone()),
-                ReplyBody::Hang => Served::Hang,
-            };
+            let served = reply.body.served();
             (TurnKind::Main, reply, scripted, served)
         }
     };
     let usage = reply.usage_for(req.body_len);
-    let reports_usage = matches!(reply.body, ReplyBody::Text(_) | ReplyBody::ShellCall { .. });
+    let reports_usage = reply.body.is_answer();
     let response = match &reply.body {
         ReplyBody::Error(kind) => error_response(ctx, &model_name, kind),
         ReplyBody::Hang => stream::hang_response("text/event-stream", ctx.shutdown()),
@@ -146,7 +142,25 @@ fn response_object(id: &str, model: &str, status: &str, output: Value) -> Value 
            "model": model, "output": output})
 }
 
-/// The SSE frames of a text or shell-call answer.
+/// The function a reply calls, and its arguments: `exec_command` for a shell call (escalated:
+/// with `sandbox_permissions: require_escalated`), the scripted tool for a tool call; `None`
+/// for anything else.
+fn function_call(body: &ReplyBody) -> Option<(&str, Value)> {
+    match body {
+        ReplyBody::ShellCall { command, escalate } => {
+            let mut args = json!({"cmd": command});
+            if *escalate {
+                args["sandbox_permissions"] = json!("require_escalated");
+                args["justification"] = json!("The fake model wants to run this command.");
+            }
+            Some(("exec_command", args))
+        }
+        ReplyBody::ToolCall { name, input } => Some((name, input.clone())),
+        _ => None,
+    }
+}
+
+/// The SSE frames of a text or function-call answer.
 fn frames(ctx: &Ctx, model: &str, reply: &Reply, usage: Usage) -> Vec<Frame> {
     let resp_id = format!("resp_fake_{:06}", ctx.id);
     let item_id = format!("item_fake_{:06}", ctx.id);
@@ -160,17 +174,12 @@ fn frames(ctx: &Ctx, model: &str, reply: &Reply, usage: Usage) -> Vec<Frame> {
             json!({"response": response_object(&resp_id, model, "in_progress", json!([]))}),
         )),
     ];
-    let done_item = match &reply.body {
-        ReplyBody::ShellCall { command, escalate } => {
-            let mut args = json!({"cmd": command});
-            if *escalate {
-                args["sandbox_permissions"] = json!("require_escalated");
-                args["justification"] = json!("The fake model wants to run this command.");
-            }
+    let done_item = match (&reply.body, function_call(&reply.body)) {
+        (_, Some((name, args))) => {
             let args = args.to_string();
             let call_id = format!("call_fake_{:06}", ctx.id);
             let item = |status: &str, arguments: &str| {
-                json!({"type": "function_call", "id": item_id, "call_id": call_id, "name": "exec_command",
+                json!({"type": "function_call", "id": item_id, "call_id": call_id, "name": name,
                        "arguments": arguments, "status": status})
             };
             frames.push(Frame::after(
@@ -190,7 +199,7 @@ fn frames(ctx: &Ctx, model: &str, reply: &Reply, usage: Usage) -> Vec<Frame> {
             )));
             item("completed", &args)
         }
-        ReplyBody::Text(text) => {
+        (ReplyBody::Text(text), None) => {
             let message = |status: &str, content: Value| json!({"type": "message", "id": item_id, "role": "assistant", "status": status, "content": content});
             let part = |text: &str| json!({"type": "output_text", "text": text, "annotations": []});
             let at = |extra: Value| {

@@ -81,10 +81,40 @@ pub enum ReplyBody {
     /// `run_shell_command` functionCall. `escalate` adds Codex's
     /// `sandbox_permissions: require_escalated` (which makes Codex ask for approval).
     ShellCall { command: String, escalate: bool },
+    /// A call of the tool `name` with the arguments `input`, as the API calls its tools: a
+    /// Claude `tool_use` block, a Codex `function_call` item (`arguments` the JSON text), a
+    /// Gemini `functionCall` part. For a tool the CLI has besides its own, such as an MCP
+    /// server's (Claude Code names them `mcp__SERVER__TOOL`).
+    ToolCall { name: String, input: Value },
     /// An error response.
     Error(ErrorKind),
     /// Status 200 and headers, then nothing until the server stops: a hung model.
     Hang,
+}
+
+impl ReplyBody {
+    /// What the server records it sent.
+    pub fn served(&self) -> Served {
+        match self {
+            ReplyBody::Text(text) => Served::Text(text.clone()),
+            ReplyBody::ShellCall { command, .. } => Served::ShellCall(command.clone()),
+            ReplyBody::ToolCall { name, input } => Served::ToolCall {
+                name: name.clone(),
+                input: input.clone(),
+            },
+            ReplyBody::Error(kind) => Served::Error(kind.clone()),
+            ReplyBody::Hang => Served::Hang,
+        }
+    }
+
+    /// Whether it is an answer (text or a tool call, which report usage), not an error or a
+    /// hang.
+    pub fn is_answer(&self) -> bool {
+        matches!(
+            self,
+            ReplyBody::Text(_) | ReplyBody::ShellCall { .. } | ReplyBody::ToolCall { .. }
+        )
+    }
 }
 
 /// How many turns a reply answers before it leaves the queue.
@@ -153,6 +183,14 @@ impl Reply {
         })
     }
 
+    /// A call of the tool `name` with `input` (see [`ReplyBody::ToolCall`]).
+    pub fn tool_call(name: impl Into<String>, input: Value) -> Self {
+        Self::of(ReplyBody::ToolCall {
+            name: name.into(),
+            input,
+        })
+    }
+
     pub fn error(kind: ErrorKind) -> Self {
         Self::of(ReplyBody::Error(kind))
     }
@@ -194,6 +232,9 @@ impl Reply {
             let output = match &self.body {
                 ReplyBody::Text(t) => t.chars().count().div_ceil(4).max(1),
                 ReplyBody::ShellCall { command, .. } => command.len().div_ceil(4) + 10,
+                ReplyBody::ToolCall { name, input } => {
+                    (name.len() + input.to_string().len()).div_ceil(4) + 10
+                }
                 _ => 0,
             };
             Usage::new((request_bytes / 4).max(1) as u64, output as u64)
@@ -282,6 +323,11 @@ pub enum TurnKind {
 pub enum Served {
     Text(String),
     ShellCall(String),
+    /// A [`ReplyBody::ToolCall`]: the tool's name and arguments.
+    ToolCall {
+        name: String,
+        input: Value,
+    },
     Json(Value),
     Error(ErrorKind),
     Hang,
