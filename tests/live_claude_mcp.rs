@@ -142,7 +142,8 @@ impl ClaudeWithMcp {
     }
 
     /// Checks the round trip, given Claude's answer: the worker ran the command, Claude sent
-    /// its answer back as the tool's result, and its turn ended with the final text.
+    /// its answer back as the tool's result, and its turn's answer is the call and the final
+    /// text.
     async fn check_round_trip(&mut self, response: &str) {
         let completion = self
             .worker
@@ -168,7 +169,11 @@ impl ClaudeWithMcp {
             [completion.response],
             "{report}"
         );
-        assert!(response.ends_with(FINAL_TEXT), "{response:?}\n{report}");
+        // The call, collapsed to one line, then the final text.
+        assert!(
+            response.starts_with("Called agentshim") && response.ends_with(FINAL_TEXT),
+            "{response:?}\n{report}"
+        );
     }
 
     /// How many questions the Claude shim reported.

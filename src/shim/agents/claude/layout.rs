@@ -60,9 +60,19 @@ pub(super) fn is_prompt_line(line: &str) -> bool {
     line.starts_with(PROMPT)
 }
 
-/// A continuation row of a multi-line echo: indented, and not a result line.
+/// A continuation row of a multi-line echo: indented, and neither a result line nor a
+/// collapsed tool call.
 fn is_echo_continuation(line: &str) -> bool {
-    line.starts_with("  ") && result_text(line).is_none()
+    line.starts_with("  ") && result_text(line).is_none() && !is_collapsed_call(line)
+}
+
+/// Claude Code 2.x's one-line summary of an MCP tool call, indented like an echo row:
+/// `  Calling agentshim… (ctrl+o to expand)` while it runs, `  Called agentshim (ctrl+o to
+/// expand)` after.
+fn is_collapsed_call(line: &str) -> bool {
+    let line = line.trim();
+    (line.starts_with("Calling ") || line.starts_with("Called "))
+        && line.ends_with("(ctrl+o to expand)")
 }
 
 /// The input box and what is below it.

@@ -174,6 +174,27 @@ fn tool_lines_stay_in_the_answer() {
     );
 }
 
+/// An MCP tool call as Claude Code 2.1 draws it (`tests/live_claude_mcp.rs`): collapsed to one
+/// indented line after the echo, which is the answer's, not the echo's.
+#[test]
+fn a_collapsed_mcp_call_stays_in_the_answer() {
+    let turn = r"
+❯ Run it on the worker
+
+  Called agentshim (ctrl+o to expand)
+
+● The worker said mcp-42 ✓
+
+────────────────────────────────────────
+❯
+────────────────────────────────────────
+  ? for shortcuts";
+    assert_eq!(
+        response(turn, "Run it on the worker"),
+        "Called agentshim (ctrl+o to expand)\n\nThe worker said mcp-42 ✓"
+    );
+}
+
 #[test]
 fn a_multi_line_echo_is_not_part_of_the_answer_wherever_the_turn_starts() {
     let screen = r"
