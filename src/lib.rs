@@ -31,3 +31,4 @@ pub mod shim;
 pub mod unix_socket;
 pub mod unix_time;
 pub mod untrusted;
+pub mod web;

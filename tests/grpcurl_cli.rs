@@ -267,7 +267,10 @@ async fn create_send_with_wait_and_stream_events() {
     assert_eq!(completion["shimId"], "g1");
     assert_eq!(completion["completion"]["messageId"], "m1");
     assert_eq!(completion["completion"]["response"], "hello-grpcurl");
-    assert!(events.iter().all(|e| is_rfc3339(&e["recordedAt"])), "{stdout}");
+    assert!(
+        events.iter().all(|e| is_rfc3339(&e["recordedAt"])),
+        "{stdout}"
+    );
     assert!(
         position("messageDelivered") < position("completion"),
         "{stdout}"

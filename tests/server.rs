@@ -31,3 +31,4 @@ mod server_rpc;
 mod server_shim_processes;
 mod server_stop;
 mod server_streams;
+mod server_web;

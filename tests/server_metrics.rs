@@ -8,6 +8,7 @@ use crate::support::serve_process;
 use crate::support::server as server_support;
 
 use crate::support::eventually::Poll;
+use crate::support::http::http_get;
 
 use agentshim::client::SendOptions;
 use agentshim::metrics::{
@@ -18,7 +19,6 @@ use agentshim::rpc::event_envelope::Event as Pb;
 use agentshim::server::{ServerError, bind};
 use serve_process::{ServeProcess, TempDir};
 use server_support::{CONFIG_TOML, Client, Events, TIMEOUT, create_ready, send_wait, test_options};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A small event log, so that the scenario evicts some of its events.
 const LOG_CAPACITY: u64 = 10;
@@ -26,35 +26,14 @@ const LOG_CAPACITY: u64 = 10;
 /// The agent kind of the test profile, as the `agent` label shows it.
 const AGENT: &str = "{agent=\"generic\"}";
 
-/// `GET path` over a fresh connection; returns the status line and the body.
-async fn http_get(addr: &str, path: &str) -> (String, String) {
-    let exchange = async {
-        let mut stream = tokio::net::TcpStream::connect(addr).await?;
-        let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-        stream.write_all(request.as_bytes()).await?;
-        let mut response = String::new();
-        stream.read_to_string(&mut response).await?;
-        Ok::<_, std::io::Error>(response)
-    };
-    let response = tokio::time::timeout(TIMEOUT, exchange)
-        .await
-        .unwrap_or_else(|_| panic!("no answer to GET {path} within {TIMEOUT:?}"))
-        .unwrap_or_else(|error| panic!("GET {path} failed: {error}"));
-    let (head, body) = response
-        .split_once("\r\n\r\n")
-        .unwrap_or_else(|| panic!("not an HTTP response: {response:?}"));
-    let status = head.lines().next().unwrap_or_default().to_owned();
-    (status, body.to_owned())
-}
-
 /// One scrape of `/metrics`.
 struct Scrape(String);
 
 impl Scrape {
     async fn of(addr: &str) -> Self {
-        let (status, body) = http_get(addr, "/metrics").await;
-        assert_eq!(status, "HTTP/1.1 200 OK", "{body}");
-        Self(body)
+        let response = http_get(addr, "/metrics").await;
+        assert_eq!(response.status, 200, "{response:?}");
+        Self(response.body)
     }
 
     /// The value of `series` (a name and its labels, as rendered), if it was recorded.
@@ -228,9 +207,9 @@ async fn a_scrape_shows_what_the_server_did() {
         "a removed shim is still counted: {counted:?}"
     );
 
-    let (status, body) = http_get(&addr, "/").await;
-    assert!(status.contains("404"), "{status}");
-    assert!(body.contains("/metrics"), "{body}");
+    let response = http_get(&addr, "/").await;
+    assert_eq!(response.status, 404, "{response:?}");
+    assert!(response.body.contains("/metrics"), "{response:?}");
 }
 
 #[tokio::test]

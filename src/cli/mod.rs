@@ -12,7 +12,7 @@ mod health;
 mod heap_trim;
 mod input_cmds;
 mod mcp_cmd;
-mod output;
+pub(crate) mod output;
 mod record;
 mod record_script;
 mod recording_cmd;

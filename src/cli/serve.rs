@@ -1,6 +1,7 @@
 //! `agentshim serve`: the gRPC server. Prints `agentshim listening on ADDR` on stdout once it
 //! accepts connections (scripts and tests read the real port from it when `:0` was asked for),
-//! then `agentshim metrics on ADDR` when `--metrics-listen` is given, then `agentshim token in
+//! then `agentshim metrics on ADDR` when `--metrics-listen` is given, `agentshim web console
+//! on URL` (the link, token included, that opens it) when `--web-listen` is, then `agentshim token in
 //! FILE (...)` with the grpcurl incantation when it generated its token, and stops gracefully
 //! on SIGINT/SIGTERM, shutting its shims down, or on SIGUSR1, leaving its shim processes
 //! running for the next server on its state directory to adopt (an upgrade).
@@ -75,6 +76,11 @@ pub struct ServeArgs {
     /// authentication, so keep it where only your scraper reaches it).
     #[arg(long, value_name = "HOST:PORT")]
     metrics_listen: Option<SocketAddr>,
+    /// Serve the web console at http://HOST:PORT/ (an IP address): every shim live, their
+    /// terminals, send and answer. Same auth as gRPC: the link printed at start carries the
+    /// token.
+    #[arg(long, value_name = "HOST:PORT")]
+    web_listen: Option<SocketAddr>,
     /// Seconds between HTTP/2 pings to each client; a client that does not answer within as
     /// long is disconnected (its streams end).
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
@@ -123,6 +129,7 @@ impl ServeArgs {
         options.shutdown_timeout = Duration::from_secs(self.shutdown_timeout);
         options.state_dir = self.state_dir.clone();
         options.metrics_listen = self.metrics_listen;
+        options.web_listen = self.web_listen;
         options.keepalive = Duration::from_secs(self.keepalive);
         Ok(options)
     }
@@ -145,6 +152,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     println!("agentshim listening on {}", server.local_addr());
     if let Some(addr) = server.metrics_addr() {
         println!("agentshim metrics on {addr}");
+    }
+    if let Some(url) = server.web_url() {
+        println!("agentshim web console on {url}");
     }
     if let Some(file) = server.token_file() {
         let file = file.display();

@@ -16,7 +16,7 @@ use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::codec::{FramedRead, FramedWrite};
-use tonic::{Status, Streaming};
+use tonic::Status;
 
 use super::link::LINK_TIMEOUT;
 use crate::protocol::attach::{AttachMode, decode_bytes, encode_bytes};
@@ -34,12 +34,24 @@ type Commands = FramedWrite<OwnedWriteHalf, JsonFrameCodec<Event>>;
 /// The responses of one Attach stream.
 pub type AttachStream = ReceiverStream<Result<rpc::AttachResponse, Status>>;
 
+/// The requests of one Attach stream after its `start`: a gRPC stream's, or the web
+/// console's terminal's.
+pub trait AttachRequests:
+    futures_util::Stream<Item = Result<rpc::AttachRequest, Status>> + Send + Unpin + 'static
+{
+}
+
+impl<T> AttachRequests for T where
+    T: futures_util::Stream<Item = Result<rpc::AttachRequest, Status>> + Send + Unpin + 'static
+{
+}
+
 /// Attaches to the shim listening on `socket` as `start` asks, then serves the stream's
 /// `requests` from a task of its own.
 pub async fn attach(
     socket: &Path,
     start: rpc::AttachStart,
-    requests: Streaming<rpc::AttachRequest>,
+    requests: impl AttachRequests,
 ) -> Result<AttachStream, Status> {
     let mode = mode_from_proto(start.mode)?;
     let size = start.size.map(|size| terminal_size(&size)).transpose()?;
@@ -101,7 +113,7 @@ async fn attached(frames: &mut Frames) -> Result<rpc::AttachResponse, Status> {
 async fn bridge(
     mut frames: Frames,
     mut commands: Commands,
-    mut requests: Streaming<rpc::AttachRequest>,
+    mut requests: impl AttachRequests,
     responses: mpsc::Sender<Result<rpc::AttachResponse, Status>>,
 ) {
     let mut requests_open = true;

@@ -17,7 +17,7 @@
 //! long as the server runs (see [`crate::metrics`]).
 
 mod admission;
-mod attach;
+pub(crate) mod attach;
 pub mod auth;
 mod authority_repair;
 pub mod config;
@@ -27,7 +27,7 @@ pub mod link;
 pub mod profiles;
 pub mod recordings;
 pub mod registry;
-mod service;
+pub(crate) mod service;
 pub mod shim_process;
 pub mod state_dir;
 
@@ -53,6 +53,7 @@ use crate::shim::ShimError;
 use crate::shim::events::{DEFAULT_LOG_CAPACITY, EventLog, LogBounds};
 use crate::unix_socket::UnixSocketError;
 use crate::untrusted::Untrusted;
+use crate::web::WebConsole;
 pub use auth::Auth;
 use auth::TokenCheck;
 use authority_repair::RepairedStream;
@@ -164,6 +165,9 @@ pub struct ServerOptions {
     /// Serve Prometheus metrics over HTTP here (unauthenticated); installs the process's
     /// global metrics recorder, so one server per process can have it.
     pub metrics_listen: Option<SocketAddr>,
+    /// Serve the web console ([`crate::web`]) here, with the same token as gRPC (a server on
+    /// a Unix socket, which has none, generates one for it).
+    pub web_listen: Option<SocketAddr>,
     /// How often the server pings each client over HTTP/2, and how long an answer may take:
     /// a client that vanished without closing its connection (a cut link, a frozen host) is
     /// disconnected after about twice this, and its event streams end.
@@ -187,6 +191,7 @@ impl ServerOptions {
             shim_program: None,
             keepalive: Duration::from_secs(30),
             metrics_listen: None,
+            web_listen: None,
         }
     }
 }
@@ -222,6 +227,8 @@ pub enum ServerError {
     #[error(transparent)]
     Metrics(#[from] MetricsError),
     #[error(transparent)]
+    Web(#[from] crate::web::WebError),
+    #[error(transparent)]
     StateDir(#[from] StateDirError),
     #[error("cannot tell which program runs shim processes: {0}")]
     ShimProgram(#[source] std::io::Error),
@@ -242,6 +249,7 @@ pub struct BoundServer {
     /// The generated token's file, removed when the server stops (or is dropped unserved).
     token_file: Option<OwnedPath>,
     metrics: Option<MetricsEndpoint>,
+    web: Option<WebConsole>,
     launcher: ShimLauncher,
     options: ServerOptions,
 }
@@ -290,6 +298,12 @@ pub async fn bind(options: ServerOptions) -> Result<BoundServer, ServerError> {
         Some(addr) => Some(MetricsEndpoint::bind(addr).await?),
         None => None,
     };
+    let web = match options.web_listen {
+        Some(addr) => Some(
+            WebConsole::bind(addr, web_token(&options, token.as_ref())?, options.insecure).await?,
+        ),
+        None => None,
+    };
     let state = match &options.state_dir {
         Some(path) => StateDir::open(path)?,
         None => StateDir::open(StateDir::default_path()?)?,
@@ -304,8 +318,22 @@ pub async fn bind(options: ServerOptions) -> Result<BoundServer, ServerError> {
         token,
         token_file,
         metrics,
+        web,
         launcher: ShimLauncher::new(shim_program, state),
         options,
+    })
+}
+
+/// The token of the web console: the gRPC listener's, else (a Unix socket's server) one of its
+/// own, unless auth is off.
+fn web_token(
+    options: &ServerOptions,
+    token: Option<&String>,
+) -> Result<Option<String>, ServerError> {
+    Ok(match (token, &options.auth) {
+        (Some(token), _) => Some(token.clone()),
+        (None, Auth::Disabled) => None,
+        (None, _) => Some(crate::runtime_dir::generate_token()?),
     })
 }
 
@@ -342,6 +370,11 @@ impl BoundServer {
     /// The file holding the token this server generated ([`Auth::Generated`] on TCP).
     pub fn token_file(&self) -> Option<&Path> {
         self.token_file.as_ref().map(OwnedPath::path)
+    }
+
+    /// The link that opens the web console (token included), if it is served.
+    pub fn web_url(&self) -> Option<String> {
+        self.web.as_ref().map(WebConsole::url)
     }
 
     /// Where metrics are served (the real port when 0 was asked for), if they are.
@@ -406,10 +439,12 @@ impl BoundServer {
             let identity = Identity::from_pem(read(cert)?, read(key)?);
             builder = builder.tls_config(ServerTlsConfig::new().identity(identity))?;
         }
+        let service = AgentShimService::new(Arc::clone(&registry), identity);
+        let web = self.web.map(|console| (console, service.clone()));
         let router = builder
             .add_service(health_service)
             .add_service(InterceptedService::new(
-                AgentShimServiceServer::new(AgentShimService::new(Arc::clone(&registry), identity)),
+                AgentShimServiceServer::new(service),
                 auth.clone(),
             ))
             .add_service(InterceptedService::new(
@@ -461,9 +496,18 @@ impl BoundServer {
                     std::future::pending::<()>().await;
                 }
             };
+            let serve_web = async move {
+                if let Some((console, service)) = web
+                    && let Err(error) = console.serve(service, std::future::pending()).await
+                {
+                    tracing::error!(%error, "the web console stopped");
+                }
+                std::future::pending::<()>().await;
+            };
             tokio::select! {
                 () = deadline => {}
                 () = serve_metrics => {}
+                () = serve_web => {}
             }
         };
         match self.listener {

@@ -10,6 +10,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use super::ServiceError;
+use super::attach::AttachRequests;
 use super::convert::{
     StreamConverter, completion_to_proto, explanation_to_proto, reason_from_proto, state_to_proto,
 };
@@ -67,6 +68,20 @@ impl AgentShimService {
         status
     }
 
+    /// Attaches to the terminal of the shim `start` names; `requests` are the rest of the
+    /// client's (for gRPC's Attach, and the web console's terminal).
+    pub(crate) async fn attach_terminal(
+        &self,
+        start: rpc::AttachStart,
+        requests: impl AttachRequests,
+    ) -> Result<super::attach::AttachStream, Status> {
+        let entry = self.registry.get(&start.shim_id)?;
+        let Some(socket) = entry.link.socket.clone() else {
+            return Err(ServiceError::Shim(ShimError::ShimGone).into());
+        };
+        super::attach::attach(&socket, start, requests).await
+    }
+
     fn handle(&self, shim_id: &str) -> Result<ShimHandle, Status> {
         Ok(self.registry.get(shim_id)?.handle.clone())
     }
@@ -82,7 +97,7 @@ fn dimension(value: u32, name: &str) -> Result<Option<u16>, ServiceError> {
     }
 }
 
-type EventStream =
+pub(crate) type EventStream =
     Pin<Box<dyn tokio_stream::Stream<Item = Result<rpc::StreamEventsResponse, Status>> + Send>>;
 
 #[tonic::async_trait]
@@ -394,12 +409,7 @@ impl agent_shim_service_server::AgentShimService for AgentShimService {
                 ));
             }
         };
-        let entry = self.registry.get(&start.shim_id)?;
-        let Some(socket) = entry.link.socket.clone() else {
-            return Err(ServiceError::Shim(ShimError::ShimGone).into());
-        };
-        let stream = super::attach::attach(&socket, start, requests).await?;
-        Ok(Response::new(stream))
+        Ok(Response::new(self.attach_terminal(start, requests).await?))
     }
 
     async fn get_server_info(

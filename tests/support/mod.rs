@@ -20,6 +20,7 @@ pub mod fake_model;
 pub mod fake_questions;
 pub mod frame_limit;
 pub mod grpc_attach;
+pub mod http;
 pub mod live_agents;
 pub mod live_codex;
 pub mod live_gemini_shim;

@@ -73,6 +73,8 @@ pub fn fresh_state_dir() -> PathBuf {
 pub struct TestServer {
     /// `IP:PORT` or `unix:PATH`.
     pub addr: String,
+    /// The link that opens its web console, when it serves one.
+    pub web_url: Option<String>,
     /// Resolves the server's stop future; taken by `stop_within` or drop.
     stop_tx: Option<oneshot::Sender<()>>,
     served: Option<JoinHandle<Result<(), ServerError>>>,
@@ -85,12 +87,14 @@ impl TestServer {
         let state_dir = options.state_dir.clone();
         let server = bind(options).await.expect("bind test server");
         let addr = server.local_addr().to_owned();
+        let web_url = server.web_url();
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let served = tokio::spawn(server.serve(async move {
             let _ = stop_rx.await;
         }));
         Self {
             addr,
+            web_url,
             stop_tx: Some(stop_tx),
             served: Some(served),
             state_dir,
@@ -157,6 +161,13 @@ pub async fn connect(url: &str) -> Client {
             .ok()
     };
     eventually_async(|| format!("cannot connect to {url}"), connected).await
+}
+
+/// A client of `url` presenting `token`.
+pub async fn connect_with_token(url: &str, token: &str) -> Client {
+    Client::connect(url, ConnectOptions::with_token(token))
+        .await
+        .unwrap_or_else(|error| panic!("cannot connect to {url}: {error}"))
 }
 
 /// A client of `url` that sends no token, whatever token file this host has for it.
