@@ -12,5 +12,5 @@ mod layout;
 mod protocol_channel;
 mod protocol_codec;
 mod protocol_contract;
-mod protocol_link_v1;
+mod protocol_link_fixtures;
 mod protocol_spec_program;

@@ -152,7 +152,8 @@ fn additive_variants_are_tagged_named_and_read_back_like_the_seed() {
     let events = samples::ours::additive_events()
         .into_iter()
         .chain(samples::ours::link_frames())
-        .chain(samples::ours::attach_frames());
+        .chain(samples::ours::attach_frames())
+        .chain(samples::ours::connection_answers());
     for event in events {
         assert_eq!(tags(&[&event], "event").pop_first().unwrap(), event.name());
         let wire = assert_reserializes_as::<protocol::Event>(&event);
@@ -199,6 +200,16 @@ fn link_frames_have_no_grpc_twin() {
             .iter()
             .all(|e| !e.is_link_frame() && !e.is_attach_frame())
     );
+}
+
+/// `Explanation` answers the framed `Explain`; gRPC's `Explain` has its own response.
+#[test]
+fn connection_answers_have_no_grpc_event_twin() {
+    use agentshim::server::convert::event_to_proto;
+    for answer in samples::ours::connection_answers() {
+        assert!(!answer.is_link_frame() && !answer.is_attach_frame());
+        assert!(event_to_proto(answer).is_none());
+    }
 }
 
 /// The frames of an attachment carry a terminal; none of them is an event of a gRPC stream

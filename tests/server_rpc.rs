@@ -4,17 +4,21 @@
 //! send with and without `wait`, capture (screen, size, last lines from the scrollback), state,
 //! a long answer (whole with a CreateShim scrollback override, marked truncated without),
 //! resize (the program in the terminal sees the new size), shutdown (exit code, reason in the
-//! final state change), kill (exit code 137) and ping.
+//! final state change), kill (exit code 137) and ping. Lookups agree with what a client has
+//! seen and do not wait for a shim process that cannot run.
 
 use crate::support::server as server_support;
 
 use std::time::Duration;
 
+use crate::support::eventually::eventually_async;
 use crate::support::procs::{Proc, assert_gone};
 use agentshim::client::{CaptureOptions, SendOptions};
 use agentshim::rpc::event_envelope::Event as Pb;
 use agentshim::rpc::{Completion, CreateShimRequest, ShimState, ShutdownReason};
 use agentshim::unix_time::{now_unix_ms, timestamp_unix_ms};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
 use server_support::{
     BASH, Events, PROMPT, TestServer, assert_status, bash_request, bash_shim, create_ready,
     create_ready_with, last_seq, send, send_wait,
@@ -272,6 +276,76 @@ async fn a_state_asked_right_after_ready_or_a_completion_is_idle() {
             "right after Completion {round}"
         );
     }
+}
+
+/// A lookup right after a send's answer counts the message: the queue a client is told of
+/// holds every message it was told was queued.
+#[tokio::test]
+async fn a_lookup_right_after_a_send_counts_the_message() {
+    let server = TestServer::start_default().await;
+    let mut client = server.client().await;
+    create_ready(&mut client, "busy").await;
+    // `cat` reads its input until the end: the turn never ends, and later messages queue.
+    send(&mut client, "busy", "cat", "").await;
+    for queued in 1..=5 {
+        let options = SendOptions::default();
+        let sent = client
+            .send_message("busy", &format!("echo later-{queued}"), options)
+            .await
+            .expect("queued");
+        assert!(sent.queued, "{sent:?}");
+        let info = client.get_shim("busy").await.unwrap();
+        assert_eq!(
+            info.queued_messages, queued,
+            "GetShim right after send {queued}"
+        );
+        let listed = client.list_shims().await.unwrap();
+        assert_eq!(
+            listed[0].queued_messages, queued,
+            "ListShims after send {queued}"
+        );
+    }
+}
+
+/// Lookups do not wait for the shim process: stopped (SIGSTOP), as a machine too busy to run
+/// it would leave it, it still has GetShim, GetState and ListShims answered at once, from the
+/// status it published last.
+#[tokio::test]
+async fn lookups_answer_while_the_shim_process_cannot_run() {
+    let server = TestServer::start_default().await;
+    let mut client = server.client().await;
+    let info = create_ready(&mut client, "frozen").await;
+    let shim_process = Pid::from_raw(Proc::running(info.pid).parent().expect("a parent"));
+    // The status it published last may still be on its way when it is stopped: then the
+    // lookup is a call, which waits; let it run and try again.
+    let state = eventually_async(
+        || "a lookup answered while the shim process was stopped".to_owned(),
+        async || {
+            kill(shim_process, Signal::SIGSTOP).expect("stop the shim process");
+            let lookup = client.clone();
+            let answered = tokio::time::timeout(Duration::from_secs(2), async move {
+                let mut lookup = lookup;
+                let state = lookup.get_state("frozen").await.expect("GetState");
+                let shim = lookup.get_shim("frozen").await.expect("GetShim");
+                let listed = lookup.list_shims().await.expect("ListShims");
+                (state, shim, listed)
+            })
+            .await;
+            if answered.is_err() {
+                kill(shim_process, Signal::SIGCONT).expect("let the shim process run");
+            }
+            answered.ok()
+        },
+    )
+    .await;
+    kill(shim_process, Signal::SIGCONT).expect("let the shim process run");
+    let (state, shim, listed) = state;
+    assert_eq!(state.state(), ShimState::Idle);
+    assert_eq!(shim.state(), ShimState::Idle);
+    assert_eq!(shim.pid, info.pid);
+    assert_eq!(listed[0].state(), ShimState::Idle);
+    // Running again, it answers what only it can.
+    client.ping("frozen").await.expect("Ping");
 }
 
 #[tokio::test]

@@ -1,8 +1,8 @@
 //! `agentshim shim` as an outside program sees it: the real binary, driven with the blocking
 //! `Channel` of the protocol module over `--socket` and over an inherited `--fd`. Covers
-//! delivery and completion, malformed and unknown commands (connection stays usable), oversize
-//! frames (connection closed, agent unharmed), reconnecting without losing events, and the
-//! shim's own exit.
+//! delivery and completion, `Explain`, malformed and unknown commands (connection stays
+//! usable), oversize frames (connection closed, agent unharmed), reconnecting without losing
+//! events, and the shim's own exit.
 
 use crate::support::shim_socket;
 
@@ -40,6 +40,31 @@ fn socket_client_drives_bash_and_survives_bad_input() {
     );
     client.send(&Command::Ping).unwrap();
     wait_for(&mut client, "Pong", |e| matches!(e, Event::Pong));
+
+    // Explain: the changes so far, with what decided each.
+    client.send(&Command::Explain).unwrap();
+    let explanation = wait_for(&mut client, "Explanation", |e| {
+        matches!(e, Event::Explanation { .. })
+    });
+    let Event::Explanation { explanation } = explanation else {
+        unreachable!()
+    };
+    assert_eq!(explanation.state, ShimState::Idle);
+    let changes: Vec<_> = explanation
+        .decisions
+        .iter()
+        .map(|decision| (decision.from, decision.to))
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            (ShimState::Starting, ShimState::Idle),
+            (ShimState::Idle, ShimState::Working),
+            (ShimState::Working, ShimState::Idle),
+        ],
+        "{explanation:?}"
+    );
+    assert!(explanation.decisions.iter().all(|d| !d.cause.is_empty()));
 
     // A message still running when the client leaves: its Completion waits for the next one.
     send(&mut client, "m2", "sleep 1; echo later");

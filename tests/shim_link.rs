@@ -4,7 +4,9 @@
 //! under the shim's id with the time the shim emitted them; a new link from the last cursor
 //! gets exactly what happened while no host was linked (nothing lost, nothing twice); and a
 //! shim process that breaks the protocol or goes away gives precise errors, never a hang. A
-//! shim process started from a spec file (`--spec`, as a host starts one) keeps every setting.
+//! status lookup is answered from the status the shim published while that is current, and is
+//! a call otherwise. A shim process started from a spec file (`--spec`, as a host starts one)
+//! keeps every setting.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -393,6 +395,7 @@ async fn what_describes_a_completion_stays_next_to_it_in_a_shared_log() {
     let done = Event::Reply {
         call_id,
         reply: CallReply::Done,
+        status_version: None,
     };
     connection.send(&done).await.unwrap();
     ping.await.unwrap().expect("ping");
@@ -441,6 +444,7 @@ async fn a_wrong_reply_fails_its_call_precisely_and_lost_events_are_named() {
     let reply = Event::Reply {
         call_id,
         reply: wrong,
+        status_version: None,
     };
     connection.send(&reply).await.unwrap();
     match ping.await.unwrap() {
@@ -526,6 +530,7 @@ async fn a_call_a_stuck_shim_process_does_not_answer_fails_in_time_and_the_link_
     let late = Event::Reply {
         call_id: call.0,
         reply: CallReply::Done,
+        status_version: None,
     };
     connection.send(&late).await.unwrap();
     let answer = async {
@@ -533,11 +538,153 @@ async fn a_call_a_stuck_shim_process_does_not_answer_fails_in_time_and_the_link_
         let reply = Event::Reply {
             call_id,
             reply: CallReply::Done,
+            status_version: None,
         };
         connection.send(&reply).await.unwrap();
     };
     let (ping, ()) = tokio::join!(linked.handle.ping(), answer);
     ping.unwrap();
+}
+
+/// A published `Status` at `version`: idle with `queued` messages, after event `last_event_seq`.
+fn published(version: u64, queued: usize, last_event_seq: u64) -> Event {
+    Event::Status {
+        version,
+        state: ShimState::Idle,
+        since_ms: 1000,
+        pid: 4242,
+        exit_code: None,
+        queued_messages: queued,
+        last_event_seq,
+    }
+}
+
+/// Asks the linked shim's status, then pings it; whether the fake shim process got a call
+/// for the status shows in the first call it gets: a status answered from what was
+/// published makes none, so the ping's comes first. A status call is answered with
+/// `answer_call_with` (its `call_id` set).
+async fn status_asked(
+    linked: &LinkedShim,
+    connection: &mut FakeConnection,
+    mut answer_call_with: Event,
+) -> (agentshim::shim::ShimStatus, bool) {
+    let handle = linked.handle.clone();
+    let asking = tokio::spawn(async move {
+        let status = handle.status().await;
+        (status, handle.ping().await)
+    });
+    let (mut call_id, mut call) = next_call(connection).await;
+    let called = call == Call::Status;
+    if called {
+        if let Event::Reply { call_id: id, .. } = &mut answer_call_with {
+            *id = call_id;
+        }
+        connection.send(&answer_call_with).await.unwrap();
+        (call_id, call) = next_call(connection).await;
+    }
+    assert_eq!(call, Call::Ping);
+    let done = Event::Reply {
+        call_id,
+        reply: CallReply::Done,
+        status_version: None,
+    };
+    connection.send(&done).await.unwrap();
+    let (status, ping) = asking.await.unwrap();
+    ping.expect("ping");
+    (status.expect("status"), called)
+}
+
+/// The status reply a fake shim process gives to a status call: `queued` messages, after
+/// event `last_event_seq`, its step at status `version`.
+fn status_reply(queued: usize, last_event_seq: u64, version: u64) -> Event {
+    Event::Reply {
+        call_id: 0,
+        reply: CallReply::Status {
+            state: ShimState::Idle,
+            since_ms: 1000,
+            pid: 4242,
+            exit_code: None,
+            queued_messages: queued,
+            last_event_seq,
+        },
+        status_version: Some(version),
+    }
+}
+
+#[tokio::test]
+async fn a_status_is_answered_from_what_the_shim_published_while_that_is_current() {
+    let fake = FakeShim::new();
+    let (linked, mut connection) = fake.linked().await;
+    // Nothing published yet: a call.
+    let (status, called) = status_asked(&linked, &mut connection, status_reply(0, 0, 1)).await;
+    assert!(called);
+    assert_eq!(status.queued_messages, 0);
+
+    // Published, and nothing happened since: no call.
+    connection.send(&published(1, 0, 0)).await.unwrap();
+    let (status, called) = eventually_async(
+        || "a status answered without a call".into(),
+        async || {
+            let asked = status_asked(&linked, &mut connection, status_reply(0, 0, 1)).await;
+            (!asked.1).then_some(asked)
+        },
+    )
+    .await;
+    assert!(!called);
+    assert_eq!(status.state.state, ShimState::Idle);
+    assert_eq!(status.pid, 4242);
+
+    // An event the published status does not know of: a call again, until one that does.
+    connection.send(&logged(1, Event::Ready)).await.unwrap();
+    eventually(
+        || "the cursor at 1".into(),
+        || (linked.cursor() == 1).then_some(()),
+    )
+    .await;
+    let (_, called) = status_asked(&linked, &mut connection, status_reply(0, 1, 1)).await;
+    assert!(called, "a status older than the newest event is not used");
+    connection.send(&published(2, 0, 1)).await.unwrap();
+    eventually_async(
+        || "the status that knows of event 1 used".into(),
+        async || {
+            let asked = status_asked(&linked, &mut connection, status_reply(0, 1, 2)).await;
+            (!asked.1).then_some(())
+        },
+    )
+    .await;
+
+    // A reply from a later step (a message queued): the published status does not hold it,
+    // so the lookup is a call, whose answer counts the message.
+    let handle = linked.handle.clone();
+    let sending =
+        tokio::spawn(async move { handle.send_message("t", "echo hi", Some("m1".into())).await });
+    let (call_id, _) = next_call(&mut connection).await;
+    let sent = Event::Reply {
+        call_id,
+        reply: CallReply::Sent {
+            id: "m1".into(),
+            queued: true,
+            removed: None,
+        },
+        status_version: Some(3),
+    };
+    connection.send(&sent).await.unwrap();
+    sending.await.unwrap().expect("sent");
+    let (status, called) = status_asked(&linked, &mut connection, status_reply(1, 1, 3)).await;
+    assert!(called, "a status older than a reply is not used");
+    assert_eq!(status.queued_messages, 1);
+    // An older status that comes late changes nothing; the one of that step is used.
+    connection.send(&published(1, 0, 0)).await.unwrap();
+    connection.send(&published(3, 1, 1)).await.unwrap();
+    let status = eventually_async(
+        || "the status of the send's step used".into(),
+        async || {
+            let asked = status_asked(&linked, &mut connection, status_reply(1, 1, 3)).await;
+            (!asked.1).then_some(asked.0)
+        },
+    )
+    .await;
+    assert_eq!(status.queued_messages, 1);
 }
 
 #[tokio::test]

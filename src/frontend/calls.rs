@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::protocol::link::{Call, CallReply};
+use crate::protocol::link::{Call, CallReply, ExplanationRecord};
 use crate::shim::ShimHandle;
 use crate::shim::core::{Decision, Explanation};
 
@@ -68,7 +68,23 @@ pub async fn run_call(handle: &ShimHandle, call: Call) -> CallReply {
 }
 
 fn explained(explanation: Explanation) -> CallReply {
+    let ExplanationRecord {
+        state,
+        since_ms,
+        marks_seen,
+        decisions,
+    } = explanation_record(explanation);
     CallReply::Explained {
+        state,
+        since_ms,
+        marks_seen,
+        decisions,
+    }
+}
+
+/// `explanation` as the link and the framed protocol carry it.
+pub(super) fn explanation_record(explanation: Explanation) -> ExplanationRecord {
+    ExplanationRecord {
         state: explanation.state,
         since_ms: millis(explanation.since),
         marks_seen: explanation.marks_seen,
@@ -80,6 +96,7 @@ fn explained(explanation: Explanation) -> CallReply {
     }
 }
 
-fn millis(duration: Duration) -> u64 {
+/// `duration` in whole milliseconds, as the link carries durations.
+pub(super) fn millis(duration: Duration) -> u64 {
     duration.as_millis().try_into().unwrap_or(u64::MAX)
 }

@@ -1,7 +1,7 @@
 //! One framed-JSON connection to a shim: commands read from the client are applied to the
-//! shim and answered directly (`ScreenCapture`, `State`, `Pong`, `DeliveryFailed` for a refused
-//! message, `Error` for a command that cannot be applied); everything the shim emits by itself
-//! comes from its event log, read by this connection's own subscription from
+//! shim and answered directly (`ScreenCapture`, `State`, `Pong`, `Explanation`,
+//! `DeliveryFailed` for a refused message, `Error` for a command that cannot be applied);
+//! everything the shim emits by itself comes from its event log, read by this connection's own subscription from
 //! [`ConnectionOptions::after_seq`] on, in order, with an evicted range reported as a `Warning`.
 //!
 //! A malformed or unknown command gets an `Error` and the connection stays usable; an oversize
@@ -13,7 +13,10 @@
 //! A client that sends `Link` turns its connection into a link ([`crate::protocol::link`]):
 //! its events restart after the seq it names, each wrapped in `Logged`, an evicted range comes
 //! as `EventsLost`, and its `Call`s run concurrently (at most [`MAX_CALLS_IN_FLIGHT`]; more
-//! wait to be read) with each `Reply` written when its call is done. A client that sends
+//! wait to be read) with each `Reply` written when its call is done. From link version 2 on,
+//! the shim's status goes to the link as `Status` whenever the actor publishes a change
+//! (changes that come faster than the client reads are sent as the newest), and each `Reply`
+//! names the status version the call's step published. A client that sends
 //! `Attach` attaches its connection to the terminal ([`super::attach`]) until it detaches.
 
 use std::time::{Duration, Instant};
@@ -26,12 +29,12 @@ use tokio::sync::{oneshot, watch};
 use tokio_util::codec::{FramedRead, FramedWrite};
 
 use super::attach::Attached;
-use super::calls::run_call;
+use super::calls::{explanation_record, millis, run_call};
 use crate::protocol::codec::{FrameError, JsonFrameCodec, MalformedFrame};
 use crate::protocol::link::{CallReply, LINK_VERSION};
 use crate::protocol::{Command, Event};
-use crate::shim::ShimHandle;
 use crate::shim::events::{LogItem, Subscription};
+use crate::shim::{PublishedStatus, ShimHandle};
 
 /// Calls of one link that run at once; the next command is read when one of them is done.
 pub const MAX_CALLS_IN_FLIGHT: usize = 64;
@@ -138,6 +141,8 @@ where
     let mut delivered_seq = after_seq;
     // Set once the client sent `Link`: events are then sent as the link sends them.
     let mut linked = false;
+    // The status the actor publishes, sent to a link of version 2 or later.
+    let mut published: Option<watch::Receiver<PublishedStatus>> = None;
     let mut calls: FuturesUnordered<BoxFuture<'_, (u64, CallReply)>> = FuturesUnordered::new();
     let displaced = async move {
         match displace {
@@ -154,8 +159,17 @@ where
                 return Served { end: ConnectionEnd::Displaced, delivered_seq };
             }
             Some((call_id, reply)) = calls.next(), if !calls.is_empty() => {
-                vec![(Event::Reply { call_id, reply }, None)]
+                let status_version = published.as_ref().map(|status| status.borrow().version);
+                vec![(Event::Reply { call_id, reply, status_version }, None)]
             }
+            changed = status_change(&mut published), if published.is_some() => match changed {
+                Some(status) => vec![(status_frame(&status), None)],
+                // The actor is gone; the events say how it ended.
+                None => {
+                    published = None;
+                    Vec::new()
+                }
+            },
             frame = commands.next(), if calls.len() < MAX_CALLS_IN_FLIGHT => {
                 if let Some(activity) = &activity {
                     activity.send_modify(|seen| seen.last_frame = Instant::now());
@@ -168,6 +182,12 @@ where
                                 subscription = linked_from;
                                 delivered_seq = after_seq;
                                 linked = true;
+                                if version >= 2 {
+                                    published = handle.published_status();
+                                    if let Some(status) = &mut published {
+                                        status.mark_changed();
+                                    }
+                                }
                                 if let Some(activity) = &activity {
                                     activity.send_modify(|seen| seen.linked = true);
                                 }
@@ -263,6 +283,30 @@ pub fn events_lost_warning(first_lost: u64, last_lost: u64, why: &str) -> Event 
     Event::Warning {
         message: format!("events {first_lost}..={last_lost} {why}"),
         idle_secs: None,
+    }
+}
+
+/// The next status the actor publishes (`None`: it has stopped publishing).
+async fn status_change(
+    published: &mut Option<watch::Receiver<PublishedStatus>>,
+) -> Option<PublishedStatus> {
+    let published = published.as_mut()?;
+    published.changed().await.ok()?;
+    Some(*published.borrow_and_update())
+}
+
+/// The `Status` frame of `status`, with how long its state has lasted by now.
+fn status_frame(status: &PublishedStatus) -> Event {
+    let now = tokio::time::Instant::now().into_std();
+    let since = now.saturating_duration_since(status.entered);
+    Event::Status {
+        version: status.version,
+        state: status.state,
+        since_ms: millis(since),
+        pid: status.pid,
+        exit_code: status.exit_code,
+        queued_messages: status.queued_messages,
+        last_event_seq: status.last_event_seq,
     }
 }
 
@@ -431,6 +475,12 @@ pub async fn apply(handle: &ShimHandle, command: Command) -> Vec<Event> {
         },
         Command::SendKeys { keys } => match handle.send_keys(keys).await {
             Ok(()) => Vec::new(),
+            Err(e) => error(e.to_string()),
+        },
+        Command::Explain => match handle.explain().await {
+            Ok(explanation) => vec![Event::Explanation {
+                explanation: explanation_record(explanation),
+            }],
             Err(e) => error(e.to_string()),
         },
         // A connection answers these itself (`serve_connection`); alone, they have no answer.

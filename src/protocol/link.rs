@@ -12,6 +12,13 @@
 //! id, carrying a typed [`CallReply`] (a refusal included, as a [`CallError`] a host can map to
 //! its own errors). Calls run concurrently, so their replies may come in any order.
 //!
+//! From version 2 on, the shim also sends its status as [`Event::Status`] whenever it changes,
+//! and each `Reply` names the status version that holds what its call did. A host may answer a
+//! status lookup from the newest status it got while that status is current: its
+//! `last_event_seq` is the newest event the host has, and its version is at least the version
+//! of every reply the host has. Then the answer agrees with every event and every reply a
+//! client of the host has seen, without a round trip to a shim process that may be busy.
+//!
 //! [`LINK_VERSION`] grows by one whenever a variant is added here; a shim answers with its own
 //! version, and a host drives every version up to its own (the link is additive: a newer host
 //! never needs what an older shim lacks to run what that shim already does).
@@ -22,13 +29,14 @@
 //! [`Event::Logged`]: super::Event::Logged
 //! [`Event::EventsLost`]: super::Event::EventsLost
 //! [`Event::Reply`]: super::Event::Reply
+//! [`Event::Status`]: super::Event::Status
 
 use serde::{Deserialize, Serialize};
 
 use super::{ShimState, ShutdownReason};
 
 /// The version of the link this build speaks.
-pub const LINK_VERSION: u32 = 1;
+pub const LINK_VERSION: u32 = 2;
 
 /// A request to the shim, sent as `Command::Call` and answered by one `Event::Reply`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -165,6 +173,17 @@ pub enum StartReport {
     Failed {
         error: CallError,
     },
+}
+
+/// What `Explain` reports (the framed `Event::Explanation`): the state, how long it has
+/// lasted, whether the agent's own turn marks (OSC 133) were seen, and the last state changes
+/// with their evidence, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExplanationRecord {
+    pub state: ShimState,
+    pub since_ms: u64,
+    pub marks_seen: bool,
+    pub decisions: Vec<DecisionRecord>,
 }
 
 /// One state change of a shim and its evidence, as `Explain` reports it.

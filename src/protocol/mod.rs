@@ -82,6 +82,9 @@ pub enum Command {
     },
     /// Ends an attachment; answered by `Event::Detached`. Not part of the seed contract.
     Detach,
+    /// Why the shim is in its state: answered by `Event::Explanation`. Not part of the seed
+    /// contract.
+    Explain,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -260,10 +263,31 @@ pub enum Event {
         first_lost: u64,
         last_lost: u64,
     },
-    /// The answer to the `Command::Call` with this `call_id`. Not part of the seed contract.
+    /// The answer to the `Command::Call` with this `call_id`. From link version 2 on,
+    /// `status_version` is the version of the shim's published status ([`Event::Status`])
+    /// that holds what the call did: a host's cached status older than that is stale. Not
+    /// part of the seed contract.
     Reply {
         call_id: u64,
         reply: link::CallReply,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        status_version: Option<u64>,
+    },
+    /// On a link of version 2 or later: the shim's status, sent whenever it changes (state,
+    /// queue, exit code, or the seq of the newest event emitted), numbered by `version`,
+    /// which grows with each change. A host answers status lookups from the newest one while
+    /// it is current ([`link`]), so a lookup never waits for a busy shim process. `since_ms`
+    /// is how long the state had lasted when the frame was written. Not part of the seed
+    /// contract.
+    Status {
+        version: u64,
+        state: ShimState,
+        since_ms: u64,
+        pid: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        exit_code: Option<i32>,
+        queued_messages: usize,
+        last_event_seq: u64,
     },
     /// The answer to `Command::Attach` ([`attach`]): whether this client is the writer, and
     /// the agent's terminal size. The screen follows as `TerminalOutput`. Not part of the seed
@@ -299,6 +323,13 @@ pub enum Event {
     /// On an attachment, its last frame: why it ended. Not part of the seed contract.
     Detached {
         reason: String,
+    },
+    /// The answer to `Command::Explain`: the state, how long it has lasted, and the last
+    /// state changes with their evidence (what decided each, the screen it read). Not part of
+    /// the seed contract.
+    Explanation {
+        #[serde(flatten)]
+        explanation: link::ExplanationRecord,
     },
 }
 
@@ -416,6 +447,7 @@ impl Command {
             Self::Attach { .. } => "Attach",
             Self::TerminalInput { .. } => "TerminalInput",
             Self::Detach => "Detach",
+            Self::Explain => "Explain",
         }
     }
 }
@@ -460,9 +492,10 @@ macro_rules! for_each_event {
 }
 
 /// The pattern that matches every [`Event`] variant a connection carries rather than a log
-/// holds: the frames of a link ([`Event::is_link_frame`]) and of an attachment
-/// ([`Event::is_attach_frame`]). For the `match`es over every event that have nothing to do
-/// with those frames.
+/// holds and gRPC has no event of: the frames of a link ([`Event::is_link_frame`]) and of an
+/// attachment ([`Event::is_attach_frame`]), and the `Explanation` that answers `Explain` (the
+/// gRPC `Explain` has its own response). For the `match`es over every event that have nothing
+/// to do with those frames.
 #[macro_export]
 macro_rules! connection_frames {
     () => {
@@ -470,12 +503,14 @@ macro_rules! connection_frames {
             | $crate::protocol::Event::Logged { .. }
             | $crate::protocol::Event::EventsLost { .. }
             | $crate::protocol::Event::Reply { .. }
+            | $crate::protocol::Event::Status { .. }
             | $crate::protocol::Event::Attached { .. }
             | $crate::protocol::Event::TerminalOutput { .. }
             | $crate::protocol::Event::TerminalResized { .. }
             | $crate::protocol::Event::TerminalRefreshed { .. }
             | $crate::protocol::Event::WriterChanged { .. }
             | $crate::protocol::Event::Detached { .. }
+            | $crate::protocol::Event::Explanation { .. }
     };
 }
 
@@ -490,12 +525,14 @@ macro_rules! impl_event_name {
                     Self::Logged { .. } => "Logged",
                     Self::EventsLost { .. } => "EventsLost",
                     Self::Reply { .. } => "Reply",
+                    Self::Status { .. } => "Status",
                     Self::Attached { .. } => "Attached",
                     Self::TerminalOutput { .. } => "TerminalOutput",
                     Self::TerminalResized { .. } => "TerminalResized",
                     Self::TerminalRefreshed { .. } => "TerminalRefreshed",
                     Self::WriterChanged { .. } => "WriterChanged",
                     Self::Detached { .. } => "Detached",
+                    Self::Explanation { .. } => "Explanation",
                 }
             }
         }
@@ -514,6 +551,7 @@ impl Event {
                 | Self::Logged { .. }
                 | Self::EventsLost { .. }
                 | Self::Reply { .. }
+                | Self::Status { .. }
         )
     }
 

@@ -14,6 +14,12 @@
 //! translated into the server log's seq of that event, waiting for the event when the answer
 //! overtook it; a kill or shutdown answer waits likewise for the agent's `Died`.
 //!
+//! A status lookup is answered without a call while the newest status the shim process
+//! published (link version 2) is current: it names the newest event appended as its newest
+//! event, and it is at least as new as every reply received. Then the answer agrees with
+//! every event and answer a client has had, and a lookup never waits for a shim process the
+//! machine is too busy to run (a burst of creates, say); otherwise the lookup is a call.
+//!
 //! A call the shim process does not answer in time (it is stopped, or stuck) fails with
 //! [`ShimError::LinkLost`] after [`CALL_TIMEOUT`] (a shutdown: after its own timeout plus
 //! that), and the link stays: a shim that recovers answers the next call. The link ends when
@@ -189,6 +195,8 @@ pub async fn link(
         died: false,
         exits: Vec::new(),
         held: Vec::new(),
+        published: None,
+        answered_version: 0,
     };
     tokio::spawn(async move {
         let reason = task.run(frames, requests, write_failed).await;
@@ -298,6 +306,19 @@ struct LinkTask {
     exits: Vec<(Option<i32>, Reply<Option<i32>>)>,
     /// Events (shim seq, time, event) held back until the Completion they describe comes.
     held: Vec<(u64, u64, Event)>,
+    /// The newest status the shim process published.
+    published: Option<KeptStatus>,
+    /// The newest status version a reply named: a published status older than that does
+    /// not hold what that call did.
+    answered_version: u64,
+}
+
+/// A status the shim process published, as the link keeps it.
+struct KeptStatus {
+    version: u64,
+    /// Its `since_ms` when it came, by the link's clock.
+    entered: Instant,
+    status: ShimStatus,
 }
 
 impl LinkTask {
@@ -356,8 +377,16 @@ impl LinkTask {
         self.appended.send_replace(seq);
     }
 
-    /// Sends `request` as a call and keeps it until its reply comes.
+    /// Sends `request` as a call and keeps it until its reply comes; a status lookup is
+    /// answered from the published status instead while that is current.
     fn send(&mut self, request: Request) {
+        let request = match request {
+            Request::Status { reply } => match self.current_status() {
+                Some(status) => return self.reply_status(status, reply),
+                None => Request::Status { reply },
+            },
+            other => other,
+        };
         let call_id = self.next_call;
         self.next_call += 1;
         let call = call_of(&request);
@@ -392,6 +421,41 @@ impl LinkTask {
         }
     }
 
+    /// The newest published status, while it is current: it names the newest event appended
+    /// (none is held back) and no reply named a newer one.
+    fn current_status(&self) -> Option<ShimStatus> {
+        let published = self.published.as_ref()?;
+        let current = self.held.is_empty()
+            && published.status.last_event_seq == *self.cursor.borrow()
+            && published.version >= self.answered_version;
+        current.then(|| ShimStatus {
+            state: StateReport {
+                since: published.entered.elapsed(),
+                ..published.status.state
+            },
+            ..published.status.clone()
+        })
+    }
+
+    /// Keeps a status the shim process published, if it is newer than the one kept.
+    fn keep_published(&mut self, version: u64, since_ms: u64, status: ShimStatus) {
+        if self
+            .published
+            .as_ref()
+            .is_some_and(|kept| kept.version >= version)
+        {
+            return;
+        }
+        let now = Instant::now();
+        self.published = Some(KeptStatus {
+            version,
+            entered: now
+                .checked_sub(Duration::from_millis(since_ms))
+                .unwrap_or(now),
+            status,
+        });
+    }
+
     /// Handles one frame of the shim; an error ends the link.
     fn receive(&mut self, event: Event) -> Result<(), String> {
         match event {
@@ -416,14 +480,43 @@ impl LinkTask {
                 last_lost,
                 "of this shim were evicted from its process's log before the server read them",
             ),
-            Event::Reply { call_id, reply } => match self.pending.remove(&call_id) {
-                Some((request, _)) => self.answer(request, reply),
-                None => tracing::warn!(
-                    shim = %self.shim_id,
-                    call_id,
-                    "the shim process answered a call that was not made or had expired"
-                ),
-            },
+            Event::Reply {
+                call_id,
+                reply,
+                status_version,
+            } => {
+                // Known before anyone has the answer: a lookup after it finds it.
+                self.answered_version = self.answered_version.max(status_version.unwrap_or(0));
+                match self.pending.remove(&call_id) {
+                    Some((request, _)) => self.answer(request, reply),
+                    None => tracing::warn!(
+                        shim = %self.shim_id,
+                        call_id,
+                        "the shim process answered a call that was not made or had expired"
+                    ),
+                }
+            }
+            Event::Status {
+                version,
+                state,
+                since_ms,
+                pid,
+                exit_code,
+                queued_messages,
+                last_event_seq,
+            } => {
+                let status = ShimStatus {
+                    state: StateReport {
+                        state,
+                        since: Duration::from_millis(since_ms),
+                    },
+                    pid,
+                    exit_code,
+                    queued_messages,
+                    last_event_seq,
+                };
+                self.keep_published(version, since_ms, status);
+            }
             Event::Error { command, reason } => tracing::warn!(
                 shim = %self.shim_id,
                 command = %crate::untrusted::Untrusted(&command),

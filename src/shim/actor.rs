@@ -5,24 +5,31 @@
 //! every wake-up hands what happened to the core, with the time, and carries out the effects
 //! it returns. Nothing is decided here and nothing is polled; reading the agent's session log
 //! (file system calls) runs on the blocking pool and comes back as another input.
+//!
+//! A step ends in a fixed order: the effects are carried out (events appended), the status is
+//! published when it changed ([`PublishedStatus`]), and only then are the step's requests
+//! answered. So whoever gets an answer finds what the request did in the published status.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use super::ShimError;
 use super::attach::{SharedTerminal, TerminalRequest};
 use super::core::{AgentSignal, Effect, ShimCore, ShutdownCause};
 use super::events::EventLog;
-use super::handle::{Request, ShimStatus, StateReport};
+use super::handle::{PublishedStatus, Request, ShimStatus, StateReport};
 use super::process::{AgentProcess, exit_code};
 use super::recording::Recorder;
 use super::usage::{SessionLogReader, UsageSnapshot};
 
 type ExitWaiter = oneshot::Sender<Result<Option<i32>, ShimError>>;
+
+/// An answer held until its step ends.
+type HeldAnswer = Box<dyn FnOnce() + Send>;
 
 /// The shell's clock: tokio's, so tests that pause tokio's time pause the shim's too.
 fn now() -> std::time::Instant {
@@ -48,6 +55,10 @@ pub(super) struct ShimActor {
     pub(super) terminal: SharedTerminal,
     /// Where the terminal is recorded, when it is.
     pub(super) recorder: Option<Recorder>,
+    /// The status as of the end of the last step; handles hold receivers.
+    pub(super) published: watch::Sender<PublishedStatus>,
+    /// The answers of this step's requests, sent once it ends.
+    pub(super) answers: Vec<HeldAnswer>,
 }
 
 impl ShimActor {
@@ -67,6 +78,10 @@ impl ShimActor {
         let mut usage_read: Option<UsageRead> = None;
         loop {
             self.carry_out_effects(&writer);
+            self.publish_status();
+            for answer in self.answers.drain(..) {
+                answer();
+            }
             if usage_read.is_none() && self.usage_reads_wanted > 0 {
                 usage_read = self.start_usage_read();
             }
@@ -144,18 +159,20 @@ impl ShimActor {
         let now = now();
         match request {
             Request::Send { message, reply } => {
-                let _ = reply.send(self.core.send(now, message));
+                let answer = self.core.send(now, message);
+                self.answer(reply, answer);
             }
             Request::Capture {
                 last_n_lines,
                 include_scrollback,
                 reply,
             } => {
-                let _ = reply.send(Ok(self.core.capture(last_n_lines, include_scrollback)));
+                let capture = self.core.capture(last_n_lines, include_scrollback);
+                self.answer(reply, Ok(capture));
             }
             Request::Status { reply } => {
                 let core = self.core.status(now);
-                let _ = reply.send(Ok(ShimStatus {
+                let status = ShimStatus {
                     state: StateReport {
                         state: core.state,
                         since: core.since,
@@ -164,10 +181,12 @@ impl ShimActor {
                     exit_code: core.exit_code,
                     queued_messages: core.queued_messages,
                     last_event_seq: self.last_event_seq,
-                }));
+                };
+                self.answer(reply, Ok(status));
             }
             Request::Resize { rows, cols, reply } => {
-                let _ = reply.send(self.core.resize(rows, cols));
+                let answer = self.core.resize(rows, cols);
+                self.answer(reply, answer);
             }
             Request::Shutdown {
                 timeout,
@@ -177,17 +196,18 @@ impl ShimActor {
             Request::Kill { reply } => {
                 self.shutdown(now, Duration::ZERO, ShutdownCause::KILLED, reply);
             }
-            Request::Ping { reply } => {
-                let _ = reply.send(Ok(()));
-            }
+            Request::Ping { reply } => self.answer(reply, Ok(())),
             Request::Answer { option, reply } => {
-                let _ = reply.send(self.core.answer(now, option));
+                let answer = self.core.answer(now, option);
+                self.answer(reply, answer);
             }
             Request::SendKeys { keys, reply } => {
-                let _ = reply.send(self.core.send_keys(&keys));
+                let answer = self.core.send_keys(&keys);
+                self.answer(reply, answer);
             }
             Request::Explain { reply } => {
-                let _ = reply.send(Ok(self.core.explain(now)));
+                let explanation = self.core.explain(now);
+                self.answer(reply, Ok(explanation));
             }
         }
     }
@@ -200,11 +220,41 @@ impl ShimActor {
         reply: ExitWaiter,
     ) {
         match self.core.shutdown(now, timeout, cause) {
-            Some(exit_code) => {
-                let _ = reply.send(Ok(exit_code));
-            }
+            Some(exit_code) => self.answer(reply, Ok(exit_code)),
             None => self.exit_waiters.push(reply),
         }
+    }
+
+    /// Sends `answer` to `reply` once this step ends (a caller that stopped waiting has
+    /// nothing left to tell).
+    fn answer<T: Send + 'static>(&mut self, reply: oneshot::Sender<T>, answer: T) {
+        self.answers
+            .push(Box::new(move || drop(reply.send(answer))));
+    }
+
+    /// Publishes the status when the step changed it.
+    fn publish_status(&mut self) {
+        let now = now();
+        let core = self.core.status(now);
+        let status = PublishedStatus {
+            version: 0,
+            state: core.state,
+            entered: now - core.since,
+            pid: self.process.pid(),
+            exit_code: core.exit_code,
+            queued_messages: core.queued_messages,
+            last_event_seq: self.last_event_seq,
+        };
+        self.published.send_if_modified(|published| {
+            let changed = !published.same_as(&status);
+            if changed {
+                *published = PublishedStatus {
+                    version: published.version + 1,
+                    ..status
+                };
+            }
+            changed
+        });
     }
 
     fn carry_out_effects(&mut self, writer: &pty_process::WritePty<'_>) {
@@ -233,8 +283,8 @@ impl ShimActor {
                 Effect::Signal(AgentSignal::KillAll) => self.process.kill_session(),
                 Effect::ReadUsage => self.usage_reads_wanted += 1,
                 Effect::Finished { exit_code } => {
-                    for waiter in self.exit_waiters.drain(..) {
-                        let _ = waiter.send(Ok(exit_code));
+                    for waiter in std::mem::take(&mut self.exit_waiters) {
+                        self.answer(waiter, Ok(exit_code));
                     }
                 }
             }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use super::attach::{Attachment, ClientId, Redraw, TerminalRequest};
 use super::core::Explanation;
@@ -49,6 +49,33 @@ pub struct ShimStatus {
     pub queued_messages: usize,
     /// Seq of the newest event this shim emitted (0 if none).
     pub last_event_seq: u64,
+}
+
+/// The shim's status as its actor published it when a step ended, numbered: what a link
+/// sends its host ([`crate::protocol::Event::Status`]), so the host can answer a status
+/// lookup without asking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PublishedStatus {
+    /// Grows by one with each change; 0 before the first.
+    pub version: u64,
+    pub state: ShimState,
+    /// When the state was entered (the actor's clock, tokio's).
+    pub entered: std::time::Instant,
+    pub pid: u32,
+    pub exit_code: Option<i32>,
+    pub queued_messages: usize,
+    /// Seq of the newest event the shim emitted (0 if none).
+    pub last_event_seq: u64,
+}
+
+impl PublishedStatus {
+    /// The same status, ignoring its number.
+    pub fn same_as(&self, other: &Self) -> bool {
+        Self {
+            version: other.version,
+            ..*self
+        } == *other
+    }
 }
 
 pub(crate) type Reply<T> = oneshot::Sender<Result<T, ShimError>>;
@@ -128,6 +155,8 @@ pub struct ShimHandle {
     /// The actor's mailbox for its shared terminal (`None`: the shim runs in another
     /// process, whose own socket takes attachments).
     terminal_tx: Option<mpsc::Sender<TerminalRequest>>,
+    /// The status the actor publishes (`None`: the shim runs in another process).
+    published: Option<watch::Receiver<PublishedStatus>>,
     events: Arc<EventLog>,
 }
 
@@ -143,22 +172,31 @@ impl ShimHandle {
             id,
             requests_tx,
             terminal_tx: None,
+            published: None,
             events,
         }
     }
 
     /// The handle of an actor in this process, which shares its terminal through
-    /// `terminal_tx`.
-    pub(super) fn with_terminal(
+    /// `terminal_tx` and publishes its status through `published`.
+    pub(super) fn of_actor(
         id: Arc<str>,
         requests_tx: mpsc::Sender<Request>,
         terminal_tx: mpsc::Sender<TerminalRequest>,
+        published: watch::Receiver<PublishedStatus>,
         events: Arc<EventLog>,
     ) -> Self {
         Self {
             terminal_tx: Some(terminal_tx),
+            published: Some(published),
             ..Self::new(id, requests_tx, events)
         }
+    }
+
+    /// The status the shim's actor publishes at the end of each step that changed it (`None`
+    /// for a shim in another process).
+    pub fn published_status(&self) -> Option<watch::Receiver<PublishedStatus>> {
+        self.published.clone()
     }
 
     pub fn id(&self) -> &str {

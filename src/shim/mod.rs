@@ -41,7 +41,9 @@ pub use config::{
     MessageLimits, ShimSpec, Signals, Timing,
 };
 pub use error::{DeliveryRefused, ShimError};
-pub use handle::{OutgoingMessage, SendReceipt, ShimHandle, ShimStatus, StateReport};
+pub use handle::{
+    OutgoingMessage, PublishedStatus, SendReceipt, ShimHandle, ShimStatus, StateReport,
+};
 pub use screen::Capture;
 pub use turn::{Turn, TurnLines};
 
@@ -89,9 +91,19 @@ pub fn spawn(spec: ShimSpec) -> Result<ShimHandle, ShimError> {
         .recording
         .as_ref()
         .and_then(|recording| start_recording(recording, &program, &id, &log, started));
+    let core = core::ShimCore::new(&spec, started, started_wall, session_log.is_some());
+    let (published, published_rx) = tokio::sync::watch::channel(PublishedStatus {
+        version: 0,
+        state: core.status(started).state,
+        entered: started,
+        pid: process.pid(),
+        exit_code: None,
+        queued_messages: 0,
+        last_event_seq: log.last_seq(),
+    });
     let actor = actor::ShimActor {
         id: Arc::clone(&id),
-        core: core::ShimCore::new(&spec, started, started_wall, session_log.is_some()),
+        core,
         process,
         log: Arc::clone(&log),
         session_log,
@@ -100,10 +112,12 @@ pub fn spawn(spec: ShimSpec) -> Result<ShimHandle, ShimError> {
         exit_waiters: Vec::new(),
         terminal: attach::SharedTerminal::new(),
         recorder,
+        published,
+        answers: Vec::new(),
     };
     let (requests_tx, requests_rx) = mpsc::channel(MAILBOX_CAPACITY);
     let (terminal_tx, terminal_rx) = mpsc::channel(MAILBOX_CAPACITY);
-    let handle = ShimHandle::with_terminal(id, requests_tx, terminal_tx, log);
+    let handle = ShimHandle::of_actor(id, requests_tx, terminal_tx, published_rx, log);
     tokio::spawn(actor.run(pty, requests_rx, terminal_rx));
     Ok(handle)
 }

@@ -24,6 +24,7 @@ pub struct Proc {
 struct Stat {
     comm: String,
     state: char,
+    ppid: i32,
     pgrp: i32,
     session: i32,
     /// Foreground process group of the controlling terminal.
@@ -43,6 +44,7 @@ impl Stat {
         Some(Self {
             comm: stat[open + 1..close].to_owned(),
             state: fields.first()?.chars().next()?,
+            ppid: number(1)?,
             pgrp: number(2)?,
             session: number(3)?,
             tpgid: number(5)?,
@@ -81,6 +83,13 @@ impl Proc {
     pub fn session(&self) -> Option<i32> {
         self.is_running()
             .then(|| Stat::of(self.pid).map(|stat| stat.session))
+            .flatten()
+    }
+
+    /// Its parent's pid, while it runs (an agent's: its shim process).
+    pub fn parent(&self) -> Option<i32> {
+        self.is_running()
+            .then(|| Stat::of(self.pid).map(|stat| stat.ppid))
             .flatten()
     }
 }

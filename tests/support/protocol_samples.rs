@@ -193,7 +193,9 @@ macro_rules! protocol_samples {
 /// The samples as `agentshim::protocol` values.
 pub mod ours {
     use agentshim::protocol::attach::{AttachMode, encode_bytes};
-    use agentshim::protocol::link::{Call, CallError, CallReply, DecisionRecord};
+    use agentshim::protocol::link::{
+        Call, CallError, CallReply, DecisionRecord, ExplanationRecord,
+    };
     use agentshim::protocol::{Command, Event, ShimState, ShutdownReason};
 
     protocol_samples!();
@@ -205,7 +207,29 @@ pub mod ours {
             Command::SendKeys {
                 keys: "<Down><Enter>".to_string(),
             },
+            Command::Explain,
         ]
+    }
+
+    /// The added answers a connection gives that gRPC has no event of (its RPCs answer them).
+    pub fn connection_answers() -> Vec<Event> {
+        vec![Event::Explanation {
+            explanation: ExplanationRecord {
+                state: ShimState::Idle,
+                since_ms: 420,
+                marks_seen: false,
+                decisions: vec![DecisionRecord {
+                    from: ShimState::Starting,
+                    to: ShimState::Idle,
+                    unix_ms: 1_700_000_000_000,
+                    cause: "screen: prompt at the cursor, quiet for 120 ms".to_string(),
+                    verdict: Some("idle".to_string()),
+                    screen: "$ ".to_string(),
+                    last_output_unix_ms: 1_699_999_999_880,
+                    last_signal_unix_ms: None,
+                }],
+            },
+        }]
     }
 
     /// The events added to the seed contract (new variants only), every option both ways.
@@ -404,14 +428,25 @@ pub mod ours {
                 first_lost: 43,
                 last_lost: 50,
             },
+            // Link version 2.
+            Event::Status {
+                version: 7,
+                state: ShimState::Working,
+                since_ms: 250,
+                pid: 4242,
+                exit_code: None,
+                queued_messages: 2,
+                last_event_seq: 99,
+            },
         ];
         frames
             .into_iter()
-            .chain(
-                (1..)
-                    .zip(replies)
-                    .map(|(call_id, reply)| Event::Reply { call_id, reply }),
-            )
+            .chain((1..).zip(replies).map(|(call_id, reply)| Event::Reply {
+                call_id,
+                reply,
+                // Link version 2 names the status version; version 1 does not.
+                status_version: (call_id % 2 == 0).then_some(call_id + 6),
+            }))
             .collect()
     }
 }

@@ -1,6 +1,7 @@
 //! The link keeps its word to the shim processes already running: every frame a version-1
-//! host and a version-1 shim write (`contract/link_v1.json`, frozen when version 1 shipped)
-//! still reads as the same thing today and writes back as the same JSON. A server upgraded
+//! host and a version-1 shim write (`contract/link_v1.json`, frozen when version 1 shipped),
+//! and every frame version 2 added (`contract/link_v2.json`), still reads as the same thing
+//! today and writes back as the same JSON. A server upgraded
 //! while its shim processes run (SIGUSR1, then the new binary) adopts shims of the old
 //! binary, so nothing of what they say or expect may change meaning: new capability comes as
 //! new variants and new optional fields, and a new `LINK_VERSION` with a fixture of its own.
@@ -16,11 +17,12 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-const FIXTURE: &str = include_str!("contract/link_v1.json");
+const FIXTURE_V1: &str = include_str!("contract/link_v1.json");
+const FIXTURE_V2: &str = include_str!("contract/link_v2.json");
 
-fn fixture() -> Value {
-    let fixture: Value = serde_json::from_str(FIXTURE).expect("the fixture is JSON");
-    assert_eq!(fixture["version"], 1, "the version-1 fixture");
+fn fixture(text: &str, version: u32) -> Value {
+    let fixture: Value = serde_json::from_str(text).expect("the fixture is JSON");
+    assert_eq!(fixture["version"], version, "the version-{version} fixture");
     fixture
 }
 
@@ -35,7 +37,11 @@ fn read_back<T: Serialize + DeserializeOwned>(frame: &Value) -> T {
 }
 
 fn frames(section: &str) -> Vec<Value> {
-    fixture()[section]
+    frames_of(&fixture(FIXTURE_V1, 1), section)
+}
+
+fn frames_of(fixture: &Value, section: &str) -> Vec<Value> {
+    fixture[section]
         .as_array()
         .unwrap_or_else(|| panic!("no {section} in the fixture"))
         .clone()
@@ -195,4 +201,30 @@ fn what_a_version_1_shim_process_announces_reads_the_same_today() {
             error: CallError::Spawn { .. }
         }
     ));
+}
+
+#[test]
+fn every_frame_version_2_added_reads_the_same_today() {
+    let fixture = fixture(FIXTURE_V2, 2);
+    for frame in frames_of(&fixture, "host") {
+        let command = read_back::<Command>(&frame);
+        assert!(
+            matches!(command, Command::Link { version: 2, .. }),
+            "{frame}"
+        );
+    }
+    let mut kinds = BTreeSet::new();
+    let mut named_versions = Vec::new();
+    for frame in frames_of(&fixture, "shim") {
+        let event = read_back::<Event>(&frame);
+        assert!(event.is_link_frame(), "{frame}");
+        kinds.insert(event.name());
+        match event {
+            Event::Reply { status_version, .. } => named_versions.extend(status_version),
+            Event::Status { version, .. } => named_versions.push(version),
+            _ => {}
+        }
+    }
+    assert_eq!(kinds, ["Linked", "Status", "Reply"].into());
+    assert_eq!(named_versions, [1, 2, 2, 9]);
 }
