@@ -20,10 +20,13 @@
 //! every shell), 2 PTYs and a dozen files per shim; the bench checks the limits first and stops
 //! saying which one is short rather than run fewer shims. Takes a few minutes.
 //!
-//! Run: `cargo bench --bench fleet` (`-- lookups`: part 1 alone, a minute).
+//! Run: `cargo bench --bench fleet` (`-- lookups`: part 1 alone, a minute). With
+//! `AGENTSHIM_BENCH_BASELINE=/path/to/agentshim` (an earlier build), part 1 runs against that
+//! binary too, in the same run.
 
 mod support;
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use agentshim::client::{CaptureOptions, Client, NewShim, SendOptions};
@@ -147,10 +150,10 @@ impl Lookups {
     }
 }
 
-async fn lookups_during_creates() {
+async fn lookups_during_creates(program: &Path, name: &str) {
     println!();
-    println!("1. lookups while {CONCURRENT_CREATES} CreateShim calls run at once");
-    let server = Serve::start(&bash_config(CONCURRENT_CREATES + 1));
+    println!("1. lookups while {CONCURRENT_CREATES} CreateShim calls run at once ({name})");
+    let server = Serve::start_program(program, &bash_config(CONCURRENT_CREATES + 1));
     let mut client = server.client().await;
     let anchor = client
         .create_shim(new_shim("anchor".into()))
@@ -516,7 +519,10 @@ fn tmux_fleet() -> Fleet {
 async fn main() {
     support::print_load("fleet, at the start");
     check_limits();
-    lookups_during_creates().await;
+    lookups_during_creates(Path::new(env!("CARGO_BIN_EXE_agentshim")), "this build").await;
+    if let Some(baseline) = std::env::var_os("AGENTSHIM_BENCH_BASELINE") {
+        lookups_during_creates(Path::new(&baseline), "baseline").await;
+    }
     if std::env::args().any(|arg| arg == "lookups") {
         return;
     }
