@@ -9,7 +9,10 @@
 //!   redraws).
 //! - Completion-detection latency, as the shim's `explain` records it for the decision that
 //!   ended each turn: from Claude's turn-end signal (its Stop hook's OSC 7501 record) and from
-//!   its last frame (the last output before the decision) to the decision.
+//!   its last frame (the last output before the decision) to the decision; and the delivery
+//!   confirmation's, for the decision that started each turn: from Claude accepting the
+//!   prompt (its `UserPromptSubmit` hook's record) to the decision, which `MessageDelivered`
+//!   comes with.
 //!
 //! Live: runs only inside a private loopback-only network namespace (`scripts/live-agents.sh`);
 //! elsewhere it skips loudly, or fails with `AGENTSHIM_LIVE=1`.
@@ -142,6 +145,9 @@ struct Latencies {
     /// From the send to `MessageDelivered` (the submit confirmed: by the `UserPromptSubmit`
     /// hook with turn signals, by the screen without).
     delivered: Vec<f64>,
+    /// From the `UserPromptSubmit` hook's signal to the delivery's decision (turn signals
+    /// only).
+    after_accept: Vec<f64>,
     /// From the Stop hook's signal to the Completion (turn signals only).
     after_signal: Vec<f64>,
     /// From the agent's last frame to the Completion.
@@ -172,23 +178,31 @@ async fn latencies(turn_signals: bool) -> Latencies {
         let (response, _) = claude.completion(&id).await;
         assert_eq!(response, answer, "{}", claude.report().await);
         let explanation = claude.shim.explain().await.expect("explain");
-        let done = explanation
-            .decisions
-            .iter()
-            .rev()
-            .find(|d| d.from == ShimState::Working && d.to == ShimState::Idle)
-            .expect("the turn's end is a decision");
-        let ms = |earlier: SystemTime| {
-            done.at
+        let decided = |from, to| {
+            explanation
+                .decisions
+                .iter()
+                .rev()
+                .find(|d| d.from == from && d.to == to)
+                .expect("the turn's start and end are decisions")
+        };
+        let (started, done) = (
+            decided(ShimState::Idle, ShimState::Working),
+            decided(ShimState::Working, ShimState::Idle),
+        );
+        let ms = |later: SystemTime, earlier: SystemTime| {
+            later
                 .duration_since(earlier)
                 .unwrap_or_default()
                 .as_secs_f64()
                 * 1000.0
         };
-        measured.after_frame.push(ms(done.last_output));
+        measured.after_frame.push(ms(done.at, done.last_output));
         if turn_signals {
+            let accepted = started.last_signal.expect("Claude's prompt hook signalled");
+            measured.after_accept.push(ms(started.at, accepted));
             let signal = done.last_signal.expect("Claude's hooks signalled");
-            measured.after_signal.push(ms(signal));
+            measured.after_signal.push(ms(done.at, signal));
         }
         say(&format!(
             "turn {turn} (signals {turn_signals}): decided by {}",
@@ -207,9 +221,9 @@ async fn live_claude_completion_latency() {
     let screen_only = latencies(false).await;
     let mut table = format!(
         "\n== live claude latencies, {LATENCY_TURNS} turns\n\
-         | turn signals | send → MessageDelivered | Stop hook's signal → Completion | last frame → Completion |\n\
-         |---|---|---|---|\n\
-         | off (screen only) | {} | - | {} |",
+         | turn signals | send → MessageDelivered | prompt accepted (hook) → MessageDelivered | Stop hook's signal → Completion | last frame → Completion |\n\
+         |---|---|---|---|---|\n\
+         | off (screen only) | {} | - | - | {} |",
         summary(&screen_only.delivered),
         summary(&screen_only.after_frame)
     );
@@ -217,9 +231,10 @@ async fn live_claude_completion_latency() {
         let hooks = latencies(true).await;
         let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
         table += &format!(
-            "\n| on (hooks) | {} | {} | {} |\n(last frame → Completion, on/off: {:.2}; send → \
+            "\n| on (hooks) | {} | {} | {} | {} |\n(last frame → Completion, on/off: {:.2}; send → \
              MessageDelivered, on/off: {:.2})",
             summary(&hooks.delivered),
+            summary(&hooks.after_accept),
             summary(&hooks.after_signal),
             summary(&hooks.after_frame),
             mean(&hooks.after_frame) / mean(&screen_only.after_frame),
