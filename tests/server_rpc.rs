@@ -316,6 +316,15 @@ async fn lookups_answer_while_the_shim_process_cannot_run() {
     let mut client = server.client().await;
     let info = create_ready(&mut client, "frozen").await;
     let shim_process = Pid::from_raw(Proc::running(info.pid).parent().expect("a parent"));
+    // Whatever happens below, the shim process runs again at the end (it is in a session of
+    // its own, and would stay stopped).
+    struct RunsAgain(Pid);
+    impl Drop for RunsAgain {
+        fn drop(&mut self) {
+            let _ = kill(self.0, Signal::SIGCONT);
+        }
+    }
+    let _runs_again = RunsAgain(shim_process);
     // The status it published last may still be on its way when it is stopped: then the
     // lookup is a call, which waits; let it run and try again.
     let state = eventually_async(

@@ -12,10 +12,11 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use agentshim::protocol::Channel;
 use agentshim::protocol::codec::JsonFrameCodec;
 use agentshim::protocol::link::{Call, CallReply, LINK_VERSION};
 use agentshim::protocol::{Command, Event, ShimState, ShutdownReason};
-use agentshim::server::link::{CALL_TIMEOUT, LinkError, LinkedShim, link};
+use agentshim::server::link::{CALL_TIMEOUT, LinkError, LinkedShim, UNANSWERED, link};
 use agentshim::shim::events::EventLog;
 use agentshim::shim::{MessageLimits, ShimError};
 use futures_util::{SinkExt, StreamExt};
@@ -551,7 +552,7 @@ fn published(version: u64, queued: usize, last_event_seq: u64) -> Event {
     Event::Status {
         version,
         state: ShimState::Idle,
-        since_ms: 1000,
+        entered_unix_ms: agentshim::unix_time::now_unix_ms() - 1000,
         pid: 4242,
         exit_code: None,
         queued_messages: queued,
@@ -673,8 +674,6 @@ async fn a_status_is_answered_from_what_the_shim_published_while_that_is_current
     let (status, called) = status_asked(&linked, &mut connection, status_reply(1, 1, 3)).await;
     assert!(called, "a status older than a reply is not used");
     assert_eq!(status.queued_messages, 1);
-    // An older status that comes late changes nothing; the one of that step is used.
-    connection.send(&published(1, 0, 0)).await.unwrap();
     connection.send(&published(3, 1, 1)).await.unwrap();
     let status = eventually_async(
         || "the status of the send's step used".into(),
@@ -685,6 +684,194 @@ async fn a_status_is_answered_from_what_the_shim_published_while_that_is_current
     )
     .await;
     assert_eq!(status.queued_messages, 1);
+
+    // An older status that comes late changes nothing (a ping answered after it shows that
+    // the link has read it).
+    connection.send(&published(1, 0, 1)).await.unwrap();
+    let (_, called) = status_asked(&linked, &mut connection, status_reply(1, 1, 3)).await;
+    assert!(!called);
+    let (status, called) = status_asked(&linked, &mut connection, status_reply(1, 1, 3)).await;
+    assert!(!called);
+    assert_eq!(status.queued_messages, 1, "the older status was not taken");
+
+    // While an attachment shows the terminal, lookups are calls.
+    let attachment = linked.attachment();
+    let (_, called) = status_asked(&linked, &mut connection, status_reply(1, 1, 3)).await;
+    assert!(
+        called,
+        "an attachment's frames are in no order with the link's"
+    );
+    drop(attachment);
+    let (_, called) = status_asked(&linked, &mut connection, status_reply(1, 1, 3)).await;
+    assert!(!called);
+}
+
+/// On a virtual clock: a published status is not vouched for while the shim process leaves
+/// a call unanswered for [`UNANSWERED`], nor after a call expired until it is heard from.
+#[tokio::test(start_paused = true)]
+async fn a_shim_process_that_does_not_answer_is_not_vouched_for() {
+    let fake = FakeShim::new();
+    let (linked, mut connection) = fake.linked().await;
+    connection.send(&published(1, 0, 0)).await.unwrap();
+    eventually_async(
+        || "the published status used".into(),
+        async || {
+            let asked = status_asked(&linked, &mut connection, status_reply(0, 0, 1)).await;
+            (!asked.1).then_some(())
+        },
+    )
+    .await;
+    // A ping the shim process does not answer.
+    let handle = linked.handle.clone();
+    let ping = tokio::spawn(async move { handle.ping().await });
+    let (ping_id, call) = next_call(&mut connection).await;
+    assert_eq!(call, Call::Ping);
+    let handle = linked.handle.clone();
+    let status = handle.status().await;
+    assert!(status.is_ok(), "at once, the published status still serves");
+    tokio::time::sleep(UNANSWERED).await;
+    let asking = tokio::spawn(async move { handle.status().await });
+    let (status_id, call) = next_call(&mut connection).await;
+    assert_eq!(
+        call,
+        Call::Status,
+        "{UNANSWERED:?} without an answer: a call"
+    );
+    // The ping expires; the status call is answered, and the published status serves again.
+    assert!(matches!(ping.await.unwrap(), Err(ShimError::LinkLost(_))));
+    let mut reply = status_reply(0, 0, 1);
+    if let Event::Reply { call_id, .. } = &mut reply {
+        *call_id = status_id;
+    }
+    connection.send(&reply).await.unwrap();
+    asking.await.unwrap().expect("status");
+    let late = Event::Reply {
+        call_id: ping_id,
+        reply: CallReply::Done,
+        status_version: None,
+    };
+    connection.send(&late).await.unwrap();
+    let (_, called) = status_asked(&linked, &mut connection, status_reply(0, 0, 1)).await;
+    assert!(!called, "heard from again, the shim process is vouched for");
+}
+
+/// Reads frames of a link until `done` says it has what it needs, returning them all.
+fn frames_until(client: &mut Channel, what: &str, done: impl Fn(&[Event]) -> bool) -> Vec<Event> {
+    let mut seen = Vec::new();
+    while !done(&seen) {
+        match client.recv::<Event>() {
+            Ok(Some(event)) => seen.push(event),
+            other => panic!("no {what}: {other:?}; seen {seen:#?}"),
+        }
+    }
+    seen
+}
+
+/// The reply of call `call_id` among `frames`, with its status version.
+fn reply_of(frames: &[Event], call_id: u64) -> Option<(&CallReply, Option<u64>)> {
+    frames.iter().find_map(|frame| match frame {
+        Event::Reply {
+            call_id: id,
+            reply,
+            status_version,
+        } if *id == call_id => Some((reply, *status_version)),
+        _ => None,
+    })
+}
+
+/// The first `Status` among `frames` at least as new as `version`, with its queue length.
+fn status_from(frames: &[Event], version: u64) -> Option<usize> {
+    frames.iter().find_map(|frame| match frame {
+        Event::Status {
+            version: v,
+            queued_messages,
+            ..
+        } if *v >= version => Some(*queued_messages),
+        _ => None,
+    })
+}
+
+/// A real shim process, linked at version 2: it pushes its status, and the status version a
+/// reply names holds what the call did (the actor publishes a step's status before it
+/// answers the step's calls).
+#[test]
+fn a_version_2_link_gets_each_status_and_replies_name_the_status_that_holds_them() {
+    let shim = SocketShim::start(&[]);
+    let (mut client, _stream) = shim.connect();
+    client
+        .send(&Command::Link {
+            version: 2,
+            after_seq: 0,
+        })
+        .unwrap();
+    frames_until(&mut client, "an idle Status after Ready", |seen| {
+        seen.iter().any(
+            |e| matches!(e, Event::Logged { emitted, .. } if matches!(**emitted, Event::Ready)),
+        ) && seen.iter().any(|e| {
+            matches!(
+                e,
+                Event::Status {
+                    state: ShimState::Idle,
+                    ..
+                }
+            )
+        })
+    });
+    // `cat` reads its input until the end: its turn lasts, and the next message queues.
+    for (call_id, body) in [(1, "cat"), (2, "echo later")] {
+        let call = Call::Send {
+            message_id: format!("m{call_id}"),
+            from: "test".into(),
+            body: body.into(),
+        };
+        client.send(&Command::Call { call_id, call }).unwrap();
+        let frames = frames_until(&mut client, "the reply and the status it names", |seen| {
+            reply_of(seen, call_id)
+                .and_then(|(_, version)| status_from(seen, version?))
+                .is_some()
+        });
+        let (reply, version) = reply_of(&frames, call_id).unwrap();
+        let queued = status_from(&frames, version.unwrap()).unwrap();
+        let expected = usize::from(call_id == 2);
+        assert!(
+            matches!(reply, CallReply::Sent { queued, .. } if *queued == (call_id == 2)),
+            "{reply:?}"
+        );
+        assert_eq!(
+            queued, expected,
+            "the status of call {call_id}'s step: {frames:#?}"
+        );
+    }
+}
+
+/// A host of link version 1 gets no `Status` and no status versions.
+#[test]
+fn a_version_1_link_gets_what_version_1_has() {
+    let shim = SocketShim::start(&[]);
+    let (mut client, _stream) = shim.connect();
+    client
+        .send(&Command::Link {
+            version: 1,
+            after_seq: 0,
+        })
+        .unwrap();
+    let mut frames = Vec::new();
+    for call_id in 1..=2 {
+        client
+            .send(&Command::Call {
+                call_id,
+                call: Call::Ping,
+            })
+            .unwrap();
+        frames.extend(frames_until(&mut client, "the ping's reply", |seen| {
+            reply_of(seen, call_id).is_some()
+        }));
+        assert_eq!(reply_of(&frames, call_id).unwrap().1, None);
+    }
+    assert!(
+        !frames.iter().any(|e| matches!(e, Event::Status { .. })),
+        "{frames:#?}"
+    );
 }
 
 #[tokio::test]

@@ -295,14 +295,14 @@ async fn status_change(
     Some(*published.borrow_and_update())
 }
 
-/// The `Status` frame of `status`, with how long its state has lasted by now.
+/// The `Status` frame of `status`, with when its state was entered by the wall clock.
 fn status_frame(status: &PublishedStatus) -> Event {
     let now = tokio::time::Instant::now().into_std();
     let since = now.saturating_duration_since(status.entered);
     Event::Status {
         version: status.version,
         state: status.state,
-        since_ms: millis(since),
+        entered_unix_ms: crate::unix_time::now_unix_ms().saturating_sub(millis(since)),
         pid: status.pid,
         exit_code: status.exit_code,
         queued_messages: status.queued_messages,

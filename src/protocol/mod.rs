@@ -276,13 +276,13 @@ pub enum Event {
     /// On a link of version 2 or later: the shim's status, sent whenever it changes (state,
     /// queue, exit code, or the seq of the newest event emitted), numbered by `version`,
     /// which grows with each change. A host answers status lookups from the newest one while
-    /// it is current ([`link`]), so a lookup never waits for a busy shim process. `since_ms`
-    /// is how long the state had lasted when the frame was written. Not part of the seed
-    /// contract.
+    /// it is current ([`link`]), so a lookup never waits for a busy shim process.
+    /// `entered_unix_ms` is when the state was entered (milliseconds since the Unix epoch).
+    /// Not part of the seed contract.
     Status {
         version: u64,
         state: ShimState,
-        since_ms: u64,
+        entered_unix_ms: u64,
         pid: u32,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         exit_code: Option<i32>,

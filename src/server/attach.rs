@@ -18,7 +18,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::codec::{FramedRead, FramedWrite};
 use tonic::Status;
 
-use super::link::LINK_TIMEOUT;
+use super::link::{AttachmentGuard, LINK_TIMEOUT};
 use crate::protocol::attach::{AttachMode, decode_bytes, encode_bytes};
 use crate::protocol::codec::JsonFrameCodec;
 use crate::protocol::{Command, Event};
@@ -47,11 +47,12 @@ impl<T> AttachRequests for T where
 }
 
 /// Attaches to the shim listening on `socket` as `start` asks, then serves the stream's
-/// `requests` from a task of its own.
+/// `requests` from a task of its own, which holds `attachment` until the attachment ends.
 pub async fn attach(
     socket: &Path,
     start: rpc::AttachStart,
     requests: impl AttachRequests,
+    attachment: AttachmentGuard,
 ) -> Result<AttachStream, Status> {
     let mode = mode_from_proto(start.mode)?;
     let size = start.size.map(|size| terminal_size(&size)).transpose()?;
@@ -74,7 +75,10 @@ pub async fn attach(
     // The first response is sent before the stream is returned, so it is first whatever
     // the task does.
     let _ = responses.try_send(Ok(attached));
-    tokio::spawn(bridge(frames, commands, requests, responses));
+    tokio::spawn(async move {
+        bridge(frames, commands, requests, responses).await;
+        drop(attachment);
+    });
     Ok(ReceiverStream::new(stream))
 }
 

@@ -18,7 +18,11 @@
 //! published (link version 2) is current: it names the newest event appended as its newest
 //! event, and it is at least as new as every reply received. Then the answer agrees with
 //! every event and answer a client has had, and a lookup never waits for a shim process the
-//! machine is too busy to run (a burst of creates, say); otherwise the lookup is a call.
+//! machine is too busy to run (a burst of creates, say). Otherwise the lookup is a call: while
+//! the shim's terminal is attached through this server ([`LinkedShim::attachment`]), whose
+//! frames come on connections of their own, in no order with the link's; and while a call has
+//! gone unanswered for [`UNANSWERED`] (or expired, and nothing came since), so a shim process
+//! that is stuck is not vouched for.
 //!
 //! A call the shim process does not answer in time (it is stopped, or stuck) fails with
 //! [`ShimError::LinkLost`] after [`CALL_TIMEOUT`] (a shutdown: after its own timeout plus
@@ -31,6 +35,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -60,6 +65,9 @@ const MAILBOX: usize = 64;
 
 /// How many recent events keep their server seq, to translate a status answer's seq.
 const KEPT_SEQS: usize = 1024;
+
+/// A call unanswered this long stops the link answering lookups from the published status.
+pub const UNANSWERED: Duration = Duration::from_secs(5);
 
 /// Why a link could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -95,6 +103,19 @@ pub struct LinkedShim {
     appended: watch::Receiver<u64>,
     /// Set once, to why the link ended.
     end: watch::Receiver<Option<String>>,
+    /// Attachments to the shim's terminal open through this server.
+    attachments: Arc<AtomicUsize>,
+}
+
+/// An attachment to a linked shim's terminal, counted while it lives
+/// ([`LinkedShim::attachment`]).
+#[derive(Debug)]
+pub struct AttachmentGuard(Arc<AtomicUsize>);
+
+impl Drop for AttachmentGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl LinkedShim {
@@ -115,7 +136,16 @@ impl LinkedShim {
             cursor: watch::channel(0).1,
             appended: watch::channel(died_at).1,
             end: watch::channel(Some(reason.to_owned())).1,
+            attachments: Arc::default(),
         }
+    }
+
+    /// Counts an attachment to the shim's terminal until the guard is dropped: meanwhile its
+    /// status lookups are calls, because what the attachment shows comes on its own
+    /// connection, in no order with what the link has.
+    pub fn attachment(&self) -> AttachmentGuard {
+        self.attachments.fetch_add(1, Ordering::Relaxed);
+        AttachmentGuard(Arc::clone(&self.attachments))
     }
 
     /// The shim's seq of the newest event the link appended (where a new link resumes).
@@ -179,6 +209,7 @@ pub async fn link(
     let (appended_tx, appended) = watch::channel(0);
     let (end_tx, end) = watch::channel(None);
     let (calls_tx, calls) = mpsc::unbounded_channel();
+    let attachments = Arc::new(AtomicUsize::new(0));
     let (write_failed_tx, write_failed) = oneshot::channel();
     tokio::spawn(write_calls(commands, calls, write_failed_tx));
     let task_shim_id = Arc::clone(&shim_id);
@@ -197,6 +228,8 @@ pub async fn link(
         held: Vec::new(),
         published: None,
         answered_version: 0,
+        silent: false,
+        attachments: Arc::clone(&attachments),
     };
     tokio::spawn(async move {
         let reason = task.run(frames, requests, write_failed).await;
@@ -212,6 +245,7 @@ pub async fn link(
         cursor,
         appended,
         end,
+        attachments,
     })
 }
 
@@ -289,8 +323,8 @@ struct LinkTask {
     events: Arc<EventLog>,
     /// Commands to write; [`write_calls`] holds the receiver.
     calls: mpsc::UnboundedSender<Command>,
-    /// Requests whose call was sent, by call id, with when they fail unanswered.
-    pending: HashMap<u64, (Request, Instant)>,
+    /// Requests whose call was sent, by call id.
+    pending: HashMap<u64, PendingCall>,
     next_call: u64,
     /// The shim's seq of the newest event appended; the [`LinkedShim`] holds the receiver.
     cursor: watch::Sender<u64>,
@@ -311,13 +345,25 @@ struct LinkTask {
     /// The newest status version a reply named: a published status older than that does
     /// not hold what that call did.
     answered_version: u64,
+    /// A call expired unanswered, and nothing has come from the shim process since.
+    silent: bool,
+    /// Attachments to the shim's terminal open through this server (see [`LinkedShim`]).
+    attachments: Arc<AtomicUsize>,
+}
+
+/// A request whose call was sent.
+struct PendingCall {
+    request: Request,
+    sent: Instant,
+    /// When it fails unanswered.
+    deadline: Instant,
 }
 
 /// A status the shim process published, as the link keeps it.
 struct KeptStatus {
     version: u64,
-    /// Its `since_ms` when it came, by the link's clock.
-    entered: Instant,
+    /// When its state was entered (milliseconds since the Unix epoch).
+    entered_unix_ms: u64,
     status: ShimStatus,
 }
 
@@ -330,7 +376,7 @@ impl LinkTask {
         mut write_failed: oneshot::Receiver<String>,
     ) -> String {
         let reason = loop {
-            let next_deadline = self.pending.values().map(|(_, deadline)| *deadline).min();
+            let next_deadline = self.pending.values().map(|call| call.deadline).min();
             tokio::select! {
                 () = sleep_until_some(next_deadline) => self.expire(),
                 request = requests.recv() => match request {
@@ -347,6 +393,7 @@ impl LinkTask {
                         tracing::warn!(shim = %self.shim_id, %malformed, "the shim process sent a frame that is not an event");
                     }
                     Some(Ok(Ok(event))) => {
+                        self.silent = false;
                         if let Err(violation) = self.receive(event) {
                             break violation;
                         }
@@ -356,8 +403,8 @@ impl LinkTask {
             }
         };
         self.append_held();
-        for (_, (request, _)) in self.pending.drain() {
-            request.fail(ShimError::LinkLost(reason.clone()));
+        for (_, call) in self.pending.drain() {
+            call.request.fail(ShimError::LinkLost(reason.clone()));
         }
         for (_, reply) in self.parked.drain(..) {
             let _ = reply.send(Err(ShimError::LinkLost(reason.clone())));
@@ -396,8 +443,16 @@ impl LinkTask {
             ));
             return;
         }
-        let deadline = Instant::now() + answer_within(&request);
-        self.pending.insert(call_id, (request, deadline));
+        let sent = Instant::now();
+        let deadline = sent + answer_within(&request);
+        self.pending.insert(
+            call_id,
+            PendingCall {
+                request,
+                sent,
+                deadline,
+            },
+        );
     }
 
     /// Fails the calls whose time is up.
@@ -406,11 +461,14 @@ impl LinkTask {
         let expired: Vec<u64> = self
             .pending
             .iter()
-            .filter(|(_, (_, deadline))| *deadline <= now)
+            .filter(|(_, call)| call.deadline <= now)
             .map(|(call_id, _)| *call_id)
             .collect();
+        if !expired.is_empty() {
+            self.silent = true;
+        }
         for call_id in expired {
-            let (request, _) = self.pending.remove(&call_id).expect("listed");
+            let request = self.pending.remove(&call_id).expect("listed").request;
             let within = answer_within(&request);
             let asked = call_of(&request).name();
             tracing::warn!(shim = %self.shim_id, call_id, asked, "the shim process did not answer");
@@ -422,15 +480,26 @@ impl LinkTask {
     }
 
     /// The newest published status, while it is current: it names the newest event appended
-    /// (none is held back) and no reply named a newer one.
+    /// (none is held back) and no reply named a newer one; and while it can be vouched for:
+    /// no attachment shows the terminal meanwhile, and the shim process answers its calls.
     fn current_status(&self) -> Option<ShimStatus> {
         let published = self.published.as_ref()?;
+        let now = Instant::now();
+        let answering = !self.silent
+            && self
+                .pending
+                .values()
+                .all(|call| now - call.sent < UNANSWERED);
         let current = self.held.is_empty()
             && published.status.last_event_seq == *self.cursor.borrow()
-            && published.version >= self.answered_version;
+            && published.version >= self.answered_version
+            && self.attachments.load(Ordering::Relaxed) == 0
+            && answering;
         current.then(|| ShimStatus {
             state: StateReport {
-                since: published.entered.elapsed(),
+                since: Duration::from_millis(
+                    crate::unix_time::now_unix_ms().saturating_sub(published.entered_unix_ms),
+                ),
                 ..published.status.state
             },
             ..published.status.clone()
@@ -438,7 +507,7 @@ impl LinkTask {
     }
 
     /// Keeps a status the shim process published, if it is newer than the one kept.
-    fn keep_published(&mut self, version: u64, since_ms: u64, status: ShimStatus) {
+    fn keep_published(&mut self, version: u64, entered_unix_ms: u64, status: ShimStatus) {
         if self
             .published
             .as_ref()
@@ -446,12 +515,9 @@ impl LinkTask {
         {
             return;
         }
-        let now = Instant::now();
         self.published = Some(KeptStatus {
             version,
-            entered: now
-                .checked_sub(Duration::from_millis(since_ms))
-                .unwrap_or(now),
+            entered_unix_ms,
             status,
         });
     }
@@ -488,7 +554,7 @@ impl LinkTask {
                 // Known before anyone has the answer: a lookup after it finds it.
                 self.answered_version = self.answered_version.max(status_version.unwrap_or(0));
                 match self.pending.remove(&call_id) {
-                    Some((request, _)) => self.answer(request, reply),
+                    Some(call) => self.answer(call.request, reply),
                     None => tracing::warn!(
                         shim = %self.shim_id,
                         call_id,
@@ -499,23 +565,24 @@ impl LinkTask {
             Event::Status {
                 version,
                 state,
-                since_ms,
+                entered_unix_ms,
                 pid,
                 exit_code,
                 queued_messages,
                 last_event_seq,
             } => {
                 let status = ShimStatus {
+                    // `since` is reckoned from `entered_unix_ms` when a lookup is answered.
                     state: StateReport {
                         state,
-                        since: Duration::from_millis(since_ms),
+                        since: Duration::ZERO,
                     },
                     pid,
                     exit_code,
                     queued_messages,
                     last_event_seq,
                 };
-                self.keep_published(version, since_ms, status);
+                self.keep_published(version, entered_unix_ms, status);
             }
             Event::Error { command, reason } => tracing::warn!(
                 shim = %self.shim_id,
@@ -589,6 +656,8 @@ impl LinkTask {
     /// It stands in the log for them, at the shim seq of the last: a client that resumes
     /// past that seq (after a restart of the server) has nothing lost.
     fn lost(&mut self, first: u64, last: u64, why: &str) {
+        // What came before the range goes into the log before its warning.
+        self.append_held();
         let warning = events_lost_warning(first, last, why);
         let server_seq = self
             .events

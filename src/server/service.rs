@@ -79,7 +79,8 @@ impl AgentShimService {
         let Some(socket) = entry.link.socket.clone() else {
             return Err(ServiceError::Shim(ShimError::ShimGone).into());
         };
-        super::attach::attach(&socket, start, requests).await
+        let attachment = entry.link.attachment();
+        super::attach::attach(&socket, start, requests, attachment).await
     }
 
     fn handle(&self, shim_id: &str) -> Result<ShimHandle, Status> {

@@ -432,7 +432,7 @@ pub mod ours {
             Event::Status {
                 version: 7,
                 state: ShimState::Working,
-                since_ms: 250,
+                entered_unix_ms: 1_700_000_000_250,
                 pid: 4242,
                 exit_code: None,
                 queued_messages: 2,
