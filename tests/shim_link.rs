@@ -310,7 +310,8 @@ impl FakeShim {
         (linked.expect("link"), connection)
     }
 
-    /// Accepts the host's connection and answers its `Link` with `Linked`.
+    /// Accepts the host's connection and answers its `Link` with `Linked` and, as a shim of
+    /// link version 2 does, its status (version 1: idle, nothing queued, no event yet).
     async fn accept_link(&self) -> FakeConnection {
         let (stream, _) = self.listener.accept().await.unwrap();
         let mut connection = Framed::new(stream, JsonFrameCodec::<Command>::new());
@@ -325,6 +326,7 @@ impl FakeShim {
             last_seq: 0,
         };
         connection.send(&linked).await.unwrap();
+        connection.send(&published(1, 0, 0)).await.unwrap();
         connection
     }
 }
@@ -616,21 +618,8 @@ fn status_reply(queued: usize, last_event_seq: u64, version: u64) -> Event {
 async fn a_status_is_answered_from_what_the_shim_published_while_that_is_current() {
     let fake = FakeShim::new();
     let (linked, mut connection) = fake.linked().await;
-    // Nothing published yet: a call.
+    // The status that came with `Linked`, and nothing happened since: no call.
     let (status, called) = status_asked(&linked, &mut connection, status_reply(0, 0, 1)).await;
-    assert!(called);
-    assert_eq!(status.queued_messages, 0);
-
-    // Published, and nothing happened since: no call.
-    connection.send(&published(1, 0, 0)).await.unwrap();
-    let (status, called) = eventually_async(
-        || "a status answered without a call".into(),
-        async || {
-            let asked = status_asked(&linked, &mut connection, status_reply(0, 0, 1)).await;
-            (!asked.1).then_some(asked)
-        },
-    )
-    .await;
     assert!(!called);
     assert_eq!(status.state.state, ShimState::Idle);
     assert_eq!(status.pid, 4242);
@@ -712,15 +701,6 @@ async fn a_status_is_answered_from_what_the_shim_published_while_that_is_current
 async fn a_shim_process_that_does_not_answer_is_not_vouched_for() {
     let fake = FakeShim::new();
     let (linked, mut connection) = fake.linked().await;
-    connection.send(&published(1, 0, 0)).await.unwrap();
-    eventually_async(
-        || "the published status used".into(),
-        async || {
-            let asked = status_asked(&linked, &mut connection, status_reply(0, 0, 1)).await;
-            (!asked.1).then_some(())
-        },
-    )
-    .await;
     // A ping the shim process does not answer.
     let handle = linked.handle.clone();
     let ping = tokio::spawn(async move { handle.ping().await });
@@ -755,9 +735,14 @@ async fn a_shim_process_that_does_not_answer_is_not_vouched_for() {
     assert!(!called, "heard from again, the shim process is vouched for");
 }
 
-/// Reads frames of a link until `done` says it has what it needs, returning them all.
-fn frames_until(client: &mut Channel, what: &str, done: impl Fn(&[Event]) -> bool) -> Vec<Event> {
-    let mut seen = Vec::new();
+/// Reads frames of a link after those `seen` already until `done` says they hold what it
+/// needs, returning them all.
+fn frames_until(
+    client: &mut Channel,
+    what: &str,
+    mut seen: Vec<Event>,
+    done: impl Fn(&[Event]) -> bool,
+) -> Vec<Event> {
     while !done(&seen) {
         match client.recv::<Event>() {
             Ok(Some(event)) => seen.push(event),
@@ -804,7 +789,14 @@ fn a_version_2_link_gets_each_status_and_replies_name_the_status_that_holds_them
             after_seq: 0,
         })
         .unwrap();
-    frames_until(&mut client, "an idle Status after Ready", |seen| {
+    let first = frames_until(&mut client, "Linked and the status", Vec::new(), |seen| {
+        seen.len() == 2
+    });
+    assert!(
+        matches!(first[..], [Event::Linked { .. }, Event::Status { .. }]),
+        "the status comes right after Linked: {first:#?}"
+    );
+    frames_until(&mut client, "Ready and an idle Status", first, |seen| {
         seen.iter().any(
             |e| matches!(e, Event::Logged { emitted, .. } if matches!(**emitted, Event::Ready)),
         ) && seen.iter().any(|e| {
@@ -825,7 +817,8 @@ fn a_version_2_link_gets_each_status_and_replies_name_the_status_that_holds_them
             body: body.into(),
         };
         client.send(&Command::Call { call_id, call }).unwrap();
-        let frames = frames_until(&mut client, "the reply and the status it names", |seen| {
+        let what = "the reply and the status it names";
+        let frames = frames_until(&mut client, what, Vec::new(), |seen| {
             reply_of(seen, call_id)
                 .and_then(|(_, version)| status_from(seen, version?))
                 .is_some()
@@ -863,9 +856,9 @@ fn a_version_1_link_gets_what_version_1_has() {
                 call: Call::Ping,
             })
             .unwrap();
-        frames.extend(frames_until(&mut client, "the ping's reply", |seen| {
+        frames = frames_until(&mut client, "the ping's reply", frames, |seen| {
             reply_of(seen, call_id).is_some()
-        }));
+        });
         assert_eq!(reply_of(&frames, call_id).unwrap().1, None);
     }
     assert!(

@@ -182,16 +182,19 @@ where
                                 subscription = linked_from;
                                 delivered_seq = after_seq;
                                 linked = true;
-                                if version >= 2 {
-                                    published = handle.published_status();
-                                    if let Some(status) = &mut published {
-                                        status.mark_changed();
-                                    }
-                                }
                                 if let Some(activity) = &activity {
                                     activity.send_modify(|seen| seen.linked = true);
                                 }
-                                vec![(answer, None)]
+                                let mut frames = vec![(answer, None)];
+                                // From version 2, the status comes right after `Linked`.
+                                if version >= 2 {
+                                    published = handle.published_status();
+                                    if let Some(status) = &mut published {
+                                        let status = status_frame(&status.borrow_and_update());
+                                        frames.push((status, None));
+                                    }
+                                }
+                                frames
                             }
                             Err(reason) => vec![(
                                 Event::Error { command: "Link".to_owned(), reason },

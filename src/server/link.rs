@@ -197,13 +197,23 @@ pub async fn link(
             after_seq,
         })
         .await?;
-    let Linked {
-        version,
-        pid,
-        shim_id: own_id,
-    } = tokio::time::timeout(LINK_TIMEOUT, linked(&mut frames))
-        .await
-        .map_err(|_| LinkError::Timeout)??;
+    let (
+        Linked {
+            version,
+            pid,
+            shim_id: own_id,
+        },
+        first_frame,
+    ) = tokio::time::timeout(LINK_TIMEOUT, async {
+        let linked = linked(&mut frames).await?;
+        let first_frame = match linked.version {
+            1 => None,
+            _ => next_frame(&mut frames).await?,
+        };
+        Ok::<_, LinkError>((linked, first_frame))
+    })
+    .await
+    .map_err(|_| LinkError::Timeout)??;
     let (requests_tx, requests) = mpsc::channel(MAILBOX);
     let (cursor_tx, cursor) = watch::channel(after_seq);
     let (appended_tx, appended) = watch::channel(0);
@@ -213,7 +223,7 @@ pub async fn link(
     let (write_failed_tx, write_failed) = oneshot::channel();
     tokio::spawn(write_calls(commands, calls, write_failed_tx));
     let task_shim_id = Arc::clone(&shim_id);
-    let task = LinkTask {
+    let mut task = LinkTask {
         shim_id: Arc::clone(&shim_id),
         events: Arc::clone(&events),
         calls: calls_tx,
@@ -231,6 +241,11 @@ pub async fn link(
         silent: false,
         attachments: Arc::clone(&attachments),
     };
+    // The status, which a shim of version 2 or later sends right after `Linked`: lookups
+    // need no call from the start.
+    if let Some(frame) = first_frame {
+        task.receive(frame).map_err(LinkError::Refused)?;
+    }
     tokio::spawn(async move {
         let reason = task.run(frames, requests, write_failed).await;
         tracing::debug!(shim = %task_shim_id, %reason, "link ended");
@@ -279,6 +294,20 @@ async fn linked(frames: &mut Frames) -> Result<Linked, LinkError> {
                 return Err(LinkError::Refused(reason));
             }
             Some(Ok(_)) => {}
+        }
+    }
+}
+
+/// The next frame of the link (`None`: one that is not an event, which is logged and skipped,
+/// as the link task does).
+async fn next_frame(frames: &mut Frames) -> Result<Option<Event>, LinkError> {
+    match frames.next().await {
+        None => Err(LinkError::Closed),
+        Some(Err(error)) => Err(error.into()),
+        Some(Ok(Ok(event))) => Ok(Some(event)),
+        Some(Ok(Err(malformed))) => {
+            tracing::warn!(%malformed, "a shim process sent a frame that is not an event");
+            Ok(None)
         }
     }
 }
