@@ -116,6 +116,13 @@ impl std::fmt::Debug for Screen {
     }
 }
 
+/// `text.starts_with(prefix)`, compared byte by byte in place: the prefixes are a few bytes
+/// long and an escape comes every few bytes of coloured output, where a call to `memcmp` for
+/// each costs more than the comparison itself.
+fn starts_with(text: &[u8], prefix: &[u8]) -> bool {
+    text.len() >= prefix.len() && text.iter().zip(prefix).all(|(a, b)| a == b)
+}
+
 fn non_zero(value: u16) -> NonZeroU16 {
     NonZeroU16::new(value).unwrap_or(NonZeroU16::MIN)
 }
@@ -167,9 +174,8 @@ impl Screen {
     fn clears_in(&mut self, bytes: &[u8]) -> bool {
         let longest = CLEARS.iter().map(|clear| clear.len()).max().unwrap_or(1);
         let has_clear = |text: &[u8]| {
-            (0..text.len())
-                .filter(|&at| text[at] == 0x1b)
-                .any(|at| CLEARS.iter().any(|clear| text[at..].starts_with(clear)))
+            memchr::memchr_iter(0x1b, text)
+                .any(|at| CLEARS.iter().any(|clear| starts_with(&text[at..], clear)))
         };
         // Where the previous output and this one meet, then this output alone.
         let mut seam = std::mem::take(&mut self.tail);
@@ -409,6 +415,33 @@ mod tests {
         assert_eq!(screen.capture(Some(7), false).content, "c\nd\ne\nf\n$");
         assert_eq!(screen.capture(Some(7), true).content, "a\nb\nc\nd\ne\nf\n$");
         assert_eq!(screen.capture(None, true).content, "a\nb\nc\nd\ne\nf\n$");
+    }
+
+    #[test]
+    fn clears_are_seen_whole_or_cut_between_two_reads_and_near_misses_are_not() {
+        for clear in CLEARS {
+            let mut screen = Screen::new(3, 10, 10);
+            screen.feed(b"a\x1b[31mb\x1b[0m");
+            screen.feed(&[b"x", *clear, b"y"].concat());
+            assert_eq!(screen.clears(), 1, "{clear:?} in one read");
+            for cut in 1..clear.len() {
+                let mut screen = Screen::new(3, 10, 10);
+                screen.feed(&[b"\x1b[1mx", &clear[..cut]].concat());
+                screen.feed(&[&clear[cut..], b"y"].concat());
+                assert_eq!(screen.clears(), 1, "{clear:?} cut after {cut} bytes");
+            }
+        }
+        let mut screen = Screen::new(3, 10, 10);
+        for near_miss in [
+            &b"\x1b[2K\x1b[3J"[..],
+            b"\x1b[H\x1b[1K",
+            b"\x1b[Hx\x1b[J",
+            b"\x1b[2A\x1b[2B",
+            b"\x1bd[2J",
+        ] {
+            screen.feed(near_miss);
+        }
+        assert_eq!(screen.clears(), 0);
     }
 
     #[test]

@@ -22,6 +22,8 @@ pub struct TerminalCallbacks {
     replies: Vec<u8>,
     history: History,
     marks: Vec<PlacedMark>,
+    /// Reads each row that scrolls off; its buffer is reused from row to row.
+    scrolled: Plain,
 }
 
 impl TerminalCallbacks {
@@ -30,6 +32,7 @@ impl TerminalCallbacks {
             replies: Vec::new(),
             history,
             marks: Vec::new(),
+            scrolled: Plain::default(),
         }
     }
 
@@ -53,24 +56,26 @@ impl TerminalCallbacks {
     }
 }
 
-/// A row's text and whether it wraps into the next. vt100 only writes a row out formatted
-/// (text and SGR sequences), so the row is written once through [`Plain`], which keeps the
-/// text; writing it again with the same state starts with a newline unless the row wrapped,
-/// and [`FirstChar`] stops that second write at its first character.
-fn row_text(contents: &RowContents<'_>) -> (String, bool) {
+/// Reads a row's text and whether it wraps into the next. vt100 only writes a row out
+/// formatted (text and SGR sequences), so the row is written once through [`Plain`], which
+/// keeps the text; writing it again with the same state starts with a newline unless the row
+/// wrapped, and [`FirstChar`] stops that second write at its first character. Returns the
+/// wrap flag; the text is left in `plain` (what it held before is cleared first).
+fn read_row(contents: &RowContents<'_>, plain: &mut Plain) -> bool {
+    plain.text.clear();
+    plain.in_sequence = false;
     let mut state = BasicFormattedCaptureState::default();
-    let mut plain = Plain::default();
-    let written = contents.write_formatted_basic(&mut plain, &mut state);
+    let written = contents.write_formatted_basic(plain, &mut state);
     debug_assert!(written.is_ok(), "writing to a String cannot fail");
     let mut probe = FirstChar(None);
     // Stopped at once by design: the error is the probe having what it needs.
     let _ = contents.write_formatted_basic(&mut probe, &mut state);
-    (plain.text, probe.0 != Some('\n'))
+    probe.0 != Some('\n')
 }
 
 /// Keeps the text of a basic formatted capture, dropping its SGR sequences (`ESC … m`) as
 /// they are written, as `vt100::capture::basic_formatted_to_plain` does afterwards.
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Plain {
     text: String,
     in_sequence: bool,
@@ -78,10 +83,13 @@ struct Plain {
 
 impl std::fmt::Write for Plain {
     fn write_str(&mut self, written: &str) -> std::fmt::Result {
+        // Byte by byte: vt100 writes a cell's text or a piece of an escape sequence at a time,
+        // a few bytes, too short for a searcher to pay off. `ESC` and `m` are ASCII, so every
+        // cut below is at a character boundary.
         let mut rest = written;
         while !rest.is_empty() {
             if self.in_sequence {
-                match rest.find('m') {
+                match rest.bytes().position(|byte| byte == b'm') {
                     Some(end) => {
                         self.in_sequence = false;
                         rest = &rest[end + 1..];
@@ -89,7 +97,7 @@ impl std::fmt::Write for Plain {
                     None => return Ok(()),
                 }
             } else {
-                match rest.find('\x1b') {
+                match rest.bytes().position(|byte| byte == 0x1b) {
                     Some(start) => {
                         self.text.push_str(&rest[..start]);
                         self.in_sequence = true;
@@ -101,6 +109,18 @@ impl std::fmt::Write for Plain {
                     }
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// A space between cells or a separator of an escape's parameters: one character, no
+    /// search.
+    fn write_char(&mut self, written: char) -> std::fmt::Result {
+        match (self.in_sequence, written) {
+            (true, 'm') => self.in_sequence = false,
+            (true, _) => {}
+            (false, '\x1b') => self.in_sequence = true,
+            (false, _) => self.text.push(written),
         }
         Ok(())
     }
@@ -188,8 +208,8 @@ impl Callbacks for TerminalCallbacks {
 
     fn on_scroll(&mut self, contents: RowContents<'_>, alternate_screen: bool) {
         if !alternate_screen {
-            let (text, wrapped) = row_text(&contents);
-            self.history.push(&text, wrapped);
+            let wrapped = read_row(&contents, &mut self.scrolled);
+            self.history.push(&self.scrolled.text, wrapped);
         }
     }
 }
@@ -257,6 +277,35 @@ mod tests {
                 (String::new(), false),
             ]
         );
+    }
+
+    #[test]
+    fn plain_keeps_the_text_of_a_capture_however_it_is_cut_into_writes() {
+        use std::fmt::Write as _;
+        let mut parser =
+            vt100::Parser::new(NonZeroU16::new(3).unwrap(), NonZeroU16::new(40).unwrap(), 0);
+        parser.process(
+            "\x1b[1;38;5;200mbold\x1b[0m 漢字 \x1b[4;38;2;1;2;3mu\x1b[m e\u{301} \x1b[7mnote\x1b[0m m"
+                .as_bytes(),
+        );
+        let formatted = parser.screen().contents_formatted_basic();
+        let expected: String = vt100::capture::basic_formatted_to_plain(&formatted).collect();
+        assert_eq!(expected.trim_end(), "bold 漢字 u e\u{301} note m");
+        // As vt100 writes it (pieces of escapes, cells, spaces), cut every way: by string
+        // pieces of each length and one character at a time.
+        for piece in 1..=8 {
+            let mut plain = Plain::default();
+            let chars: Vec<char> = formatted.chars().collect();
+            for cut in chars.chunks(piece) {
+                plain.write_str(&cut.iter().collect::<String>()).unwrap();
+            }
+            assert_eq!(plain.text, expected, "pieces of {piece}");
+        }
+        let mut plain = Plain::default();
+        for written in formatted.chars() {
+            plain.write_char(written).unwrap();
+        }
+        assert_eq!(plain.text, expected);
     }
 
     #[test]
