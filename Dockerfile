@@ -15,11 +15,13 @@ FROM rust:1.96-slim-bookworm AS build
 ARG CARGO_HTTP_CAINFO
 WORKDIR /src
 # The dependencies first, against placeholder sources: this layer is reused until Cargo.toml,
-# Cargo.lock, build.rs or the .proto change. Cargo reads the path of every target it declares,
-# so each [[bench]] and [[test]] gets a placeholder too; the test placeholders stay (the image
-# builds no test and its context holds none).
+# Cargo.lock, build.rs, the .proto or the web console's files change (build.rs reads both).
+# Cargo reads the path of every target it declares, so each [[bench]] and [[test]] gets a
+# placeholder too; the test placeholders stay (the image builds no test and its context holds
+# none).
 COPY Cargo.toml Cargo.lock build.rs ./
 COPY proto ./proto
+COPY src/web/assets ./src/web/assets
 RUN mkdir -p src benches tests \
  && echo 'fn main() {}' > src/main.rs \
  && touch src/lib.rs \
