@@ -59,6 +59,7 @@ impl OnPty {
             env_remove: Vec::new(),
             rows: ROWS,
             cols: COLS,
+            files: Vec::new(),
         };
         let (pty, process) = process::spawn(&spec).expect("start the program");
         let (reader, writer) = pty.into_split();

@@ -24,6 +24,7 @@ mod live_fake_model_tui;
 mod live_gemini;
 mod live_gemini_lifecycle;
 mod live_gemini_record;
+mod live_gemini_signals;
 mod live_limits;
 mod live_questions;
 mod live_resume;

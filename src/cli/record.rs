@@ -90,6 +90,7 @@ pub async fn run(args: RecordArgs) -> anyhow::Result<()> {
         env_remove: Vec::new(),
         rows: size.0,
         cols: size.1,
+        files: Vec::new(),
     };
     if let Some(agent) = args.agent {
         agent.driver().prepare_process(&mut spec);

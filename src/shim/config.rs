@@ -163,6 +163,7 @@ impl ShimSpec {
                 env_remove: Vec::new(),
                 rows: DEFAULT_ROWS,
                 cols: DEFAULT_COLS,
+                files: Vec::new(),
             },
             scrollback: DEFAULT_SCROLLBACK,
             history_bytes: DEFAULT_HISTORY_BYTES,

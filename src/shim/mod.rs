@@ -6,6 +6,7 @@
 //! [`ShimHandle`]. Events go into an [`events::EventLog`] that any number of readers follow.
 
 mod actor;
+pub mod agent_files;
 pub mod agent_session;
 pub mod agents;
 mod answer;

@@ -17,6 +17,7 @@ use nix::sys::signal::{SigHandler, Signal, kill, killpg};
 use nix::unistd::Pid;
 
 use super::ShimError;
+use super::agent_files::{AgentFile, GivenFiles, Places};
 use super::process_tracking::{self, AgentTracker, orphans, procfs};
 
 pub use super::process_tracking::procfs::session_members;
@@ -33,6 +34,20 @@ pub struct ProcessSpec {
     pub env_remove: Vec<OsString>,
     pub rows: u16,
     pub cols: u16,
+    /// Files the agent is given for its run, each named by a variable of its environment
+    /// ([`super::agent_files`]): what a driver adds for turn signals a CLI reads only from a
+    /// file.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<AgentFile>,
+}
+
+impl ProcessSpec {
+    /// Whether the agent's environment sets `name`: this spec sets it, or `inherited` (this
+    /// process's environment) does and neither the spec nor [`ALWAYS_REMOVED`] removes it.
+    fn sets_variable(&self, name: &str, inherited: impl Fn(&str) -> bool) -> bool {
+        let removed = ALWAYS_REMOVED.contains(&name) || self.env_remove.iter().any(|k| k == name);
+        self.env_set.iter().any(|(k, _)| k == name) || (!removed && inherited(name))
+    }
 }
 
 /// Variables never inherited by an agent (a spec's own additions still set them):
@@ -74,6 +89,9 @@ pub struct AgentProcess {
     exited: bool,
     /// Tracks every process the agent starts; dropped after the agent is killed.
     tracker: AgentTracker,
+    /// The files the agent was given: owned (never read) so they are removed after the agent
+    /// is killed.
+    _files: GivenFiles,
 }
 
 /// Spawns the agent on a fresh PTY of the given size.
@@ -106,6 +124,11 @@ pub fn spawn(spec: &ProcessSpec) -> Result<(pty_process::Pty, AgentProcess), Shi
         command = command.env_remove(name);
     }
     command = command.envs(spec.env_set.iter().map(|(k, v)| (k, v)));
+    let places = Places::of_this_process();
+    let (files, file_variables) = GivenFiles::write(&places, &spec.files, |name| {
+        spec.sets_variable(name, |name| std::env::var_os(name).is_some())
+    });
+    command = command.envs(file_variables);
     // Last, so nobody's choice replaces it: how what the agent leaves is found again.
     if let Some(owner) = process_tracking::owner_marker() {
         command = command.env(process_tracking::OWNER_VARIABLE, owner);
@@ -132,6 +155,7 @@ pub fn spawn(spec: &ProcessSpec) -> Result<(pty_process::Pty, AgentProcess), Shi
             pid,
             exited: false,
             tracker,
+            _files: files,
         },
     ))
 }
@@ -235,6 +259,29 @@ pub fn exit_code(status: ExitStatus) -> Option<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_variable_is_set_for_the_agent_by_the_spec_or_by_inheritance_unless_removed() {
+        let mut spec = ProcessSpec {
+            program: "gemini".into(),
+            args: Vec::new(),
+            cwd: None,
+            env_set: vec![("SET".into(), "1".into())],
+            env_remove: vec!["REMOVED".into()],
+            rows: 24,
+            cols: 80,
+            files: Vec::new(),
+        };
+        let inherited = |name: &str| ["INHERITED", "REMOVED", "CI"].contains(&name);
+        assert!(spec.sets_variable("SET", inherited));
+        assert!(spec.sets_variable("INHERITED", inherited));
+        assert!(!spec.sets_variable("REMOVED", inherited));
+        assert!(!spec.sets_variable("CI", inherited));
+        assert!(!spec.sets_variable("UNSET", inherited));
+        // A spec's own value wins over a removal, as when the agent is spawned.
+        spec.env_set.push(("REMOVED".into(), "2".into()));
+        assert!(spec.sets_variable("REMOVED", inherited));
+    }
 
     #[test]
     fn signal_deaths_map_to_128_plus_signal() {

@@ -32,10 +32,10 @@ use layout::{
 
 use super::{
     Agent, AgentDriver, AgentKind, DEFAULT_CONTEXT_WINDOW, LimitNotice, ONE_MILLION, Observation,
-    TurnView, Verdict, limits, runs_program,
+    TurnView, Verdict, limits, runs_program, status_hook_settings,
 };
 use crate::protocol::ShimState;
-use crate::shim::marks::{ProgramStatus, status_command};
+use crate::shim::marks::ProgramStatus;
 use crate::shim::process::ProcessSpec;
 use crate::shim::screen::ScreenSnapshot;
 
@@ -51,15 +51,7 @@ const HOOKS: &[(&str, ProgramStatus)] = &[
 
 /// `--settings` JSON with [`HOOKS`] (added to the user's own settings, never written to them).
 fn hook_settings() -> String {
-    let hooks: serde_json::Map<String, serde_json::Value> = HOOKS
-        .iter()
-        .map(|(event, status)| {
-            let command = status_command(*status, "claude-hook");
-            let hook = serde_json::json!([{"hooks": [{"type": "command", "command": command}]}]);
-            ((*event).to_owned(), hook)
-        })
-        .collect();
-    serde_json::json!({ "hooks": hooks }).to_string()
+    status_hook_settings(HOOKS, "claude-hook", &serde_json::Map::new()).to_string()
 }
 
 /// Result lines that end a turn because the context window is full.

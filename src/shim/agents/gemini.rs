@@ -21,18 +21,62 @@
 //! The submit key waits [`SUBMIT_PAUSE`] after the echo: for 40 ms after a paste (a React
 //! state cleared by a timer, so later on a loaded machine) Gemini takes Enter as a newline in
 //! the pasted text (`recentUnsafePasteTime` in its input prompt; seen live under load).
+//!
+//! Turn signals: Gemini's lifecycle hooks ([`HOOKS`]) print OSC 7501 records on its terminal.
+//! Gemini reads hooks only from settings files, so the shim gives it one of its own as its
+//! system defaults (`GEMINI_CLI_SYSTEM_DEFAULTS_PATH`, the lowest layer: the user's and the
+//! project's settings still win, and their hooks run too, since Gemini concatenates each
+//! event's hooks over the layers). Gemini reads a system settings file only when root owns it
+//! and every directory above it, none writable by group or others, so only a shim running as
+//! root can give it one, and only while the machine has no system-defaults file of its own
+//! (ours would hide it); otherwise the screen alone decides. Hooks run only in a trusted
+//! folder. While a hook runs, and for 3 s after it started, Gemini's status line says
+//! `Executing Hook: <name>` (with the spinner during a turn): live chrome.
 
 mod dialogs;
 pub(crate) mod session_log;
 
 use super::{
     Agent, AgentDriver, AgentKind, LimitNotice, Observation, TurnView, Verdict, limits,
-    runs_program,
+    runs_program, status_hook_settings,
 };
 use crate::protocol::ShimState;
+use crate::shim::agent_files::AgentFile;
+use crate::shim::marks::ProgramStatus;
 use crate::shim::process::ProcessSpec;
 use crate::shim::screen::ScreenSnapshot;
 use dialogs::{USAGE_LIMIT, dialog_on};
+
+/// Gemini CLI 0.61's hooks that tell the shim what it does: `BeforeAgent` runs once a submitted
+/// prompt is taken, before the model is asked (not again for the tool calls of its turn);
+/// `AfterAgent` when the turn is over, before Gemini draws its idle screen (after an API error
+/// too); `Notification` when a tool waits for approval.
+const HOOKS: &[(&str, ProgramStatus)] = &[
+    ("BeforeAgent", ProgramStatus::Working),
+    ("AfterAgent", ProgramStatus::Done),
+    ("Notification", ProgramStatus::Blocked),
+];
+
+/// The hooks' name: what Gemini's status line shows while one runs (`Executing Hook:
+/// agentshim`) and what `/hooks disable` takes.
+const HOOK_NAME: &str = "agentshim";
+/// How long Gemini lets a hook run, in milliseconds (it prints one record).
+const HOOK_TIMEOUT_MS: u64 = 5000;
+
+/// The variable that names Gemini's system-defaults settings file.
+const SYSTEM_DEFAULTS_VARIABLE: &str = "GEMINI_CLI_SYSTEM_DEFAULTS_PATH";
+/// The system-defaults file Gemini reads on Linux when the variable is not set (and
+/// `GEMINI_CLI_SYSTEM_SETTINGS_PATH` does not move it beside another system settings file):
+/// the shim's own would hide it, so while it exists the shim gives none.
+const SYSTEM_DEFAULTS_FILE: &str = "/etc/gemini-cli/system-defaults.json";
+
+/// The system-defaults settings the shim gives Gemini: [`HOOKS`], nothing else.
+fn hook_settings() -> String {
+    let fields = serde_json::json!({"name": HOOK_NAME, "timeout": HOOK_TIMEOUT_MS});
+    let fields = fields.as_object().expect("an object");
+    serde_json::to_string_pretty(&status_hook_settings(HOOKS, "gemini-hook", fields))
+        .expect("JSON values serialize")
+}
 
 /// Hints Gemini shows in its live region above the input box.
 const LIVE_HINTS: &[&str] = &[
@@ -90,12 +134,24 @@ fn is_spinner(line: &str) -> bool {
         && line.contains("(esc to cancel")
 }
 
-/// A line of the live region above the input box (blank, rules, hints, the spinner).
+/// The status line while hooks run, and for 3 s after each started: `Executing Hook: name`
+/// (`Executing Hooks: a, b` for several), after the spinner during a turn.
+fn is_hook_status(line: &str) -> bool {
+    let text = line
+        .trim_start()
+        .trim_start_matches(|c: char| ('\u{2800}'..='\u{28ff}').contains(&c))
+        .trim_start();
+    text.starts_with("Executing Hook: ") || text.starts_with("Executing Hooks: ")
+}
+
+/// A line of the live region above the input box (blank, rules, hints, the spinner, the hook
+/// status).
 fn is_live_chrome(line: &str) -> bool {
     let trimmed = line.trim();
     trimmed.is_empty()
         || is_rule(trimmed, '─')
         || is_spinner(line)
+        || is_hook_status(line)
         || LIVE_HINTS.iter().any(|hint| trimmed.starts_with(hint))
 }
 
@@ -320,6 +376,24 @@ fn unboxed(line: &str) -> Option<String> {
 impl AgentDriver for GeminiDriver {
     fn submit_pause(&self) -> std::time::Duration {
         SUBMIT_PAUSE
+    }
+
+    /// Gemini's hooks report turn edges at once (see [`HOOKS`]): the shim gives Gemini its own
+    /// system-defaults settings file with them (not when the user's environment names one, or
+    /// a system-defaults file of the machine's exists: then the screen alone decides); only
+    /// when the process runs `gemini` itself.
+    fn prepare_process(&self, process: &mut ProcessSpec) {
+        if !runs_program(process, "gemini") {
+            return;
+        }
+        process.files.push(AgentFile {
+            variable: SYSTEM_DEFAULTS_VARIABLE.to_owned(),
+            name: "gemini-system-defaults.json".to_owned(),
+            contents: hook_settings(),
+            // Gemini skips a system settings file unless root owns it and its directories.
+            root_owned: true,
+            shadows: Some(SYSTEM_DEFAULTS_FILE.into()),
+        });
     }
 
     /// `gemini --resume <session id>`.

@@ -19,7 +19,7 @@ pub mod menu;
 
 use std::time::Duration;
 
-use super::marks::ProgramStatus;
+use super::marks::{ProgramStatus, status_command};
 use super::process::ProcessSpec;
 use super::screen::ScreenSnapshot;
 use super::usage::LocateLogs;
@@ -47,6 +47,28 @@ pub(crate) fn runs_program(process: &ProcessSpec, name: &str) -> bool {
             .map(|arg| arg.to_string_lossy())
             .find(|arg| !arg.starts_with('-') && !arg.contains('='))
             .is_some_and(|command| called(std::ffi::OsStr::new(command.as_ref())))
+}
+
+/// Lifecycle hooks in the settings shape Claude Code and Gemini CLI share, `{"hooks": {EVENT:
+/// [{"hooks": [{"type": "command", "command": …}]}]}}`: for each `(EVENT, status)` of `hooks` a
+/// command that declares `status` on the agent's terminal ([`status_command`], tagged
+/// `source`), with `fields` added to every hook (its name, its timeout).
+pub(crate) fn status_hook_settings(
+    hooks: &[(&str, ProgramStatus)],
+    source: &str,
+    fields: &serde_json::Map<String, serde_json::Value>,
+) -> serde_json::Value {
+    let hooks: serde_json::Map<String, serde_json::Value> = hooks
+        .iter()
+        .map(|(event, status)| {
+            let mut hook = fields.clone();
+            hook.insert("type".into(), "command".into());
+            hook.insert("command".into(), status_command(*status, source).into());
+            let definition = serde_json::json!([{ "hooks": [hook] }]);
+            ((*event).to_owned(), definition)
+        })
+        .collect();
+    serde_json::json!({ "hooks": hooks })
 }
 
 /// What a driver concludes about the agent from its screen.
@@ -362,6 +384,34 @@ mod tests {
     use super::*;
 
     #[test]
+    fn status_hooks_run_a_status_command_per_event_with_the_fields_given() {
+        let hooks = [
+            ("Start", ProgramStatus::Working),
+            ("End", ProgramStatus::Done),
+        ];
+        let bare = status_hook_settings(&hooks, "test-hook", &serde_json::Map::new());
+        let command = |status| serde_json::Value::from(status_command(status, "test-hook"));
+        assert_eq!(
+            bare,
+            serde_json::json!({"hooks": {
+                "Start": [{"hooks": [{"type": "command", "command": command(ProgramStatus::Working)}]}],
+                "End": [{"hooks": [{"type": "command", "command": command(ProgramStatus::Done)}]}],
+            }})
+        );
+        let fields = serde_json::json!({"name": "agentshim", "timeout": 5000});
+        let named = status_hook_settings(&hooks, "test-hook", fields.as_object().unwrap());
+        assert_eq!(
+            named["hooks"]["End"][0]["hooks"][0],
+            serde_json::json!({
+                "type": "command",
+                "command": command(ProgramStatus::Done),
+                "name": "agentshim",
+                "timeout": 5000,
+            })
+        );
+    }
+
+    #[test]
     fn a_driver_prepares_only_the_program_it_knows() {
         let spec = |program: &str, args: &[&str]| ProcessSpec {
             program: program.into(),
@@ -371,6 +421,7 @@ mod tests {
             env_remove: Vec::new(),
             rows: 24,
             cols: 80,
+            files: Vec::new(),
         };
         assert!(runs_program(&spec("claude", &[]), "claude"));
         assert!(runs_program(

@@ -374,3 +374,68 @@ fn exit_is_ctrl_c_twice_and_once_more_to_cancel_a_turn() {
     );
     assert_eq!(GeminiDriver.exit_request(ShimState::Working).len(), 3);
 }
+
+#[test]
+fn the_hook_status_line_is_live_chrome() {
+    // After the turn (seen live at the Completion): Gemini shows the hooks that ran until 3 s
+    // after each started, without the spinner; `BeforeAgent`'s is still there.
+    let footer = IDLE_FOOTER.replace(
+        "\n                                                                            ? for shortcuts",
+        "\n  Executing Hooks: agentshim, agentshim (1/2), user-hook (2/2)               ? for shortcuts",
+    );
+    let turn = turn_text(&format!("{HELLO_ECHO}\n✦ Short answer ✓"), &footer);
+    assert_eq!(classify_turn(&turn, "Hello there"), Verdict::Idle);
+    assert_eq!(extract(&turn, "Hello there"), "Short answer ✓");
+    // During the turn, after the spinner: still working.
+    let busy = SPINNER_FOOTER.replace("Thinking...", "Executing Hook: agentshim");
+    let turn = turn_text(HELLO_ECHO, &busy);
+    assert_eq!(classify_turn(&turn, "Hello there"), Verdict::Working);
+    assert!(!is_hook_status("✦ Executing Hook: is what Gemini says"));
+}
+
+#[test]
+fn gemini_gets_its_hooks_in_a_system_defaults_file() {
+    let mut process = ProcessSpec {
+        program: "/opt/bin/gemini".into(),
+        args: Vec::new(),
+        cwd: None,
+        env_set: Vec::new(),
+        env_remove: Vec::new(),
+        rows: 50,
+        cols: 220,
+        files: Vec::new(),
+    };
+    GeminiDriver.prepare_process(&mut process);
+    let [file] = process.files.as_slice() else {
+        panic!("one file: {:?}", process.files);
+    };
+    assert_eq!(file.variable, "GEMINI_CLI_SYSTEM_DEFAULTS_PATH");
+    assert!(
+        file.root_owned,
+        "Gemini reads system settings only from root's files"
+    );
+    assert!(process.args.is_empty(), "nothing on the command line");
+    let settings: serde_json::Value = serde_json::from_str(&file.contents).unwrap();
+    let hooks = settings["hooks"].as_object().unwrap();
+    let events: Vec<&str> = hooks.keys().map(String::as_str).collect();
+    assert_eq!(events, ["AfterAgent", "BeforeAgent", "Notification"]);
+    let hook = &hooks["AfterAgent"][0]["hooks"][0];
+    assert_eq!(hook["type"], "command");
+    assert_eq!(hook["name"], HOOK_NAME);
+    let command = hook["command"].as_str().unwrap();
+    assert_eq!(
+        command,
+        crate::shim::marks::status_command(ProgramStatus::Done, "gemini-hook")
+    );
+    // Nothing but the hooks: every other setting stays the user's.
+    assert_eq!(settings.as_object().unwrap().len(), 1);
+
+    // Not a wrapper script whose arguments mean something else.
+    let mut wrapper = ProcessSpec {
+        program: "run-gemini.sh".into(),
+        files: Vec::new(),
+        ..process
+    };
+    GeminiDriver.prepare_process(&mut wrapper);
+    assert!(wrapper.files.is_empty());
+}
