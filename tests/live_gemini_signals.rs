@@ -9,7 +9,8 @@
 //!   …` (on screen at the Completion) for 3 s after each hook started.
 //! - Latencies, printed (never asserted on): from the send to `MessageDelivered`, from the
 //!   agent's last frame to the `Completion`, and with the signals from `AfterAgent`'s record
-//!   to the `Completion`; [`LATENCY_TURNS`] turns with the signals off, then on, in one run.
+//!   to the `Completion`, with the signals off, then on, in one run
+//!   ([`live_latency`](crate::support::live_latency)).
 //!
 //! Live: runs only inside a private loopback-only network namespace (`scripts/live-agents.sh`);
 //! elsewhere it skips loudly, or fails with `AGENTSHIM_LIVE=1`.
@@ -17,59 +18,14 @@
 use crate::support::fake_model;
 use crate::support::live_agents;
 use crate::support::live_gemini_shim;
+use crate::support::live_latency::{self, ms, turn_decisions};
 use crate::support::live_shim;
 
-use std::time::{Duration, Instant, SystemTime};
-
 use crate::support::eventually::Poll;
-use agentshim::protocol::ShimState;
-use agentshim::shim::core::Decision;
 use fake_model::Reply;
 use live_agents::{AgentCli, LIVE_TIMEOUT};
 use live_gemini_shim::{gate, say};
 use live_shim::{Launch, LiveShim};
-
-/// Messages whose latencies are measured.
-const LATENCY_TURNS: usize = 5;
-
-/// Milliseconds from `earlier` to `later` (0 when `later` is earlier).
-fn ms(later: SystemTime, earlier: SystemTime) -> f64 {
-    later
-        .duration_since(earlier)
-        .unwrap_or_default()
-        .as_secs_f64()
-        * 1000.0
-}
-
-fn summary(values: &[f64]) -> String {
-    let min = values.iter().copied().fold(f64::INFINITY, f64::min);
-    let max = values.iter().copied().fold(0.0, f64::max);
-    let mean = values.iter().sum::<f64>() / values.len() as f64;
-    let all: Vec<String> = values.iter().map(|v| format!("{v:.0}")).collect();
-    format!(
-        "mean {mean:.0} ms, min {min:.0}, max {max:.0} ({})",
-        all.join(", ")
-    )
-}
-
-/// The turn's start (`Idle → Working`) and end (`Working → Idle`) as `explain` records them:
-/// the last of each.
-async fn turn_decisions(gemini: &LiveShim) -> (Decision, Decision) {
-    let explanation = gemini.shim.explain().await.expect("explain");
-    let decided = |from, to| {
-        explanation
-            .decisions
-            .iter()
-            .rev()
-            .find(|d| d.from == from && d.to == to)
-            .cloned()
-            .expect("the turn's start and end are decisions")
-    };
-    (
-        decided(ShimState::Idle, ShimState::Working),
-        decided(ShimState::Working, ShimState::Idle),
-    )
-}
 
 #[tokio::test]
 async fn live_gemini_hooks_signal_turn_edges_beside_the_users_own() {
@@ -153,85 +109,10 @@ async fn live_gemini_hooks_signal_turn_edges_beside_the_users_own() {
     ));
 }
 
-/// What one configuration measured over [`LATENCY_TURNS`] turns, in milliseconds.
-#[derive(Default)]
-struct Latencies {
-    /// From the send to `MessageDelivered`.
-    delivered: Vec<f64>,
-    /// From the `AfterAgent` hook's record to the Completion's decision (signals only).
-    after_signal: Vec<f64>,
-    /// From the agent's last frame to the Completion's decision.
-    after_frame: Vec<f64>,
-    /// From the send to the Completion.
-    turn: Vec<f64>,
-}
-
-async fn latencies(turn_signals: bool) -> Latencies {
-    let launch = Launch {
-        turn_signals,
-        ..Launch::default()
-    };
-    let id = format!("gemini-latency-signals-{turn_signals}");
-    let mut gemini = LiveShim::ready_with(AgentCli::Gemini, &id, launch).await;
-    let mut measured = Latencies::default();
-    for turn in 1..=LATENCY_TURNS {
-        let answer = format!("Answer number {turn} ✓\nwith a second line");
-        gemini
-            .server
-            .push(Reply::text(&answer).slow(Duration::from_millis(300), Duration::from_millis(50)));
-        let sent = Instant::now();
-        let id = gemini.send(&format!("Question {turn}")).await;
-        gemini.events.delivered(&id).await;
-        measured
-            .delivered
-            .push(sent.elapsed().as_secs_f64() * 1000.0);
-        let (response, _) = gemini.completion(&id).await;
-        measured.turn.push(sent.elapsed().as_secs_f64() * 1000.0);
-        assert_eq!(response, answer, "{}", gemini.report().await);
-        let (_, done) = turn_decisions(&gemini).await;
-        measured.after_frame.push(ms(done.at, done.last_output));
-        if turn_signals {
-            let signal = done
-                .last_signal
-                .expect("Gemini's AfterAgent hook signalled");
-            measured.after_signal.push(ms(done.at, signal));
-        }
-        say(&format!(
-            "turn {turn} (signals {turn_signals}): ended by {}",
-            done.cause
-        ));
-    }
-    measured
-}
-
 #[tokio::test]
 async fn live_gemini_completion_latency() {
     if !gate("live_gemini_completion_latency") {
         return;
     }
-    let screen_only = latencies(false).await;
-    let mut table = format!(
-        "\n== live gemini latencies, {LATENCY_TURNS} turns\n\
-         | turn signals | send → MessageDelivered | AfterAgent hook's signal → Completion | last frame → Completion | send → Completion |\n\
-         |---|---|---|---|---|\n\
-         | off (screen only) | {} | - | {} | {} |",
-        summary(&screen_only.delivered),
-        summary(&screen_only.after_frame),
-        summary(&screen_only.turn)
-    );
-    if live_agents::turn_signals() {
-        let hooks = latencies(true).await;
-        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
-        table += &format!(
-            "\n| on (hooks) | {} | {} | {} | {} |\n(last frame → Completion, on/off: {:.2}; send → \
-             MessageDelivered, on/off: {:.2})",
-            summary(&hooks.delivered),
-            summary(&hooks.after_signal),
-            summary(&hooks.after_frame),
-            summary(&hooks.turn),
-            mean(&hooks.after_frame) / mean(&screen_only.after_frame),
-            mean(&hooks.delivered) / mean(&screen_only.delivered)
-        );
-    }
-    say(&table);
+    say(&live_latency::table(AgentCli::Gemini, "BeforeAgent", "AfterAgent").await);
 }

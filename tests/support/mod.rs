@@ -24,6 +24,7 @@ pub mod http;
 pub mod live_agents;
 pub mod live_codex;
 pub mod live_gemini_shim;
+pub mod live_latency;
 pub mod live_shim;
 pub mod live_tmux;
 pub mod netns;
