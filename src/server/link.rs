@@ -22,7 +22,8 @@
 //! the shim's terminal is attached through this server ([`LinkedShim::attachment`]), whose
 //! frames come on connections of their own, in no order with the link's; and while a call has
 //! gone unanswered for [`UNANSWERED`] (or expired, and nothing came since), so a shim process
-//! that is stuck is not vouched for.
+//! that is stuck is not vouched for. What the link knows of the status, and that rule, are
+//! [`status`]'s.
 //!
 //! A call the shim process does not answer in time (it is stopped, or stuck) fails with
 //! [`ShimError::LinkLost`] after [`CALL_TIMEOUT`] (a shutdown: after its own timeout plus
@@ -35,7 +36,6 @@
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -54,6 +54,11 @@ use crate::shim::events::EventLog;
 use crate::shim::handle::{Reply, Request};
 use crate::shim::{Capture, SendReceipt, ShimError, ShimHandle, ShimStatus, StateReport};
 
+mod status;
+
+pub use status::{AttachmentGuard, UNANSWERED};
+use status::{Attachments, StatusKnowledge};
+
 /// How long a shim process may take to answer `Link`.
 pub const LINK_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -65,9 +70,6 @@ const MAILBOX: usize = 64;
 
 /// How many recent events keep their server seq, to translate a status answer's seq.
 const KEPT_SEQS: usize = 1024;
-
-/// A call unanswered this long stops the link answering lookups from the published status.
-pub const UNANSWERED: Duration = Duration::from_secs(5);
 
 /// Why a link could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -104,18 +106,7 @@ pub struct LinkedShim {
     /// Set once, to why the link ended.
     end: watch::Receiver<Option<String>>,
     /// Attachments to the shim's terminal open through this server.
-    attachments: Arc<AtomicUsize>,
-}
-
-/// An attachment to a linked shim's terminal, counted while it lives
-/// ([`LinkedShim::attachment`]).
-#[derive(Debug)]
-pub struct AttachmentGuard(Arc<AtomicUsize>);
-
-impl Drop for AttachmentGuard {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
-    }
+    attachments: Attachments,
 }
 
 impl LinkedShim {
@@ -136,7 +127,7 @@ impl LinkedShim {
             cursor: watch::channel(0).1,
             appended: watch::channel(died_at).1,
             end: watch::channel(Some(reason.to_owned())).1,
-            attachments: Arc::default(),
+            attachments: Attachments::default(),
         }
     }
 
@@ -144,8 +135,7 @@ impl LinkedShim {
     /// status lookups are calls, because what the attachment shows comes on its own
     /// connection, in no order with what the link has.
     pub fn attachment(&self) -> AttachmentGuard {
-        self.attachments.fetch_add(1, Ordering::Relaxed);
-        AttachmentGuard(Arc::clone(&self.attachments))
+        self.attachments.attach()
     }
 
     /// The shim's seq of the newest event the link appended (where a new link resumes).
@@ -219,7 +209,7 @@ pub async fn link(
     let (appended_tx, appended) = watch::channel(0);
     let (end_tx, end) = watch::channel(None);
     let (calls_tx, calls) = mpsc::unbounded_channel();
-    let attachments = Arc::new(AtomicUsize::new(0));
+    let attachments = Attachments::default();
     let (write_failed_tx, write_failed) = oneshot::channel();
     tokio::spawn(write_calls(commands, calls, write_failed_tx));
     let task_shim_id = Arc::clone(&shim_id);
@@ -236,10 +226,7 @@ pub async fn link(
         died: false,
         exits: Vec::new(),
         held: Vec::new(),
-        published: None,
-        answered_version: 0,
-        silent: false,
-        attachments: Arc::clone(&attachments),
+        status: StatusKnowledge::new(attachments.clone()),
     };
     // The status, which a shim of version 2 or later sends right after `Linked`: lookups
     // need no call from the start.
@@ -369,15 +356,8 @@ struct LinkTask {
     exits: Vec<(Option<i32>, Reply<Option<i32>>)>,
     /// Events (shim seq, time, event) held back until the Completion they describe comes.
     held: Vec<(u64, u64, Event)>,
-    /// The newest status the shim process published.
-    published: Option<KeptStatus>,
-    /// The newest status version a reply named: a published status older than that does
-    /// not hold what that call did.
-    answered_version: u64,
-    /// A call expired unanswered, and nothing has come from the shim process since.
-    silent: bool,
-    /// Attachments to the shim's terminal open through this server (see [`LinkedShim`]).
-    attachments: Arc<AtomicUsize>,
+    /// What the link knows of the shim's status without asking.
+    status: StatusKnowledge,
 }
 
 /// A request whose call was sent.
@@ -386,14 +366,6 @@ struct PendingCall {
     sent: Instant,
     /// When it fails unanswered.
     deadline: Instant,
-}
-
-/// A status the shim process published, as the link keeps it.
-struct KeptStatus {
-    version: u64,
-    /// When its state was entered (milliseconds since the Unix epoch).
-    entered_unix_ms: u64,
-    status: ShimStatus,
 }
 
 impl LinkTask {
@@ -422,7 +394,7 @@ impl LinkTask {
                         tracing::warn!(shim = %self.shim_id, %malformed, "the shim process sent a frame that is not an event");
                     }
                     Some(Ok(Ok(event))) => {
-                        self.silent = false;
+                        self.status.heard_from();
                         if let Err(violation) = self.receive(event) {
                             break violation;
                         }
@@ -494,7 +466,7 @@ impl LinkTask {
             .map(|(call_id, _)| *call_id)
             .collect();
         if !expired.is_empty() {
-            self.silent = true;
+            self.status.call_expired();
         }
         for call_id in expired {
             let request = self.pending.remove(&call_id).expect("listed").request;
@@ -508,47 +480,11 @@ impl LinkTask {
         }
     }
 
-    /// The newest published status, while it is current: it names the newest event appended
-    /// (none is held back) and no reply named a newer one; and while it can be vouched for:
-    /// no attachment shows the terminal meanwhile, and the shim process answers its calls.
+    /// The newest published status, while it may answer a lookup ([`StatusKnowledge`]).
     fn current_status(&self) -> Option<ShimStatus> {
-        let published = self.published.as_ref()?;
-        let now = Instant::now();
-        let answering = !self.silent
-            && self
-                .pending
-                .values()
-                .all(|call| now - call.sent < UNANSWERED);
-        let current = self.held.is_empty()
-            && published.status.last_event_seq == *self.cursor.borrow()
-            && published.version >= self.answered_version
-            && self.attachments.load(Ordering::Relaxed) == 0
-            && answering;
-        current.then(|| ShimStatus {
-            state: StateReport {
-                since: Duration::from_millis(
-                    crate::unix_time::now_unix_ms().saturating_sub(published.entered_unix_ms),
-                ),
-                ..published.status.state
-            },
-            ..published.status.clone()
-        })
-    }
-
-    /// Keeps a status the shim process published, if it is newer than the one kept.
-    fn keep_published(&mut self, version: u64, entered_unix_ms: u64, status: ShimStatus) {
-        if self
-            .published
-            .as_ref()
-            .is_some_and(|kept| kept.version >= version)
-        {
-            return;
-        }
-        self.published = Some(KeptStatus {
-            version,
-            entered_unix_ms,
-            status,
-        });
+        let oldest_call = self.pending.values().map(|call| call.sent).min();
+        self.status
+            .current(*self.cursor.borrow(), self.held.is_empty(), oldest_call)
     }
 
     /// Handles one frame of the shim; an error ends the link.
@@ -581,7 +517,7 @@ impl LinkTask {
                 status_version,
             } => {
                 // Known before anyone has the answer: a lookup after it finds it.
-                self.answered_version = self.answered_version.max(status_version.unwrap_or(0));
+                self.status.answered(status_version);
                 match self.pending.remove(&call_id) {
                     Some(call) => self.answer(call.request, reply),
                     None => tracing::warn!(
@@ -611,7 +547,7 @@ impl LinkTask {
                     queued_messages,
                     last_event_seq,
                 };
-                self.keep_published(version, entered_unix_ms, status);
+                self.status.published(version, entered_unix_ms, status);
             }
             Event::Error { command, reason } => tracing::warn!(
                 shim = %self.shim_id,
