@@ -23,7 +23,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// of the web console, sorted by path.
 fn write_web_assets(out: &Path) -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed={WEB_ASSETS}");
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join(WEB_ASSETS);
+    // Read when the script runs (cargo sets it), not when it was compiled: a build script
+    // compiled for one checkout may be reused for another in a shared target directory.
+    let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join(WEB_ASSETS);
     let mut files = Vec::new();
     let mut dirs = vec![root.clone()];
     while let Some(dir) = dirs.pop() {
