@@ -1,8 +1,9 @@
 //! One framed-JSON connection to a shim: commands read from the client are applied to the
 //! shim and answered directly (`ScreenCapture`, `State`, `Pong`, `Explanation`,
 //! `DeliveryFailed` for a refused message, `Error` for a command that cannot be applied);
-//! everything the shim emits by itself comes from its event log, read by this connection's own subscription from
-//! [`ConnectionOptions::after_seq`] on, in order, with an evicted range reported as a `Warning`.
+//! everything the shim emits by itself comes from its event log, read by this connection's
+//! own subscription from [`ConnectionOptions::after_seq`] on, in order, with an evicted range
+//! reported as a `Warning`.
 //!
 //! A malformed or unknown command gets an `Error` and the connection stays usable; an oversize
 //! frame gets an `Error` and the connection is closed. Whoever admitted the connection bounds
